@@ -1,0 +1,96 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { BulwarkError, invalid, notFound } from '../errors.ts';
+import type { SqlClient } from '../store/sql.ts';
+
+export interface ApiKeyInfo {
+  id: number;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+interface ApiKeyRow {
+  id: number;
+  name: string;
+  key_prefix: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const toInfo = (row: ApiKeyRow): ApiKeyInfo => ({
+  id: row.id,
+  name: row.name,
+  prefix: row.key_prefix,
+  createdAt: row.created_at,
+  lastUsedAt: row.last_used_at,
+  revokedAt: row.revoked_at,
+});
+
+// Keys made here look like bwk_<43 base64url chars>; operators may also supply their own through BULWARK_API_KEY.
+const KEY_PATTERN = /^[\x21-\x7e]{32,200}$/;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * API keys for the platforms that call Bulwark. Only a key's SHA-256 is stored; the key is
+ * shown once when created. Verified keys are cached briefly so that authentication does
+ * not cost a database round trip per request, and a revocation takes effect within that
+ * cache time (cacheMs) in every process.
+ */
+export class ApiKeyService {
+  private readonly cache = new Map<string, { info: ApiKeyInfo; until: number }>();
+
+  constructor(private readonly sql: SqlClient, private readonly cacheMs = 5000) {}
+
+  async create(name: string): Promise<{ key: string; info: ApiKeyInfo }> {
+    if (!/^[\x20-\x7e]{1,100}$/.test(name)) throw invalid('an API key name must be 1-100 printable ASCII characters');
+    const key = `bwk_${randomBytes(32).toString('base64url')}`;
+    const result = await this.sql.query<ApiKeyRow>(
+      `INSERT INTO api_keys (name, key_sha256, key_prefix) VALUES ($1, $2, $3)
+       RETURNING id, name, key_prefix, created_at, last_used_at, revoked_at`,
+      [name, sha256(key), key.slice(0, 10)],
+    );
+    return { key, info: toInfo(result.rows[0]) };
+  }
+
+  /** Registers a key the operator supplied (from the environment) unless it is already known. */
+  async ensure(name: string, key: string): Promise<void> {
+    if (!KEY_PATTERN.test(key)) throw invalid('a supplied API key must be 32-200 printable ASCII characters without spaces');
+    await this.sql.query(
+      'INSERT INTO api_keys (name, key_sha256, key_prefix) VALUES ($1, $2, $3) ON CONFLICT (key_sha256) DO UPDATE SET revoked_at = NULL',
+      [name, sha256(key), key.slice(0, 6)],
+    );
+  }
+
+  async list(): Promise<ApiKeyInfo[]> {
+    const result = await this.sql.query<ApiKeyRow>('SELECT id, name, key_prefix, created_at, last_used_at, revoked_at FROM api_keys ORDER BY id');
+    return result.rows.map(toInfo);
+  }
+
+  async revoke(id: number): Promise<void> {
+    const result = await this.sql.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
+    if (result.rowCount === 0) throw notFound(`no active API key with id ${id}`);
+    this.cache.clear();
+  }
+
+  /** The key's record, or an "unauthenticated" error that does not say which part was wrong. */
+  async verify(presented: string | undefined): Promise<ApiKeyInfo> {
+    const refused = new BulwarkError('unauthenticated', 'a valid API key is required (Authorization: Bearer <key>)');
+    if (!presented || !KEY_PATTERN.test(presented)) throw refused;
+    const digest = sha256(presented);
+    const cached = this.cache.get(digest);
+    if (cached && cached.until > Date.now()) return cached.info;
+    const result = await this.sql.query<ApiKeyRow & { key_sha256: string }>(
+      `UPDATE api_keys SET last_used_at = now() WHERE key_sha256 = $1 AND revoked_at IS NULL
+       RETURNING id, name, key_prefix, created_at, last_used_at, revoked_at, key_sha256`,
+      [digest],
+    );
+    const row = result.rows[0];
+    if (!row || !timingSafeEqual(Buffer.from(row.key_sha256), Buffer.from(digest))) throw refused;
+    const info = toInfo(row);
+    this.cache.set(digest, { info, until: Date.now() + this.cacheMs });
+    return info;
+  }
+}

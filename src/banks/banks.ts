@@ -1,0 +1,337 @@
+import { BulwarkError, conflict, invalid, notFound } from '../errors.ts';
+import type { SignalRegistry } from '../signals/registry.ts';
+import type { SqlClient } from '../store/sql.ts';
+import type { RawBankRow } from './import-formats.ts';
+import { rowError } from './import-formats.ts';
+
+export interface Bank {
+  id: number;
+  name: string;
+  description: string;
+  enabled: boolean;
+  revision: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface BankSummary extends Bank {
+  entryCounts: Record<string, number>;
+}
+
+export interface BankEntry {
+  id: number;
+  bankId: number;
+  signalType: string;
+  value: string;
+  source: string | null;
+  tags: string[];
+  importId: number | null;
+  addedAt: Date;
+}
+
+export interface NewBankEntry {
+  signalType: string;
+  value: string;
+  source?: string;
+  tags?: string[];
+}
+
+export interface ImportOptions {
+  /** Where the list came from (file name, exchange name); recorded with every entry. */
+  sourceName: string;
+  format: string;
+  /** "skip" counts entries already in the bank (or repeated in the file); "error" refuses the import. */
+  onDuplicate?: 'skip' | 'error';
+  batchSize?: number;
+  onProgress?: (rowsRead: number) => void;
+}
+
+export interface ImportResult {
+  importId: number;
+  rowsRead: number;
+  rowsAdded: number;
+  rowsDuplicate: number;
+}
+
+/** Something that must hear when a bank's entries change (the matcher's indexes). */
+export interface BankChangeListener {
+  bankChanged(change: BankChange): void;
+}
+
+export type BankChange =
+  | { kind: 'entries-added'; bankId: number; revision: number; entries: { id: number; signalType: string; value: string }[] }
+  | { kind: 'entry-removed'; bankId: number; revision: number; entryId: number; signalType: string }
+  | { kind: 'bulk-changed' | 'deleted' | 'settings-changed'; bankId: number; revision: number };
+
+const BANK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+interface BankRow {
+  id: number;
+  name: string;
+  description: string;
+  enabled: boolean;
+  revision: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface EntryRow {
+  id: number;
+  bank_id: number;
+  signal_type: string;
+  value: string;
+  source: string | null;
+  tags: string[];
+  import_id: number | null;
+  added_at: Date;
+}
+
+const toBank = (row: BankRow): Bank => ({
+  id: row.id,
+  name: row.name,
+  description: row.description,
+  enabled: row.enabled,
+  revision: row.revision,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toEntry = (row: EntryRow): BankEntry => ({
+  id: row.id,
+  bankId: row.bank_id,
+  signalType: row.signal_type,
+  value: row.value,
+  source: row.source,
+  tags: row.tags,
+  importId: row.import_id,
+  addedAt: row.added_at,
+});
+
+const BANK_COLUMNS = 'id, name, description, enabled, revision, created_at, updated_at';
+const ENTRY_COLUMNS = 'id, bank_id, signal_type, value, source, tags, import_id, added_at';
+const INSERT_ENTRIES_FROM_JSON = `
+  INSERT INTO bank_entries (bank_id, signal_type, value, source, tags, import_id)
+  SELECT $1, r.signal_type, r.value, r.source, coalesce(r.tags, '{}'), $2
+  FROM jsonb_to_recordset($3::jsonb) AS r(signal_type text, value text, source text, tags text[])
+  ON CONFLICT (bank_id, signal_type, value) DO NOTHING
+  RETURNING id, signal_type, value`;
+
+export class BankService {
+  private readonly listeners: BankChangeListener[] = [];
+
+  constructor(private readonly sql: SqlClient, private readonly signals: SignalRegistry) {}
+
+  onChange(listener: BankChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(change: BankChange): void {
+    for (const listener of this.listeners) listener.bankChanged(change);
+  }
+
+  async create(name: string, description = ''): Promise<Bank> {
+    if (!BANK_NAME.test(name)) {
+      throw invalid(`invalid bank name ${JSON.stringify(name)}: use 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit`, { name });
+    }
+    const existing = await this.sql.query('SELECT 1 FROM banks WHERE name = $1', [name]);
+    if (existing.rows.length > 0) throw conflict(`a bank named ${JSON.stringify(name)} already exists`, { name });
+    const result = await this.sql.query<BankRow>(
+      `INSERT INTO banks (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING ${BANK_COLUMNS}`,
+      [name, description],
+    );
+    if (result.rows.length === 0) throw conflict(`a bank named ${JSON.stringify(name)} already exists`, { name });
+    return toBank(result.rows[0]);
+  }
+
+  async get(name: string): Promise<Bank> {
+    const result = await this.sql.query<BankRow>(`SELECT ${BANK_COLUMNS} FROM banks WHERE name = $1`, [name]);
+    if (result.rows.length === 0) throw notFound(`no bank named ${JSON.stringify(name)}`, { name });
+    return toBank(result.rows[0]);
+  }
+
+  async list(): Promise<BankSummary[]> {
+    const banks = await this.sql.query<BankRow>(`SELECT ${BANK_COLUMNS} FROM banks ORDER BY name`);
+    const counts = await this.sql.query<{ bank_id: number; signal_type: string; n: number }>(
+      'SELECT bank_id, signal_type, count(*) AS n FROM bank_entries GROUP BY bank_id, signal_type',
+    );
+    return banks.rows.map((row) => ({
+      ...toBank(row),
+      entryCounts: Object.fromEntries(counts.rows.filter((c) => c.bank_id === row.id).map((c) => [c.signal_type, c.n])),
+    }));
+  }
+
+  async update(name: string, changes: { description?: string; enabled?: boolean }): Promise<Bank> {
+    const bank = await this.get(name);
+    const result = await this.sql.query<BankRow>(
+      `UPDATE banks SET description = coalesce($2, description), enabled = coalesce($3, enabled),
+         revision = revision + 1, updated_at = now() WHERE id = $1 RETURNING ${BANK_COLUMNS}`,
+      [bank.id, changes.description ?? null, changes.enabled ?? null],
+    );
+    const updated = toBank(result.rows[0]);
+    this.emit({ kind: 'settings-changed', bankId: updated.id, revision: updated.revision });
+    return updated;
+  }
+
+  async delete(name: string): Promise<void> {
+    const bank = await this.get(name);
+    await this.sql.query('DELETE FROM banks WHERE id = $1', [bank.id]);
+    this.emit({ kind: 'deleted', bankId: bank.id, revision: bank.revision + 1 });
+  }
+
+  async addEntry(bankName: string, entry: NewBankEntry): Promise<BankEntry> {
+    const bank = await this.get(bankName);
+    const { signalType, value } = this.signals.normalize(entry.signalType, entry.value);
+    const tags = normalizeTags(entry.tags ?? []);
+    const { row, revision } = await this.sql.transaction(async (tx) => {
+      const inserted = await tx.query<EntryRow>(
+        `INSERT INTO bank_entries (bank_id, signal_type, value, source, tags) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (bank_id, signal_type, value) DO NOTHING RETURNING ${ENTRY_COLUMNS}`,
+        [bank.id, signalType, value, entry.source ?? null, tags],
+      );
+      if (inserted.rows.length === 0) {
+        throw conflict(`bank ${JSON.stringify(bankName)} already has ${signalType} ${value}`, { bank: bankName, signal_type: signalType, value });
+      }
+      return { row: inserted.rows[0], revision: await bumpRevision(tx, bank.id) };
+    });
+    this.emit({ kind: 'entries-added', bankId: bank.id, revision, entries: [{ id: row.id, signalType, value }] });
+    return toEntry(row);
+  }
+
+  async removeEntry(bankName: string, signalType: string, rawValue: string): Promise<void> {
+    const bank = await this.get(bankName);
+    const { signalType: type, value } = this.signals.normalize(signalType, rawValue);
+    const { entryId, revision } = await this.sql.transaction(async (tx) => {
+      const deleted = await tx.query<{ id: number }>(
+        'DELETE FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND value = $3 RETURNING id',
+        [bank.id, type, value],
+      );
+      if (deleted.rows.length === 0) throw notFound(`bank ${JSON.stringify(bankName)} has no ${type} ${value}`, { bank: bankName, signal_type: type, value });
+      return { entryId: deleted.rows[0].id, revision: await bumpRevision(tx, bank.id) };
+    });
+    this.emit({ kind: 'entry-removed', bankId: bank.id, revision, entryId, signalType: type });
+  }
+
+  async removeEntryById(bankName: string, entryId: number): Promise<void> {
+    const bank = await this.get(bankName);
+    const found = await this.sql.query<EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM bank_entries WHERE bank_id = $1 AND id = $2`, [bank.id, entryId]);
+    if (found.rows.length === 0) throw notFound(`bank ${JSON.stringify(bankName)} has no entry ${entryId}`, { bank: bankName, entry_id: entryId });
+    await this.removeEntry(bankName, found.rows[0].signal_type, found.rows[0].value);
+  }
+
+  async listEntries(bankName: string, options: { afterId?: number; limit?: number; signalType?: string } = {}): Promise<BankEntry[]> {
+    const bank = await this.get(bankName);
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), 10_000);
+    const result = await this.sql.query<EntryRow>(
+      `SELECT ${ENTRY_COLUMNS} FROM bank_entries WHERE bank_id = $1 AND id > $2 AND ($3::text IS NULL OR signal_type = $3)
+       ORDER BY id LIMIT $4`,
+      [bank.id, options.afterId ?? 0, options.signalType ?? null, limit],
+    );
+    return result.rows.map(toEntry);
+  }
+
+  /** Every entry of a bank, in pages, in the order they were added. */
+  async *exportEntries(bankName: string, pageSize = 5000): AsyncGenerator<BankEntry> {
+    let afterId = 0;
+    for (;;) {
+      const page = await this.listEntries(bankName, { afterId, limit: pageSize });
+      yield* page;
+      if (page.length < pageSize) return;
+      afterId = page[page.length - 1].id;
+    }
+  }
+
+  async entriesByIds(ids: number[]): Promise<(BankEntry & { bankName: string })[]> {
+    if (ids.length === 0) return [];
+    const result = await this.sql.query<EntryRow & { bank_name: string }>(
+      `SELECT e.id, e.bank_id, e.signal_type, e.value, e.source, e.tags, e.import_id, e.added_at, b.name AS bank_name
+       FROM bank_entries e JOIN banks b ON b.id = e.bank_id WHERE e.id = ANY($1::bigint[])`,
+      [ids],
+    );
+    return result.rows.map((row) => ({ ...toEntry(row), bankName: row.bank_name }));
+  }
+
+  /**
+   * Imports rows in one transaction: every row is validated, and the first bad row (or,
+   * with onDuplicate "error", the first duplicate) aborts the whole import with its line
+   * number, leaving the bank as it was.
+   */
+  async importRows(bankName: string, rows: AsyncIterable<RawBankRow> | Iterable<RawBankRow>, options: ImportOptions): Promise<ImportResult> {
+    const bank = await this.get(bankName);
+    const batchSize = options.batchSize ?? 5000;
+    const onDuplicate = options.onDuplicate ?? 'skip';
+    const result = await this.sql.transaction(async (tx) => {
+      const created = await tx.query<{ id: number }>(
+        `INSERT INTO bank_imports (bank_id, source_name, format, rows_read, rows_added, rows_duplicate)
+         VALUES ($1, $2, $3, 0, 0, 0) RETURNING id`,
+        [bank.id, options.sourceName, options.format],
+      );
+      const importId = created.rows[0].id;
+      let rowsRead = 0;
+      let rowsAdded = 0;
+      let batch: (RawBankRow & { normalizedValue: string; normalizedType: string })[] = [];
+
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const payload = batch.map((row) => ({ signal_type: row.normalizedType, value: row.normalizedValue, source: row.source ?? null, tags: row.tags }));
+        const inserted = await tx.query<{ id: number; signal_type: string; value: string }>(INSERT_ENTRIES_FROM_JSON, [
+          bank.id,
+          importId,
+          JSON.stringify(payload),
+        ]);
+        rowsAdded += inserted.rows.length;
+        if (onDuplicate === 'error' && inserted.rows.length < batch.length) {
+          const added = new Set(inserted.rows.map((row) => `${row.signal_type}\u0000${row.value}`));
+          const seen = new Set<string>();
+          for (const row of batch) {
+            const key = `${row.normalizedType}\u0000${row.normalizedValue}`;
+            if (!added.has(key) || seen.has(key)) throw rowError(row.line, `duplicate entry: ${row.normalizedType} ${row.normalizedValue} is already in bank ${JSON.stringify(bankName)}`);
+            seen.add(key);
+          }
+        }
+        batch = [];
+        options.onProgress?.(rowsRead);
+      };
+
+      for await (const row of rows) {
+        rowsRead++;
+        try {
+          const normalized = this.signals.normalize(row.signalType, row.value);
+          batch.push({ ...row, tags: normalizeTags(row.tags), normalizedType: normalized.signalType, normalizedValue: normalized.value });
+        } catch (error) {
+          if (error instanceof BulwarkError) throw rowError(row.line, error.message);
+          throw error;
+        }
+        if (batch.length >= batchSize) await flush();
+      }
+      await flush();
+      const rowsDuplicate = rowsRead - rowsAdded;
+      await tx.query('UPDATE bank_imports SET rows_read = $2, rows_added = $3, rows_duplicate = $4 WHERE id = $1', [
+        importId,
+        rowsRead,
+        rowsAdded,
+        rowsDuplicate,
+      ]);
+      const revision = await bumpRevision(tx, bank.id);
+      return { importId, rowsRead, rowsAdded, rowsDuplicate, revision };
+    });
+    this.emit({ kind: 'bulk-changed', bankId: bank.id, revision: result.revision });
+    const { revision: _revision, ...summary } = result;
+    return summary;
+  }
+}
+
+async function bumpRevision(tx: SqlClient, bankId: number): Promise<number> {
+  const result = await tx.query<{ revision: number }>(
+    'UPDATE banks SET revision = revision + 1, updated_at = now() WHERE id = $1 RETURNING revision',
+    [bankId],
+  );
+  return result.rows[0].revision;
+}
+
+function normalizeTags(tags: string[]): string[] {
+  const clean = tags.map((tag) => tag.trim()).filter((tag) => tag.length > 0);
+  for (const tag of clean) {
+    if (tag.length > 64 || /[\u0000-\u001f]/.test(tag)) throw invalid(`invalid tag ${JSON.stringify(tag.slice(0, 64))}: at most 64 printable characters`);
+  }
+  return [...new Set(clean)];
+}

@@ -1,0 +1,168 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { invalid } from '../errors.ts';
+
+/** One row of a hash list, as read from a file, before validation of its value. */
+export interface RawBankRow {
+  line: number;
+  signalType: string;
+  value: string;
+  source?: string;
+  tags: string[];
+}
+
+export type ImportFormat = 'csv' | 'tsv' | 'jsonl';
+
+export const IMPORT_FORMATS: readonly ImportFormat[] = ['csv', 'tsv', 'jsonl'];
+
+export function formatFromFileName(fileName: string): ImportFormat | undefined {
+  const lower = fileName.toLowerCase();
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.tsv') || lower.endsWith('.txt')) return 'tsv';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson') || lower.endsWith('.json')) return 'jsonl';
+  return undefined;
+}
+
+export interface ParseOptions {
+  format: ImportFormat;
+  /** For lists that hold only values (one column): the signal type of every row. */
+  signalType?: string;
+  /** Source recorded on rows that do not name their own. */
+  defaultSource?: string;
+}
+
+const COLUMN_ALIASES: Record<string, keyof Omit<RawBankRow, 'line'>> = {
+  signal_type: 'signalType',
+  type: 'signalType',
+  value: 'value',
+  hash: 'value',
+  signal: 'value',
+  source: 'source',
+  tags: 'tags',
+};
+
+/** Thrown for a row that cannot be read; carries its 1-based line number. */
+export function rowError(line: number, reason: string) {
+  return invalid(`line ${line}: ${reason}`, { line, reason });
+}
+
+/**
+ * Splits one delimited line, honouring double quotes with "" as an escaped quote
+ * (RFC 4180). Quoted fields may not span lines: hash lists never need that, and
+ * refusing it keeps line numbers in errors true.
+ */
+export function splitDelimited(text: string, delimiter: string, line: number): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c === '"' && field.length === 0) {
+      quoted = true;
+    } else if (c === delimiter) {
+      fields.push(field);
+      field = '';
+    } else {
+      field += c;
+    }
+    i++;
+  }
+  if (quoted) throw rowError(line, 'unterminated quoted field');
+  fields.push(field);
+  return fields.map((f) => f.trim());
+}
+
+function parseTags(raw: string | undefined): string[] {
+  if (!raw) return [];
+  return raw
+    .split(/[;|,\s]+/)
+    .map((tag) => tag.trim())
+    .filter((tag) => tag.length > 0);
+}
+
+type ColumnMap = Partial<Record<keyof Omit<RawBankRow, 'line'>, number>>;
+
+function headerColumns(fields: string[]): ColumnMap | undefined {
+  const map: ColumnMap = {};
+  for (const [index, name] of fields.entries()) {
+    const key = COLUMN_ALIASES[name.toLowerCase()];
+    if (key) map[key] = index;
+  }
+  return map.value === undefined ? undefined : map;
+}
+
+function rowFromFields(fields: string[], columns: ColumnMap, line: number, options: ParseOptions): RawBankRow {
+  const at = (key: keyof ColumnMap) => (columns[key] === undefined ? undefined : fields[columns[key]!]);
+  const signalType = at('signalType') || options.signalType;
+  const value = at('value');
+  if (fields.length === 1 && columns.value !== 0) {
+    throw rowError(line, 'only one column: add a signal_type column or give the signal type for the whole file');
+  }
+  if (!signalType) throw rowError(line, 'no signal type: add a signal_type column or give the signal type for the whole file');
+  if (!value) throw rowError(line, 'empty value');
+  return { line, signalType: signalType.toLowerCase(), value, source: at('source') || options.defaultSource, tags: parseTags(at('tags')) };
+}
+
+function rowFromJson(text: string, line: number, options: ParseOptions): RawBankRow {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw rowError(line, 'not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw rowError(line, 'expected a JSON object');
+  const record = parsed as Record<string, unknown>;
+  const signalType = record.signal_type ?? record.type ?? options.signalType;
+  const value = record.value ?? record.hash ?? record.signal;
+  if (typeof signalType !== 'string' || signalType === '') throw rowError(line, 'missing "signal_type"');
+  if (typeof value !== 'string' || value === '') throw rowError(line, 'missing "value"');
+  const source = record.source ?? options.defaultSource;
+  if (source !== undefined && typeof source !== 'string') throw rowError(line, '"source" must be a string');
+  const tags = record.tags ?? [];
+  if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string')) throw rowError(line, '"tags" must be an array of strings');
+  return { line, signalType: signalType.toLowerCase(), value: value.trim(), source, tags: tags as string[] };
+}
+
+/**
+ * Reads a hash list row by row. Delimited files may start with a header naming their
+ * columns (signal_type, value, source, tags); without one, the columns are taken in that
+ * order, or as a single value column when a signal type is given for the whole file.
+ * Blank lines and lines starting with # are skipped.
+ */
+export async function* parseBankRows(input: Readable, options: ParseOptions): AsyncGenerator<RawBankRow> {
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  const delimiter = options.format === 'csv' ? ',' : '\t';
+  let columns: ColumnMap | undefined;
+  let line = 0;
+  for await (const rawLine of lines) {
+    line++;
+    const text = line === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
+    if (text.trim() === '' || text.startsWith('#')) continue;
+    if (options.format === 'jsonl') {
+      yield rowFromJson(text, line, options);
+      continue;
+    }
+    const fields = splitDelimited(text, delimiter, line);
+    if (columns === undefined) {
+      const fromHeader = headerColumns(fields);
+      if (fromHeader) {
+        columns = fromHeader;
+        continue;
+      }
+      columns = options.signalType && fields.length === 1 ? { value: 0 } : { signalType: 0, value: 1, source: 2, tags: 3 };
+    }
+    yield rowFromFields(fields, columns, line, options);
+  }
+}

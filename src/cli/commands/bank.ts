@@ -1,0 +1,168 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Transform } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { IMPORT_FORMATS, type ImportFormat, formatFromFileName, parseBankRows } from '../../banks/import-formats.ts';
+import { invalid } from '../../errors.ts';
+import { bankJson, entryJson } from '../../http/serialize.ts';
+import { withBulwark } from '../context.ts';
+import { printJson, progressBar, table } from '../output.ts';
+
+export function bankCommands(program: Command): void {
+  const bank = program.command('bank').description('manage hash banks: lists of known media signals');
+
+  bank
+    .command('create')
+    .description('create a bank')
+    .argument('<name>', 'lowercase letters, digits, - and _')
+    .option('--description <text>', 'what the bank holds and where it comes from', '')
+    .action(async (name: string, options: { description: string }, command: Command) =>
+      withBulwark(command, async (bulwark, { json }) => {
+        const created = await bulwark.banks.create(name, options.description);
+        if (json) printJson(bankJson(created));
+        else process.stdout.write(`created bank ${created.name}\n`);
+      }),
+    );
+
+  bank
+    .command('list')
+    .description('list banks with their entry counts')
+    .action(async (_options: object, command: Command) =>
+      withBulwark(command, async (bulwark, { json }) => {
+        const banks = await bulwark.banks.list();
+        if (json) return printJson(banks.map(bankJson));
+        process.stdout.write(
+          table(
+            banks.map((b) => ({
+              name: b.name,
+              enabled: b.enabled ? 'yes' : 'no',
+              entries: Object.entries(b.entryCounts).map(([type, n]) => `${type}:${n}`).join(' ') || '0',
+              description: b.description,
+            })),
+          ),
+        );
+      }),
+    );
+
+  bank
+    .command('delete')
+    .description('delete a bank and all its entries')
+    .argument('<name>')
+    .action(async (name: string, _options: object, command: Command) =>
+      withBulwark(command, async (bulwark, { json }) => {
+        await bulwark.banks.delete(name);
+        if (json) printJson({ deleted: name });
+        else process.stdout.write(`deleted bank ${name}\n`);
+      }),
+    );
+
+  bank
+    .command('add')
+    .description('add one entry')
+    .argument('<name>', 'bank')
+    .argument('<signal-type>', 'pdq, md5, sha256, …')
+    .argument('<value>', 'the hash')
+    .option('--source <text>', 'where the entry comes from')
+    .option('--tag <tag...>', 'tags')
+    .action(async (name: string, signalType: string, value: string, options: { source?: string; tag?: string[] }, command: Command) =>
+      withBulwark(command, async (bulwark, { json }) => {
+        const entry = await bulwark.banks.addEntry(name, { signalType, value, source: options.source, tags: options.tag });
+        if (json) printJson(entryJson(entry));
+        else process.stdout.write(`added ${entry.signalType} ${entry.value} to ${name} (entry ${entry.id})\n`);
+      }),
+    );
+
+  bank
+    .command('remove')
+    .description('remove one entry')
+    .argument('<name>', 'bank')
+    .argument('<signal-type>')
+    .argument('<value>')
+    .action(async (name: string, signalType: string, value: string, _options: object, command: Command) =>
+      withBulwark(command, async (bulwark, { json }) => {
+        await bulwark.banks.removeEntry(name, signalType, value);
+        if (json) printJson({ removed: { bank: name, signal_type: signalType, value } });
+        else process.stdout.write(`removed ${signalType} ${value} from ${name}\n`);
+      }),
+    );
+
+  bank
+    .command('import')
+    .description('import a hash list (CSV, TSV or JSON lines) in one transaction: a bad row aborts it with its line number')
+    .argument('<name>', 'bank')
+    .argument('<file>', 'the list; - for standard input')
+    .option('--format <format>', `one of ${IMPORT_FORMATS.join(', ')} (default: from the file name)`)
+    .option('--signal-type <type>', 'signal type of every row, for lists of bare values')
+    .option('--source <text>', 'source recorded on rows that name none (default: the file name)')
+    .option('--on-duplicate <mode>', 'skip: count entries already present; error: refuse the import', 'skip')
+    .action(
+      async (
+        name: string,
+        file: string,
+        options: { format?: string; signalType?: string; source?: string; onDuplicate: string },
+        command: Command,
+      ) =>
+        withBulwark(command, async (bulwark, { json }) => {
+          const format = (options.format ?? formatFromFileName(file)) as ImportFormat | undefined;
+          if (!format || !IMPORT_FORMATS.includes(format)) throw invalid(`say which format the list is in: --format ${IMPORT_FORMATS.join('|')}`);
+          if (options.onDuplicate !== 'skip' && options.onDuplicate !== 'error') throw invalid('--on-duplicate is skip or error');
+          const size = file === '-' ? undefined : (await stat(file)).size;
+          const progress = progressBar(`importing into ${name}`, size, 'bytes');
+          let bytes = 0;
+          const counter = new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              bytes += chunk.length;
+              done(null, chunk);
+            },
+          });
+          const input = (file === '-' ? process.stdin : createReadStream(file)).pipe(counter);
+          const sourceName = options.source ?? (file === '-' ? 'stdin' : basename(file));
+          try {
+            const result = await bulwark.banks.importRows(
+              name,
+              parseBankRows(input, { format, signalType: options.signalType, defaultSource: sourceName }),
+              { sourceName, format, onDuplicate: options.onDuplicate, onProgress: () => progress.update(bytes) },
+            );
+            progress.stop();
+            if (json) printJson({ bank: name, import_id: result.importId, rows_read: result.rowsRead, rows_added: result.rowsAdded, rows_duplicate: result.rowsDuplicate });
+            else process.stdout.write(`imported ${result.rowsAdded} entries into ${name} (${result.rowsRead} rows read, ${result.rowsDuplicate} already present)\n`);
+          } finally {
+            progress.stop();
+            input.destroy();
+          }
+        }),
+    );
+
+  bank
+    .command('export')
+    .description('export every entry of a bank')
+    .argument('<name>', 'bank')
+    .option('--output <file>', 'write here instead of standard output')
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .action(async (name: string, options: { output?: string; format: string }, command: Command) =>
+      withBulwark(command, async (bulwark) => {
+        if (options.format !== 'jsonl' && options.format !== 'csv') throw invalid('--format is jsonl or csv');
+        await bulwark.banks.get(name);
+        const out = options.output ? createWriteStream(options.output) : process.stdout;
+        const write = (text: string) => (out.write(text) ? undefined : new Promise<void>((resolve) => out.once('drain', () => resolve())));
+        if (options.format === 'csv') await write('signal_type,value,source,tags\n');
+        for await (const entry of bulwark.banks.exportEntries(name)) {
+          const line =
+            options.format === 'csv'
+              ? `${[entry.signalType, entry.value, entry.source ?? '', entry.tags.join(';')].map(csvField).join(',')}\n`
+              : `${JSON.stringify({ signal_type: entry.signalType, value: entry.value, source: entry.source, tags: entry.tags, added_at: entry.addedAt.toISOString() })}\n`;
+          await write(line);
+        }
+        if (options.output) {
+          out.end();
+          await finished(out);
+        }
+      }),
+    );
+}
+
+function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}

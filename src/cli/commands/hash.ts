@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { BulwarkError } from '../../errors.ts';
+import { defaultSignalRegistry } from '../../signals/default-registry.ts';
+import { hashContent } from '../../signals/hash-content.ts';
+import type { ComputedSignal } from '../../signals/types.ts';
+import { globals } from '../context.ts';
+import { expandImagePaths } from '../files.ts';
+import { progressBar, reportError } from '../output.ts';
+
+export interface FileHashes {
+  file: string;
+  pdq?: string;
+  pdq_quality?: number;
+  pdq_dihedral?: Record<string, string>;
+  md5?: string;
+  sha256?: string;
+  error?: string;
+}
+
+export function fileHashes(file: string, signals: ComputedSignal[]): FileHashes {
+  const byType = new Map(signals.map((signal) => [signal.signalType, signal]));
+  const pdq = byType.get('pdq');
+  return {
+    file,
+    ...(pdq ? { pdq: pdq.value, pdq_quality: pdq.quality } : {}),
+    ...(pdq?.variants ? { pdq_dihedral: Object.fromEntries(pdq.variants.map((variant) => [variant.name, variant.value])) } : {}),
+    md5: byType.get('md5')?.value,
+    sha256: byType.get('sha256')?.value,
+  };
+}
+
+export function hashCommand(program: Command): void {
+  program
+    .command('hash')
+    .description('print PDQ (with quality), MD5 and SHA-256 of images; directories are walked')
+    .argument('<paths...>', 'image files or directories')
+    .option('--dihedral', 'also print the PDQ hashes of the 8 rotated and flipped copies')
+    .action(async (paths: string[], options: { dihedral?: boolean }, command: Command) => {
+      const { json } = globals(command);
+      const registry = defaultSignalRegistry();
+      const files = await expandImagePaths(paths);
+      const progress = progressBar('hashing', files.length, 'files');
+      let failures = 0;
+      for (const [i, file] of files.entries()) {
+        let result: FileHashes;
+        try {
+          const signals = await hashContent(registry, 'photo', await readFile(file), { variants: options.dihedral });
+          result = fileHashes(file, signals);
+        } catch (error) {
+          if (!(error instanceof BulwarkError)) throw error;
+          failures++;
+          result = { file, error: error.message };
+        }
+        progress.update(i + 1);
+        if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else if (result.error) process.stderr.write(`${file}: ${result.error}\n`);
+        else {
+          process.stdout.write(`${file}\n  pdq     ${result.pdq} (quality ${result.pdq_quality})\n  md5     ${result.md5}\n  sha256  ${result.sha256}\n`);
+          for (const [name, value] of Object.entries(result.pdq_dihedral ?? {})) process.stdout.write(`  pdq ${name.padEnd(10)} ${value}\n`);
+        }
+      }
+      progress.stop();
+      if (failures > 0) reportError(new BulwarkError('invalid', `${failures} of ${files.length} files could not be hashed`), {});
+    });
+}

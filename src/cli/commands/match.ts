@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { BulwarkError } from '../../errors.ts';
+import { hashContent } from '../../signals/hash-content.ts';
+import { matchResultJson } from '../../http/serialize.ts';
+import { withBulwark } from '../context.ts';
+import { expandImagePaths } from '../files.ts';
+import { progressBar, reportError } from '../output.ts';
+
+export function matchCommand(program: Command): void {
+  program
+    .command('match')
+    .description('hash images and match them against the banks')
+    .argument('<paths...>', 'image files or directories')
+    .option('--threshold <n>', 'largest PDQ distance that counts as a match', (v) => Number.parseInt(v, 10), 31)
+    .option('--min-quality <n>', 'PDQ hashes below this quality are reported, not matched', (v) => Number.parseInt(v, 10), 50)
+    .option('--dihedral', 'also match rotated and flipped copies')
+    .option('--banks <names>', 'comma-separated banks to match against (default: all enabled)')
+    .action(async (paths: string[], options: { threshold: number; minQuality: number; dihedral?: boolean; banks?: string }, command: Command) => {
+      await withBulwark(command, async (bulwark, { json }) => {
+        const files = await expandImagePaths(paths);
+        const progress = progressBar('matching', files.length, 'files');
+        const matchOptions = {
+          maxDistance: { pdq: options.threshold },
+          minQuality: options.minQuality,
+          ...(options.banks ? { banks: options.banks.split(',').map((name) => name.trim()) } : {}),
+        };
+        let failures = 0;
+        let matched = 0;
+        for (const [i, file] of files.entries()) {
+          try {
+            const signals = await hashContent(bulwark.signals, 'photo', await readFile(file), { variants: options.dihedral, maxPixels: bulwark.config.maxPixels });
+            const result = matchResultJson(await bulwark.matcher.match(signals, matchOptions));
+            if (result.matched) matched++;
+            if (json) process.stdout.write(`${JSON.stringify({ file, ...result })}\n`);
+            else {
+              const quality = result.signals.find((signal) => signal.signal_type === 'pdq');
+              const note = quality?.status === 'low_quality' ? ` (PDQ quality ${quality.quality} is below ${options.minQuality}: not matched perceptually)` : '';
+              process.stdout.write(`${file}: ${result.matched ? 'MATCH' : 'no match'}${note}\n`);
+              for (const m of result.matches) {
+                process.stdout.write(`  bank ${m.bank}  ${m.signal_type}  distance ${m.distance}${m.variant ? `  (${m.variant})` : ''}  entry ${m.entry_id}\n`);
+              }
+            }
+          } catch (error) {
+            if (!(error instanceof BulwarkError) || error.kind === 'invalid' && error.details?.banks) throw error;
+            failures++;
+            if (json) process.stdout.write(`${JSON.stringify({ file, error: error.message })}\n`);
+            else process.stderr.write(`${file}: ${error.message}\n`);
+          }
+          progress.update(i + 1);
+        }
+        progress.stop();
+        if (!json) process.stderr.write(`${matched} of ${files.length} files matched\n`);
+        if (failures > 0) reportError(new BulwarkError('invalid', `${failures} of ${files.length} files could not be hashed`), {});
+      });
+    });
+}

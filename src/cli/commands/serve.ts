@@ -1,0 +1,114 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import sharp from 'sharp';
+import { type Bulwark, openBulwark } from '../../app.ts';
+import { encodeImage, shapesImage } from '../../demo/benign-images.ts';
+import { buildServer } from '../../http/server.ts';
+import { hashContent } from '../../signals/hash-content.ts';
+import { migrate } from '../../store/migrate.ts';
+import { openSql } from '../../store/sql.ts';
+import { globals, type GlobalOptions } from '../context.ts';
+import { printJson } from '../output.ts';
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  bodyLimit: number;
+}
+
+const storeOf = (options: GlobalOptions) => (options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir });
+
+async function serve(bulwark: Bulwark, options: ServeOptions): Promise<string> {
+  if (process.env.BULWARK_API_KEY) await bulwark.apiKeys.ensure('from BULWARK_API_KEY', process.env.BULWARK_API_KEY);
+  const app = await buildServer(bulwark, { bodyLimit: options.bodyLimit, logger: { level: process.env.BULWARK_LOG_LEVEL ?? 'info' } });
+  const address = await app.listen({ port: options.port, host: options.host });
+  const stop = async () => {
+    await app.close();
+    await bulwark.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return address;
+}
+
+function serveOptions(command: Command): Command {
+  return command
+    .option('--port <n>', 'port to listen on', (v) => Number.parseInt(v, 10), Number(process.env.PORT ?? 8080))
+    .option('--host <host>', 'address to listen on', process.env.BULWARK_HOST ?? '127.0.0.1')
+    .option('--body-limit <bytes>', 'largest request body', (v) => Number.parseInt(v, 10), 32 * 1024 * 1024);
+}
+
+export function serveCommand(program: Command): void {
+  serveOptions(program.command('serve').description('start the Bulwark HTTP API')).action(async (options: ServeOptions, command: Command) => {
+    const bulwark = await openBulwark(storeOf(globals(command)));
+    const address = await serve(bulwark, options);
+    process.stderr.write(`Bulwark listening on ${address} (OpenAPI: ${address}/openapi.json)\n`);
+  });
+}
+
+export function migrateCommand(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply database migrations and exit')
+    .action(async (_options: object, command: Command) => {
+      const options = globals(command);
+      const sql = await openSql(storeOf(options));
+      try {
+        const applied = await migrate(sql);
+        if (options.json) printJson({ applied });
+        else process.stdout.write(applied.length > 0 ? `applied ${applied.join(', ')}\n` : 'schema is up to date\n');
+      } finally {
+        await sql.close();
+      }
+    });
+}
+
+/**
+ * The demo seeds a store with a bank of benign generated pictures, writes sample uploads
+ * (one bank image re-encoded and resized, one unrelated picture) and starts the server.
+ */
+export function demoCommand(program: Command): void {
+  serveOptions(program.command('demo').description('start Bulwark on the embedded store with a small demo bank of generated images'))
+    .option('--dir <dir>', 'folder for the demo store and sample images', '.bulwark/demo')
+    .action(async (options: ServeOptions & { dir: string }) => {
+      const dir = resolve(options.dir);
+      const bulwark = await openBulwark({ dataDir: join(dir, 'data') });
+      const samples = join(dir, 'samples');
+      await mkdir(samples, { recursive: true });
+      const banks = await bulwark.banks.list();
+      if (!banks.some((bank) => bank.name === 'demo-known-media')) {
+        await bulwark.banks.create('demo-known-media', 'Demo bank: hashes of benign generated pictures standing in for known media');
+        const rows = [];
+        for (let seed = 1; seed <= 20; seed++) {
+          const png = await encodeImage(shapesImage(seed, 480, 360), 'png');
+          if (seed === 1) await writeFile(join(samples, 'known-original.png'), png);
+          for (const signal of await hashContent(bulwark.signals, 'photo', png)) {
+            rows.push({ line: seed, signalType: signal.signalType, value: signal.value, source: 'demo generator', tags: ['demo'] });
+          }
+        }
+        await bulwark.banks.importRows('demo-known-media', rows, { sourceName: 'demo generator', format: 'generated' });
+        const original = await encodeImage(shapesImage(1, 480, 360), 'png');
+        await writeFile(join(samples, 'known-resized.jpg'), await sharp(original).resize(400).jpeg({ quality: 70 }).toBuffer());
+        await writeFile(join(samples, 'unrelated.png'), await encodeImage(shapesImage(999, 480, 360), 'png'));
+      }
+      const key = process.env.BULWARK_API_KEY ?? (await bulwark.apiKeys.create('demo')).key;
+      const address = await serve(bulwark, options);
+      process.stderr.write(
+        [
+          '',
+          `Bulwark demo listening on ${address}`,
+          `  OpenAPI document: ${address}/openapi.json`,
+          `  API key for this demo: ${key}`,
+          `  sample images: ${samples}`,
+          '',
+          'Try:',
+          `  curl -s -H "Authorization: Bearer ${key}" ${address}/v1/banks`,
+          `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: image/jpeg" --data-binary @${join(samples, 'known-resized.jpg')} ${address}/v1/match`,
+          `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: image/png" --data-binary @${join(samples, 'unrelated.png')} ${address}/v1/match`,
+          '',
+        ].join('\n'),
+      );
+    });
+}

@@ -1,0 +1,30 @@
+import { Command, Option } from 'commander';
+import { bankCommands } from './commands/bank.ts';
+import { apiKeyCommands } from './commands/apikey.ts';
+import { hashCommand } from './commands/hash.ts';
+import { matchCommand } from './commands/match.ts';
+import { serveCommand, demoCommand, migrateCommand } from './commands/serve.ts';
+import { reportError } from './output.ts';
+
+const program = new Command('bulwark')
+  .description('Bulwark: detect known abuse media, find the networks that trade it, and act on it.')
+  .version('0.1.0')
+  .addOption(new Option('--data-dir <dir>', 'folder of the embedded store').env('BULWARK_DATA_DIR').default('.bulwark/data'))
+  .addOption(new Option('--database-url <url>', 'PostgreSQL server to use instead of the embedded store').env('BULWARK_DATABASE_URL'))
+  .option('--json', 'machine-readable output for scripts')
+  .showHelpAfterError()
+  .configureHelp({ sortSubcommands: false });
+
+serveCommand(program);
+demoCommand(program);
+hashCommand(program);
+matchCommand(program);
+bankCommands(program);
+apiKeyCommands(program);
+migrateCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  reportError(error, { json: program.opts().json });
+}

@@ -1,0 +1,67 @@
+import type { SqlClient } from '../store/sql.ts';
+
+export interface DomainEvent<Payload = unknown> {
+  seq: number;
+  type: string;
+  /** What the event is about, e.g. "content:abc123"; lets consumers partition. */
+  subject: string;
+  payload: Payload;
+  occurredAt: Date;
+}
+
+export type EventListener = (event: DomainEvent) => void;
+
+interface EventRow {
+  seq: number;
+  type: string;
+  subject: string;
+  payload: unknown;
+  occurred_at: Date;
+}
+
+const toEvent = (row: EventRow): DomainEvent => ({
+  seq: row.seq,
+  type: row.type,
+  subject: row.subject,
+  payload: row.payload,
+  occurredAt: row.occurred_at,
+});
+
+/**
+ * The pipeline's outbox. An event is written in the same transaction as the state change
+ * it describes, so it exists exactly when the change does; later stages read it by
+ * sequence number (and resume from the last one they handled), and in-process listeners
+ * hear it right after commit.
+ */
+export class EventLog {
+  private readonly listeners = new Set<EventListener>();
+
+  constructor(private readonly sql: SqlClient) {}
+
+  async append(tx: SqlClient, type: string, subject: string, payload: unknown): Promise<DomainEvent> {
+    const result = await tx.query<EventRow>(
+      'INSERT INTO events (type, subject, payload) VALUES ($1, $2, $3::jsonb) RETURNING seq, type, subject, payload, occurred_at',
+      [type, subject, JSON.stringify(payload)],
+    );
+    return toEvent(result.rows[0]);
+  }
+
+  /** Tells in-process listeners about events whose transaction has committed. */
+  published(events: DomainEvent[]): void {
+    for (const event of events) for (const listener of this.listeners) listener(event);
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async read(options: { afterSeq?: number; limit?: number; types?: string[] } = {}): Promise<DomainEvent[]> {
+    const result = await this.sql.query<EventRow>(
+      `SELECT seq, type, subject, payload, occurred_at FROM events
+       WHERE seq > $1 AND ($2::text[] IS NULL OR type = ANY($2::text[])) ORDER BY seq LIMIT $3`,
+      [options.afterSeq ?? 0, options.types ?? null, Math.min(Math.max(options.limit ?? 100, 1), 1000)],
+    );
+    return result.rows.map(toEvent);
+  }
+}

@@ -1,0 +1,163 @@
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Bulwark } from '../../app.ts';
+import { parseBankRows, type ImportFormat } from '../../banks/import-formats.ts';
+import { invalid } from '../../errors.ts';
+import { bankJson, entryJson } from '../serialize.ts';
+
+const bankName = z.object({ name: z.string().min(1).max(63) });
+const FORMAT_BY_CONTENT_TYPE: Record<string, ImportFormat> = {
+  'text/csv': 'csv',
+  'text/tab-separated-values': 'tsv',
+  'text/plain': 'tsv',
+  'application/x-ndjson': 'jsonl',
+  'application/jsonl': 'jsonl',
+};
+
+export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugin) => {
+  const app = plugin.withTypeProvider<ZodTypeProvider>();
+  const tags = ['banks'];
+
+  app.get('/banks', { schema: { tags, summary: 'List hash banks with their entry counts' } }, async () => ({
+    banks: (await bulwark.banks.list()).map(bankJson),
+  }));
+
+  app.post(
+    '/banks',
+    { schema: { tags, summary: 'Create a hash bank', body: z.object({ name: z.string(), description: z.string().max(2000).optional() }) } },
+    async (request, reply) => reply.code(201).send(bankJson(await bulwark.banks.create(request.body.name, request.body.description))),
+  );
+
+  app.get('/banks/:name', { schema: { tags, summary: 'One bank', params: bankName } }, async (request) =>
+    bankJson(await bulwark.banks.get(request.params.name)),
+  );
+
+  app.patch(
+    '/banks/:name',
+    {
+      schema: {
+        tags,
+        summary: 'Change a bank’s description or switch its matching on or off',
+        params: bankName,
+        body: z.object({ description: z.string().max(2000).optional(), enabled: z.boolean().optional() }),
+      },
+    },
+    async (request) => bankJson(await bulwark.banks.update(request.params.name, request.body)),
+  );
+
+  app.delete('/banks/:name', { schema: { tags, summary: 'Delete a bank and its entries', params: bankName } }, async (request, reply) => {
+    await bulwark.banks.delete(request.params.name);
+    return reply.code(204).send();
+  });
+
+  app.get(
+    '/banks/:name/entries',
+    {
+      schema: {
+        tags,
+        summary: 'Page through a bank’s entries',
+        params: bankName,
+        querystring: z.object({
+          after: z.coerce.number().int().min(0).optional(),
+          limit: z.coerce.number().int().min(1).max(10_000).optional(),
+          signal_type: z.string().optional(),
+        }),
+      },
+    },
+    async (request) => {
+      const entries = await bulwark.banks.listEntries(request.params.name, {
+        afterId: request.query.after,
+        limit: request.query.limit,
+        signalType: request.query.signal_type,
+      });
+      return { entries: entries.map(entryJson), next_after: entries.length > 0 ? entries[entries.length - 1].id : null };
+    },
+  );
+
+  app.post(
+    '/banks/:name/entries',
+    {
+      schema: {
+        tags,
+        summary: 'Add one entry',
+        params: bankName,
+        body: z.object({
+          signal_type: z.string(),
+          value: z.string().max(1000),
+          source: z.string().max(500).optional(),
+          tags: z.array(z.string()).max(50).optional(),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const { signal_type, value, source, tags: entryTags } = request.body;
+      const entry = await bulwark.banks.addEntry(request.params.name, { signalType: signal_type, value, source, tags: entryTags });
+      return reply.code(201).send(entryJson(entry));
+    },
+  );
+
+  app.delete(
+    '/banks/:name/entries/:id',
+    { schema: { tags, summary: 'Remove one entry', params: bankName.extend({ id: z.coerce.number().int().min(1) }) } },
+    async (request, reply) => {
+      await bulwark.banks.removeEntryById(request.params.name, request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/banks/:name/import',
+    {
+      schema: {
+        tags,
+        summary: 'Import a hash list (CSV, TSV or JSON lines) in one transaction',
+        description:
+          'Send the list as the body with Content-Type text/csv, text/tab-separated-values or application/x-ndjson. ' +
+          'A bad row refuses the whole import and names its line.',
+        params: bankName,
+        querystring: z.object({
+          signal_type: z.string().optional(),
+          source: z.string().max(500).optional(),
+          on_duplicate: z.enum(['skip', 'error']).optional(),
+        }),
+      },
+    },
+    async (request) => {
+      const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim();
+      const format = FORMAT_BY_CONTENT_TYPE[contentType];
+      if (!format || typeof request.body !== 'string') {
+        throw invalid('send the list with Content-Type text/csv, text/tab-separated-values or application/x-ndjson');
+      }
+      const rows = parseBankRows(Readable.from([request.body]), {
+        format,
+        signalType: request.query.signal_type,
+        defaultSource: request.query.source,
+      });
+      const result = await bulwark.banks.importRows(request.params.name, rows, {
+        sourceName: request.query.source ?? `api:${request.apiKey?.name ?? 'unknown'}`,
+        format,
+        onDuplicate: request.query.on_duplicate,
+      });
+      return { import_id: result.importId, rows_read: result.rowsRead, rows_added: result.rowsAdded, rows_duplicate: result.rowsDuplicate };
+    },
+  );
+
+  app.get(
+    '/banks/:name/export',
+    { schema: { tags, summary: 'Export every entry as JSON lines', params: bankName } },
+    async (request, reply) => {
+      await bulwark.banks.get(request.params.name);
+      const entries = bulwark.banks.exportEntries(request.params.name);
+      const lines = Readable.from(
+        (async function* () {
+          for await (const entry of entries) {
+            yield `${JSON.stringify({ signal_type: entry.signalType, value: entry.value, source: entry.source, tags: entry.tags })}\n`;
+          }
+        })(),
+      );
+      return reply.type('application/x-ndjson').send(lines);
+    },
+  );
+};

@@ -1,0 +1,62 @@
+import type { Bank, BankEntry, BankSummary } from '../banks/banks.ts';
+import type { ContentRecord } from '../ingest/content.ts';
+import type { BankMatch, MatchResult, SignalOutcome } from '../match/matcher.ts';
+
+// The wire format is snake_case JSON with ISO 8601 UTC timestamps; the domain is camelCase.
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+export const bankJson = (bank: Bank | BankSummary) => ({
+  name: bank.name,
+  description: bank.description,
+  enabled: bank.enabled,
+  revision: bank.revision,
+  created_at: iso(bank.createdAt),
+  updated_at: iso(bank.updatedAt),
+  ...('entryCounts' in bank ? { entry_counts: bank.entryCounts } : {}),
+});
+
+export const entryJson = (entry: BankEntry) => ({
+  id: entry.id,
+  signal_type: entry.signalType,
+  value: entry.value,
+  source: entry.source,
+  tags: entry.tags,
+  import_id: entry.importId,
+  added_at: iso(entry.addedAt),
+});
+
+export const signalOutcomeJson = (signal: SignalOutcome) => ({
+  signal_type: signal.signalType,
+  value: signal.value,
+  ...(signal.quality !== undefined ? { quality: signal.quality } : {}),
+  status: signal.status,
+});
+
+export const bankMatchJson = (match: BankMatch) => ({
+  bank: match.bank,
+  signal_type: match.signalType,
+  value: match.value,
+  distance: match.distance,
+  ...(match.variant ? { variant: match.variant } : {}),
+  entry_id: match.entryId,
+  source: match.source,
+  tags: match.tags,
+});
+
+export const matchResultJson = (result: MatchResult) => ({
+  matched: result.matched,
+  signals: result.signals.map(signalOutcomeJson),
+  matches: result.matches.map(bankMatchJson),
+});
+
+export const contentJson = (record: ContentRecord) => ({
+  content_id: record.contentId,
+  account_id: record.accountId,
+  content_type: record.contentType,
+  matched: record.matched,
+  signals: record.signals.map(signalOutcomeJson),
+  matches: record.matches.map(bankMatchJson),
+  created_at: iso(record.createdAt),
+  received_at: iso(record.receivedAt),
+});

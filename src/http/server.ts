@@ -1,0 +1,83 @@
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Bulwark } from '../app.ts';
+import type { ApiKeyInfo } from '../auth/api-keys.ts';
+import { problem, problemFromError, sendProblem } from './problem.ts';
+import { bankRoutes } from './routes/banks.ts';
+import { contentRoutes } from './routes/content.ts';
+import { eventRoutes } from './routes/events.ts';
+import { matchRoutes } from './routes/match.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKey?: ApiKeyInfo;
+  }
+}
+
+export interface ServerOptions {
+  /** Largest request body in bytes (uploads included). */
+  bodyLimit?: number;
+  logger?: boolean | object;
+}
+
+export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+
+const PUBLIC_PATHS = new Set(['/healthz', '/openapi.json']);
+
+export type App = FastifyInstance;
+
+export async function buildServer(bulwark: Bulwark, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    bodyLimit,
+    logger: options.logger ?? false,
+    // Request ids let operators correlate logs without logging what was sent.
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { coerceTypes: 'array' } },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // Uploads arrive as raw bytes; the hashers decide whether they are an image they can read.
+  const rawBytes = (_request: unknown, body: string | Buffer, done: (error: null, body: Buffer | string) => void) => done(null, body);
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit }, rawBytes);
+  app.addContentTypeParser(/^image\/.+/, { parseAs: 'buffer', bodyLimit }, rawBytes);
+  // Hash lists for import arrive as text.
+  app.addContentTypeParser(['text/csv', 'text/tab-separated-values', 'text/plain', 'application/x-ndjson', 'application/jsonl'], { parseAs: 'string', bodyLimit }, rawBytes);
+
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, problemFromError(error, request)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route for ${request.method} ${request.url.split('?')[0]}`)));
+
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0];
+    if (PUBLIC_PATHS.has(path)) return;
+    const header = request.headers.authorization;
+    const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : (request.headers['x-api-key'] as string | undefined);
+    request.apiKey = await bulwark.apiKeys.verify(presented);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Bulwark API',
+        description: 'Known-media detection, hash banks and content matching for child-safety teams.',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key created with `bulwark apikey create`' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', banks: bulwark.matcher.stats() }));
+  typed.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(bankRoutes(bulwark), { prefix: '/v1' });
+  await app.register(matchRoutes(bulwark), { prefix: '/v1' });
+  await app.register(contentRoutes(bulwark), { prefix: '/v1' });
+  await app.register(eventRoutes(bulwark), { prefix: '/v1' });
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,168 @@
+import { BulwarkError, conflict, invalid, notFound } from '../errors.ts';
+import type { EventLog } from '../events/event-log.ts';
+import type { BankMatch, MatchOptions, Matcher, SignalOutcome } from '../match/matcher.ts';
+import { hashContent } from '../signals/hash-content.ts';
+import type { SignalRegistry } from '../signals/registry.ts';
+import type { ComputedSignal } from '../signals/types.ts';
+import type { SqlClient } from '../store/sql.ts';
+
+export const CONTENT_MATCHED_EVENT = 'content.matched';
+
+export interface ContentSubmission {
+  contentId: string;
+  accountId: string;
+  contentType: string;
+  /** When the user created the content on the platform. */
+  createdAt?: Date;
+  /** The media bytes, when Bulwark is to hash them. */
+  media?: Buffer;
+  /** Hashes the platform computed itself, instead of (or besides) the media. */
+  signals?: { signalType: string; value: string; quality?: number }[];
+}
+
+export interface ContentRecord {
+  contentId: string;
+  accountId: string;
+  contentType: string;
+  matched: boolean;
+  signals: SignalOutcome[];
+  matches: BankMatch[];
+  createdAt: Date | null;
+  receivedAt: Date;
+}
+
+export interface SubmitResult {
+  record: ContentRecord;
+  /** True when this content id was already submitted: nothing was hashed, stored or emitted again. */
+  duplicate: boolean;
+}
+
+export interface ContentMatchedPayload {
+  content_id: string;
+  account_id: string;
+  content_type: string;
+  matches: { bank: string; signal_type: string; value: string; distance: number; entry_id: number; variant?: string; tags: string[] }[];
+}
+
+interface ContentRow {
+  content_id: string;
+  account_id: string;
+  content_type: string;
+  signals: SignalOutcome[];
+  matches: BankMatch[];
+  created_at: Date | null;
+  received_at: Date;
+}
+
+const toRecord = (row: ContentRow): ContentRecord => ({
+  contentId: row.content_id,
+  accountId: row.account_id,
+  contentType: row.content_type,
+  matched: row.matches.length > 0,
+  signals: row.signals,
+  matches: row.matches,
+  createdAt: row.created_at,
+  receivedAt: row.received_at,
+});
+
+const CONTENT_COLUMNS = 'content_id, account_id, content_type, signals, matches, created_at, received_at';
+const ID_PATTERN = /^[\x21-\x7e]{1,200}$/;
+
+export interface ContentServiceOptions {
+  maxPixels?: number;
+  matchOptions?: MatchOptions;
+}
+
+/** Ingest stage: hashes submitted content, matches it, stores the outcome and emits match events. */
+export class ContentService {
+  constructor(
+    private readonly sql: SqlClient,
+    private readonly signals: SignalRegistry,
+    private readonly matcher: Matcher,
+    private readonly events: EventLog,
+    private readonly options: ContentServiceOptions = {},
+  ) {}
+
+  async get(contentId: string): Promise<ContentRecord> {
+    const result = await this.sql.query<ContentRow>(`SELECT ${CONTENT_COLUMNS} FROM content WHERE content_id = $1`, [contentId]);
+    if (result.rows.length === 0) throw notFound(`no content with id ${JSON.stringify(contentId)}`);
+    return toRecord(result.rows[0]);
+  }
+
+  async submit(submission: ContentSubmission): Promise<SubmitResult> {
+    validateSubmission(submission);
+    const existing = await this.findExisting(submission);
+    if (existing) return { record: existing, duplicate: true };
+
+    const computed = await this.computeSignals(submission);
+    const result = await this.matcher.match(computed, this.options.matchOptions);
+    const { row, event } = await this.sql.transaction(async (tx) => {
+      const inserted = await tx.query<ContentRow>(
+        `INSERT INTO content (content_id, account_id, content_type, signals, matches, created_at)
+         VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6) ON CONFLICT (content_id) DO NOTHING RETURNING ${CONTENT_COLUMNS}`,
+        [submission.contentId, submission.accountId, submission.contentType, JSON.stringify(result.signals), JSON.stringify(result.matches), submission.createdAt ?? null],
+      );
+      if (inserted.rows.length === 0) return { row: undefined, event: undefined };
+      const event = result.matched
+        ? await this.events.append(tx, CONTENT_MATCHED_EVENT, `content:${submission.contentId}`, matchedPayload(submission, result.matches))
+        : undefined;
+      return { row: inserted.rows[0], event };
+    });
+    if (!row) {
+      // Another request stored the same content id between our check and our insert.
+      const raced = await this.findExisting(submission);
+      if (!raced) throw new BulwarkError('unavailable', 'content was stored concurrently and then disappeared; retry');
+      return { record: raced, duplicate: true };
+    }
+    if (event) this.events.published([event]);
+    return { record: toRecord(row), duplicate: false };
+  }
+
+  private async findExisting(submission: ContentSubmission): Promise<ContentRecord | undefined> {
+    const found = await this.sql.query<ContentRow>(`SELECT ${CONTENT_COLUMNS} FROM content WHERE content_id = $1`, [submission.contentId]);
+    if (found.rows.length === 0) return undefined;
+    const record = toRecord(found.rows[0]);
+    if (record.accountId !== submission.accountId) {
+      throw conflict(`content ${JSON.stringify(submission.contentId)} was already submitted for a different account`, { content_id: submission.contentId });
+    }
+    return record;
+  }
+
+  private async computeSignals(submission: ContentSubmission): Promise<ComputedSignal[]> {
+    const computed: ComputedSignal[] = [];
+    if (submission.media) {
+      computed.push(...(await hashContent(this.signals, submission.contentType, submission.media, { maxPixels: this.options.maxPixels })));
+    }
+    for (const given of submission.signals ?? []) {
+      const { signalType, value } = this.signals.normalize(given.signalType, given.value);
+      if (computed.some((signal) => signal.signalType === signalType)) continue;
+      computed.push({ signalType, value, ...(given.quality !== undefined ? { quality: given.quality } : {}) });
+    }
+    return computed;
+  }
+}
+
+function validateSubmission(submission: ContentSubmission): void {
+  if (!ID_PATTERN.test(submission.contentId)) throw invalid('content_id must be 1-200 printable ASCII characters without spaces');
+  if (!ID_PATTERN.test(submission.accountId)) throw invalid('account_id must be 1-200 printable ASCII characters without spaces');
+  if (!submission.media && (!submission.signals || submission.signals.length === 0)) {
+    throw invalid('submit the media or at least one precomputed hash');
+  }
+}
+
+function matchedPayload(submission: ContentSubmission, matches: BankMatch[]): ContentMatchedPayload {
+  return {
+    content_id: submission.contentId,
+    account_id: submission.accountId,
+    content_type: submission.contentType,
+    matches: matches.map((match) => ({
+      bank: match.bank,
+      signal_type: match.signalType,
+      value: match.value,
+      distance: match.distance,
+      entry_id: match.entryId,
+      ...(match.variant ? { variant: match.variant } : {}),
+      tags: match.tags,
+    })),
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Signal types are the extension point of detection: PDQ, MD5, SHA-256 today; video
+ * hashes, URLs or terms tomorrow. Each is one file implementing SignalType, registered in
+ * registry.ts. Nothing else in the pipeline branches on a signal type's name.
+ */
+
+export interface SignalIndexEntry {
+  /** The bank entry's id. */
+  entryId: number;
+  /** The value in its canonical form (as returned by SignalType.normalize). */
+  value: string;
+}
+
+export interface SignalHit {
+  entryId: number;
+  /** 0 for an exact match; the signal type's own distance otherwise. */
+  distance: number;
+  /** Which transformed copy of the query matched (e.g. a PDQ dihedral variant), when not the original. */
+  variant?: string;
+}
+
+export interface SignalQuery {
+  value: string;
+  /** Transformed copies of the query to match as well (PDQ's rotations and flips). */
+  variants?: { name: string; value: string }[];
+  /** For distance-based types: the largest distance that still counts as a match. */
+  maxDistance: number;
+}
+
+/** An in-memory index of one bank's values of one signal type. */
+export interface SignalIndex {
+  readonly size: number;
+  add(entry: SignalIndexEntry): void;
+  remove(entryId: number): void;
+  search(query: SignalQuery): SignalHit[];
+}
+
+export interface SignalType {
+  /** Stable identifier used in banks, the API and exchange formats ("pdq", "md5"). */
+  readonly name: string;
+  readonly description: string;
+  /** "exact" types match only identical values; "distance" types match within a threshold. */
+  readonly matching: 'exact' | 'distance';
+  /** Default largest distance that counts as a match (0 for exact types). */
+  readonly defaultMaxDistance: number;
+  /** The canonical form of a value; throws InvalidSignalError saying what is wrong. */
+  normalize(raw: string): string;
+  /** Builds an index over entries; must return exactly what a linear scan would. */
+  createIndex(entries: Iterable<SignalIndexEntry>): SignalIndex;
+}
+
+export class InvalidSignalError extends Error {
+  constructor(readonly signalType: string, readonly reason: string) {
+    super(`invalid ${signalType} value: ${reason}`);
+    this.name = 'InvalidSignalError';
+  }
+}
+
+/** A signal computed from a piece of content. */
+export interface ComputedSignal {
+  signalType: string;
+  value: string;
+  /** Hash quality from 0 to 100, for perceptual hashes that define one (PDQ). */
+  quality?: number;
+  /** Transformed copies to match too (PDQ's dihedral variants), when asked for. */
+  variants?: { name: string; value: string }[];
+}
+
+export interface HashOptions {
+  /** Also compute the transformed copies (rotations, flips) where the signal type supports them. */
+  variants?: boolean;
+  /** Decompression-bomb guard: images with more pixels than this are refused. */
+  maxPixels?: number;
+}
+
+/**
+ * Computes signals from a piece of content's bytes. A hasher may compute several signal
+ * types at once when they share work (decoding an image once for PDQ and its variants).
+ */
+export interface ContentHasher {
+  readonly name: string;
+  readonly contentTypes: readonly string[];
+  readonly signalTypes: readonly string[];
+  hash(bytes: Buffer, options?: HashOptions): Promise<ComputedSignal[]>;
+}

@@ -1,0 +1,137 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+export interface QueryResult<Row> {
+  rows: Row[];
+  rowCount: number;
+}
+
+/**
+ * The one SQL surface the domain code sees. Both drivers speak the same PostgreSQL
+ * dialect, so every query in the project runs unchanged on either.
+ */
+export interface SqlClient {
+  readonly driver: 'pglite' | 'postgres';
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<Row>>;
+  /** Runs several statements separated by semicolons, without parameters (migrations). */
+  exec(text: string): Promise<void>;
+  /** Runs fn in one transaction: committed when fn resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface StoreLocation {
+  /** postgres://… for a PostgreSQL server; absent for the embedded store. */
+  databaseUrl?: string;
+  /** Folder for the embedded store's files; absent means in memory (tests). */
+  dataDir?: string;
+  /** PostgreSQL schema to work in; lets tests share one database without colliding. */
+  schema?: string;
+}
+
+export async function openSql(location: StoreLocation): Promise<SqlClient> {
+  if (location.databaseUrl) return PostgresClient.connect(location.databaseUrl, location.schema);
+  return PgliteClient.open(location.dataDir, location.schema);
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function assertSchemaName(schema: string): void {
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+}
+
+class PgliteClient implements SqlClient {
+  readonly driver = 'pglite' as const;
+
+  private constructor(private readonly db: Pick<PGlite, 'query' | 'exec'>, private readonly owner?: PGlite) {}
+
+  static async open(dataDir: string | undefined, schema: string | undefined): Promise<PgliteClient> {
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+    const db = new PGlite(dataDir);
+    await db.waitReady;
+    if (schema) {
+      assertSchemaName(schema);
+      await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
+    }
+    return new PgliteClient(db, db);
+  }
+
+  async query<Row>(text: string, params: unknown[] = []): Promise<QueryResult<Row>> {
+    const result = await this.db.query<Row>(text, params);
+    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.db.exec(text);
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    if (!this.owner) throw new Error('nested transactions are not supported');
+    return this.owner.transaction((tx) => fn(new PgliteClient(tx)));
+  }
+
+  async close(): Promise<void> {
+    await this.owner?.close();
+  }
+}
+
+// PostgreSQL's int8 (bigint, count(*)) arrives as a string from pg but as a number from
+// PGlite; ids and counts here stay far below 2^53, so both are read as numbers.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+class PostgresClient implements SqlClient {
+  readonly driver = 'postgres' as const;
+
+  private constructor(private readonly pool: pg.Pool, private readonly connection?: pg.PoolClient) {}
+
+  static async connect(databaseUrl: string, schema: string | undefined): Promise<PostgresClient> {
+    if (schema) assertSchemaName(schema);
+    const pool = new pg.Pool({
+      connectionString: databaseUrl,
+      types: pgTypes,
+      max: Number(process.env.BULWARK_PG_POOL_SIZE ?? 10),
+      options: schema ? `-c search_path=${schema}` : undefined,
+    });
+    if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    else await pool.query('SELECT 1');
+    return new PostgresClient(pool);
+  }
+
+  private get runner(): pg.Pool | pg.PoolClient {
+    return this.connection ?? this.pool;
+  }
+
+  async query<Row>(text: string, params: unknown[] = []): Promise<QueryResult<Row>> {
+    const result = await this.runner.query(text, params);
+    return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.runner.query(text);
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    if (this.connection) throw new Error('nested transactions are not supported');
+    const connection = await this.pool.connect();
+    try {
+      await connection.query('BEGIN');
+      const result = await fn(new PostgresClient(this.pool, connection));
+      await connection.query('COMMIT');
+      return result;
+    } catch (error) {
+      await connection.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.connection) await this.pool.end();
+  }
+}
