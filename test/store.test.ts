@@ -164,7 +164,7 @@ for (const target of targets) {
       assert.equal(events.length, 1);
       assert.equal((events[0].payload as { account_id: string }).account_id, 'acct-9');
       await rejects(bulwark.content.submit({ ...submission, accountId: 'other' }), 'conflict', /different account/);
-      const clean = await bulwark.content.submit({ ...submission, contentId: 'c-2', signals: [{ signalType: 'md5', value: md5(78) }] });
+      const clean = await bulwark.content.submit({ ...submission, contentId: 'c-2', signals: [{ signalType: "md5", value: md5(99_999_999) }] });
       assert.equal(clean.record.matched, false);
       assert.equal((await bulwark.events.read({ types: [CONTENT_MATCHED_EVENT] })).length, 1, 'no event for content without matches');
     });

@@ -61,7 +61,8 @@ export interface BankChangeListener {
 export type BankChange =
   | { kind: 'entries-added'; bankId: number; revision: number; entries: { id: number; signalType: string; value: string }[] }
   | { kind: 'entry-removed'; bankId: number; revision: number; entryId: number; signalType: string }
-  | { kind: 'bulk-changed' | 'deleted' | 'settings-changed'; bankId: number; revision: number };
+  | { kind: 'settings-changed'; bankId: number; revision: number; enabled: boolean }
+  | { kind: 'bulk-changed' | 'deleted'; bankId: number; revision: number };
 
 const BANK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -168,7 +169,7 @@ export class BankService {
       [bank.id, changes.description ?? null, changes.enabled ?? null],
     );
     const updated = toBank(result.rows[0]);
-    this.emit({ kind: 'settings-changed', bankId: updated.id, revision: updated.revision });
+    this.emit({ kind: 'settings-changed', bankId: updated.id, revision: updated.revision, enabled: updated.enabled });
     return updated;
   }
 

@@ -25,7 +25,7 @@ export interface GeneratedImage {
   pixels: Buffer;
 }
 
-/** A picture of smooth colour gradients with a few filled circles and rectangles on it. */
+/** A picture of colour gradients and soft waves with filled circles and rectangles on it. */
 export function shapesImage(seed: number, width = 320, height = 240): GeneratedImage {
   const random = seededRandom(seed);
   const pixels = Buffer.alloc(width * height * 3);
@@ -33,7 +33,8 @@ export function shapesImage(seed: number, width = 320, height = 240): GeneratedI
   const angle = random() * Math.PI * 2;
   const dx = Math.cos(angle);
   const dy = Math.sin(angle);
-  const shapes = Array.from({ length: 3 + Math.floor(random() * 5) }, () => ({
+  const waves = Array.from({ length: 2 }, () => ({ fx: (2 + random() * 10) * Math.PI * 2 / width, fy: (2 + random() * 10) * Math.PI * 2 / height, amplitude: 25 + random() * 35 }));
+  const shapes = Array.from({ length: 8 + Math.floor(random() * 8) }, () => ({
     circle: random() < 0.5,
     x: random() * width,
     y: random() * height,
@@ -43,7 +44,8 @@ export function shapesImage(seed: number, width = 320, height = 240): GeneratedI
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const t = Math.min(1, Math.max(0, 0.5 + ((x / width - 0.5) * dx + (y / height - 0.5) * dy)));
-      let colour = [r0 + (r1 - r0) * t, g0 + (g1 - g0) * t, b0 + (b1 - b0) * t];
+      const texture = waves.reduce((sum, wave) => sum + wave.amplitude * Math.sin(x * wave.fx + y * wave.fy), 0);
+      let colour = [r0 + (r1 - r0) * t + texture, g0 + (g1 - g0) * t + texture, b0 + (b1 - b0) * t - texture];
       for (const shape of shapes) {
         const inside = shape.circle
           ? (x - shape.x) ** 2 + (y - shape.y) ** 2 < shape.size ** 2
@@ -51,9 +53,9 @@ export function shapesImage(seed: number, width = 320, height = 240): GeneratedI
         if (inside) colour = shape.colour;
       }
       const offset = (y * width + x) * 3;
-      pixels[offset] = colour[0];
-      pixels[offset + 1] = colour[1];
-      pixels[offset + 2] = colour[2];
+      pixels[offset] = Math.max(0, Math.min(255, colour[0]));
+      pixels[offset + 1] = Math.max(0, Math.min(255, colour[1]));
+      pixels[offset + 2] = Math.max(0, Math.min(255, colour[2]));
     }
   }
   return { width, height, pixels };

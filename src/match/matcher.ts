@@ -94,7 +94,7 @@ export class Matcher implements BankChangeListener {
       return;
     }
     // Apply in-process changes directly when nothing happened in between; otherwise reload.
-    if (change.revision !== bank.revision + 1 || change.kind === 'bulk-changed' || change.kind === 'settings-changed') {
+    if (change.revision !== bank.revision + 1 || change.kind === 'bulk-changed') {
       bank.stale = true;
       this.lastRefresh = 0;
       return;
@@ -103,6 +103,8 @@ export class Matcher implements BankChangeListener {
       for (const entry of change.entries) this.indexFor(bank, entry.signalType).add({ entryId: entry.id, value: entry.value });
     } else if (change.kind === 'entry-removed') {
       bank.indexes.get(change.signalType)?.remove(change.entryId);
+    } else if (change.kind === 'settings-changed') {
+      bank.enabled = change.enabled;
     }
     bank.revision = change.revision;
   }
