@@ -54,7 +54,7 @@ export class BruteForceHash256Index implements Hash256Index {
       const distance = distanceUpTo(words, offset, query, maxDistance);
       if (distance <= maxDistance) hits.push({ id, distance });
     }
-    return hits;
+    return hits.sort(byDistanceThenId);
   }
 
   searchAny(queries: Hash256[], maxDistance: number): Hash256MultiHit[] {
@@ -118,6 +118,7 @@ export class MultiIndexHash256Index implements Hash256Index {
     readonly size: number,
     private readonly tables: Table[],
     private readonly idBits: number,
+    private readonly scanWhenCheaper: boolean,
   ) {
     this.idMask = idBits === 32 ? 0xffffffff : (1 << idBits) - 1;
     this.brute = new BruteForceHash256Index(words, size);
@@ -128,7 +129,12 @@ export class MultiIndexHash256Index implements Hash256Index {
     return this.tables.reduce((sum, table) => sum + table.offsets.byteLength + table.entries.byteLength, 0);
   }
 
-  static build(words: Uint32Array, size: number, substrings?: number): MultiIndexHash256Index {
+  /**
+   * substrings: how many tables (default from the bank size); scanWhenCheaper: answer by a
+   * linear scan when the tables would probe more than a scan reads (tests turn it off).
+   */
+  static build(words: Uint32Array, size: number, options: { substrings?: number; scanWhenCheaper?: boolean } = {}): MultiIndexHash256Index {
+    const substrings = options.substrings;
     const log2n = Math.max(1, Math.log2(Math.max(size, 2)));
     const m = substrings ?? Math.min(16, Math.max(8, Math.round(256 / log2n)));
     const idBits = Math.max(1, Math.ceil(Math.log2(Math.max(size, 2))));
@@ -142,7 +148,7 @@ export class MultiIndexHash256Index implements Hash256Index {
       tables.push(MultiIndexHash256Index.buildTable(words, size, start, length, prefixBits, idBits));
       start += length;
     }
-    return new MultiIndexHash256Index(words, size, tables, idBits);
+    return new MultiIndexHash256Index(words, size, tables, idBits, options.scanWhenCheaper ?? true);
   }
 
   private static buildTable(words: Uint32Array, size: number, start: number, length: number, prefixBits: number, idBits: number): Table {
@@ -173,7 +179,7 @@ export class MultiIndexHash256Index implements Hash256Index {
   search(query: Hash256, maxDistance: number): Hash256Hit[] {
     if (maxDistance < 0) return [];
     const radius = Math.floor(maxDistance / this.tables.length);
-    if (this.probes(radius) * 4 > this.size) return this.brute.search(query, maxDistance);
+    if (this.scanWhenCheaper && this.probes(radius) * 4 > this.size) return this.brute.search(query, maxDistance);
     const found = new Map<number, number>();
     const { words, idBits, idMask } = this;
     for (const table of this.tables) {

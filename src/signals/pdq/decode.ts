@@ -17,10 +17,9 @@ export interface DecodeOptions {
   maxPixels?: number;
 }
 
-export interface LumaImage {
-  luma: Float64Array;
-  width: number;
-  height: number;
+export interface DecodedImage {
+  /** The pixels PDQ hashes: the image itself, or its thumbnail when larger than 512 on a side. */
+  pixels: Pixels;
   /** The original image's size, before the thumbnail step. */
   sourceWidth: number;
   sourceHeight: number;
@@ -39,13 +38,14 @@ function describeSharpFailure(error: unknown): ImageDecodeError {
  * 512 on a side are shrunk as Pillow's thumbnail() does (see thumbnail.ts), colour
  * profiles and EXIF orientation are ignored, and only the first frame is read.
  */
-export async function decodeLuma(bytes: Buffer, options: DecodeOptions = {}): Promise<LumaImage> {
+export async function decodeForPdq(bytes: Buffer, options: DecodeOptions = {}): Promise<DecodedImage> {
   if (bytes.length === 0) throw new ImageDecodeError('empty input (0 bytes)');
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const open = () => sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1, ignoreIcc: true });
   let metadata: Metadata;
   try {
-    metadata = await open().metadata();
+    // Reads the header only, so the size can be checked (and named) before anything is decoded.
+    metadata = await sharp(bytes, { limitInputPixels: false, pages: 1 }).metadata();
   } catch (error) {
     throw describeSharpFailure(error);
   }
@@ -83,21 +83,17 @@ export async function decodeLuma(bytes: Buffer, options: DecodeOptions = {}): Pr
       alpha: pixels.channels === 2 || pixels.channels === 4,
     });
   }
-  return {
-    luma: lumaFromPixels(pixels.data, pixels.width, pixels.height, pixels.channels),
-    width: pixels.width,
-    height: pixels.height,
-    sourceWidth: width,
-    sourceHeight: height,
-  };
+  return { pixels, sourceWidth: width, sourceHeight: height };
 }
 
+const lumaOf = ({ pixels }: DecodedImage) => lumaFromPixels(pixels.data, pixels.width, pixels.height, pixels.channels);
+
 export async function pdqFromImage(bytes: Buffer, options: DecodeOptions = {}): Promise<PdqResult> {
-  const image = await decodeLuma(bytes, options);
-  return pdqFromLuma(image.luma, image.width, image.height);
+  const image = await decodeForPdq(bytes, options);
+  return pdqFromLuma(lumaOf(image), image.pixels.width, image.pixels.height);
 }
 
 export async function pdqDihedralFromImage(bytes: Buffer, options: DecodeOptions = {}): Promise<PdqDihedral> {
-  const image = await decodeLuma(bytes, options);
-  return pdqDihedralFromLuma(image.luma, image.width, image.height);
+  const image = await decodeForPdq(bytes, options);
+  return pdqDihedralFromLuma(lumaOf(image), image.pixels.width, image.pixels.height);
 }
