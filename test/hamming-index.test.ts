@@ -34,7 +34,7 @@ const bankArb = fc
     duplicates: fc.nat({ max: 5 }),
   })
   .map(({ centres, neighbours, duplicates }) => {
-    const hashes = [...centres];
+    const hashes: Uint32Array[] = [...centres];
     if (centres.length > 0) {
       for (const n of neighbours) hashes.push(flipped(centres[n.centre % centres.length], n.distance, n.seed));
       for (let i = 0; i < duplicates; i++) hashes.push(Uint32Array.from(centres[i % centres.length]));

@@ -70,6 +70,12 @@ function substring(words: Uint32Array, offset: number, start: number, length: nu
   return ((first << shift) | next) >>> (32 - length);
 }
 
+function grow(array: Uint32Array): Uint32Array {
+  const grown = new Uint32Array(array.length * 2);
+  grown.set(array);
+  return grown;
+}
+
 function binomialSum(n: number, k: number): number {
   let term = 1;
   let total = 1;
@@ -78,16 +84,6 @@ function binomialSum(n: number, k: number): number {
     total += term;
   }
   return total;
-}
-
-/** Calls visit(value ^ mask, flips) for every mask of at most `radius` set bits below `bits`. */
-function forEachNeighbour(value: number, bits: number, radius: number, visit: (neighbour: number, flips: number) => void): void {
-  const recurse = (current: number, lowestBit: number, flips: number) => {
-    visit(current >>> 0, flips);
-    if (flips === radius) return;
-    for (let bit = lowestBit; bit < bits; bit++) recurse(current ^ (1 << bit), bit + 1, flips + 1);
-  };
-  recurse(value, 0, 0);
 }
 
 interface Table {
@@ -112,6 +108,16 @@ interface Table {
 export class MultiIndexHash256Index implements Hash256Index {
   private readonly idMask: number;
   private readonly brute: BruteForceHash256Index;
+  // Scratch space for one search (searches are synchronous, so one set serves all).
+  private candidates: Uint32Array = new Uint32Array(1 << 14);
+  private partial: Uint8Array = new Uint8Array(1 << 14);
+  private probeCount = 0;
+  private probeTable: Uint32Array = new Uint32Array(1 << 12);
+  private probeBucket: Uint32Array = new Uint32Array(1 << 12);
+  private probeLow: Uint32Array = new Uint32Array(1 << 12);
+  private probeBudget: Uint32Array = new Uint32Array(1 << 12);
+  private probeStart: Uint32Array = new Uint32Array(1 << 12);
+  private probeEnd: Uint32Array = new Uint32Array(1 << 12);
 
   private constructor(
     private readonly words: Uint32Array,
@@ -154,20 +160,40 @@ export class MultiIndexHash256Index implements Hash256Index {
   private static buildTable(words: Uint32Array, size: number, start: number, length: number, prefixBits: number, idBits: number): Table {
     const lowBits = length - prefixBits;
     const lowMask = lowBits === 0 ? 0 : (1 << lowBits) - 1;
-    const offsets = new Uint32Array((1 << prefixBits) + 1);
-    const keys = new Uint32Array(size);
+    let prefixes = new Uint32Array(size);
+    let entries = new Uint32Array(size);
     for (let id = 0, offset = 0; id < size; id++, offset += HASH256_WORDS) {
       const key = substring(words, offset, start, length);
-      keys[id] = key;
-      offsets[(key >>> lowBits) + 1]++;
+      prefixes[id] = key >>> lowBits;
+      entries[id] = (((key & lowMask) << idBits) | id) >>> 0;
     }
+    // Least-significant-digit radix sort by prefix, 11 bits a pass: each pass reads in order
+    // and writes to 2048 streams, where a one-pass counting sort over 2^21 buckets would
+    // miss the cache on every entry.
+    const digitBits = 11;
+    const counts = new Uint32Array(1 << digitBits);
+    let sortedPrefixes = new Uint32Array(size);
+    let sortedEntries = new Uint32Array(size);
+    for (let shift = 0; shift < prefixBits; shift += digitBits) {
+      const mask = (1 << Math.min(digitBits, prefixBits - shift)) - 1;
+      counts.fill(0);
+      for (let i = 0; i < size; i++) counts[(prefixes[i] >>> shift) & mask]++;
+      for (let d = 0, total = 0; d < counts.length; d++) {
+        const count = counts[d];
+        counts[d] = total;
+        total += count;
+      }
+      for (let i = 0; i < size; i++) {
+        const at = counts[(prefixes[i] >>> shift) & mask]++;
+        sortedPrefixes[at] = prefixes[i];
+        sortedEntries[at] = entries[i];
+      }
+      [prefixes, sortedPrefixes] = [sortedPrefixes, prefixes];
+      [entries, sortedEntries] = [sortedEntries, entries];
+    }
+    const offsets = new Uint32Array((1 << prefixBits) + 1);
+    for (let i = 0; i < size; i++) offsets[prefixes[i] + 1]++;
     for (let b = 1; b < offsets.length; b++) offsets[b] += offsets[b - 1];
-    const cursor = offsets.slice(0, -1);
-    const entries = new Uint32Array(size);
-    for (let id = 0; id < size; id++) {
-      const key = keys[id];
-      entries[cursor[key >>> lowBits]++] = (((key & lowMask) << idBits) | id) >>> 0;
-    }
     return { start, length, prefixBits, lowBits, offsets, entries };
   }
 
@@ -180,25 +206,86 @@ export class MultiIndexHash256Index implements Hash256Index {
     if (maxDistance < 0) return [];
     const radius = Math.floor(maxDistance / this.tables.length);
     if (this.scanWhenCheaper && this.probes(radius) * 4 > this.size) return this.brute.search(query, maxDistance);
-    const found = new Map<number, number>();
-    const { words, idBits, idMask } = this;
-    for (const table of this.tables) {
+    // The search is bound by memory latency, not arithmetic: the tables and hashes are far
+    // larger than the cache. So it runs in phases whose loads do not depend on each other
+    // (every bucket's bounds, then every bucket's entries, then every candidate's hash),
+    // letting the processor keep many cache misses in flight at once.
+    this.probeCount = 0;
+    this.tables.forEach((table, t) => {
       const key = substring(query, 0, table.start, table.length);
-      const queryLow = table.lowBits === 0 ? 0 : key & ((1 << table.lowBits) - 1);
-      const { offsets, entries } = table;
-      forEachNeighbour(key >>> table.lowBits, table.prefixBits, radius, (bucket, flips) => {
-        const budget = radius - flips;
-        for (let e = offsets[bucket], end = offsets[bucket + 1]; e < end; e++) {
-          const entry = entries[e];
-          if (popcount32((entry >>> idBits) ^ queryLow) > budget) continue;
-          const id = entry & idMask;
-          if (found.has(id)) continue;
-          const distance = distanceUpTo(words, id * HASH256_WORDS, query, maxDistance);
-          if (distance <= maxDistance) found.set(id, distance);
-        }
-      });
+      const prefix = key >>> table.lowBits;
+      const low = table.lowBits === 0 ? 0 : key & ((1 << table.lowBits) - 1);
+      this.addProbe(t, prefix, low, radius);
+      if (radius >= 1) this.addFlips(t, prefix, 0, 1, low, radius, table.prefixBits);
+    });
+    const { probeTable, probeBucket, probeLow, probeBudget, probeStart, probeEnd } = this;
+    const probes = this.probeCount;
+    for (let p = 0; p < probes; p++) {
+      const offsets = this.tables[probeTable[p]].offsets;
+      probeStart[p] = offsets[probeBucket[p]];
+      probeEnd[p] = offsets[probeBucket[p] + 1];
     }
-    return [...found].map(([id, distance]) => ({ id, distance })).sort(byDistanceThenId);
+    const idBits = this.idBits;
+    const idMask = this.idMask;
+    let count = 0;
+    for (let p = 0; p < probes; p++) {
+      const entries = this.tables[probeTable[p]].entries;
+      const low = probeLow[p];
+      const budget = probeBudget[p];
+      for (let e = probeStart[p], end = probeEnd[p]; e < end; e++) {
+        const entry = entries[e];
+        if (popcount32((entry >>> idBits) ^ low) > budget) continue;
+        if (count === this.candidates.length) this.candidates = grow(this.candidates);
+        this.candidates[count++] = entry & idMask;
+      }
+    }
+    // A hash found through several substrings is verified again each time: that happens
+    // almost only for true matches, which are few, so it is cheaper than deduplicating.
+    const candidates = this.candidates;
+    const words = this.words;
+    const q0 = query[0];
+    const q1 = query[1];
+    if (this.partial.length < count) this.partial = new Uint8Array(candidates.length);
+    const partial = this.partial;
+    for (let i = 0; i < count; i++) {
+      const offset = candidates[i] * HASH256_WORDS;
+      partial[i] = popcount32(words[offset] ^ q0) + popcount32(words[offset + 1] ^ q1);
+    }
+    const found = new Map<number, number>();
+    for (let i = 0; i < count; i++) {
+      if (partial[i] > maxDistance) continue;
+      const id = candidates[i];
+      const distance = distanceUpTo(words, id * HASH256_WORDS, query, maxDistance);
+      if (distance <= maxDistance) found.set(id, distance);
+    }
+    const hits: Hash256Hit[] = [];
+    for (const [id, distance] of found) hits.push({ id, distance });
+    return hits.sort(byDistanceThenId);
+  }
+
+  /** Probes every bucket at `flips` or more flips from the prefix, flipping bits from `from` up. */
+  private addFlips(table: number, prefix: number, from: number, flips: number, low: number, radius: number, bits: number): void {
+    for (let bit = from; bit < bits; bit++) {
+      const next = (prefix ^ (1 << bit)) >>> 0;
+      this.addProbe(table, next, low, radius - flips);
+      if (flips < radius) this.addFlips(table, next, bit + 1, flips + 1, low, radius, bits);
+    }
+  }
+
+  private addProbe(table: number, bucket: number, low: number, budget: number): void {
+    if (this.probeCount === this.probeTable.length) {
+      this.probeTable = grow(this.probeTable);
+      this.probeBucket = grow(this.probeBucket);
+      this.probeLow = grow(this.probeLow);
+      this.probeBudget = grow(this.probeBudget);
+      this.probeStart = grow(this.probeStart);
+      this.probeEnd = grow(this.probeEnd);
+    }
+    const p = this.probeCount++;
+    this.probeTable[p] = table;
+    this.probeBucket[p] = bucket;
+    this.probeLow[p] = low;
+    this.probeBudget[p] = budget;
   }
 
   searchAny(queries: Hash256[], maxDistance: number): Hash256MultiHit[] {
