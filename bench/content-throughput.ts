@@ -92,14 +92,7 @@ async function load(name: string, request: autocannon.Request): Promise<Row> {
     connections,
     duration: seconds,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    requests: [
-      {
-        ...request,
-        setupRequest: request.body === undefined && request.method === 'POST'
-          ? (req) => ({ ...req, body: bodyFor(name, counter++) })
-          : undefined,
-      },
-    ],
+    requests: [request.method === 'POST' ? { ...request, setupRequest: (req) => ({ ...req, body: bodyFor(name, counter++) }) } : request],
   });
   return {
     name,

@@ -95,7 +95,7 @@ describe('multi-index search equals a linear scan', () => {
 });
 
 describe('PDQ signal index under changes', () => {
-  it('adds and removes exactly like a scan over the live entries', () => {
+  it('adds, removes and compacts exactly like a scan over the live entries', () => {
     fc.assert(
       fc.property(
         fc.array(hashArb, { minLength: 0, maxLength: 60 }),
@@ -106,6 +106,7 @@ describe('PDQ signal index under changes', () => {
           const index = new PdqSignalIndex([...live].map(([entryId, hash]) => ({ entryId, value: hash256ToHex(hash) })));
           let nextId = initial.length + 1;
           for (const op of operations) {
+            if (op.pick % 7 === 0) index.compact();
             if (op.add || live.size === 0) {
               live.set(nextId, op.hash);
               index.add({ entryId: nextId++, value: hash256ToHex(op.hash) });

@@ -1,7 +1,7 @@
 import type { BankChange, BankChangeListener, BankService } from '../banks/banks.ts';
 import { invalid } from '../errors.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
-import type { ComputedSignal, SignalIndex, SignalIndexEntry } from '../signals/types.ts';
+import type { ComputedSignal, SignalIndex } from '../signals/types.ts';
 import type { SqlClient } from '../store/sql.ts';
 
 export const DEFAULT_PDQ_MAX_DISTANCE = 31;
@@ -140,26 +140,23 @@ export class Matcher implements BankChangeListener {
   }
 
   private async loadBank(row: { id: number; name: string; enabled: boolean; revision: number }): Promise<void> {
-    const entriesByType = new Map<string, SignalIndexEntry[]>();
+    // Entries stream page by page into the indexes, so a bank of millions never sits in
+    // memory as one object per entry.
+    const loading: LoadedBank = { ...row, stale: false, indexes: new Map() };
     let afterId = 0;
     for (;;) {
       const page = await this.sql.query<{ id: number; signal_type: string; value: string }>(
         'SELECT id, signal_type, value FROM bank_entries WHERE bank_id = $1 AND id > $2 ORDER BY id LIMIT $3',
         [row.id, afterId, this.loadPageSize],
       );
-      for (const entry of page.rows) {
-        let list = entriesByType.get(entry.signal_type);
-        if (!list) entriesByType.set(entry.signal_type, (list = []));
-        list.push({ entryId: entry.id, value: entry.value });
-      }
+      for (const entry of page.rows) this.indexFor(loading, entry.signal_type).add({ entryId: entry.id, value: entry.value });
       if (page.rows.length < this.loadPageSize) break;
       afterId = page.rows[page.rows.length - 1].id;
     }
-    const indexes = new Map<string, SignalIndex>();
-    for (const [signalType, entries] of entriesByType) indexes.set(signalType, this.signals.get(signalType).createIndex(entries));
+    for (const index of loading.indexes.values()) index.compact?.();
     // The revision read before loading may be older than what was loaded; that only causes
     // one more reload later, never a missed entry.
-    this.banks.set(row.id, { ...row, stale: false, indexes });
+    this.banks.set(row.id, loading);
   }
 
   private indexFor(bank: LoadedBank, signalType: string): SignalIndex {

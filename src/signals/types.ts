@@ -33,6 +33,8 @@ export interface SignalIndex {
   add(entry: SignalIndexEntry): void;
   remove(entryId: number): void;
   search(query: SignalQuery): SignalHit[];
+  /** Rebuilds internal structures after a bulk load (optional: indexes that need no rebuild omit it). */
+  compact?(): void;
 }
 
 export interface SignalType {

@@ -8,74 +8,135 @@ import { ImageDecodeError, pdqDihedralFromImage, pdqFromImage } from './decode.t
 /** Below this many entries a linear scan beats building a multi-index. */
 const SMALL_INDEX = 4096;
 
+/** A growable list of hashes with their entry ids, in typed arrays (no object per entry). */
+class HashList {
+  words = new Uint32Array(64 * HASH256_WORDS);
+  entryIds = new Float64Array(64);
+  count = 0;
+
+  push(entryId: number, hash: Hash256): void {
+    if (this.count === this.entryIds.length) {
+      const words = new Uint32Array(this.words.length * 2);
+      words.set(this.words);
+      this.words = words;
+      const ids = new Float64Array(this.entryIds.length * 2);
+      ids.set(this.entryIds);
+      this.entryIds = ids;
+    }
+    this.words.set(hash, this.count * HASH256_WORDS);
+    this.entryIds[this.count++] = entryId;
+  }
+}
+
 /**
- * A PDQ index that stays exact under changes: an immutable multi-index over a snapshot,
- * plus a linear list of entries added since and a set of removed ones. The snapshot is
- * rebuilt lazily once the list outgrows a share of it, so single adds stay cheap and
- * searches stay fast.
+ * A PDQ index that stays exact under changes: an immutable multi-index over a snapshot
+ * whose entry ids are sorted (they are loaded in id order), plus a list of entries added
+ * since and a set of removed ones. compact() folds the changes into a new snapshot; it
+ * runs after bulk loading, and by itself once the changes outgrow a share of the snapshot.
  */
 export class PdqSignalIndex implements SignalIndex {
   private base: Hash256Index = new BruteForceHash256Index(new Uint32Array(0), 0);
-  private baseEntryIds: number[] = [];
-  private added = { words: new Uint32Array(64 * HASH256_WORDS), entryIds: [] as number[] };
+  private baseWords = new Uint32Array(0);
+  private baseEntryIds = new Float64Array(0);
+  private added = new HashList();
+  private readonly addedIds = new Set<number>();
   private readonly removed = new Set<number>();
-  private readonly live = new Map<number, string>();
 
-  constructor(entries: Iterable<SignalIndexEntry>) {
-    for (const entry of entries) this.live.set(entry.entryId, entry.value);
-    this.rebuild();
+  constructor(entries: Iterable<SignalIndexEntry> = []) {
+    for (const entry of entries) this.add(entry);
+    this.compact();
   }
 
   get size(): number {
-    return this.live.size;
+    return this.baseEntryIds.length - this.removed.size + this.addedIds.size;
+  }
+
+  private inBase(entryId: number): boolean {
+    const ids = this.baseEntryIds;
+    let low = 0;
+    let high = ids.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (ids[middle] === entryId) return true;
+      if (ids[middle] < entryId) low = middle + 1;
+      else high = middle - 1;
+    }
+    return false;
+  }
+
+  private has(entryId: number): boolean {
+    return this.addedIds.has(entryId) || (!this.removed.has(entryId) && this.inBase(entryId));
   }
 
   add(entry: SignalIndexEntry): void {
-    if (this.live.has(entry.entryId)) return;
-    this.live.set(entry.entryId, entry.value);
-    this.removed.delete(entry.entryId);
-    const count = this.added.entryIds.length;
-    if ((count + 1) * HASH256_WORDS > this.added.words.length) {
-      const grown = new Uint32Array(this.added.words.length * 2);
-      grown.set(this.added.words);
-      this.added.words = grown;
-    }
-    this.added.words.set(hexToHash256(entry.value), count * HASH256_WORDS);
-    this.added.entryIds.push(entry.entryId);
+    if (this.has(entry.entryId)) return;
+    this.added.push(entry.entryId, hexToHash256(entry.value));
+    this.addedIds.add(entry.entryId);
   }
 
   remove(entryId: number): void {
-    if (this.live.delete(entryId)) this.removed.add(entryId);
+    if (this.addedIds.delete(entryId)) return;
+    if (this.inBase(entryId)) this.removed.add(entryId);
   }
 
   search(query: SignalQuery): SignalHit[] {
-    if (this.added.entryIds.length + this.removed.size > Math.max(1024, this.baseEntryIds.length / 50)) this.rebuild();
+    if (this.added.count + this.removed.size > Math.max(1024, this.baseEntryIds.length / 50)) this.compact();
     const queries: { name?: string; hash: Hash256 }[] = [{ hash: hexToHash256(query.value) }];
     for (const variant of query.variants ?? []) queries.push({ name: variant.name, hash: hexToHash256(variant.value) });
+    const hashes = queries.map((q) => q.hash);
     const best = new Map<number, SignalHit>();
     const consider = (entryId: number, distance: number, queryIndex: number) => {
-      if (this.removed.has(entryId) || !this.live.has(entryId)) return;
       const current = best.get(entryId);
       if (current && current.distance <= distance) return;
       const name = queries[queryIndex].name;
       best.set(entryId, { entryId, distance, ...(name ? { variant: name } : {}) });
     };
-    const hashes = queries.map((q) => q.hash);
-    for (const hit of this.base.searchAny(hashes, query.maxDistance)) consider(this.baseEntryIds[hit.id], hit.distance, hit.queryIndex);
-    if (this.added.entryIds.length > 0) {
-      const recent = new BruteForceHash256Index(this.added.words, this.added.entryIds.length);
-      for (const hit of recent.searchAny(hashes, query.maxDistance)) consider(this.added.entryIds[hit.id], hit.distance, hit.queryIndex);
+    for (const hit of this.base.searchAny(hashes, query.maxDistance)) {
+      const entryId = this.baseEntryIds[hit.id];
+      if (!this.removed.has(entryId)) consider(entryId, hit.distance, hit.queryIndex);
+    }
+    if (this.added.count > 0) {
+      const recent = new BruteForceHash256Index(this.added.words, this.added.count);
+      for (const hit of recent.searchAny(hashes, query.maxDistance)) {
+        const entryId = this.added.entryIds[hit.id];
+        if (this.addedIds.has(entryId)) consider(entryId, hit.distance, hit.queryIndex);
+      }
     }
     return [...best.values()].sort((a, b) => a.distance - b.distance || a.entryId - b.entryId);
   }
 
-  private rebuild(): void {
-    const entryIds = [...this.live.keys()];
-    const words = new Uint32Array(entryIds.length * HASH256_WORDS);
-    entryIds.forEach((entryId, i) => words.set(hexToHash256(this.live.get(entryId)!), i * HASH256_WORDS));
-    this.base = entryIds.length < SMALL_INDEX ? new BruteForceHash256Index(words, entryIds.length) : MultiIndexHash256Index.build(words, entryIds.length);
+  /** Folds additions and removals into a new snapshot and rebuilds its multi-index. */
+  compact(): void {
+    const count = this.size;
+    const words = new Uint32Array(count * HASH256_WORDS);
+    const entryIds = new Float64Array(count);
+    // Merge two id-ordered runs (the snapshot and the sorted additions), dropping removals.
+    const order = Array.from({ length: this.added.count }, (_, i) => i)
+      .filter((i) => this.addedIds.has(this.added.entryIds[i]))
+      .sort((a, b) => this.added.entryIds[a] - this.added.entryIds[b]);
+    let b = 0;
+    let a = 0;
+    let out = 0;
+    while (b < this.baseEntryIds.length || a < order.length) {
+      const fromBase = a >= order.length || (b < this.baseEntryIds.length && this.baseEntryIds[b] < this.added.entryIds[order[a]]);
+      if (fromBase) {
+        const entryId = this.baseEntryIds[b];
+        if (!this.removed.has(entryId)) {
+          words.set(this.baseWords.subarray(b * HASH256_WORDS, (b + 1) * HASH256_WORDS), out * HASH256_WORDS);
+          entryIds[out++] = entryId;
+        }
+        b++;
+      } else {
+        const i = order[a++];
+        words.set(this.added.words.subarray(i * HASH256_WORDS, (i + 1) * HASH256_WORDS), out * HASH256_WORDS);
+        entryIds[out++] = this.added.entryIds[i];
+      }
+    }
+    this.baseWords = words;
     this.baseEntryIds = entryIds;
-    this.added = { words: new Uint32Array(64 * HASH256_WORDS), entryIds: [] };
+    this.base = count < SMALL_INDEX ? new BruteForceHash256Index(words, count) : MultiIndexHash256Index.build(words, count);
+    this.added = new HashList();
+    this.addedIds.clear();
     this.removed.clear();
   }
 }
