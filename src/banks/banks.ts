@@ -114,8 +114,10 @@ const INSERT_ENTRIES_FROM_JSON = `
   INSERT INTO bank_entries (bank_id, signal_type, value, source, tags, import_id)
   SELECT $1, r.signal_type, r.value, r.source, coalesce(r.tags, '{}'), $2
   FROM jsonb_to_recordset($3::jsonb) AS r(signal_type text, value text, source text, tags text[])
-  ON CONFLICT (bank_id, signal_type, value) DO NOTHING
-  RETURNING id, signal_type, value`;
+  ON CONFLICT (bank_id, signal_type, value) DO NOTHING`;
+// Counting in SQL instead of returning every inserted row: drivers pay per row returned.
+const COUNT_INSERTED = (insert: string) => `WITH inserted AS (${insert} RETURNING 1) SELECT count(*) AS added FROM inserted`;
+const RETURN_INSERTED = (insert: string) => `${insert} RETURNING signal_type, value`;
 
 export class BankService {
   private readonly listeners: BankChangeListener[] = [];
@@ -274,13 +276,13 @@ export class BankService {
       const flush = async () => {
         if (batch.length === 0) return;
         const payload = batch.map((row) => ({ signal_type: row.normalizedType, value: row.normalizedValue, source: row.source ?? null, tags: row.tags }));
-        const inserted = await tx.query<{ id: number; signal_type: string; value: string }>(INSERT_ENTRIES_FROM_JSON, [
-          bank.id,
-          importId,
-          JSON.stringify(payload),
-        ]);
-        rowsAdded += inserted.rows.length;
-        if (onDuplicate === 'error' && inserted.rows.length < batch.length) {
+        const params = [bank.id, importId, JSON.stringify(payload)];
+        if (onDuplicate === 'skip') {
+          rowsAdded += (await tx.query<{ added: number }>(COUNT_INSERTED(INSERT_ENTRIES_FROM_JSON), params)).rows[0].added;
+        }
+        const inserted = onDuplicate === 'error' ? await tx.query<{ signal_type: string; value: string }>(RETURN_INSERTED(INSERT_ENTRIES_FROM_JSON), params) : undefined;
+        if (inserted) rowsAdded += inserted.rows.length;
+        if (inserted && inserted.rows.length < batch.length) {
           const added = new Set(inserted.rows.map((row) => `${row.signal_type}\u0000${row.value}`));
           const seen = new Set<string>();
           for (const row of batch) {

@@ -139,7 +139,7 @@ export class MultiIndexHash256Index implements Hash256Index {
    * substrings: how many tables (default from the bank size); scanWhenCheaper: answer by a
    * linear scan when the tables would probe more than a scan reads (tests turn it off).
    */
-  static build(words: Uint32Array, size: number, options: { substrings?: number; scanWhenCheaper?: boolean } = {}): MultiIndexHash256Index {
+  static build(words: Uint32Array, size: number, options: { substrings?: number; scanWhenCheaper?: boolean; bucketBits?: number } = {}): MultiIndexHash256Index {
     const substrings = options.substrings;
     const log2n = Math.max(1, Math.log2(Math.max(size, 2)));
     const m = substrings ?? Math.min(16, Math.max(8, Math.round(256 / log2n)));
@@ -149,7 +149,7 @@ export class MultiIndexHash256Index implements Hash256Index {
     let start = 0;
     for (let t = 0; t < m; t++) {
       const length = Math.floor(256 / m) + (t < 256 % m ? 1 : 0);
-      const wanted = Math.min(length, Math.max(1, Math.round(log2n) - 2), 24);
+      const wanted = Math.min(length, options.bucketBits ?? Math.max(1, Math.round(log2n) - 2), 24);
       const prefixBits = Math.max(wanted, length - (32 - idBits));
       tables.push(MultiIndexHash256Index.buildTable(words, size, start, length, prefixBits, idBits));
       start += length;
@@ -205,6 +205,10 @@ export class MultiIndexHash256Index implements Hash256Index {
   search(query: Hash256, maxDistance: number): Hash256Hit[] {
     if (maxDistance < 0) return [];
     const radius = Math.floor(maxDistance / this.tables.length);
+    // Norouzi et al., proposition 1: with maxDistance = radius * m + a, a match is within
+    // `radius` on one of the first a + 1 substrings or within radius - 1 on another (else
+    // its distance would exceed maxDistance), so the other tables need one flip less.
+    const widerTables = maxDistance - radius * this.tables.length + 1;
     if (this.scanWhenCheaper && this.probes(radius) * 4 > this.size) return this.brute.search(query, maxDistance);
     // The search is bound by memory latency, not arithmetic: the tables and hashes are far
     // larger than the cache. So it runs in phases whose loads do not depend on each other
@@ -212,11 +216,13 @@ export class MultiIndexHash256Index implements Hash256Index {
     // letting the processor keep many cache misses in flight at once.
     this.probeCount = 0;
     this.tables.forEach((table, t) => {
+      const tableRadius = t < widerTables ? radius : radius - 1;
+      if (tableRadius < 0) return;
       const key = substring(query, 0, table.start, table.length);
       const prefix = key >>> table.lowBits;
       const low = table.lowBits === 0 ? 0 : key & ((1 << table.lowBits) - 1);
-      this.addProbe(t, prefix, low, radius);
-      if (radius >= 1) this.addFlips(t, prefix, 0, 1, low, radius, table.prefixBits);
+      this.addProbe(t, prefix, low, tableRadius);
+      if (tableRadius >= 1) this.addFlips(t, prefix, 0, 1, low, tableRadius, table.prefixBits);
     });
     const { probeTable, probeBucket, probeLow, probeBudget, probeStart, probeEnd } = this;
     const probes = this.probeCount;

@@ -145,13 +145,22 @@ export class Matcher implements BankChangeListener {
     const loading: LoadedBank = { ...row, stale: false, indexes: new Map() };
     let afterId = 0;
     for (;;) {
-      const page = await this.sql.query<{ id: number; signal_type: string; value: string }>(
-        'SELECT id, signal_type, value FROM bank_entries WHERE bank_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      // One row per signal type and page: drivers pay per row, so aggregating makes loading
+      // several times faster than reading an entry a row.
+      const page = await this.sql.query<{ signal_type: string; ids: number[]; vals: string[]; n: number; last: number }>(
+        `SELECT signal_type, json_agg(id ORDER BY id) AS ids, json_agg(value ORDER BY id) AS vals, count(*) AS n, max(id) AS last
+         FROM (SELECT id, signal_type, value FROM bank_entries WHERE bank_id = $1 AND id > $2 ORDER BY id LIMIT $3) page
+         GROUP BY signal_type`,
         [row.id, afterId, this.loadPageSize],
       );
-      for (const entry of page.rows) this.indexFor(loading, entry.signal_type).add({ entryId: entry.id, value: entry.value });
-      if (page.rows.length < this.loadPageSize) break;
-      afterId = page.rows[page.rows.length - 1].id;
+      let loaded = 0;
+      for (const group of page.rows) {
+        const index = this.indexFor(loading, group.signal_type);
+        group.ids.forEach((entryId, i) => index.add({ entryId, value: group.vals[i] }));
+        loaded += group.n;
+        afterId = Math.max(afterId, group.last);
+      }
+      if (loaded < this.loadPageSize) break;
     }
     for (const index of loading.indexes.values()) index.compact?.();
     // The revision read before loading may be older than what was loaded; that only causes

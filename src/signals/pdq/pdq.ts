@@ -27,10 +27,12 @@ export interface PdqResult {
 }
 
 /**
- * The dihedral variants, in the order pdqDihedralFromLuma returns them. Each is the hash
- * the image would have after that transform: rotations are clockwise; flipX mirrors top to
- * bottom (about the horizontal axis), flipY left to right; flipPlus1 is the transpose
- * (mirror about the main diagonal) and flipMinus1 the anti-transpose.
+ * The dihedral variants, in the order pdqDihedralFromLuma returns them. Each is the hash of
+ * the image after that transform, named as the reference names them and as its test files
+ * (reg-test-input/dih) show: rotate90 turns the image a quarter turn anticlockwise and
+ * rotate270 clockwise; flipX turns it upside down (mirror about the horizontal axis), flipY
+ * mirrors it left to right; flipPlus1 is the transpose (mirror about the main diagonal) and
+ * flipMinus1 the anti-transpose.
  */
 export const PDQ_DIHEDRAL_NAMES = ['original', 'rotate90', 'rotate180', 'rotate270', 'flipX', 'flipY', 'flipPlus1', 'flipMinus1'] as const;
 export type PdqDihedralName = (typeof PDQ_DIHEDRAL_NAMES)[number];
