@@ -5,12 +5,10 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import fc from 'fast-check';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { type GeneratedImage, encodeImage, flatImage, noiseImage, seededRandom, shapesImage } from '../src/demo/benign-images.ts';
-import * as legacyDecode from '../src/signals/pdq/decode.ts';
 import { HASH256_WORDS, type Hash256, hamming256, hash256ToHex, hexToHash256, setBit } from '../src/signals/pdq/hash256.ts';
 import { ImageDecodeError, averageBlocks, decodeLuma, decodePixelsForPdq, pdqDihedralFromImage, pdqFromImage } from '../src/signals/pdq/image.ts';
-import * as legacyHash from '../src/signals/pdq/pdq-hash.ts';
 import {
   MIN_HASHABLE_DIMENSION,
   PDQ_DIHEDRAL_NAMES,
@@ -288,9 +286,10 @@ describe("PDQ against Meta's reference vectors", () => {
    * hash bits sit on the median: the 10 bits that differ are all coefficients ranked 115th
    * to 138th of 256. libvips, Debian's Pillow and djpeg (libjpeg-turbo) all decode it to the
    * same pixels and the same hash; the reference's decoder evidently rounded differently.
-   * The reference's own cross-language tests allow 16 bits.
+   * None of libjpeg-turbo's six decoding modes (integer, fast and float IDCT, with and
+   * without fancy upsampling) comes closer than the 10 bits measured here, so that is pinned.
    */
-  const lowQualityExceptions = new Map([['reg-test-input/labelme-subset/q0003.jpg', 16]]);
+  const lowQualityExceptions = new Map([['reg-test-input/labelme-subset/q0003.jpg', 10]]);
 
   it('has the 18 reference vectors', () => {
     assert.equal(expected.size, 18);
@@ -342,7 +341,7 @@ describe("PDQ against Meta's reference vectors", () => {
     // 300x260: odd windows (3 and 3) and no sample on a pixel boundary, so every dihedral
     // transform commutes with blur and sampling.
     const source = await png(shapesImage(5, 300, 260));
-    const transformed = async (first: (s: sharp.Sharp) => sharp.Sharp, second?: (s: sharp.Sharp) => sharp.Sharp) => {
+    const transformed = async (first: (s: Sharp) => Sharp, second?: (s: Sharp) => Sharp) => {
       const once = await first(sharp(source)).png().toBuffer();
       return second ? second(sharp(once)).png().toBuffer() : once;
     };
@@ -608,42 +607,5 @@ describe('PDQ refuses bad input with a clear ImageDecodeError', () => {
     await refuses(small, /^image exceeds the pixel limit \(300 x 200 > 10000 pixels\)$/, 'too-large', { maxPixels: 10_000 });
     assert.equal((await pdqFromImage(small, { maxPixels: 60_000 })).quality, 100, 'exactly at the limit is allowed');
     await assert.rejects(pdqFromImage(small, { maxPixels: 0 }), RangeError);
-  });
-});
-
-// ---------------------------------------------------------------------------------------
-// The earlier double-precision implementation (pdq-hash.ts, decode.ts) is still what
-// signal.ts uses; these keep it covered until it is retired, and check that the two agree.
-// ---------------------------------------------------------------------------------------
-
-describe('Legacy PDQ modules (pdq-hash.ts, decode.ts)', () => {
-  it('hash every reference vector as the new implementation does (none of them takes the JPEG draft path, where the two differ)', async () => {
-    for (const file of expected.keys()) {
-      const legacy = await legacyDecode.pdqFromImage(vector(file));
-      const current = await pdqFromImage(vector(file));
-      assert.equal(hash256ToHex(legacy.hash), hash256ToHex(current.hash), file);
-      assert.equal(legacy.quality, current.quality, file);
-    }
-  });
-
-  it('keep their thumbnail step equal to Pillow (fixture)', async () => {
-    const fixture = JSON.parse(readFileSync(resolve(import.meta.dirname, 'fixtures', 'pillow-thumbnails.json'), 'utf8')) as {
-      cases: { seed: number; width: number; height: number; kind: string; thumbnail: [number, number]; rgb_md5: string }[];
-    };
-    for (const c of fixture.cases) {
-      assert.deepEqual(thumbnailSize(c.width, c.height), c.thumbnail);
-      const { pixels } = await legacyDecode.decodeForPdq(await pillowFixturePng(c));
-      const rgb = Buffer.alloc(pixels.width * pixels.height * 3);
-      for (let i = 0; i < pixels.width * pixels.height; i++) for (let k = 0; k < 3; k++) rgb[i * 3 + k] = pixels.data[i * pixels.channels + (pixels.channels < 3 ? 0 : k)];
-      assert.equal(createHash('md5').update(rgb).digest('hex'), c.rgb_md5);
-    }
-  });
-
-  it('give small images the zero hash and refuse bad input', async () => {
-    const result = legacyHash.pdqFromLuma(legacyHash.lumaFromPixels(new Uint8Array(4 * 4 * 3).fill(9), 4, 4, 3), 4, 4);
-    assert.equal(hash256ToHex(result.hash), '0'.repeat(64));
-    await assert.rejects(legacyDecode.pdqFromImage(Buffer.alloc(0)), legacyDecode.ImageDecodeError);
-    await assert.rejects(legacyDecode.pdqFromImage(Buffer.from('plain text')), legacyDecode.ImageDecodeError);
-    await assert.rejects(legacyDecode.pdqFromImage(pngFile(100_000, 100_000, 8, 2, Buffer.alloc(16))), /exceeds the pixel limit/);
   });
 });

@@ -136,7 +136,7 @@ export function averageBlocks({ data, width, height, channels }: Pixels, factor:
     }
     const outRow = oy * outWidth * channels;
     for (let ox = 0; ox < outWidth; ox++) {
-      const count = rows * (Math.min(factor, width - ox * factor));
+      const count = rows * Math.min(factor, width - ox * factor);
       const multiplier = 1 / count;
       const amend = Math.floor(count / 2);
       for (let c = 0; c < channels; c++) out[outRow + ox * channels + c] = Math.trunc((sums[ox * channels + c] + amend) * multiplier);
@@ -156,8 +156,9 @@ export async function decodePixelsForPdq(bytes: Uint8Array, options: DecodeLumaO
   const format = sniffFormat(bytes);
   if (!format) throw new ImageDecodeError(`not a supported image format (expected ${PDQ_IMAGE_FORMATS.join(', ')})`, 'unsupported');
 
-  // `failOn: 'error'` makes truncated and corrupt pixel data throw, while tolerating the
-  // warnings many real cameras' JPEGs raise (stray bytes before a marker), as Pillow does.
+  // `failOn: 'error'` makes truncated and corrupt pixel data throw. sharp's default,
+  // 'warning', also refuses files that decode completely but with a warning, which the
+  // reference (Pillow) hashes; refusing them would let such uploads skip matching.
   const inputOptions = { failOn: 'error', pages: 1, ignoreIcc: true } as const;
   let metadata: Metadata;
   try {

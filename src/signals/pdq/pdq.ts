@@ -320,6 +320,9 @@ function boxFourRowsSampled(
   }
 }
 
+/** Rows move through the pipeline in groups of four, the number the row passes interleave. */
+const OUTPUT_ROWS = 4;
+
 /**
  * The box filter down every column of a stream of rows, one running sum per column, fed a
  * row at a time in order (so memory is read along rows). The caller writes input row k at
@@ -328,8 +331,6 @@ function boxFourRowsSampled(
  * `output` at (i % OUTPUT_ROWS) * width and reported to `onRow`, unless `wanted` says no
  * one reads it: then the sums are updated and nothing is written.
  */
-const OUTPUT_ROWS = 4;
-
 class ColumnBox {
   readonly ring: Float32Array;
   readonly output: Float32Array;

@@ -1,9 +1,9 @@
-import { BulwarkError } from '../../errors.ts';
+import { BulwarkError, type ErrorKind } from '../../errors.ts';
 import { BruteForceHash256Index, type Hash256Index, MultiIndexHash256Index } from '../../match/hamming-index.ts';
 import type { ComputedSignal, ContentHasher, HashOptions, SignalHit, SignalIndex, SignalIndexEntry, SignalQuery, SignalType } from '../types.ts';
 import { InvalidSignalError } from '../types.ts';
 import { HASH256_WORDS, type Hash256, describeHex256Problem, hash256ToHex, hexToHash256 } from './hash256.ts';
-import { ImageDecodeError, pdqDihedralFromImage, pdqFromImage } from './decode.ts';
+import { ImageDecodeError, pdqDihedralFromImage, pdqFromImage } from './image.ts';
 
 /** Below this many entries a linear scan beats building a multi-index. */
 const SMALL_INDEX = 4096;
@@ -155,12 +155,16 @@ export const pdqSignalType: SignalType = {
   createIndex: (entries) => new PdqSignalIndex(entries),
 };
 
+const ERROR_KIND_BY_REASON: Record<ImageDecodeError['reason'], ErrorKind> = {
+  empty: 'invalid',
+  corrupt: 'invalid',
+  unsupported: 'unsupported_media',
+  'too-large': 'too_large',
+};
+
 /** Turns an image decoding failure into the domain error the shells know how to report. */
 export function decodeFailure(error: unknown): never {
-  if (error instanceof ImageDecodeError) {
-    const kind = /pixel limit/i.test(error.message) ? 'too_large' : /not a supported image/i.test(error.message) ? 'unsupported_media' : 'invalid';
-    throw new BulwarkError(kind, error.message);
-  }
+  if (error instanceof ImageDecodeError) throw new BulwarkError(ERROR_KIND_BY_REASON[error.reason], error.message);
   throw error;
 }
 
