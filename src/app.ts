@@ -4,6 +4,7 @@ import { EventLog } from './events/event-log.ts';
 import { ContentService } from './ingest/content.ts';
 import { type MatchOptions, Matcher } from './match/matcher.ts';
 import { defaultSignalRegistry } from './signals/default-registry.ts';
+import { DEFAULT_MAX_PIXELS } from './signals/pdq/image.ts';
 import type { SignalRegistry } from './signals/registry.ts';
 import { migrate } from './store/migrate.ts';
 import { type SqlClient, type StoreLocation, openSql } from './store/sql.ts';
@@ -29,8 +30,6 @@ export interface Bulwark {
   readonly apiKeys: ApiKeyService;
   close(): Promise<void>;
 }
-
-export const DEFAULT_MAX_PIXELS = 50_000_000;
 
 export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> {
   const sql = await openSql(config);

@@ -4,7 +4,6 @@ import type { SignalRegistry } from '../signals/registry.ts';
 import type { ComputedSignal, SignalIndex } from '../signals/types.ts';
 import type { SqlClient } from '../store/sql.ts';
 
-export const DEFAULT_PDQ_MAX_DISTANCE = 31;
 export const DEFAULT_MIN_QUALITY = 50;
 
 export interface MatchOptions {

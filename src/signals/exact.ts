@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ComputedSignal, ContentHasher, SignalHit, SignalIndex, SignalIndexEntry, SignalQuery, SignalType } from './types.ts';
+import { describeHexProblem } from './hex.ts';
 import { InvalidSignalError } from './types.ts';
 
 /** Index for exact-match signal types: value → entry ids. */
@@ -41,26 +42,18 @@ export class ExactValueIndex implements SignalIndex {
 export class DigestSignalType implements SignalType {
   readonly matching = 'exact' as const;
   readonly defaultMaxDistance = 0;
-  private readonly pattern: RegExp;
 
   constructor(
     readonly name: string,
     readonly description: string,
     readonly algorithm: string,
     private readonly hexLength: number,
-  ) {
-    this.pattern = new RegExp(`^[0-9a-f]{${hexLength}}$`);
-  }
+  ) {}
 
   normalize(raw: string): string {
     const value = raw.trim().toLowerCase();
-    if (value.length !== this.hexLength) {
-      throw new InvalidSignalError(this.name, `expected ${this.hexLength} hex digits, got ${value.length} characters`);
-    }
-    if (!this.pattern.test(value)) {
-      const position = [...value].findIndex((c) => !/[0-9a-f]/.test(c));
-      throw new InvalidSignalError(this.name, `non-hex character ${JSON.stringify(value[position])} at position ${position + 1}`);
-    }
+    const problem = describeHexProblem(value, this.hexLength);
+    if (problem) throw new InvalidSignalError(this.name, problem);
     return value;
   }
 

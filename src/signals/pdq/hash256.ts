@@ -1,3 +1,5 @@
+import { describeHexProblem } from '../hex.ts';
+
 /**
  * A 256-bit perceptual hash held as eight 32-bit words.
  *
@@ -10,8 +12,6 @@ export type Hash256 = Uint32Array;
 export const HASH256_WORDS = 8;
 export const HASH256_HEX_LENGTH = 64;
 
-const HEX_256 = /^[0-9a-f]{64}$/;
-
 export class InvalidHashError extends Error {
   constructor(message: string) {
     super(message);
@@ -21,14 +21,7 @@ export class InvalidHashError extends Error {
 
 /** Explains what is wrong with a would-be 256-bit hex hash, or returns undefined when it is valid. */
 export function describeHex256Problem(hex: string): string | undefined {
-  if (hex.length !== HASH256_HEX_LENGTH) {
-    return `expected ${HASH256_HEX_LENGTH} hex digits, got ${hex.length} characters`;
-  }
-  if (!HEX_256.test(hex.toLowerCase())) {
-    const bad = [...hex].findIndex((c) => !/[0-9a-fA-F]/.test(c));
-    return `non-hex character ${JSON.stringify(hex[bad])} at position ${bad + 1}`;
-  }
-  return undefined;
+  return describeHexProblem(hex, HASH256_HEX_LENGTH);
 }
 
 export function hexToHash256(hex: string): Hash256 {
