@@ -39,7 +39,7 @@ describe('HTTP API', () => {
     assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
     const openapi = (await app.inject({ url: '/openapi.json' })).json();
     assert.equal(openapi.openapi, '3.1.0');
-    for (const path of ['/v1/banks', '/v1/banks/{name}/import', '/v1/match', '/v1/content', '/v1/events']) {
+    for (const path of ['/v1/banks', '/v1/banks/{name}/import', '/v1/match', '/v1/content', '/v1/events', '/v1/outbox']) {
       assert.ok(openapi.paths[path], `OpenAPI documents ${path}`);
     }
   });
@@ -128,7 +128,7 @@ describe('HTTP API', () => {
     assert.equal(again.json().duplicate, true);
     const precomputed = await app.inject({ method: 'POST', url: '/v1/content', headers: auth, payload: { content_id: 'post-2', account_id: 'user-2', signals: [{ signal_type: 'pdq', value: knownPdq, quality: 90 }] } });
     assert.equal(precomputed.json().matched, true);
-    const events = (await app.inject({ url: '/v1/events?type=content.matched', headers: auth })).json();
+    const events = (await app.inject({ url: '/v1/outbox?type=content.matched', headers: auth })).json();
     assert.deepEqual(events.events.map((e: { payload: { content_id: string } }) => e.payload.content_id), ['post-1', 'post-2']);
     assert.equal((await app.inject({ url: '/v1/content/post-1', headers: auth })).json().account_id, 'user-1');
     expectProblem(await app.inject({ url: '/v1/content/missing', headers: auth }), 404, /no content/);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Bulwark, openBulwark } from '../app.ts';
+import { type Bulwark, type BulwarkConfig, openBulwark } from '../app.ts';
 
 export interface GlobalOptions {
   dataDir: string;
@@ -11,10 +11,18 @@ export function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
 
+/** The instance configuration from global options and the environment (secrets only come from there). */
+export function bulwarkConfig(options: GlobalOptions): BulwarkConfig {
+  return {
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir }),
+    ...(process.env.BULWARK_IDENTIFIER_KEY ? { identifierKey: process.env.BULWARK_IDENTIFIER_KEY } : {}),
+  };
+}
+
 /** Opens the configured store for one command and closes it afterwards, whatever happens. */
 export async function withBulwark<T>(command: Command, fn: (bulwark: Bulwark, options: GlobalOptions) => Promise<T>): Promise<T> {
   const options = globals(command);
-  const bulwark = await openBulwark(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir });
+  const bulwark = await openBulwark(bulwarkConfig(options));
   try {
     return await fn(bulwark, options);
   } finally {

@@ -3,6 +3,7 @@ import { bankCommands } from './commands/bank.ts';
 import { apiKeyCommands } from './commands/apikey.ts';
 import { hashCommand } from './commands/hash.ts';
 import { matchCommand } from './commands/match.ts';
+import { networkCommands } from './commands/network.ts';
 import { serveCommand, demoCommand, migrateCommand } from './commands/serve.ts';
 import { reportError } from './output.ts';
 
@@ -20,6 +21,7 @@ demoCommand(program);
 hashCommand(program);
 matchCommand(program);
 bankCommands(program);
+networkCommands(program);
 apiKeyCommands(program);
 migrateCommand(program);
 

@@ -39,6 +39,10 @@ export class EventLog {
   constructor(private readonly sql: SqlClient) {}
 
   async append(tx: SqlClient, type: string, subject: string, payload: unknown): Promise<DomainEvent> {
+    // Sequence numbers are taken at insert but become visible at commit; holding this lock
+    // to commit makes them visible in order, so a reader that has seen seq n never later
+    // finds a committed event below n.
+    if (tx.driver === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(7262389002)');
     const result = await tx.query<EventRow>(
       'INSERT INTO events (type, subject, payload) VALUES ($1, $2, $3::jsonb) RETURNING seq, type, subject, payload, occurred_at',
       [type, subject, JSON.stringify(payload)],
@@ -56,8 +60,8 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 
-  async read(options: { afterSeq?: number; limit?: number; types?: string[] } = {}): Promise<DomainEvent[]> {
-    const result = await this.sql.query<EventRow>(
+  async read(options: { afterSeq?: number; limit?: number; types?: string[] } = {}, client: SqlClient = this.sql): Promise<DomainEvent[]> {
+    const result = await client.query<EventRow>(
       `SELECT seq, type, subject, payload, occurred_at FROM events
        WHERE seq > $1 AND ($2::text[] IS NULL OR type = ANY($2::text[])) ORDER BY seq LIMIT $3`,
       [options.afterSeq ?? 0, options.types ?? null, Math.min(Math.max(options.limit ?? 100, 1), 1000)],

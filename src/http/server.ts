@@ -4,10 +4,14 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Bulwark } from '../app.ts';
 import type { ApiKeyInfo } from '../auth/api-keys.ts';
 import { problem, problemFromError, sendProblem } from './problem.ts';
+import { accountRoutes } from './routes/accounts.ts';
 import { bankRoutes } from './routes/banks.ts';
 import { contentRoutes } from './routes/content.ts';
 import { eventRoutes } from './routes/events.ts';
+import { guardrailRoutes } from './routes/guardrails.ts';
 import { matchRoutes } from './routes/match.ts';
+import { networkRoutes } from './routes/network.ts';
+import { termRoutes } from './routes/terms.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -78,6 +82,10 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(matchRoutes(bulwark), { prefix: '/v1' });
   await app.register(contentRoutes(bulwark), { prefix: '/v1' });
   await app.register(eventRoutes(bulwark), { prefix: '/v1' });
+  await app.register(accountRoutes(bulwark), { prefix: '/v1' });
+  await app.register(termRoutes(bulwark), { prefix: '/v1' });
+  await app.register(guardrailRoutes(bulwark), { prefix: '/v1' });
+  await app.register(networkRoutes(bulwark), { prefix: '/v1' });
   await app.ready();
   return app;
 }

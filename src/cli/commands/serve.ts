@@ -8,7 +8,7 @@ import { buildServer } from '../../http/server.ts';
 import { hashContent } from '../../signals/hash-content.ts';
 import { migrate } from '../../store/migrate.ts';
 import { openSql } from '../../store/sql.ts';
-import { globals, type GlobalOptions } from '../context.ts';
+import { bulwarkConfig, globals, type GlobalOptions } from '../context.ts';
 import { printJson } from '../output.ts';
 
 interface ServeOptions {
@@ -42,7 +42,7 @@ function serveOptions(command: Command): Command {
 
 export function serveCommand(program: Command): void {
   serveOptions(program.command('serve').description('start the Bulwark HTTP API')).action(async (options: ServeOptions, command: Command) => {
-    const bulwark = await openBulwark(storeOf(globals(command)));
+    const bulwark = await openBulwark(bulwarkConfig(globals(command)));
     const address = await serve(bulwark, options);
     process.stderr.write(`Bulwark listening on ${address} (OpenAPI: ${address}/openapi.json)\n`);
   });

@@ -1,0 +1,199 @@
+import type { RecommendationGuardrail, RemovalReason } from '../guardrails/recommendation-guardrail.ts';
+import type { SqlClient } from '../store/sql.ts';
+
+export interface ExposureMetrics {
+  impressions: number;
+  /** Share of all impressions that showed a suspect account: the base rate. */
+  suspectShownShare: number;
+  suspectViewers: number;
+  /** Of the impressions shown to suspect viewers, the share that showed another suspect. */
+  suspectToSuspectShare: number;
+  /** suspectToSuspectShare over the base rate: how much the recommender concentrates suspects on each other. */
+  suspectToSuspectLift: number | null;
+  /** Suspect viewers who were shown at least one minor, and the share of their impressions that showed minors. */
+  suspectViewersShownMinors: number;
+  minorShownToSuspectShare: number;
+  ordinaryViewers: number;
+  ordinaryViewersExposed: number;
+  ordinaryExposureShare: number;
+  minorViewers: number;
+  minorViewersExposed: number;
+  minorExposureShare: number;
+}
+
+export interface RecommendationAuditReport {
+  generatedAt: string;
+  period: { from: string | null; to: string | null };
+  policy: { suspectRisk: number; highRisk: number };
+  accountsTracked: number;
+  before: ExposureMetrics;
+  after: ExposureMetrics;
+  surfaces: { surface: string; before: ExposureMetrics; after: ExposureMetrics }[];
+  removedByReason: Partial<Record<RemovalReason, number>>;
+  follows: {
+    /** Standing follows between two suspects. */
+    betweenSuspects: number;
+    /** ... of which the platform's recommendation surfaces led to. */
+    fromRecommendations: number;
+    fromRecommendationsShare: number;
+  };
+  evasion: { links: number; medianDaysToDetection: number | null };
+}
+
+class ExposureCounter {
+  impressions = 0;
+  suspectShown = 0;
+  suspectViewerImpressions = 0;
+  suspectToSuspect = 0;
+  minorShownToSuspect = 0;
+  private readonly suspectViewers = new Set<string>();
+  private readonly suspectViewersShownMinors = new Set<string>();
+  private readonly ordinaryViewers = new Set<string>();
+  private readonly ordinaryExposed = new Set<string>();
+  private readonly minorViewers = new Set<string>();
+  private readonly minorExposed = new Set<string>();
+
+  add(viewer: string, viewerClass: { suspect: boolean; minor: boolean }, shownClass: { suspect: boolean; minor: boolean }): void {
+    this.impressions++;
+    if (shownClass.suspect) this.suspectShown++;
+    if (viewerClass.suspect) {
+      this.suspectViewers.add(viewer);
+      this.suspectViewerImpressions++;
+      if (shownClass.suspect) this.suspectToSuspect++;
+      if (shownClass.minor) {
+        this.minorShownToSuspect++;
+        this.suspectViewersShownMinors.add(viewer);
+      }
+    } else if (viewerClass.minor) {
+      this.minorViewers.add(viewer);
+      if (shownClass.suspect) this.minorExposed.add(viewer);
+    } else {
+      this.ordinaryViewers.add(viewer);
+      if (shownClass.suspect) this.ordinaryExposed.add(viewer);
+    }
+  }
+
+  /** A viewer who appears only in "before" still counts in "after" as a viewer, with nothing shown. */
+  addViewer(viewer: string, viewerClass: { suspect: boolean; minor: boolean }): void {
+    if (viewerClass.suspect) this.suspectViewers.add(viewer);
+    else if (viewerClass.minor) this.minorViewers.add(viewer);
+    else this.ordinaryViewers.add(viewer);
+  }
+
+  metrics(): ExposureMetrics {
+    const ratio = (a: number, b: number) => (b > 0 ? round(a / b) : 0);
+    const baseRate = this.impressions > 0 ? this.suspectShown / this.impressions : 0;
+    const suspectToSuspectShare = ratio(this.suspectToSuspect, this.suspectViewerImpressions);
+    return {
+      impressions: this.impressions,
+      suspectShownShare: round(baseRate),
+      suspectViewers: this.suspectViewers.size,
+      suspectToSuspectShare,
+      suspectToSuspectLift: baseRate > 0 && this.suspectViewerImpressions > 0 ? round(this.suspectToSuspect / this.suspectViewerImpressions / baseRate) : null,
+      suspectViewersShownMinors: this.suspectViewersShownMinors.size,
+      minorShownToSuspectShare: ratio(this.minorShownToSuspect, this.suspectViewerImpressions),
+      ordinaryViewers: this.ordinaryViewers.size,
+      ordinaryViewersExposed: this.ordinaryExposed.size,
+      ordinaryExposureShare: ratio(this.ordinaryExposed.size, this.ordinaryViewers.size),
+      minorViewers: this.minorViewers.size,
+      minorViewersExposed: this.minorExposed.size,
+      minorExposureShare: ratio(this.minorExposed.size, this.minorViewers.size),
+    };
+  }
+}
+
+const round = (value: number) => Math.round(value * 10000) / 10000;
+
+/**
+ * Measures, from the platform's logged recommendation impressions, how often its
+ * recommender connected suspects with each other and with minors, and what the guardrail
+ * would have removed. "Suspect" is the guardrail's own view as of now, applied to the
+ * whole period: the question a risk assessment asks is what the recommender did with the
+ * accounts now known.
+ */
+export async function auditRecommendations(
+  sql: SqlClient,
+  guardrail: RecommendationGuardrail,
+  options: { from?: Date; to?: Date; onProgress?: (rows: number) => void } = {},
+): Promise<RecommendationAuditReport> {
+  await guardrail.refresh();
+  const before = new ExposureCounter();
+  const after = new ExposureCounter();
+  const surfaces = new Map<string, { before: ExposureCounter; after: ExposureCounter }>();
+  const removedByReason: Partial<Record<RemovalReason, number>> = {};
+  let cursor = 0;
+  let rows = 0;
+  for (;;) {
+    const page = await sql.query<{ page: [number, string, string, string][] | null }>(
+      `SELECT json_agg(json_build_array(i.id, v.external_id, s.external_id, i.surface) ORDER BY i.id) AS page
+       FROM (SELECT * FROM recommendation_impressions
+             WHERE id > $1 AND ($2::timestamptz IS NULL OR shown_at >= $2) AND ($3::timestamptz IS NULL OR shown_at < $3)
+             ORDER BY id LIMIT 20000) i
+       JOIN accounts v ON v.id = i.viewer JOIN accounts s ON s.id = i.shown`,
+      [cursor, options.from ?? null, options.to ?? null],
+    );
+    const items = page.rows[0].page;
+    if (!items) break;
+    for (const [id, viewer, shown, surface] of items) {
+      cursor = id;
+      const viewerClass = guardrail.classify(viewer);
+      const shownClass = guardrail.classify(shown);
+      let bySurface = surfaces.get(surface);
+      if (!bySurface) surfaces.set(surface, (bySurface = { before: new ExposureCounter(), after: new ExposureCounter() }));
+      before.add(viewer, viewerClass, shownClass);
+      bySurface.before.add(viewer, viewerClass, shownClass);
+      const decision = guardrail.decide(viewer, [{ accountId: shown }]);
+      if (decision.allowed.length > 0) {
+        after.add(viewer, viewerClass, shownClass);
+        bySurface.after.add(viewer, viewerClass, shownClass);
+      } else {
+        after.addViewer(viewer, viewerClass);
+        bySurface.after.addViewer(viewer, viewerClass);
+        for (const reason of decision.removed[0].reasons) removedByReason[reason] = (removedByReason[reason] ?? 0) + 1;
+      }
+    }
+    rows += items.length;
+    options.onProgress?.(rows);
+  }
+
+  const follows = await countSuspectFollows(sql, guardrail);
+  const evasion = await sql.query<{ links: number; median_days: number | null }>(
+    `SELECT count(*) AS links,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.created_at - coalesce(a.created_at, a.first_seen)) / 86400) AS median_days
+     FROM evasion_links l JOIN accounts a ON a.id = l.account_id
+     WHERE l.run_id = (SELECT max(id) FROM detection_runs)`,
+  );
+  const medianDays = evasion.rows[0].median_days;
+  return {
+    generatedAt: new Date().toISOString(),
+    period: { from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null },
+    policy: { ...guardrail.policy },
+    accountsTracked: guardrail.stats().accounts,
+    before: before.metrics(),
+    after: after.metrics(),
+    surfaces: [...surfaces.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([surface, counters]) => ({ surface, before: counters.before.metrics(), after: counters.after.metrics() })),
+    removedByReason,
+    follows,
+    evasion: { links: Number(evasion.rows[0].links), medianDaysToDetection: medianDays === null ? null : Math.round(Number(medianDays) * 10) / 10 },
+  };
+}
+
+async function countSuspectFollows(sql: SqlClient, guardrail: RecommendationGuardrail): Promise<RecommendationAuditReport['follows']> {
+  // Suspects are few; their follows are read by account rather than scanning every edge.
+  const suspects = await sql.query<{ id: number; external_id: string }>(
+    `SELECT id, external_id FROM accounts WHERE label IN ('confirmed', 'suspected') OR network_id IS NOT NULL OR evasion_of IS NOT NULL OR risk IS NOT NULL`,
+  );
+  const ids = suspects.rows.filter((row) => guardrail.classify(row.external_id).suspect).map((row) => row.id);
+  if (ids.length === 0) return { betweenSuspects: 0, fromRecommendations: 0, fromRecommendationsShare: 0 };
+  const counted = await sql.query<{ total: number; recommended: number }>(
+    `WITH s AS (SELECT value::integer AS id FROM jsonb_array_elements_text($1::jsonb))
+     SELECT count(*) AS total, count(*) FILTER (WHERE e.via LIKE 'recommendation%') AS recommended
+     FROM account_edges e WHERE e.kind = 'follow' AND e.active AND e.src IN (SELECT id FROM s) AND e.dst IN (SELECT id FROM s)`,
+    [JSON.stringify(ids)],
+  );
+  const total = Number(counted.rows[0].total);
+  const recommended = Number(counted.rows[0].recommended);
+  return { betweenSuspects: total, fromRecommendations: recommended, fromRecommendationsShare: total > 0 ? round(recommended / total) : 0 };
+}

@@ -1,0 +1,358 @@
+import { type AccountGraph, FEATURE_WEIGHTS, INTERACTION_KINDS, LABEL_CLEARED, LABEL_CONFIRMED, LABEL_NAMES, LABEL_SUSPECTED } from './account-graph.ts';
+import { type EvasionLink, findBanEvasion } from './ban-evasion.ts';
+import { graphFromEdges, leidenCpm } from './leiden.ts';
+import { personalizedPageRank } from './personalized-pagerank.ts';
+
+export interface DetectionOptions {
+  /** PageRank restart probability. */
+  alpha?: number;
+  epsilon?: number;
+  /** Restart weight of each seed by its label; term-list matches are weak seeds of their own. */
+  confirmedSeedWeight?: number;
+  suspectedSeedWeight?: number;
+  termSeedWeight?: number;
+  /** Extra seeds (graph indexes) given by the operator for this run. */
+  extraSeeds?: number[];
+  /** How many leads to report, best first. */
+  leadLimit?: number;
+  /** How many accounts at most form the suspect subgraph that is split into networks. */
+  suspectLimit?: number;
+  /** A lead joins the suspect subgraph only with at least this share of the best lead's score. */
+  suspectMinShare?: number;
+  /** CPM resolution: the least internal edge weight per pair of members a network must have. */
+  resolution?: number;
+  minNetworkSize?: number;
+  /** Seed of the community detection's random order, for repeatable runs. */
+  randomSeed?: number;
+}
+
+export interface LeadReason {
+  /** What carried suspicion to the account: a neighbour, a shared feature, or the account's own signal. */
+  via: 'account' | 'feature' | 'signal';
+  /** Share of the account's score that came this way (0..1), for neighbours and features. */
+  share?: number;
+  account?: string;
+  accountLabel?: string;
+  /** Interactions between the two, e.g. "follows", "messaged by". */
+  interactions?: string[];
+  feature?: { kind: string; value?: string };
+  /** Seeds sharing the feature. */
+  seedsSharing?: number;
+  signal?: string;
+  text: string;
+}
+
+export interface Lead {
+  account: number;
+  score: number;
+  /** Score relative to the best lead's, 0..1. */
+  risk: number;
+  reasons: LeadReason[];
+}
+
+export type NetworkRole = 'seller' | 'buyer' | 'member';
+
+export interface NetworkMember {
+  account: number;
+  role: NetworkRole;
+  score: number;
+  inbound: number;
+  outbound: number;
+}
+
+export interface NetworkSummary {
+  size: number;
+  sellers: number;
+  buyers: number;
+  seeds: number;
+  confirmed: number;
+  minors: number;
+  /** Minor accounts outside the network that members follow or message. */
+  minorContacts: number;
+  internalEdges: number;
+  density: number;
+  sharedFeatures: { kind: string; value?: string; members: number }[];
+  text: string;
+}
+
+export interface DetectedNetwork {
+  members: NetworkMember[];
+  summary: NetworkSummary;
+}
+
+export interface DetectionResult {
+  seeds: number[];
+  leads: Lead[];
+  networks: DetectedNetwork[];
+  evasions: EvasionLink[];
+  stats: { pushes: number; reached: number; suspects: number; pageRankMs: number; communitiesMs: number; evasionMs: number };
+}
+
+const FOLLOW = 1 << INTERACTION_KINDS.indexOf('follow');
+const MESSAGE = 1 << INTERACTION_KINDS.indexOf('message');
+/** Feature kinds whose value can be shown to a reviewer; identifiers are hashes and say nothing. */
+const SHOWN_FEATURE_VALUES = new Set(['hashtag', 'link', 'link_domain', 'term']);
+const OFFSITE_KINDS = ['link', 'link_domain', 'identifier:offsite_handle'];
+
+function describeKinds(kinds: number, outgoing: boolean): string[] {
+  const verbs: Record<string, [string, string]> = {
+    follow: ['follows', 'followed by'],
+    message: ['messages', 'messaged by'],
+    comment: ['comments on', 'commented on by'],
+    like: ['likes', 'liked by'],
+    share: ['shares', 'shared by'],
+  };
+  return INTERACTION_KINDS.filter((_, bit) => kinds & (1 << bit)).map((kind) => verbs[kind][outgoing ? 0 : 1]);
+}
+
+function featureLabel(graph: AccountGraph, feature: number): { kind: string; value?: string } {
+  const kind = graph.featureKinds[feature];
+  return SHOWN_FEATURE_VALUES.has(kind) ? { kind, value: graph.featureValues[feature] } : { kind };
+}
+
+/**
+ * Seed expansion, then networks: personalised PageRank from the known accounts ranks every
+ * other account by how much of the walk reaches it, through interactions and shared
+ * features; the best-ranked accounts and the seeds are then split into dense communities
+ * with Leiden on the Constant Potts Model, which (unlike modularity) does not hide a small
+ * dense group inside the larger communities its members also belong to.
+ */
+export function detectNetworks(graph: AccountGraph, options: DetectionOptions = {}): DetectionResult {
+  const n = graph.accountCount;
+  const seedWeights = new Map<number, number>();
+  const isSeed = new Uint8Array(n);
+  for (let a = 0; a < n; a++) {
+    const label = graph.label[a];
+    if (label === LABEL_CONFIRMED) seedWeights.set(a, options.confirmedSeedWeight ?? 1);
+    else if (label === LABEL_SUSPECTED) seedWeights.set(a, options.suspectedSeedWeight ?? 0.5);
+    if (label === LABEL_CONFIRMED || label === LABEL_SUSPECTED) isSeed[a] = 1;
+  }
+  for (const a of options.extraSeeds ?? []) {
+    seedWeights.set(a, Math.max(seedWeights.get(a) ?? 0, options.confirmedSeedWeight ?? 1));
+    isSeed[a] = 1;
+  }
+  const termWeight = options.termSeedWeight ?? 0.2;
+  const termMatched = new Uint8Array(n);
+  for (let a = 0; a < n; a++) {
+    if (graph.label[a] === LABEL_CLEARED || !graph.hasFeatureKind(a, 'term')) continue;
+    termMatched[a] = 1;
+    if (termWeight > 0 && !seedWeights.has(a)) seedWeights.set(a, termWeight);
+  }
+  const seeds = [...isSeed.keys()].filter((a) => isSeed[a]);
+  const empty: DetectionResult = { seeds, leads: [], networks: [], evasions: [], stats: { pushes: 0, reached: 0, suspects: 0, pageRankMs: 0, communitiesMs: 0, evasionMs: 0 } };
+
+  const evasionStart = performance.now();
+  const evasions = findBanEvasion(graph);
+  const evasionMs = performance.now() - evasionStart;
+  if (seedWeights.size === 0) return { ...empty, evasions, stats: { ...empty.stats, evasionMs } };
+
+  const pageRankStart = performance.now();
+  const ppr = personalizedPageRank(graph.walk, seedWeights, { alpha: options.alpha, epsilon: options.epsilon });
+  const scores = ppr.scores;
+  const candidates: number[] = [];
+  for (const node of ppr.reached) {
+    if (node >= n || isSeed[node] || scores[node] <= 0) continue;
+    if (graph.label[node] === LABEL_CLEARED || !Number.isNaN(graph.deletedAt[node])) continue;
+    candidates.push(node);
+  }
+  candidates.sort((a, b) => scores[b] - scores[a] || a - b);
+  const pageRankMs = performance.now() - pageRankStart;
+  const best = candidates.length > 0 ? scores[candidates[0]] : 1;
+  const leadLimit = options.leadLimit ?? 200;
+  const leads: Lead[] = candidates.slice(0, leadLimit).map((account) => ({
+    account,
+    score: scores[account],
+    risk: scores[account] / best,
+    reasons: explain(graph, account, scores, isSeed, termMatched),
+  }));
+
+  const communitiesStart = performance.now();
+  const minShare = options.suspectMinShare ?? 0.02;
+  const suspects = [...seeds.filter((a) => Number.isNaN(graph.deletedAt[a]) || scores[a] > 0)];
+  for (const account of candidates.slice(0, options.suspectLimit ?? 1000)) {
+    if (scores[account] < best * minShare) break;
+    suspects.push(account);
+  }
+  const networks = findCommunities(graph, suspects, scores, isSeed, options);
+  const communitiesMs = performance.now() - communitiesStart;
+
+  return {
+    seeds,
+    leads,
+    networks,
+    evasions,
+    stats: { pushes: ppr.pushes, reached: ppr.reached.length, suspects: suspects.length, pageRankMs, communitiesMs, evasionMs },
+  };
+}
+
+/** The neighbours and features that carried the most score to an account, and its own signals. */
+function explain(graph: AccountGraph, account: number, scores: Float64Array, isSeed: Uint8Array, termMatched: Uint8Array): LeadReason[] {
+  const { offsets, targets, weights, degree } = graph.walk;
+  const inflow = new Map<number, number>();
+  let total = 0;
+  for (let k = offsets[account]; k < offsets[account + 1]; k++) {
+    const neighbour = targets[k];
+    if (scores[neighbour] <= 0 || degree[neighbour] === 0) continue;
+    const amount = (scores[neighbour] * weights[k]) / degree[neighbour];
+    inflow.set(neighbour, (inflow.get(neighbour) ?? 0) + amount);
+    total += amount;
+  }
+  const top = [...inflow.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  const reasons: LeadReason[] = top.map(([neighbour, amount]) => {
+    const share = total > 0 ? Math.round((amount / total) * 1000) / 1000 : 0;
+    if (!graph.isFeatureNode(neighbour)) {
+      const interactions = [...describeKinds(graph.kindsFrom(account, neighbour), true), ...describeKinds(graph.kindsFrom(neighbour, account), false)];
+      const label = LABEL_NAMES[graph.label[neighbour]];
+      const who = isSeed[neighbour] ? `${label} account` : 'suspected-by-proximity account';
+      return {
+        via: 'account',
+        share,
+        account: graph.externalIds[neighbour],
+        accountLabel: label,
+        interactions,
+        text: `${interactions.join(', ') || 'linked to'} ${who} ${graph.externalIds[neighbour]}`,
+      };
+    }
+    const feature = neighbour - graph.accountCount;
+    let seedsSharing = 0;
+    for (let m = graph.membersOf.offsets[feature]; m < graph.membersOf.offsets[feature + 1]; m++) if (isSeed[graph.membersOf.targets[m]]) seedsSharing++;
+    const shown = featureLabel(graph, feature);
+    return {
+      via: 'feature',
+      share,
+      feature: shown,
+      seedsSharing,
+      text: `shares ${shown.kind.replace('identifier:', 'identifier ')}${shown.value ? ` ${shown.value}` : ''} with ${seedsSharing} seed account${seedsSharing === 1 ? '' : 's'}`,
+    };
+  });
+  if (termMatched[account]) reasons.push({ via: 'signal', signal: 'term_match', text: 'matched an operator term list' });
+  if (graph.minor[account]) reasons.push({ via: 'signal', signal: 'minor', text: 'the account is a minor: treat as a possible victim, not an offender' });
+  return reasons;
+}
+
+function findCommunities(graph: AccountGraph, suspects: number[], scores: Float64Array, isSeed: Uint8Array, options: DetectionOptions): DetectedNetwork[] {
+  if (suspects.length < 2) return [];
+  const local = new Map<number, number>();
+  suspects.forEach((account, index) => local.set(account, index));
+  const edges: [number, number, number][] = [];
+  const { offsets, targets, weights } = graph.walk;
+  for (let i = 0; i < suspects.length; i++) {
+    const account = suspects[i];
+    for (let k = offsets[account]; k < offsets[account + 1]; k++) {
+      const neighbour = targets[k];
+      const j = local.get(neighbour);
+      // Each undirected arc appears at both ends; keep it once.
+      if (j !== undefined && i < j) edges.push([i, j, weights[k]]);
+    }
+  }
+  // Shared features among suspects, spread over the pairs that share them.
+  const featureMembers = new Map<number, number[]>();
+  for (let i = 0; i < suspects.length; i++) {
+    const account = suspects[i];
+    for (let k = graph.featuresOf.offsets[account]; k < graph.featuresOf.offsets[account + 1]; k++) {
+      const feature = graph.featuresOf.targets[k];
+      let members = featureMembers.get(feature);
+      if (!members) featureMembers.set(feature, (members = []));
+      members.push(i);
+    }
+  }
+  for (const [feature, members] of featureMembers) {
+    if (members.length < 2 || members.length > 200) continue;
+    const weight = FEATURE_WEIGHTS[graph.featureKinds[feature]] / (members.length - 1);
+    for (let x = 0; x < members.length; x++) for (let y = x + 1; y < members.length; y++) edges.push([members[x], members[y], weight]);
+  }
+  const subgraph = graphFromEdges(suspects.length, edges);
+  const partition = leidenCpm(subgraph, { resolution: options.resolution ?? 0.05, seed: options.randomSeed ?? 1 });
+  const groups: number[][] = Array.from({ length: partition.communityCount }, () => []);
+  for (let i = 0; i < suspects.length; i++) groups[partition.membership[i]].push(suspects[i]);
+  const minSize = options.minNetworkSize ?? 4;
+  return groups.filter((group) => group.length >= minSize).map((group) => describeNetwork(graph, group, scores, isSeed, featureMembers, suspects));
+}
+
+/**
+ * Sellers are members many other members turn to (follow or message) and who point off the
+ * platform; buyers are members who turn to a seller. Everyone else is a member.
+ */
+function describeNetwork(
+  graph: AccountGraph,
+  group: number[],
+  scores: Float64Array,
+  isSeed: Uint8Array,
+  featureMembers: Map<number, number[]>,
+  suspects: number[],
+): DetectedNetwork {
+  const inGroup = new Set(group);
+  const inbound = new Map<number, number>();
+  const outbound = new Map<number, number>();
+  let internalEdges = 0;
+  const minorContacts = new Set<number>();
+  for (const account of group) {
+    let out = 0;
+    for (let k = graph.out.offsets[account]; k < graph.out.offsets[account + 1]; k++) {
+      const target = graph.out.targets[k];
+      const kinds = graph.out.kinds[k];
+      if (inGroup.has(target)) {
+        internalEdges++;
+        if (kinds & (FOLLOW | MESSAGE)) out++;
+      } else if (graph.minor[target] && kinds & (FOLLOW | MESSAGE)) minorContacts.add(target);
+    }
+    outbound.set(account, out);
+    let incoming = 0;
+    for (let k = graph.in.offsets[account]; k < graph.in.offsets[account + 1]; k++) {
+      if (inGroup.has(graph.in.targets[k]) && graph.in.kinds[k] & (FOLLOW | MESSAGE)) incoming++;
+    }
+    inbound.set(account, incoming);
+  }
+  const sellerFloor = Math.max(3, Math.ceil(group.length * 0.1));
+  const sellers = new Set(
+    group.filter((account) => inbound.get(account)! >= sellerFloor && inbound.get(account)! > outbound.get(account)! && OFFSITE_KINDS.some((kind) => graph.hasFeatureKind(account, kind))),
+  );
+  const members: NetworkMember[] = group.map((account) => {
+    let role: NetworkRole = 'member';
+    if (sellers.has(account)) role = 'seller';
+    else {
+      for (let k = graph.out.offsets[account]; k < graph.out.offsets[account + 1]; k++) {
+        if (sellers.has(graph.out.targets[k]) && graph.out.kinds[k] & (FOLLOW | MESSAGE)) {
+          role = 'buyer';
+          break;
+        }
+      }
+    }
+    return { account, role, score: scores[account], inbound: inbound.get(account)!, outbound: outbound.get(account)! };
+  });
+  members.sort((a, b) => (a.role === b.role ? b.score - a.score : roleOrder(a.role) - roleOrder(b.role)));
+
+  const shared: NetworkSummary['sharedFeatures'] = [];
+  for (const [feature, memberIndexes] of featureMembers) {
+    const count = memberIndexes.filter((index) => inGroup.has(suspects[index])).length;
+    if (count >= Math.max(2, Math.ceil(group.length * 0.2))) shared.push({ ...featureLabel(graph, feature), members: count });
+  }
+  shared.sort((a, b) => b.members - a.members);
+  const sellerCount = sellers.size;
+  const buyerCount = members.filter((member) => member.role === 'buyer').length;
+  const seedCount = group.filter((account) => isSeed[account]).length;
+  const confirmed = group.filter((account) => graph.label[account] === LABEL_CONFIRMED).length;
+  const minors = group.filter((account) => graph.minor[account]).length;
+  const possible = group.length * (group.length - 1);
+  const summary: NetworkSummary = {
+    size: group.length,
+    sellers: sellerCount,
+    buyers: buyerCount,
+    seeds: seedCount,
+    confirmed,
+    minors,
+    minorContacts: minorContacts.size,
+    internalEdges,
+    density: possible > 0 ? Math.round((internalEdges / possible) * 10000) / 10000 : 0,
+    sharedFeatures: shared.slice(0, 10),
+    text:
+      `${group.length} accounts (${confirmed} confirmed, ${seedCount} seeds): ${sellerCount} seller${sellerCount === 1 ? '' : 's'}, ${buyerCount} buyer${buyerCount === 1 ? '' : 's'}` +
+      (minorContacts.size > 0 ? `; members contact ${minorContacts.size} minor account${minorContacts.size === 1 ? '' : 's'} outside the network` : '') +
+      (minors > 0 ? `; ${minors} member${minors === 1 ? ' is a minor' : 's are minors'}` : ''),
+  };
+  return { members, summary };
+}
+
+function roleOrder(role: NetworkRole): number {
+  return role === 'seller' ? 0 : role === 'buyer' ? 1 : 2;
+}
