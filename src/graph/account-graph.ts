@@ -197,10 +197,10 @@ export class AccountGraph {
   readonly createdAt: Float64Array;
   readonly deletedAt: Float64Array;
 
-  /** Directed interactions by source, with their kinds as a bit set. Parallel arcs of different kinds are merged. */
-  readonly out: Csr & { kinds: Uint8Array };
+  /** Directed interactions by source, with their kinds as a bit set and summed weight. Parallel arcs are merged. */
+  readonly out: Csr & { kinds: Uint8Array; weights: Float32Array };
   /** The same interactions by target. */
-  readonly in: Csr & { kinds: Uint8Array };
+  readonly in: Csr & { kinds: Uint8Array; weights: Float32Array };
   readonly featureKinds: string[];
   readonly featureValues: string[];
   /** Features of each account, and accounts of each feature (feature ids are 0-based, not node ids). */
@@ -226,17 +226,18 @@ export class AccountGraph {
     this.createdAt = Float64Array.from(accounts, (a) => a.createdAt ?? Number.NaN);
     this.deletedAt = Float64Array.from(accounts, (a) => a.deletedAt ?? Number.NaN);
 
-    this.out = mergeArcs(n, arcs.src, arcs.dst, arcs.kinds);
-    this.in = mergeArcs(n, arcs.dst, arcs.src, arcs.kinds);
+    const out = mergeArcs(n, arcs.src, arcs.dst, arcs.kinds, arcs.weights);
+    this.out = out;
+    this.in = mergeArcs(n, arcs.dst, arcs.src, arcs.kinds, arcs.weights);
 
     this.featureKinds = features.kinds;
     this.featureValues = features.values;
     this.featureCount = features.kinds.length;
     this.nodeCount = n + this.featureCount;
     const byAccount = countingSort(n, features.account);
-    this.featuresOf = { offsets: byAccount.offsets, targets: Int32Array.from(byAccount.order, (i) => features.feature[i]) };
+    this.featuresOf = uniqueRows({ offsets: byAccount.offsets, targets: Int32Array.from(byAccount.order, (i) => features.feature[i]) });
     const byFeature = countingSort(this.featureCount, features.feature);
-    this.membersOf = { offsets: byFeature.offsets, targets: Int32Array.from(byFeature.order, (i) => features.account[i]) };
+    this.membersOf = uniqueRows({ offsets: byFeature.offsets, targets: Int32Array.from(byFeature.order, (i) => features.account[i]) });
 
     // The walk graph: each interaction arc in both directions, and each account-feature
     // membership in both directions for features that link 2..max accounts.
@@ -250,10 +251,11 @@ export class AccountGraph {
     }
     this.usedFeatures = linking.reduce((sum, used) => sum + used, 0);
     const degreeCount = new Int32Array(this.nodeCount + 1);
-    for (let i = 0; i < arcs.src.length; i++) {
-      if (arcs.src[i] === arcs.dst[i]) continue;
-      degreeCount[arcs.src[i] + 1]++;
-      degreeCount[arcs.dst[i] + 1]++;
+    for (let u = 0; u < n; u++) {
+      for (let k = out.offsets[u]; k < out.offsets[u + 1]; k++) {
+        degreeCount[u + 1]++;
+        degreeCount[out.targets[k] + 1]++;
+      }
     }
     for (let f = 0; f < this.featureCount; f++) {
       if (!linking[f]) continue;
@@ -266,15 +268,15 @@ export class AccountGraph {
     const total = offsets[this.nodeCount];
     const targets = new Int32Array(total);
     const weights = new Float32Array(total);
-    for (let i = 0; i < arcs.src.length; i++) {
-      const u = arcs.src[i];
-      const v = arcs.dst[i];
-      if (u === v) continue;
-      const w = arcs.weights[i];
-      targets[cursor[u]] = v;
+    for (let u = 0; u < n; u++) {
+      for (let k = out.offsets[u]; k < out.offsets[u + 1]; k++) {
+        const v = out.targets[k];
+        const w = out.weights[k];
+        targets[cursor[u]] = v;
       weights[cursor[u]++] = w;
-      targets[cursor[v]] = u;
-      weights[cursor[v]++] = w;
+        targets[cursor[v]] = u;
+        weights[cursor[v]++] = w;
+      }
     }
     for (let f = 0; f < this.featureCount; f++) {
       if (!linking[f]) continue;
@@ -325,11 +327,12 @@ export class AccountGraph {
 }
 
 /** Sorts arcs by (row, column) and merges parallel arcs into one with the union of their kinds. */
-function mergeArcs(rowCount: number, rows: Int32Array, columns: Int32Array, kinds: Uint8Array): Csr & { kinds: Uint8Array } {
+function mergeArcs(rowCount: number, rows: Int32Array, columns: Int32Array, kinds: Uint8Array, weights: Float32Array): Csr & { kinds: Uint8Array; weights: Float32Array } {
   const { offsets: rawOffsets, order } = countingSort(rowCount, rows);
   const offsets = new Int32Array(rowCount + 1);
   const targets = new Int32Array(order.length);
   const mergedKinds = new Uint8Array(order.length);
+  const mergedWeights = new Float32Array(order.length);
   let written = 0;
   const scratch: number[] = [];
   for (let r = 0; r < rowCount; r++) {
@@ -340,6 +343,7 @@ function mergeArcs(rowCount: number, rows: Int32Array, columns: Int32Array, kind
       const i = order[start];
       if (columns[i] !== r) {
         targets[written] = columns[i];
+        mergedWeights[written] = weights[i];
         mergedKinds[written++] = kinds[i];
       }
       continue;
@@ -350,13 +354,30 @@ function mergeArcs(rowCount: number, rows: Int32Array, columns: Int32Array, kind
     for (const i of scratch) {
       const column = columns[i];
       if (column === r) continue;
-      if (written > offsets[r] && targets[written - 1] === column) mergedKinds[written - 1] |= kinds[i];
-      else {
+      if (written > offsets[r] && targets[written - 1] === column) {
+        mergedKinds[written - 1] |= kinds[i];
+        mergedWeights[written - 1] += weights[i];
+      } else {
         targets[written] = column;
+        mergedWeights[written] = weights[i];
         mergedKinds[written++] = kinds[i];
       }
     }
   }
   offsets[rowCount] = written;
-  return { offsets, targets: targets.slice(0, written), kinds: mergedKinds.slice(0, written) };
+  return { offsets, targets: targets.slice(0, written), kinds: mergedKinds.slice(0, written), weights: mergedWeights.slice(0, written) };
+}
+
+/** Sorts each row and drops repeated entries: an account that used a hashtag twice is one member of it. */
+function uniqueRows(csr: Csr): Csr {
+  const offsets = new Int32Array(csr.offsets.length);
+  const targets = new Int32Array(csr.targets.length);
+  let written = 0;
+  for (let r = 0; r + 1 < csr.offsets.length; r++) {
+    offsets[r] = written;
+    const row = csr.targets.slice(csr.offsets[r], csr.offsets[r + 1]).sort();
+    for (let k = 0; k < row.length; k++) if (k === 0 || row[k] !== row[k - 1]) targets[written++] = row[k];
+  }
+  offsets[csr.offsets.length - 1] = written;
+  return { offsets, targets: targets.slice(0, written) };
 }

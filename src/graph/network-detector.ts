@@ -153,6 +153,9 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
   for (const node of ppr.reached) {
     if (node >= n || isSeed[node] || scores[node] <= 0) continue;
     if (graph.label[node] === LABEL_CLEARED || !Number.isNaN(graph.deletedAt[node])) continue;
+    // Minors near a network are its possible victims, not its members: they are counted in
+    // each network's summary (minorContacts) and never ranked or grouped as suspects.
+    if (graph.minor[node]) continue;
     candidates.push(node);
   }
   candidates.sort((a, b) => scores[b] - scores[a] || a - b);
@@ -173,7 +176,7 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
     if (scores[account] < best * minShare) break;
     suspects.push(account);
   }
-  const networks = findCommunities(graph, suspects, scores, isSeed, options);
+  const networks = findCommunities(graph, suspects, scores, isSeed, best, options);
   const communitiesMs = performance.now() - communitiesStart;
 
   return {
@@ -226,11 +229,10 @@ function explain(graph: AccountGraph, account: number, scores: Float64Array, isS
     };
   });
   if (termMatched[account]) reasons.push({ via: 'signal', signal: 'term_match', text: 'matched an operator term list' });
-  if (graph.minor[account]) reasons.push({ via: 'signal', signal: 'minor', text: 'the account is a minor: treat as a possible victim, not an offender' });
   return reasons;
 }
 
-function findCommunities(graph: AccountGraph, suspects: number[], scores: Float64Array, isSeed: Uint8Array, options: DetectionOptions): DetectedNetwork[] {
+function findCommunities(graph: AccountGraph, suspects: number[], scores: Float64Array, isSeed: Uint8Array, best: number, options: DetectionOptions): DetectedNetwork[] {
   if (suspects.length < 2) return [];
   const local = new Map<number, number>();
   suspects.forEach((account, index) => local.set(account, index));
@@ -262,11 +264,14 @@ function findCommunities(graph: AccountGraph, suspects: number[], scores: Float6
     for (let x = 0; x < members.length; x++) for (let y = x + 1; y < members.length; y++) edges.push([members[x], members[y], weight]);
   }
   const subgraph = graphFromEdges(suspects.length, edges);
-  const partition = leidenCpm(subgraph, { resolution: options.resolution ?? 0.05, seed: options.randomSeed ?? 1 });
+  const partition = leidenCpm(subgraph, { resolution: options.resolution ?? 0.15, seed: options.randomSeed ?? 1 });
   const groups: number[][] = Array.from({ length: partition.communityCount }, () => []);
   for (let i = 0; i < suspects.length; i++) groups[partition.membership[i]].push(suspects[i]);
   const minSize = options.minNetworkSize ?? 4;
-  return groups.filter((group) => group.length >= minSize).map((group) => describeNetwork(graph, group, scores, isSeed, featureMembers, suspects));
+  // A dense group that only borders the suspicion (an ordinary interest community next to
+  // a suspect) is not a network: it needs a seed inside, or a high score throughout.
+  const anchored = (group: number[]) => group.some((account) => isSeed[account]) || group.reduce((sum, account) => sum + scores[account], 0) / group.length >= best * 0.1;
+  return groups.filter((group) => group.length >= minSize && anchored(group)).map((group) => describeNetwork(graph, group, scores, isSeed, featureMembers, suspects));
 }
 
 /**
