@@ -128,9 +128,9 @@ export function graphFromEdges(nodeCount: number, edges: Iterable<readonly [numb
   }
   // The iterable may be a one-shot generator, so it is read once into growable columns.
   let capacity = 1024;
-  let sources = new Int32Array(capacity);
-  let sinks = new Int32Array(capacity);
-  let amounts = new Float64Array(capacity);
+  let sources: Int32Array = new Int32Array(capacity);
+  let sinks: Int32Array = new Int32Array(capacity);
+  let amounts: Float64Array = new Float64Array(capacity);
   let edgeCount = 0;
   let index = 0;
   for (const edge of edges) {
@@ -207,7 +207,7 @@ export function graphFromEdges(nodeCount: number, edges: Iterable<readonly [numb
  */
 function runIteration(base: Level, membership: Int32Array, resolution: number, random: Random): number {
   let level = base;
-  let community = Int32Array.from(membership);
+  let community: Int32Array = Int32Array.from(membership);
   // Which node of the current level each input node has been merged into.
   let nodeOf: Int32Array | null = null;
   let moves = 0;
