@@ -159,7 +159,8 @@ for (const target of targets) {
       assert.equal(second.duplicate, true);
       assert.deepEqual(second.record.matches, first.record.matches);
       unsubscribe();
-      assert.deepEqual(seen, [CONTENT_MATCHED_EVENT]);
+      // The graph stage answers the match with an account.labelled event of its own.
+      assert.deepEqual(seen.filter((type) => type === CONTENT_MATCHED_EVENT), [CONTENT_MATCHED_EVENT]);
       const events = await bulwark.events.read({ types: [CONTENT_MATCHED_EVENT] });
       assert.equal(events.length, 1);
       assert.equal((events[0].payload as { account_id: string }).account_id, 'acct-9');
