@@ -2,22 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Bulwark, openBulwark } from '../src/app.ts';
 import { auditRecommendations } from '../src/audit/recommendation-audit.ts';
+import { seededRandom } from '../src/demo/benign-images.ts';
 import { BulwarkError } from '../src/errors.ts';
 import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
 import { storeTargets } from './helpers/stores.ts';
 
 const targets = await storeTargets();
-
-function rng(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const at = (day: number, minute = 0) => new Date(Date.UTC(2026, 0, 1 + day, 0, minute)).toISOString();
 
@@ -27,7 +17,7 @@ const at = (day: number, minute = 0) => new Date(Date.UTC(2026, 0, 1 + day, 0, m
  * enforcement and comes back with the same device; a decoy shares only its IP range.
  */
 function smallPlatform(): { events: PlatformEventInput[]; sellers: string[]; buyers: string[]; minors: string[] } {
-  const random = rng(7);
+  const random = seededRandom(7);
   const events: PlatformEventInput[] = [];
   const ordinary = Array.from({ length: 240 }, (_, i) => `user-${i}`);
   const sellers = ['seller-0', 'seller-1'];

@@ -52,46 +52,22 @@ export interface GraphBuildOptions {
   maxFeatureDegree?: number;
 }
 
-/** Grows typed arrays as records arrive, so a 20M-edge load never holds 20M objects. */
-class GrowableInt32 {
-  array = new Int32Array(1024);
-  length = 0;
-  push(value: number): void {
-    if (this.length === this.array.length) {
-      const next = new Int32Array(this.array.length * 2);
-      next.set(this.array);
-      this.array = next;
-    }
-    this.array[this.length++] = value;
-  }
-  trimmed(): Int32Array {
-    return this.array.subarray(0, this.length);
-  }
-}
+type TypedArray = Int32Array | Float32Array | Uint8Array;
 
-class GrowableFloat32 {
-  array = new Float32Array(1024);
+/** Grows a typed array as records arrive, so a 20M-edge load never holds 20M objects. */
+class Growable<T extends TypedArray> {
   length = 0;
+  constructor(public array: T) {}
   push(value: number): void {
     if (this.length === this.array.length) {
-      const next = new Float32Array(this.array.length * 2);
+      const next = new (this.array.constructor as new (size: number) => T)(this.array.length * 2);
       next.set(this.array);
       this.array = next;
     }
     this.array[this.length++] = value;
   }
-}
-
-class GrowableUint8 {
-  array = new Uint8Array(1024);
-  length = 0;
-  push(value: number): void {
-    if (this.length === this.array.length) {
-      const next = new Uint8Array(this.array.length * 2);
-      next.set(this.array);
-      this.array = next;
-    }
-    this.array[this.length++] = value;
+  trimmed(): T {
+    return this.array.subarray(0, this.length) as T;
   }
 }
 
@@ -104,15 +80,15 @@ export interface Csr {
 export class AccountGraphBuilder {
   private readonly indexByStoreId = new Map<number, number>();
   private readonly accounts: AccountRecord[] = [];
-  private readonly arcSrc = new GrowableInt32();
-  private readonly arcDst = new GrowableInt32();
-  private readonly arcKinds = new GrowableUint8();
-  private readonly arcWeight = new GrowableFloat32();
+  private readonly arcSrc = new Growable(new Int32Array(1024));
+  private readonly arcDst = new Growable(new Int32Array(1024));
+  private readonly arcKinds = new Growable(new Uint8Array(1024));
+  private readonly arcWeight = new Growable(new Float32Array(1024));
   private readonly featureIndex = new Map<string, number>();
   private readonly featureKinds: string[] = [];
   private readonly featureValues: string[] = [];
-  private readonly memberAccount = new GrowableInt32();
-  private readonly memberFeature = new GrowableInt32();
+  private readonly memberAccount = new Growable(new Int32Array(1024));
+  private readonly memberFeature = new Growable(new Int32Array(1024));
 
   constructor(private readonly options: GraphBuildOptions = {}) {}
 
@@ -163,8 +139,8 @@ export class AccountGraphBuilder {
     return new AccountGraph(this.accounts, {
       src: this.arcSrc.trimmed(),
       dst: this.arcDst.trimmed(),
-      kinds: this.arcKinds.array.subarray(0, this.arcKinds.length),
-      weights: this.arcWeight.array.subarray(0, this.arcWeight.length),
+      kinds: this.arcKinds.trimmed(),
+      weights: this.arcWeight.trimmed(),
     }, {
       kinds: this.featureKinds,
       values: this.featureValues,
