@@ -143,24 +143,40 @@ describe('ban evasion', () => {
       b.addAccount({ storeId: 2, externalId: 'returned', createdAt: 11 * day });
       b.addAccount({ storeId: 3, externalId: 'neighbour', createdAt: 11 * day });
       b.addAccount({ storeId: 4, externalId: 'left-on-their-own', createdAt: 0, deletedAt: 10 * day });
-      b.addAccount({ storeId: 5, externalId: 'new-friend', createdAt: 12 * day });
-      for (let f = 10; f < 20; f++) {
+      b.addAccount({ storeId: 5, externalId: 'their-new-account', createdAt: 12 * day });
+      b.addAccount({ storeId: 6, externalId: 'old-friend', createdAt: 0 });
+      for (let f = 10; f < 30; f++) {
         b.addAccount({ storeId: f, externalId: `fan-${f}`, createdAt: 0 });
-        b.addInteraction(f, 1, 'follow', 1);
-        if (f < 18) b.addInteraction(f, 2, 'follow', 1);
-        b.addInteraction(f, 4, 'follow', 1);
-        b.addInteraction(f, 5, 'follow', 1);
+        if (f < 20) {
+          b.addInteraction(f, 1, 'follow', 1);
+          if (f < 18) b.addInteraction(f, 2, 'follow', 1);
+          // An account that was there all along shares a little of the audience: the baseline.
+          if (f < 12) b.addInteraction(f, 6, 'follow', 1);
+        } else {
+          b.addInteraction(f, 4, 'follow', 1);
+          b.addInteraction(f, 5, 'follow', 1);
+        }
       }
       b.addFeature(1, 'identifier:ip24', 'range');
       b.addFeature(3, 'identifier:ip24', 'range');
     });
     const links = findBanEvasion(graph);
     const pairs = links.map((l) => [graph.externalIds[l.account], graph.externalIds[l.removed]]);
-    assert.ok(pairs.some(([a, r]) => a === 'returned' && r === 'removed'));
-    assert.ok(!pairs.some(([a]) => a === 'neighbour'), 'an IP range alone is not enough');
-    assert.ok(!pairs.some(([, r]) => r === 'left-on-their-own'), 'an account its owner deleted is not a removal');
-    const returned = links.find((l) => graph.externalIds[l.account] === 'returned')!;
+    assert.deepEqual(pairs, [['returned', 'removed']], 'an IP range alone is not enough, and an account its owner deleted is not a removal');
+    const returned = links[0];
     assert.equal(returned.evidence[0].kind, 'followers');
     assert.equal(returned.evidence[0].common, 8);
+  });
+
+  it('does not take a fellow member of the same circle for a returning account', () => {
+    // Five old members follow the same three accounts; one is removed, and a new member who
+    // follows the same three joins: the overlap is the circle's, not a person's.
+    const graph = platform((b) => {
+      for (let id = 1; id <= 3; id++) b.addAccount({ storeId: id, externalId: `hub-${id}`, createdAt: 0 });
+      for (let id = 10; id <= 14; id++) b.addAccount({ storeId: id, externalId: `member-${id}`, createdAt: 0, ...(id === 10 ? { deletedAt: 10 * day, enforced: true } : {}) });
+      b.addAccount({ storeId: 20, externalId: 'new-member', createdAt: 11 * day });
+      for (const member of [10, 11, 12, 13, 14, 20]) for (let hub = 1; hub <= 3; hub++) b.addInteraction(member, hub, 'follow', 1);
+    });
+    assert.deepEqual(findBanEvasion(graph), []);
   });
 });

@@ -109,22 +109,45 @@ export function findBanEvasion(graph: AccountGraph, options: BanEvasionOptions =
         for (let j = second.offsets[neighbour]; j < second.offsets[neighbour + 1]; j++) {
           if (!(second.kinds[j] & FOLLOW)) continue;
           const candidate = second.targets[j];
-          if (candidate === account || !isReturnCandidate(candidate, since)) continue;
-          common.set(candidate, (common.get(candidate) ?? 0) + 1);
+          if (candidate !== account) common.set(candidate, (common.get(candidate) ?? 0) + 1);
         }
       }
+      // Accounts that existed beside the removed one show how much overlap its circle has
+      // anyway (members of one network follow the same sellers); a returning account has to
+      // resemble it clearly more than they do.
+      let baseline = 0;
+      const jaccards = new Map<number, [number, number]>();
       for (const [candidate, shared] of common) {
         if (shared < minCommon) continue;
-        const theirs = countFollows(first, candidate);
-        const jaccard = shared / (own + theirs - shared);
-        // A quarter of the audience in common is already unusual between strangers.
-        const weight = Math.min(0.9, jaccard * 2);
+        const jaccard = shared / (own + countFollows(first, candidate) - shared);
+        if (isReturnCandidate(candidate, since)) jaccards.set(candidate, [shared, jaccard]);
+        else if (graph.createdAt[candidate] <= since || Number.isNaN(graph.createdAt[candidate])) baseline = Math.max(baseline, jaccard);
+      }
+      for (const [candidate, [shared, jaccard]] of jaccards) {
+        const weight = Math.min(0.9, (jaccard - baseline) * 2);
         if (weight >= 0.1) add(candidate, { kind, common: shared, jaccard: Math.round(jaccard * 1000) / 1000, weight });
       }
     }
   }
-  links.sort((a, b) => b.score - a.score || a.account - b.account);
-  return links;
+  return mutualBest(links);
+}
+
+/**
+ * A person who comes back usually comes back once. Links resting on shared identifiers are
+ * kept as they are; links resting on overlap alone are kept only between a removed account
+ * and the new account that are each other's best match.
+ */
+function mutualBest(links: EvasionLink[]): EvasionLink[] {
+  links.sort((a, b) => b.score - a.score || a.account - b.account || a.removed - b.removed);
+  const bestForAccount = new Map<number, EvasionLink>();
+  const bestForRemoved = new Map<number, EvasionLink>();
+  for (const link of links) {
+    if (!bestForAccount.has(link.account)) bestForAccount.set(link.account, link);
+    if (!bestForRemoved.has(link.removed)) bestForRemoved.set(link.removed, link);
+  }
+  return links.filter(
+    (link) => link.evidence.some((item) => item.kind === 'identifier' && item.weight >= 0.5) || (bestForAccount.get(link.account) === link && bestForRemoved.get(link.removed) === link),
+  );
 }
 
 function countFollows(csr: AccountGraph['in'], account: number): number {
