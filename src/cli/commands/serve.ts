@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
 import { type Bulwark, openBulwark } from '../../app.ts';
+import { syntheticPlatform } from '../../demo/synthetic-platform.ts';
+import type { PlatformEventInput } from '../../ingest/platform-events.ts';
 import { encodeImage, shapesImage } from '../../demo/benign-images.ts';
 import { buildServer } from '../../http/server.ts';
 import { hashContent } from '../../signals/hash-content.ts';
@@ -66,6 +68,41 @@ export function migrateCommand(program: Command): void {
 }
 
 /**
+ * The network half of the demo: a small synthetic platform (benign, seeded) with planted
+ * networks, two buyers of each labelled confirmed, a placeholder term list, and one
+ * detection run. Done once per demo store.
+ */
+async function seedNetworkDemo(bulwark: Bulwark): Promise<{ accounts: number; summary: string; minor: string; seller: string; ordinary: string }> {
+  const platform = syntheticPlatform({ seed: 2, accounts: 2000, networks: 3, impressionViewers: 300 });
+  const minor = platform.truth.minors[0];
+  const seller = platform.truth.networks[0].sellers[0];
+  const members = new Set(platform.truth.networks.flatMap((n) => n.members));
+  const minors = new Set(platform.truth.minors);
+  let ordinary = '';
+  for (let i = 0; !ordinary || members.has(ordinary) || minors.has(ordinary); i++) ordinary = `acct-${String(i).padStart(6, '0')}`;
+  const existing = await bulwark.sql.query<{ n: number }>('SELECT count(*) AS n FROM accounts');
+  if (Number(existing.rows[0].n) === 0) {
+    process.stderr.write('loading the network demo (a synthetic platform)…\n');
+    await bulwark.terms.replace('demo-terms', 'block', [{ id: 'alpha', term: 'term-alpha' }]);
+    let batch: PlatformEventInput[] = [];
+    for (const event of platform.events()) {
+      batch.push(event);
+      if (batch.length === 5000) {
+        await bulwark.platformEvents.ingest(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await bulwark.platformEvents.ingest(batch);
+    for (const network of platform.truth.networks) for (const buyer of network.buyers.slice(0, 2)) await bulwark.accounts.label(buyer, 'confirmed', 'demo');
+    await bulwark.detection.run();
+    await bulwark.guardrail.refresh();
+  }
+  const networks = await bulwark.detection.networks();
+  const summary = `${networks.length} networks found (${networks.map((n) => `${n.summary.size} accounts, ${n.summary.sellers} sellers`).join('; ')})`;
+  return { accounts: platform.accountCount, summary, minor, seller, ordinary };
+}
+
+/**
  * The demo seeds a store with a bank of benign generated pictures, writes sample uploads
  * (one bank image re-encoded and resized, one unrelated picture) and starts the server.
  */
@@ -93,8 +130,10 @@ export function demoCommand(program: Command): void {
         await writeFile(join(samples, 'known-resized.jpg'), await sharp(original).resize(400).jpeg({ quality: 70 }).toBuffer());
         await writeFile(join(samples, 'unrelated.png'), await encodeImage(shapesImage(999, 480, 360), 'png'));
       }
+      const network = await seedNetworkDemo(bulwark);
       const key = process.env.BULWARK_API_KEY ?? (await bulwark.apiKeys.create('demo')).key;
       const address = await serve(bulwark, options);
+      const guardrailBody = JSON.stringify({ viewer: network.minor, candidates: [{ account_id: network.seller }, { account_id: network.ordinary }] });
       process.stderr.write(
         [
           '',
@@ -107,6 +146,13 @@ export function demoCommand(program: Command): void {
           `  curl -s -H "Authorization: Bearer ${key}" ${address}/v1/banks`,
           `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: image/jpeg" --data-binary @${join(samples, 'known-resized.jpg')} ${address}/v1/match`,
           `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: image/png" --data-binary @${join(samples, 'unrelated.png')} ${address}/v1/match`,
+          '',
+          `Network demo: a synthetic platform of ${network.accounts.toLocaleString()} accounts with planted networks; ${network.summary}`,
+          `  curl -s -H "Authorization: Bearer ${key}" ${address}/v1/networks`,
+          `  curl -s -H "Authorization: Bearer ${key}" "${address}/v1/detection/leads?limit=5"`,
+          `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '${guardrailBody}' ${address}/v1/guardrails/recommendations`,
+          `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '{"query":"T3RM alpha"}' ${address}/v1/guardrails/search`,
+          `  curl -s -H "Authorization: Bearer ${key}" "${address}/v1/audit/recommendations?format=html" > audit.html`,
           '',
         ].join('\n'),
       );
