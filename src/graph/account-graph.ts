@@ -11,6 +11,8 @@
 export const INTERACTION_KINDS = ['follow', 'message', 'comment', 'like', 'share'] as const;
 export type InteractionKind = (typeof INTERACTION_KINDS)[number];
 
+const KIND_BITS = Object.fromEntries(INTERACTION_KINDS.map((kind, bit) => [kind, 1 << bit])) as Record<InteractionKind, number>;
+
 /** How much one interaction says about two accounts being connected; a message says more than a like. */
 export const INTERACTION_WEIGHTS: Record<InteractionKind, number> = { follow: 1, message: 3, comment: 1.5, like: 0.5, share: 1.5 };
 
@@ -78,13 +80,14 @@ export interface Csr {
 }
 
 export class AccountGraphBuilder {
-  private readonly indexByStoreId = new Map<number, number>();
+  /** Store ids are small dense integers, so an array maps them to graph indexes (index + 1; 0 = unknown). */
+  private indexByStoreId = new Int32Array(1024);
   private readonly accounts: AccountRecord[] = [];
   private readonly arcSrc = new Growable(new Int32Array(1024));
   private readonly arcDst = new Growable(new Int32Array(1024));
   private readonly arcKinds = new Growable(new Uint8Array(1024));
   private readonly arcWeight = new Growable(new Float32Array(1024));
-  private readonly featureIndex = new Map<string, number>();
+  private readonly featureIndex = new Map<string, Map<string, number>>();
   private readonly featureKinds: string[] = [];
   private readonly featureValues: string[] = [];
   private readonly memberAccount = new Growable(new Int32Array(1024));
@@ -93,41 +96,48 @@ export class AccountGraphBuilder {
   constructor(private readonly options: GraphBuildOptions = {}) {}
 
   addAccount(record: AccountRecord): number {
-    const known = this.indexByStoreId.get(record.storeId);
+    const known = this.indexOf(record.storeId);
     if (known !== undefined) {
       this.accounts[known] = record;
       return known;
     }
+    if (!Number.isInteger(record.storeId) || record.storeId < 0) throw new RangeError(`a store id is a non-negative integer, not ${record.storeId}`);
+    if (record.storeId >= this.indexByStoreId.length) {
+      const grown = new Int32Array(Math.max(record.storeId + 1, this.indexByStoreId.length * 2));
+      grown.set(this.indexByStoreId);
+      this.indexByStoreId = grown;
+    }
     const index = this.accounts.length;
     this.accounts.push(record);
-    this.indexByStoreId.set(record.storeId, index);
+    this.indexByStoreId[record.storeId] = index + 1;
     return index;
   }
 
   indexOf(storeId: number): number | undefined {
-    return this.indexByStoreId.get(storeId);
+    const index = storeId >= 0 && storeId < this.indexByStoreId.length ? this.indexByStoreId[storeId] : 0;
+    return index === 0 ? undefined : index - 1;
   }
 
   /** One aggregated directed interaction; kinds is a bit set over INTERACTION_KINDS. */
   addInteraction(srcStoreId: number, dstStoreId: number, kind: InteractionKind, count: number): void {
-    const src = this.indexByStoreId.get(srcStoreId);
-    const dst = this.indexByStoreId.get(dstStoreId);
+    const src = this.indexOf(srcStoreId);
+    const dst = this.indexOf(dstStoreId);
     if (src === undefined || dst === undefined || src === dst) return;
-    const bit = INTERACTION_KINDS.indexOf(kind);
     this.arcSrc.push(src);
     this.arcDst.push(dst);
-    this.arcKinds.push(1 << bit);
+    this.arcKinds.push(KIND_BITS[kind]);
     this.arcWeight.push(INTERACTION_WEIGHTS[kind] * (1 + Math.log(Math.max(1, count))));
   }
 
   addFeature(accountStoreId: number, kind: string, value: string): void {
-    const account = this.indexByStoreId.get(accountStoreId);
+    const account = this.indexOf(accountStoreId);
     if (account === undefined || FEATURE_WEIGHTS[kind] === undefined) return;
-    const key = `${kind}\u0000${value}`;
-    let feature = this.featureIndex.get(key);
+    let ofKind = this.featureIndex.get(kind);
+    if (!ofKind) this.featureIndex.set(kind, (ofKind = new Map()));
+    let feature = ofKind.get(value);
     if (feature === undefined) {
       feature = this.featureKinds.length;
-      this.featureIndex.set(key, feature);
+      ofKind.set(value, feature);
       this.featureKinds.push(kind);
       this.featureValues.push(value);
     }
@@ -302,32 +312,31 @@ export class AccountGraph {
   }
 }
 
-/** Sorts arcs by (row, column) and merges parallel arcs into one with the union of their kinds. */
+/**
+ * Sorts arcs by (row, column) with two counting-sort passes (column, then row, which keeps
+ * the column order within a row) and merges parallel arcs into one with the union of their
+ * kinds and the sum of their weights. Linear in the number of arcs, no comparison sort.
+ */
 function mergeArcs(rowCount: number, rows: Int32Array, columns: Int32Array, kinds: Uint8Array, weights: Float32Array): Csr & { kinds: Uint8Array; weights: Float32Array } {
-  const { offsets: rawOffsets, order } = countingSort(rowCount, rows);
+  const byColumn = countingSort(rowCount, columns).order;
+  const rowOffsets = new Int32Array(rowCount + 1);
+  for (let i = 0; i < rows.length; i++) rowOffsets[rows[i] + 1]++;
+  for (let r = 0; r < rowCount; r++) rowOffsets[r + 1] += rowOffsets[r];
+  const cursor = rowOffsets.slice(0, rowCount);
+  const order = new Int32Array(rows.length);
+  for (let k = 0; k < byColumn.length; k++) {
+    const i = byColumn[k];
+    order[cursor[rows[i]]++] = i;
+  }
   const offsets = new Int32Array(rowCount + 1);
   const targets = new Int32Array(order.length);
   const mergedKinds = new Uint8Array(order.length);
   const mergedWeights = new Float32Array(order.length);
   let written = 0;
-  const scratch: number[] = [];
   for (let r = 0; r < rowCount; r++) {
     offsets[r] = written;
-    const start = rawOffsets[r];
-    const end = rawOffsets[r + 1];
-    if (end - start === 1) {
-      const i = order[start];
-      if (columns[i] !== r) {
-        targets[written] = columns[i];
-        mergedWeights[written] = weights[i];
-        mergedKinds[written++] = kinds[i];
-      }
-      continue;
-    }
-    scratch.length = 0;
-    for (let k = start; k < end; k++) scratch.push(order[k]);
-    scratch.sort((x, y) => columns[x] - columns[y]);
-    for (const i of scratch) {
+    for (let k = rowOffsets[r]; k < rowOffsets[r + 1]; k++) {
+      const i = order[k];
       const column = columns[i];
       if (column === r) continue;
       if (written > offsets[r] && targets[written - 1] === column) {
@@ -351,7 +360,13 @@ function uniqueRows(csr: Csr): Csr {
   let written = 0;
   for (let r = 0; r + 1 < csr.offsets.length; r++) {
     offsets[r] = written;
-    const row = csr.targets.slice(csr.offsets[r], csr.offsets[r + 1]).sort();
+    const start = csr.offsets[r];
+    const end = csr.offsets[r + 1];
+    if (end - start === 1) {
+      targets[written++] = csr.targets[start];
+      continue;
+    }
+    const row = csr.targets.slice(start, end).sort();
     for (let k = 0; k < row.length; k++) if (k === 0 || row[k] !== row[k - 1]) targets[written++] = row[k];
   }
   offsets[csr.offsets.length - 1] = written;
