@@ -43,7 +43,7 @@ export function normalizeTokens(text: string): string[] {
   // punctuation ("alpha!!", "@name"); inside a chunk that has letters, digits and symbols
   // are letters in disguise, while a chunk without letters ("2026") stays a number.
   for (const raw of fold(text).split(/[^\p{L}\p{N}@$!|]+/u)) {
-    const chunk = raw.replace(/^[@!|]+|[@!|$]+$/g, '');
+    const chunk = raw.replace(/^[@!|]+|[!|]+$/g, '');
     if (chunk === '') continue;
     const hasLetter = LETTER.test(chunk);
     let word = '';
