@@ -236,12 +236,21 @@ if (values.scale) {
   const buildSeconds = (performance.now() - started) / 1000;
   console.log(`graph: ${graph.accountCount.toLocaleString()} accounts, ${graph.out.targets.length.toLocaleString()} distinct directed interactions, ${graph.usedFeatures.toLocaleString()} linking features; built in ${fmt(buildSeconds, 1)} s`);
   started = performance.now();
-  const result = detectNetworks(graph, { leadLimit: 5000 });
+  const result = detectNetworks(graph, { leadLimit: 10_000 });
   const analysisSeconds = (performance.now() - started) / 1000;
   console.log(
     `analysis: ${fmt(analysisSeconds, 2)} s (PageRank ${result.stats.pageRankMs.toFixed(0)} ms over ${result.stats.reached.toLocaleString()} reached nodes, ` +
       `communities ${result.stats.communitiesMs.toFixed(0)} ms on ${result.stats.suspects} suspects, evasion ${result.stats.evasionMs.toFixed(0)} ms); ` +
       `${result.networks.length} networks, ${result.evasions.length} evasion links`,
+  );
+  const seeds = new Set(result.seeds.map((a) => graph.externalIds[a]));
+  const removed = new Set(platform.truth.removed);
+  const planted = new Set(platform.truth.networks.flatMap((n) => n.members).filter((a) => !seeds.has(a) && !removed.has(a)));
+  const leadScore = score(result.leads.map((l) => graph.externalIds[l.account]), planted, planted.size);
+  const truePairs = new Set(platform.truth.evasions.map((e) => `${e.returned}>${e.removed}`));
+  const found = result.evasions.filter((e) => truePairs.has(`${graph.externalIds[e.account]}>${graph.externalIds[e.removed]}`)).length;
+  console.log(
+    `quality at this scale: leads precision@${planted.size} ${fmt(leadScore.precision)}; ban evasion recall ${fmt(found / Math.max(1, truePairs.size))}, precision ${fmt(found / Math.max(1, result.evasions.length))}`,
   );
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   console.log(`peak RSS: ${mb(peakRss)}`);
