@@ -11,6 +11,8 @@ const filter = process.argv.slice(2);
 function walk(dir) {
   const out = [];
   for (const name of readdirSync(dir).sort()) {
+    // Hidden folders (test/.tmp) hold scratch work, never part of the suite.
+    if (name.startsWith('.')) continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) out.push(...walk(path));
     else if (name.endsWith('.test.ts')) out.push(relative(root, path));
