@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type Bulwark, openBulwark } from '../src/app.ts';
 import { buildServer } from '../src/http/server.ts';
+import { expectProblem } from './helpers/problems.ts';
 
 const at = (minute: number) => new Date(Date.UTC(2026, 4, 1, 12, minute)).toISOString();
 
@@ -21,11 +22,6 @@ describe('HTTP API: events, networks and guardrails', () => {
     await bulwark.close();
   });
 
-  const expectProblem = (response: LightMyRequestResponse, status: number, detail: RegExp) => {
-    assert.equal(response.statusCode, status, response.body);
-    assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
-    assert.match(response.json().detail, detail);
-  };
   const post = (url: string, payload: unknown, headers = auth) => app.inject({ method: 'POST', url, payload: payload as object, headers });
 
   it('refuses callers without a valid key on every new route', async () => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { type Bulwark, openBulwark } from '../src/app.ts';
 import { encodeImage, flatImage, seededRandom, shapesImage } from '../src/demo/benign-images.ts';
 import { buildServer } from '../src/http/server.ts';
+import { expectProblem } from './helpers/problems.ts';
 
 const md5 = (n: number) => n.toString(16).padStart(32, '0');
 
@@ -26,14 +27,6 @@ describe('HTTP API', () => {
     await bulwark.close();
   });
 
-  const expectProblem = (response: LightMyRequestResponse, status: number, detail: RegExp) => {
-    assert.equal(response.statusCode, status, response.body);
-    assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
-    const body = response.json();
-    assert.equal(body.status, status);
-    assert.match(body.detail, detail);
-    return body;
-  };
 
   it('serves health and the OpenAPI document without a key', async () => {
     assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
