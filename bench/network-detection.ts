@@ -122,7 +122,8 @@ if (!values['skip-quality']) {
   const events: PlatformEventInput[] = [...platform.events()];
   console.log(`generated ${events.length.toLocaleString()} events in ${fmt((performance.now() - started) / 1000, 1)} s`);
 
-  const bulwark = await openBulwark(values['database-url'] ? { databaseUrl: values['database-url'], schema: `bench_${Date.now()}` } : {});
+  const schema = `bench_${Date.now()}`;
+  const bulwark = await openBulwark(values['database-url'] ? { databaseUrl: values['database-url'], schema } : {});
   started = performance.now();
   for (let i = 0; i < events.length; i += 5000) await bulwark.platformEvents.apply(events.slice(i, i + 5000) as never);
   const ingestSeconds = (performance.now() - started) / 1000;
@@ -217,6 +218,7 @@ if (!values['skip-quality']) {
     byVia.set(key, entry);
   }
   console.log(`  recall by planted evidence: ${[...byVia.entries()].map(([via, [hit, all]]) => `${via} ${hit}/${all}`).join(', ')}`);
+  if (values['database-url']) await bulwark.sql.query(`DROP SCHEMA ${schema} CASCADE`);
   await bulwark.close();
 }
 
