@@ -12,20 +12,22 @@ const SHARE_METRICS: { key: keyof ExposureMetrics; label: string }[] = [
 ];
 
 /** Horizontal paired bars, before (dark) and after (light) the guardrail; plain SVG so the file stands alone. */
-function pairedBars(rows: { label: string; before: number; after: number }[], format: (value: number) => string): string {
-  const rowHeight = 46;
+function pairedBars(rows: { label: string; before: number; after?: number }[], format: (value: number) => string): string {
+  const rowHeight = rows.some((row) => row.after !== undefined) ? 46 : 26;
   const labelWidth = 360;
   const barWidth = 360;
-  const max = Math.max(1e-9, ...rows.flatMap((row) => [row.before, row.after]));
+  const max = Math.max(1e-9, ...rows.flatMap((row) => [row.before, row.after ?? 0]));
   const height = rows.length * rowHeight + 30;
   const bars = rows
     .map((row, index) => {
       const y = 10 + index * rowHeight;
       const w1 = (row.before / max) * barWidth;
+      const first = `<text x="0" y="${y + 14}" class="label">${escapeHtml(row.label)}</text>
+<rect x="${labelWidth}" y="${y}" width="${w1.toFixed(1)}" height="16" class="before"><title>${format(row.before)}</title></rect>
+<text x="${labelWidth + w1 + 6}" y="${y + 13}" class="value">${format(row.before)}</text>`;
+      if (row.after === undefined) return first;
       const w2 = (row.after / max) * barWidth;
-      return `<text x="0" y="${y + 14}" class="label">${escapeHtml(row.label)}</text>
-<rect x="${labelWidth}" y="${y}" width="${w1.toFixed(1)}" height="16" class="before"><title>before: ${format(row.before)}</title></rect>
-<text x="${labelWidth + w1 + 6}" y="${y + 13}" class="value">${format(row.before)}</text>
+      return `${first}
 <rect x="${labelWidth}" y="${y + 18}" width="${w2.toFixed(1)}" height="16" class="after"><title>after: ${format(row.after)}</title></rect>
 <text x="${labelWidth + w2 + 6}" y="${y + 31}" class="value">${format(row.after)}</text>`;
     })
@@ -57,7 +59,7 @@ ${pairedBars(
     )
     .join('\n');
   const reasons = Object.entries(report.removedByReason).sort((a, b) => b[1] - a[1]);
-  const reasonChart = reasons.length > 0 ? pairedBars(reasons.map(([reason, count]) => ({ label: reason, before: count, after: 0 })), (v) => String(v)) : '<p>The guardrail removed nothing.</p>';
+  const reasonChart = reasons.length > 0 ? pairedBars(reasons.map(([reason, count]) => ({ label: reason, before: count })), (v) => String(v)) : '<p>The guardrail removed nothing.</p>';
   const lift = report.before.suspectToSuspectLift;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Recommendation audit</title>
@@ -72,7 +74,7 @@ table { border-collapse: collapse; margin-top: 1rem; } td, th { border: 1px soli
 .figure b { display: block; font-size: 1.5rem; }
 </style></head><body>
 <h1>Recommendation audit</h1>
-<p>Impressions from ${escapeHtml(period)}, generated ${escapeHtml(report.generatedAt)}. An account is a suspect when it is confirmed, labelled suspect, a member of a detected network, a suspected ban evader, or has a detection risk of at least ${report.policy.suspectRisk}. "After" applies the guardrail as configured now to the same impressions.</p>
+<p>Impressions from ${escapeHtml(period)}, generated ${escapeHtml(report.generatedAt)}. An account is a suspect when it is confirmed, labelled suspect, a member of a detected network, a suspected ban evader, or has a detection risk of at least ${report.policy.suspectRisk}. "After" applies the guardrail as configured now to the same impressions. Leads with a risk below ${report.policy.highRisk} are kept from minors and suspects only, so ordinary viewers can still be shown them; lowering the guardrail's high-risk threshold removes them for everyone.</p>
 <div class="figures">
 <div class="figure"><b>${report.before.impressions}</b>impressions audited</div>
 <div class="figure"><b>${lift === null ? 'n/a' : `${lift.toFixed(1)}x`}</b>how much more often suspect viewers were shown suspects than the base rate</div>
