@@ -34,7 +34,7 @@ describe('bulwark command line', () => {
   it('lists every subcommand in --help', () => {
     const help = run('--help');
     assert.equal(help.code, 0);
-    for (const command of ['serve', 'demo', 'hash', 'match', 'bank', 'apikey', 'migrate']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    for (const command of ['serve', 'demo', 'hash', 'match', 'bank', 'events', 'terms', 'account', 'network', 'audit', 'apikey', 'migrate']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
   });
 
   it('hashes reference images as the reference does, one JSON object per file', () => {
