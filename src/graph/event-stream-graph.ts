@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hashtagFeature, linkFeatures, searchFeature } from '../ingest/event-features.ts';
 import type { PlatformEvent, PlatformEventInput } from '../ingest/platform-events.ts';
 import { type AccountGraph, AccountGraphBuilder, type AccountRecord, type GraphBuildOptions, LABEL_CODES } from './account-graph.ts';
 
@@ -47,20 +47,23 @@ export class EventStreamGraph {
         this.interactions++;
         break;
       case 'profile_link': {
-        const host = event.url.replace(/^[a-z]+:\/\//i, '').split('/')[0].toLowerCase();
+        const url = linkFeatures(event.url);
+        if (!url) break;
         const account = this.account(event.actor).storeId;
-        this.builder.addFeature(account, 'link', event.url.toLowerCase());
-        this.builder.addFeature(account, 'link_domain', host);
+        this.builder.addFeature(account, 'link', url.link);
+        this.builder.addFeature(account, 'link_domain', url.domain);
         break;
       }
-      case 'hashtag':
-        this.builder.addFeature(this.account(event.actor).storeId, 'hashtag', event.hashtag.replace(/^#/, '').toLowerCase());
+      case 'hashtag': {
+        const tag = hashtagFeature(event.hashtag);
+        if (tag) this.builder.addFeature(this.account(event.actor).storeId, 'hashtag', tag);
         break;
+      }
       case 'identifier':
         this.builder.addFeature(this.account(event.account).storeId, `identifier:${event.kind}`, event.value);
         break;
       case 'search':
-        if (event.query !== undefined) this.builder.addFeature(this.account(event.actor).storeId, 'search', createHash('sha256').update(event.query).digest('hex').slice(0, 16));
+        this.builder.addFeature(this.account(event.actor).storeId, 'search', searchFeature(event));
         break;
       case 'account_created': {
         const time = Date.parse(event.occurred_at);

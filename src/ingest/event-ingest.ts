@@ -2,9 +2,9 @@ import { createHash, createHmac } from 'node:crypto';
 import { invalid } from '../errors.ts';
 import type { AccountDirectory } from '../graph/accounts.ts';
 import type { SqlClient } from '../store/sql.ts';
-import { normalizeCompact, normalizeHashtag } from '../terms/normalize.ts';
 import type { TermListService } from '../terms/term-lists.ts';
 import type { TermMatch, TermMatcher } from '../terms/term-matcher.ts';
+import { hashtagFeature, linkFeatures, searchFeature } from './event-features.ts';
 import { type PlatformEvent, platformEventSchema } from './platform-events.ts';
 
 export interface EventIngestOptions {
@@ -96,19 +96,6 @@ interface AccountChange {
 
 const earlier = (a: string, b: string) => (Date.parse(a) <= Date.parse(b) ? a : b);
 const later = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
-
-/** Lower-cased scheme and host, no query or fragment: the same page linked twice is one feature. */
-function normalizeUrl(raw: string): { url: string; host: string } | undefined {
-  try {
-    const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`);
-    if (!url.hostname) return undefined;
-    const host = url.hostname.toLowerCase().replace(/^www\./, '');
-    const path = url.pathname.replace(/\/+$/, '');
-    return { url: `${host}${path}`, host };
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Applies platform events to the account graph: interactions become weighted edges,
@@ -216,18 +203,18 @@ export class EventIngestService {
           break;
         }
         case 'profile_link': {
-          const url = normalizeUrl(event.url);
+          const url = linkFeatures(event.url);
           if (!url) {
             result.ignored.push({ index, reason: 'the url has no host' });
             continue;
           }
           const account = idOf(event.actor);
-          addFeature(account, 'link', url.url, at);
-          addFeature(account, 'link_domain', url.host, at);
+          addFeature(account, 'link', url.link, at);
+          addFeature(account, 'link_domain', url.domain, at);
           break;
         }
         case 'hashtag': {
-          const tag = normalizeHashtag(event.hashtag);
+          const tag = hashtagFeature(event.hashtag);
           if (!tag) {
             result.ignored.push({ index, reason: 'the hashtag is empty after normalisation' });
             continue;
@@ -239,8 +226,7 @@ export class EventIngestService {
         }
         case 'search': {
           const account = idOf(event.actor);
-          const queryHash = event.query !== undefined ? createHash('sha256').update(normalizeCompact(event.query)).digest('hex').slice(0, 32) : event.query_hash!;
-          addFeature(account, 'search', queryHash, at);
+          addFeature(account, 'search', searchFeature(event), at);
           if (event.query !== undefined) addTermMatches(account, matcher.match(event.query), at);
           break;
         }
