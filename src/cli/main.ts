@@ -23,6 +23,7 @@ matchCommand(program);
 bankCommands(program);
 networkCommands(program);
 apiKeyCommands(program);
+(await import('./commands/actions.ts')).actionsCommands(program);
 migrateCommand(program);
 
 try {
