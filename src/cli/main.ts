@@ -24,6 +24,7 @@ bankCommands(program);
 networkCommands(program);
 apiKeyCommands(program);
 (await import('./commands/actions.ts')).actionsCommands(program);
+(await import('./commands/rules.ts')).rulesCommands(program);
 migrateCommand(program);
 
 try {
