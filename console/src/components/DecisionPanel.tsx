@@ -1,0 +1,83 @@
+import { humanize } from '../format.ts';
+import type { CaseDetail, DecisionOption } from '../types.ts';
+
+export function DecisionPanel({
+  detail,
+  canDecide,
+  blockedReason,
+  busy,
+  policy,
+  note,
+  onPolicy,
+  onNote,
+  onDecide,
+  onRelease,
+  onHelp,
+}: {
+  detail: CaseDetail;
+  canDecide: boolean;
+  blockedReason: string | null;
+  busy: boolean;
+  policy: string | null;
+  note: string;
+  onPolicy: (policy: string) => void;
+  onNote: (note: string) => void;
+  onDecide: (option: DecisionOption) => void;
+  onRelease: () => void;
+  onHelp: () => void;
+}) {
+  const selectedPolicy = detail.policies.find((candidate) => candidate.id === policy);
+  return (
+    <section className="panel decision-panel" aria-labelledby="decision-title">
+      <h2 id="decision-title">Decision</h2>
+      {blockedReason && <p className="notice">{blockedReason}</p>}
+      {canDecide && (
+        <>
+          <div className="options" role="group" aria-label="Decision options">
+            {detail.decision_options.map((option) => (
+              <button
+                key={option.verdict}
+                type="button"
+                className={`option option-${option.verdict}`}
+                data-testid={`decide-${option.verdict}`}
+                onClick={() => onDecide(option)}
+                disabled={busy}
+                aria-keyshortcuts={option.key}
+                title={option.actions.length ? `Actions: ${option.actions.map(humanize).join(', ')}` : 'No enforcement action'}
+              >
+                <kbd>{option.key}</kbd>
+                <span className="option-label">{option.label}</span>
+                {option.actions.length > 0 && <span className="option-actions">{option.actions.map(humanize).join(' · ')}</span>}
+              </button>
+            ))}
+          </div>
+          {detail.policies.length > 0 && (
+            <>
+              <label htmlFor="decision-policy">Policy</label>
+              <select id="decision-policy" value={policy ?? ''} onChange={(event) => onPolicy(event.target.value)} disabled={busy}>
+                {detail.policies.map((candidate) => (
+                  <option key={candidate.id} value={candidate.id}>
+                    {candidate.title}
+                  </option>
+                ))}
+              </select>
+              {selectedPolicy && <p className="muted small">Legal ground: {selectedPolicy.legal_ground}</p>}
+            </>
+          )}
+          <label htmlFor="decision-note">
+            Note <span className="muted">(optional)</span>
+          </label>
+          <textarea id="decision-note" rows={3} value={note} onChange={(event) => onNote(event.target.value)} disabled={busy} maxLength={2000} />
+          <div className="button-row">
+            <button type="button" onClick={onRelease} disabled={busy} data-testid="release-button">
+              Release case
+            </button>
+            <button type="button" className="link-button" onClick={onHelp}>
+              Shortcuts <kbd>?</kbd>
+            </button>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

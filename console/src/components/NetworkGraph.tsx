@@ -1,0 +1,298 @@
+import { type PointerEvent as ReactPointerEvent, useMemo, useRef, useState } from 'react';
+import { formatScore, humanize } from '../format.ts';
+import { forceLayout } from '../layout.ts';
+import type { NetworkFacts, NetworkNode } from '../types.ts';
+
+const SPACING = 40;
+const PADDING = 30;
+
+interface Drag {
+  index: number;
+  pointerId: number;
+  startX: number;
+  startY: number;
+  moved: boolean;
+}
+
+/**
+ * The account graph of a detected network, drawn from ids, roles and scores only: no media, no
+ * names. Nodes can be dragged; hovering or clicking one shows its account.
+ */
+export function NetworkGraph({ network }: { network: NetworkFacts }) {
+  const { nodes, edges } = network;
+  const indexById = useMemo(() => new Map(nodes.map((node, index) => [node.id, index])), [nodes]);
+  const layoutEdges = useMemo(
+    () =>
+      edges.flatMap((edge) => {
+        const source = indexById.get(edge.source);
+        const target = indexById.get(edge.target);
+        return source === undefined || target === undefined ? [] : [{ source, target, weight: edge.weight, kind: edge.kind }];
+      }),
+    [edges, indexById],
+  );
+  const initial = useMemo(() => forceLayout(nodes.length, layoutEdges, { seed: network.network_id * 2654435761, spacing: SPACING }), [nodes.length, layoutEdges, network.network_id]);
+  // Positions are mutated in place while dragging; `version` re-renders.
+  const positions = useRef<Float64Array>(initial);
+  if (positions.current.length !== initial.length) positions.current = initial;
+  const [, setVersion] = useState(0);
+  const [hovered, setHovered] = useState<number | null>(null);
+  const [selected, setSelected] = useState<number | null>(null);
+  const drag = useRef<Drag | null>(null);
+  const svg = useRef<SVGSVGElement>(null);
+
+  // The view box is fixed from the initial layout, so dragging a node does not rescale the picture.
+  const viewBox = useMemo(() => {
+    let minX = -SPACING;
+    let minY = -SPACING;
+    let maxX = SPACING;
+    let maxY = SPACING;
+    for (let i = 0; i < nodes.length; i++) {
+      minX = Math.min(minX, initial[i * 2]);
+      maxX = Math.max(maxX, initial[i * 2]);
+      minY = Math.min(minY, initial[i * 2 + 1]);
+      maxY = Math.max(maxY, initial[i * 2 + 1]);
+    }
+    return { x: minX - PADDING, y: minY - PADDING, width: maxX - minX + PADDING * 2, height: maxY - minY + PADDING * 2 };
+  }, [initial, nodes.length]);
+
+  const maxWeight = useMemo(() => layoutEdges.reduce((max, edge) => Math.max(max, edge.weight), 1), [layoutEdges]);
+  const degree = useMemo(() => {
+    const counts = new Array<number>(nodes.length).fill(0);
+    for (const edge of layoutEdges) {
+      counts[edge.source]++;
+      counts[edge.target]++;
+    }
+    return counts;
+  }, [layoutEdges, nodes.length]);
+  const maxScore = useMemo(() => nodes.reduce((max, node) => Math.max(max, node.score), 0) || 1, [nodes]);
+  // Node size scales with the view so that a 300-node picture is not a solid blot.
+  const unit = Math.max(viewBox.width, viewBox.height) / 900;
+  const baseRadius = Math.max(5, Math.min(9, 9 * unit));
+
+  const toSvgPoint = (event: ReactPointerEvent) => {
+    const matrix = svg.current?.getScreenCTM();
+    if (!matrix) return null;
+    const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+    return { x: point.x, y: point.y };
+  };
+
+  const onPointerDown = (event: ReactPointerEvent<SVGGElement>, index: number) => {
+    if (event.button !== 0) return;
+    event.currentTarget.setPointerCapture(event.pointerId);
+    drag.current = { index, pointerId: event.pointerId, startX: event.clientX, startY: event.clientY, moved: false };
+  };
+  const onPointerMove = (event: ReactPointerEvent<SVGGElement>) => {
+    const current = drag.current;
+    if (!current || current.pointerId !== event.pointerId) return;
+    if (!current.moved && Math.hypot(event.clientX - current.startX, event.clientY - current.startY) < 3) return;
+    current.moved = true;
+    const point = toSvgPoint(event);
+    if (!point) return;
+    positions.current[current.index * 2] = point.x;
+    positions.current[current.index * 2 + 1] = point.y;
+    setVersion((v) => v + 1);
+  };
+  const onPointerUp = (event: ReactPointerEvent<SVGGElement>, index: number) => {
+    const current = drag.current;
+    if (!current || current.pointerId !== event.pointerId) return;
+    drag.current = null;
+    // A press without movement is a click: it pins the node's details.
+    if (!current.moved) setSelected((was) => (was === index ? null : index));
+  };
+
+  const shown = hovered ?? selected;
+  const x = (i: number) => positions.current[i * 2];
+  const y = (i: number) => positions.current[i * 2 + 1];
+
+  return (
+    <div className="network">
+      <dl className="counts" data-testid="network-counts">
+        <div>
+          <dt>Accounts</dt>
+          <dd>{network.size}</dd>
+        </div>
+        <div>
+          <dt>Sellers</dt>
+          <dd>{network.sellers}</dd>
+        </div>
+        <div>
+          <dt>Buyers</dt>
+          <dd>{network.buyers}</dd>
+        </div>
+        <div className={network.minors_contacted > 0 ? 'alert' : undefined}>
+          <dt>Minors contacted</dt>
+          <dd>{network.minors_contacted}</dd>
+        </div>
+      </dl>
+      <div className="graph-area">
+        <svg
+          ref={svg}
+          className="graph"
+          data-testid="network-graph"
+          viewBox={`${viewBox.x} ${viewBox.y} ${viewBox.width} ${viewBox.height}`}
+          preserveAspectRatio="xMidYMid meet"
+          role="group"
+          aria-label={`Account graph of network ${network.network_id}: ${nodes.length} accounts, ${layoutEdges.length} links. Select an account to see its details.`}
+        >
+          <g className="edges">
+            {layoutEdges.map((edge, index) => {
+              const strength = Math.log1p(edge.weight) / Math.log1p(maxWeight);
+              const touches = shown !== null && (edge.source === shown || edge.target === shown);
+              return (
+                <line
+                  key={index}
+                  x1={x(edge.source)}
+                  y1={y(edge.source)}
+                  x2={x(edge.target)}
+                  y2={y(edge.target)}
+                  className={touches ? `edge edge-${edge.kind} active` : `edge edge-${edge.kind}`}
+                  strokeWidth={(0.6 + 2.4 * strength) * unit}
+                  strokeOpacity={touches ? 0.9 : 0.25 + 0.45 * strength}
+                />
+              );
+            })}
+          </g>
+          <g className="nodes">
+            {nodes.map((node, index) => {
+              const radius = baseRadius * (node.role === 'member' ? 0.8 : 1) * (0.8 + 0.5 * (node.score / maxScore));
+              return (
+                <g
+                  key={node.id}
+                  className={`node role-${node.role}${index === selected ? ' selected' : ''}${node.minor ? ' minor' : ''}`}
+                  transform={`translate(${x(index)} ${y(index)})`}
+                  data-testid="graph-node"
+                  data-account-id={node.id}
+                  data-role={node.role}
+                  tabIndex={0}
+                  role="button"
+                  aria-pressed={index === selected}
+                  aria-label={`${node.id}, ${node.role}${node.minor ? ', minor' : ''}`}
+                  onPointerDown={(event) => onPointerDown(event, index)}
+                  onPointerMove={onPointerMove}
+                  onPointerUp={(event) => onPointerUp(event, index)}
+                  onPointerCancel={() => (drag.current = null)}
+                  onPointerEnter={() => setHovered(index)}
+                  onPointerLeave={() => setHovered((was) => (was === index ? null : was))}
+                  onFocus={() => setHovered(index)}
+                  onBlur={() => setHovered((was) => (was === index ? null : was))}
+                  onKeyDown={(event) => {
+                    if (event.key === 'Enter' || event.key === ' ') {
+                      event.preventDefault();
+                      setSelected((was) => (was === index ? null : index));
+                    }
+                  }}
+                >
+                  {node.minor && <circle className="minor-ring" r={radius + 3.5 * unit + 1.5} strokeWidth={Math.max(1.5, 2 * unit)} />}
+                  <circle className="dot" r={radius} />
+                  {node.role === 'seller' && <circle className="seller-core" r={radius * 0.35} />}
+                </g>
+              );
+            })}
+          </g>
+        </svg>
+        <aside className="graph-side">
+          <Legend />
+          <NodeDetails node={shown === null ? null : nodes[shown]} degree={shown === null ? 0 : degree[shown]} pinned={shown !== null && shown === selected} />
+        </aside>
+      </div>
+      <details className="members">
+        <summary>All {nodes.length} accounts as a table</summary>
+        <table className="data compact">
+          <thead>
+            <tr>
+              <th scope="col">Account</th>
+              <th scope="col">Role</th>
+              <th scope="col" className="num">Score</th>
+              <th scope="col">Label</th>
+              <th scope="col">Minor</th>
+              <th scope="col" className="num">Links</th>
+            </tr>
+          </thead>
+          <tbody>
+            {nodes.map((node, index) => (
+              <tr key={node.id}>
+                <td>
+                  <code>{node.id}</code>
+                </td>
+                <td>{humanize(node.role)}</td>
+                <td className="num">{formatScore(node.score)}</td>
+                <td>{node.label ?? '–'}</td>
+                <td>{node.minor ? 'yes' : '–'}</td>
+                <td className="num">{degree[index]}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+    </div>
+  );
+}
+
+function Legend() {
+  return (
+    <ul className="legend" aria-label="Legend">
+      <li>
+        <svg width="18" height="18" aria-hidden="true">
+          <circle cx="9" cy="9" r="6" className="legend-seller" />
+          <circle cx="9" cy="9" r="2" className="seller-core" />
+        </svg>
+        Seller
+      </li>
+      <li>
+        <svg width="18" height="18" aria-hidden="true">
+          <circle cx="9" cy="9" r="6" className="legend-buyer" />
+        </svg>
+        Buyer
+      </li>
+      <li>
+        <svg width="18" height="18" aria-hidden="true">
+          <circle cx="9" cy="9" r="5" className="legend-member" />
+        </svg>
+        Member
+      </li>
+      <li>
+        <svg width="18" height="18" aria-hidden="true">
+          <circle cx="9" cy="9" r="4" className="legend-member" />
+          <circle cx="9" cy="9" r="7.5" className="minor-ring" strokeWidth="2" />
+        </svg>
+        Minor (dashed ring)
+      </li>
+      <li>
+        <svg width="18" height="18" aria-hidden="true">
+          <line x1="1" y1="13" x2="17" y2="5" className="edge" strokeWidth="3" strokeOpacity="0.7" />
+        </svg>
+        Thicker link: more interactions
+      </li>
+    </ul>
+  );
+}
+
+function NodeDetails({ node, degree, pinned }: { node: NetworkNode | null; degree: number; pinned: boolean }) {
+  if (!node) {
+    return (
+      <p className="muted small node-hint" aria-live="polite">
+        Hover or click an account to see it. Drag to move it.
+      </p>
+    );
+  }
+  return (
+    <div className="node-details" data-testid="graph-node-details" aria-live="polite">
+      <h3>
+        <code data-testid="graph-node-account">{node.id}</code>
+      </h3>
+      <dl className="facts">
+        <dt>Role</dt>
+        <dd>{humanize(node.role)}</dd>
+        <dt>Score</dt>
+        <dd>{formatScore(node.score)}</dd>
+        <dt>Label</dt>
+        <dd>{node.label ?? '–'}</dd>
+        <dt>Minor</dt>
+        <dd>{node.minor ? <strong className="minor-text">yes</strong> : 'no'}</dd>
+        <dt>Links</dt>
+        <dd>{degree}</dd>
+      </dl>
+      {pinned && <p className="muted small">Pinned. Click it again to unpin.</p>}
+    </div>
+  );
+}
