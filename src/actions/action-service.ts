@@ -1,0 +1,663 @@
+import { randomBytes } from 'node:crypto';
+import { conflict, invalid, notFound } from '../errors.ts';
+import type { DomainEvent, EventLog } from '../events/event-log.ts';
+import type { SqlClient } from '../store/sql.ts';
+import { validateActionRequest } from './request.ts';
+import {
+  type ActionAttempt,
+  type ActionDelivery,
+  type ActionRecord,
+  type ActionRequest,
+  type ActionStatus,
+  type ActionTargets,
+  type ActionType,
+  ACTION_TYPES,
+  type AttemptOutcome,
+  type DeliveryOutcome,
+} from './types.ts';
+import { MAX_RESULT_BYTES, failureCode } from './webhook-target.ts';
+
+export const ACTION_REQUESTED_EVENT = 'action.requested';
+export const ACTION_SUCCEEDED_EVENT = 'action.succeeded';
+export const ACTION_DEAD_EVENT = 'action.dead';
+export const ACTION_PARTIAL_EVENT = 'action.partial';
+export const ACTION_REQUEUED_EVENT = 'action.requeued';
+
+/** What later stages (statements of reasons, transparency reports) read from the outbox when an action finishes. */
+export interface ActionFinishedPayload {
+  action_id: number;
+  parent_id: number | null;
+  type: ActionType;
+  target: { kind: string; id: string };
+  case_id: number | null;
+  decision_id: number | null;
+  status: ActionStatus;
+  attempts: number;
+}
+
+export interface ActionServiceOptions {
+  /** Attempts before an action is declared dead (default 8); an operator's retry grants as many again. */
+  maxAttempts?: number;
+  /** First retry delay (default 2 s); doubles with every attempt, with jitter. */
+  baseDelayMs?: number;
+  /** Longest retry delay, also the cap on a platform's Retry-After (default 15 min). */
+  maxDelayMs?: number;
+  /** Longest one delivery may take, whatever the target (default 10 s). */
+  timeoutMs?: number;
+  now?: () => Date;
+  /** Actions one dispatcher claims and delivers at once (default 16). */
+  concurrency?: number;
+  /** Source of jitter, in [0, 1). */
+  random?: () => number;
+  /** Failures of background dispatch (start()); a database outage must not pass silently. */
+  onError?: (error: unknown) => void;
+}
+
+export interface ActionListFilter {
+  caseId?: number;
+  decisionId?: number;
+  status?: ActionStatus;
+  limit?: number;
+  afterId?: number;
+}
+
+interface ActionRow {
+  id: number;
+  parent_id: number | null;
+  type: ActionType;
+  target_kind: 'content' | 'account' | 'network';
+  target_id: string;
+  idempotency_key: string;
+  status: ActionStatus;
+  attempts: number;
+  attempts_at_requeue: number;
+  requeues: number;
+  next_attempt_at: Date | null;
+  lease_owner: string | null;
+  lease_until: Date | null;
+  last_error: string | null;
+  result: unknown;
+  decided_by: string;
+  automated: boolean;
+  case_id: number | null;
+  decision_id: number | null;
+  rule_id: string | null;
+  reason: ActionRecord['reason'];
+  identifiers: ActionRecord['identifiers'];
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+interface AttemptRow {
+  attempt: number;
+  started_at: Date;
+  outcome: AttemptOutcome;
+  status_code: number | null;
+  duration_ms: number | null;
+  error_code: string | null;
+}
+
+const COLUMNS = `id, parent_id, type, target_kind, target_id, idempotency_key, status, attempts, attempts_at_requeue, requeues,
+  next_attempt_at, lease_owner, lease_until, last_error, result, decided_by, automated, case_id, decision_id, rule_id, reason,
+  identifiers, created_at, completed_at`;
+
+const PARENT_TYPE: ActionType = 'takedown_network';
+const MEMBER_TYPE: ActionType = 'suspend_account';
+const UNFINISHED: readonly ActionStatus[] = ['pending', 'retrying'];
+
+export const noTargetError = (type: ActionType) => `no target configured for ${type}`;
+
+const toRecord = (row: ActionRow): ActionRecord => ({
+  id: Number(row.id),
+  type: row.type,
+  target: { kind: row.target_kind, id: row.target_id },
+  parentId: row.parent_id === null ? null : Number(row.parent_id),
+  idempotencyKey: row.idempotency_key,
+  status: row.status,
+  attempts: row.attempts,
+  requeues: row.requeues,
+  nextAttemptAt: row.next_attempt_at,
+  lastError: row.last_error,
+  result: row.result ?? null,
+  createdAt: row.created_at,
+  completedAt: row.completed_at,
+  decidedBy: row.decided_by,
+  automated: row.automated,
+  caseId: row.case_id === null ? null : Number(row.case_id),
+  decisionId: row.decision_id === null ? null : Number(row.decision_id),
+  ruleId: row.rule_id,
+  reason: row.reason ?? {},
+  identifiers: row.identifiers ?? null,
+});
+
+const toAttempt = (row: AttemptRow): ActionAttempt => ({
+  attempt: row.attempt,
+  at: row.started_at,
+  outcome: row.outcome,
+  statusCode: row.status_code,
+  durationMs: row.duration_ms,
+  errorCode: row.error_code,
+});
+
+/** Keeps a target's answer only if it is small JSON; anything else is described instead. */
+function capResult(result: unknown): string | null {
+  if (result === undefined || result === null) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(result);
+  } catch {
+    return JSON.stringify({ unserializable: true });
+  }
+  if (text === undefined) return null;
+  if (Buffer.byteLength(text) > MAX_RESULT_BYTES) return JSON.stringify({ truncated: true, limit_bytes: MAX_RESULT_BYTES });
+  return text;
+}
+
+const finishedEventType = (status: ActionStatus) =>
+  status === 'succeeded' ? ACTION_SUCCEEDED_EVENT : status === 'partial' ? ACTION_PARTIAL_EVENT : ACTION_DEAD_EVENT;
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms).unref();
+  });
+
+/**
+ * Enforcement actions and their delivery. An action is written in the transaction of the
+ * decision that caused it, so it exists exactly when the decision does; its row is then the
+ * outbox entry that dispatchers work from until the platform confirms it or it is declared
+ * dead. Dispatchers in any number of processes claim due rows under a lease, deliver them
+ * outside any transaction, and record every attempt.
+ */
+export class ActionService {
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly timeoutMs: number;
+  private readonly concurrency: number;
+  private readonly now: () => Date;
+  private readonly random: () => number;
+  private readonly onError: (error: unknown) => void;
+  /** Names this dispatcher on the rows it has claimed. */
+  private readonly owner = `dispatcher-${randomBytes(6).toString('hex')}`;
+  private dispatching: Promise<number> | undefined;
+  private again = false;
+  private running = 0;
+
+  constructor(
+    private readonly sql: SqlClient,
+    private readonly events: EventLog,
+    private readonly targets: ActionTargets,
+    options: ActionServiceOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 8;
+    this.baseDelayMs = options.baseDelayMs ?? 2000;
+    this.maxDelayMs = options.maxDelayMs ?? 15 * 60_000;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.concurrency = options.concurrency ?? 16;
+    this.now = options.now ?? (() => new Date());
+    this.random = options.random ?? Math.random;
+    this.onError = options.onError ?? ((error) => process.stderr.write(`bulwark: action dispatch failed: ${(error as Error)?.message ?? String(error)}\n`));
+    if (!(this.maxAttempts >= 1)) throw invalid('maxAttempts must be at least 1');
+  }
+
+  /**
+   * Records an action inside the caller's transaction. The same idempotency key twice gives
+   * back the action already recorded (a different type or target under one key is refused).
+   * The action.requested event it appends is the caller's to publish after commit.
+   */
+  async enqueue(tx: SqlClient, request: ActionRequest): Promise<ActionRecord> {
+    const valid = validateActionRequest(request);
+    const now = this.now();
+    const parentLike = valid.type === PARENT_TYPE;
+    const deliveredType = parentLike ? MEMBER_TYPE : valid.type;
+    const missingTarget = this.targets.targetFor(deliveredType) ? null : noTargetError(deliveredType);
+    const inserted = await tx.query<ActionRow>(
+      `INSERT INTO actions (type, target_kind, target_id, idempotency_key, status, next_attempt_at, last_error, decided_by, automated,
+                            case_id, decision_id, rule_id, reason, identifiers, created_at)
+       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14)
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+      [
+        valid.type,
+        valid.target.kind,
+        valid.target.id,
+        valid.idempotencyKey,
+        parentLike ? null : now,
+        parentLike ? null : missingTarget,
+        valid.decidedBy,
+        valid.automated,
+        valid.caseId,
+        valid.decisionId,
+        valid.ruleId,
+        JSON.stringify(valid.reason),
+        valid.identifiers ? JSON.stringify(valid.identifiers) : null,
+        now,
+      ],
+    );
+    const row = inserted.rows[0];
+    if (!row) {
+      const existing = await this.load(tx, valid.idempotencyKey, { by: 'key', children: true });
+      if (existing.type !== valid.type || existing.target.kind !== valid.target.kind || existing.target.id !== valid.target.id) {
+        throw conflict(`idempotency key ${JSON.stringify(valid.idempotencyKey)} already names a different action`, { action_id: existing.id });
+      }
+      return existing;
+    }
+    const id = Number(row.id);
+    if (parentLike) {
+      await tx.query(
+        `INSERT INTO actions (parent_id, type, target_kind, target_id, idempotency_key, status, next_attempt_at, last_error, decided_by,
+                              automated, case_id, decision_id, rule_id, reason, created_at)
+         SELECT $1, $2, 'account', m.value, $3 || '/member:' || m.value, 'pending', $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $4
+         FROM jsonb_array_elements_text($12::jsonb) WITH ORDINALITY AS m(value, n) ORDER BY m.n
+         ON CONFLICT (idempotency_key) DO NOTHING`,
+        [
+          id,
+          MEMBER_TYPE,
+          valid.idempotencyKey,
+          now,
+          missingTarget,
+          valid.decidedBy,
+          valid.automated,
+          valid.caseId,
+          valid.decisionId,
+          valid.ruleId,
+          JSON.stringify(valid.reason),
+          JSON.stringify(valid.members),
+        ],
+      );
+    }
+    await this.events.append(tx, ACTION_REQUESTED_EVENT, `action:${id}`, {
+      action_id: id,
+      type: valid.type,
+      target: valid.target,
+      case_id: valid.caseId,
+      decision_id: valid.decisionId,
+      ...(parentLike ? { members: valid.members!.length } : {}),
+    });
+    if (this.running > 0) this.dispatchOnceVisible(id);
+    return this.load(tx, id, { children: true });
+  }
+
+  /**
+   * Delivers every action that is due: pending, or waiting to retry with its time come.
+   * Concurrent calls in one process share a pass; several processes split the work (rows
+   * are claimed with FOR UPDATE SKIP LOCKED under a lease). Returns the attempts made.
+   */
+  dispatchDue(): Promise<number> {
+    if (this.dispatching) {
+      this.again = true;
+      return this.dispatching;
+    }
+    this.dispatching = (async () => {
+      let total = 0;
+      do {
+        this.again = false;
+        total += await this.pass();
+      } while (this.again);
+      return total;
+    })().finally(() => {
+      this.dispatching = undefined;
+    });
+    return this.dispatching;
+  }
+
+  /** Resolves when no dispatch pass is running in this service (call after stopping, before closing the store). */
+  async idle(): Promise<void> {
+    while (this.dispatching) await this.dispatching.catch(() => undefined);
+  }
+
+  /**
+   * Dispatches on a timer, right after an action enqueued in this process commits, and when
+   * action.requested or action.requeued events are published here. Returns a stop function.
+   */
+  start(intervalMs = 5000): () => void {
+    this.running++;
+    const tick = () => {
+      void this.dispatchDue().catch(this.onError);
+    };
+    const timer = setInterval(tick, intervalMs);
+    timer.unref();
+    const unsubscribe = this.events.subscribe((event) => {
+      if (event.type === ACTION_REQUESTED_EVENT || event.type === ACTION_REQUEUED_EVENT) tick();
+    });
+    tick();
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      this.running--;
+      clearInterval(timer);
+      unsubscribe();
+    };
+  }
+
+  async get(id: number): Promise<ActionRecord> {
+    return this.load(this.sql, id, { children: true, attempts: true });
+  }
+
+  /** Top-level actions (a network's members are in its children), oldest first, paged by afterId. */
+  async list(filter: ActionListFilter = {}): Promise<ActionRecord[]> {
+    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 50), 1), 500);
+    const result = await this.sql.query<ActionRow>(
+      `SELECT ${COLUMNS} FROM actions
+       WHERE parent_id IS NULL AND id > $1 AND ($2::bigint IS NULL OR case_id = $2) AND ($3::bigint IS NULL OR decision_id = $3)
+         AND ($4::text IS NULL OR status = $4)
+       ORDER BY id LIMIT $5`,
+      [filter.afterId ?? 0, filter.caseId ?? null, filter.decisionId ?? null, filter.status ?? null, limit],
+    );
+    const records = result.rows.map(toRecord);
+    await this.addMemberStatus(this.sql, records);
+    return records;
+  }
+
+  /**
+   * An operator re-queues a dead action with a fresh attempt budget (for a network: every
+   * dead member). The idempotency key stays, so the platform still applies it at most once.
+   */
+  async retry(id: number, requestedBy = 'operator'): Promise<ActionRecord> {
+    const published: DomainEvent[] = [];
+    await this.sql.transaction(async (tx) => {
+      const found = await tx.query<ActionRow>(`SELECT ${COLUMNS} FROM actions WHERE id = $1 FOR UPDATE`, [id]);
+      const row = found.rows[0];
+      if (!row) throw notFound(`no action with id ${id}`);
+      const now = this.now();
+      let requeued: number;
+      if (row.type === PARENT_TYPE) {
+        if (row.status !== 'dead' && row.status !== 'partial') throw conflict(`action ${id} is ${row.status}; only a dead or partial network takedown is re-queued`, { status: row.status });
+        const children = await tx.query(
+          `UPDATE actions SET status = 'pending', next_attempt_at = $2, attempts_at_requeue = attempts, requeues = requeues + 1, completed_at = NULL,
+                              lease_owner = NULL, lease_until = NULL
+           WHERE parent_id = $1 AND status = 'dead'`,
+          [id, now],
+        );
+        requeued = children.rowCount;
+        await tx.query(`UPDATE actions SET status = 'pending', requeues = requeues + 1, completed_at = NULL WHERE id = $1`, [id]);
+      } else {
+        if (row.status !== 'dead') throw conflict(`action ${id} is ${row.status}; only a dead action is re-queued`, { status: row.status });
+        await tx.query(
+          `UPDATE actions SET status = 'pending', next_attempt_at = $2, attempts_at_requeue = attempts, requeues = requeues + 1, completed_at = NULL,
+                              lease_owner = NULL, lease_until = NULL
+           WHERE id = $1`,
+          [id, now],
+        );
+        requeued = 1;
+        if (row.parent_id !== null) {
+          await tx.query(`UPDATE actions SET status = 'pending', completed_at = NULL WHERE id = $1 AND status <> 'pending'`, [row.parent_id]);
+        }
+      }
+      published.push(
+        await this.events.append(tx, ACTION_REQUEUED_EVENT, `action:${id}`, {
+          action_id: Number(row.id),
+          parent_id: row.parent_id === null ? null : Number(row.parent_id),
+          type: row.type,
+          target: { kind: row.target_kind, id: row.target_id },
+          case_id: row.case_id === null ? null : Number(row.case_id),
+          decision_id: row.decision_id === null ? null : Number(row.decision_id),
+          previous_status: row.status,
+          requeued,
+          requested_by: requestedBy,
+        }),
+      );
+    });
+    this.events.published(published);
+    return this.get(id);
+  }
+
+  // ---- dispatch ----
+
+  private async pass(): Promise<number> {
+    const deliverable = ACTION_TYPES.filter((type) => type !== PARENT_TYPE && this.targets.targetFor(type));
+    const undeliverable = ACTION_TYPES.filter((type) => type !== PARENT_TYPE && !this.targets.targetFor(type));
+    if (undeliverable.length > 0) await this.noteMissingTargets(undeliverable);
+    if (deliverable.length === 0) return 0;
+    // Within one pass an action is tried once, even when its retry falls due at once (zero delays).
+    const tried: number[] = [];
+    for (;;) {
+      const claimed = await this.claim(deliverable, tried);
+      if (claimed.length === 0) return tried.length;
+      tried.push(...claimed.map((row) => Number(row.id)));
+      await Promise.all(claimed.map((row) => this.attempt(row)));
+    }
+  }
+
+  /** Due actions nobody here can deliver say why, so an operator sees it; they stay queued. */
+  private async noteMissingTargets(types: ActionType[]): Promise<void> {
+    await this.sql.query(
+      `UPDATE actions SET last_error = 'no target configured for ' || type
+       WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 AND status IN ('pending', 'retrying') AND type = ANY($2::text[])
+         AND last_error IS DISTINCT FROM 'no target configured for ' || type`,
+      [this.now(), types],
+    );
+  }
+
+  private async claim(types: ActionType[], tried: number[]): Promise<ActionRow[]> {
+    const now = this.now();
+    const leaseUntil = new Date(now.getTime() + this.timeoutMs * 2 + 60_000);
+    return this.sql.transaction(async (tx) => {
+      const claimed = await tx.query<ActionRow>(
+        `WITH due AS (
+           SELECT id FROM actions
+           WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 AND status IN ('pending', 'retrying')
+             AND (lease_until IS NULL OR lease_until <= $1) AND type = ANY($2::text[]) AND NOT (id = ANY($3::bigint[]))
+           ORDER BY next_attempt_at, id LIMIT $4
+           FOR UPDATE SKIP LOCKED)
+         UPDATE actions a SET attempts = a.attempts + 1, lease_owner = $5, lease_until = $6
+         FROM due WHERE a.id = due.id
+         RETURNING ${COLUMNS.split(',').map((c) => `a.${c.trim()}`).join(', ')}`,
+        [now, types, tried, this.concurrency, this.owner, leaseUntil],
+      );
+      if (claimed.rows.length === 0) return [];
+      const ids = claimed.rows.map((row) => Number(row.id));
+      // An attempt still in flight on a row whose lease ran out belonged to a dispatcher that vanished.
+      await tx.query(`UPDATE action_attempts SET outcome = 'lease_expired' WHERE action_id = ANY($1::bigint[]) AND outcome = 'in_flight'`, [ids]);
+      await tx.query(
+        `INSERT INTO action_attempts (action_id, attempt, started_at, outcome)
+         SELECT id, attempt, $3, 'in_flight' FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)`,
+        [ids, claimed.rows.map((row) => row.attempts), now],
+      );
+      return claimed.rows.sort((a, b) => Number(a.id) - Number(b.id));
+    });
+  }
+
+  private delivery(row: ActionRow): ActionDelivery {
+    return {
+      id: Number(row.id),
+      type: row.type,
+      target: { kind: row.target_kind, id: row.target_id },
+      idempotencyKey: row.idempotency_key,
+      decidedBy: row.decided_by,
+      automated: row.automated,
+      reason: row.reason ?? {},
+      ...(row.identifiers ? { identifiers: row.identifiers } : {}),
+      ...(row.parent_id !== null ? { parentId: Number(row.parent_id) } : {}),
+      attempt: row.attempts,
+    };
+  }
+
+  private async attempt(row: ActionRow): Promise<void> {
+    const target = this.targets.targetFor(row.type);
+    const started = performance.now();
+    let outcome: DeliveryOutcome;
+    if (!target) {
+      outcome = { kind: 'retry', errorCode: noTargetError(row.type) };
+    } else {
+      const signal = AbortSignal.timeout(this.timeoutMs);
+      // A target that ignores its signal must still not hold the dispatcher past the timeout.
+      const abandoned = new Promise<DeliveryOutcome>((resolve) => {
+        signal.addEventListener('abort', () => resolve({ kind: 'retry', errorCode: failureCode(signal.reason, signal) }), { once: true });
+      });
+      try {
+        outcome = await Promise.race([target.deliver(this.delivery(row), signal), abandoned]);
+      } catch (error) {
+        outcome = { kind: 'retry', errorCode: failureCode(error, signal) };
+      }
+    }
+    const durationMs = Math.round(performance.now() - started);
+    const published = await this.sql.transaction((tx) => this.record(tx, row, outcome, durationMs));
+    this.events.published(published);
+  }
+
+  private retryDelayMs(attemptInBudget: number, retryAfterMs: number | undefined): number {
+    const exponential = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attemptInBudget - 1, 40));
+    // Half fixed, half random: delays still grow with every attempt, and dispatchers that
+    // failed together do not all come back at the same moment.
+    const jittered = exponential / 2 + (this.random() * exponential) / 2;
+    return Math.round(Math.min(this.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0)));
+  }
+
+  /** Writes an attempt's outcome and the action's new state; returns events to publish after commit. */
+  private async record(tx: SqlClient, claimed: ActionRow, outcome: DeliveryOutcome, durationMs: number): Promise<DomainEvent[]> {
+    const id = Number(claimed.id);
+    const attempt = claimed.attempts;
+    const attemptOutcome: AttemptOutcome = outcome.kind === 'succeeded' ? (outcome.alreadyApplied ? 'already_applied' : 'succeeded') : outcome.kind;
+    const errorCode = outcome.kind === 'succeeded' ? null : outcome.errorCode.slice(0, 200);
+    await tx.query(
+      `UPDATE action_attempts SET outcome = $3, status_code = $4, duration_ms = $5, error_code = $6 WHERE action_id = $1 AND attempt = $2`,
+      [id, attempt, attemptOutcome, outcome.statusCode ?? null, durationMs, errorCode],
+    );
+    const current = (await tx.query<ActionRow>(`SELECT ${COLUMNS} FROM actions WHERE id = $1 FOR UPDATE`, [id])).rows[0];
+    // Our lease ran out and another dispatcher took the action over: its attempt decides.
+    if (!current || current.lease_owner !== this.owner || current.attempts !== attempt) return [];
+
+    const now = this.now();
+    let status: ActionStatus;
+    let nextAttemptAt: Date | null = null;
+    if (outcome.kind === 'succeeded') status = 'succeeded';
+    else if (outcome.kind === 'permanent') status = 'dead';
+    else if (attempt - current.attempts_at_requeue >= this.maxAttempts) status = 'dead';
+    else {
+      status = 'retrying';
+      nextAttemptAt = new Date(now.getTime() + this.retryDelayMs(attempt - current.attempts_at_requeue, outcome.retryAfterMs));
+    }
+    const finished = status !== 'retrying';
+    await tx.query(
+      `UPDATE actions SET status = $2, next_attempt_at = $3, last_error = $4, result = COALESCE($5::jsonb, result), completed_at = $6,
+                          lease_owner = NULL, lease_until = NULL
+       WHERE id = $1`,
+      [id, status, nextAttemptAt, errorCode, outcome.kind === 'succeeded' ? capResult(outcome.result) : null, finished ? now : null],
+    );
+    if (!finished) return [];
+    const events = [await this.appendFinished(tx, { ...current, status, attempts: attempt })];
+    if (current.parent_id !== null) {
+      const parentEvent = await this.settleParent(tx, Number(current.parent_id), now);
+      if (parentEvent) events.push(parentEvent);
+    }
+    return events;
+  }
+
+  private appendFinished(tx: SqlClient, row: ActionRow): Promise<DomainEvent> {
+    const payload: ActionFinishedPayload = {
+      action_id: Number(row.id),
+      parent_id: row.parent_id === null ? null : Number(row.parent_id),
+      type: row.type,
+      target: { kind: row.target_kind, id: row.target_id },
+      case_id: row.case_id === null ? null : Number(row.case_id),
+      decision_id: row.decision_id === null ? null : Number(row.decision_id),
+      status: row.status,
+      attempts: row.attempts,
+    };
+    return this.events.append(tx, finishedEventType(row.status), `action:${row.id}`, payload);
+  }
+
+  /** A network takedown finishes with its last member: succeeded, partial (some dead) or dead (all). */
+  private async settleParent(tx: SqlClient, parentId: number, now: Date): Promise<DomainEvent | undefined> {
+    const parent = (await tx.query<ActionRow>(`SELECT ${COLUMNS} FROM actions WHERE id = $1 FOR UPDATE`, [parentId])).rows[0];
+    if (!parent) return undefined;
+    // Read after taking the parent's lock, so the member that finishes last always sees the others finished.
+    const counts = await tx.query<{ status: ActionStatus; n: number; attempts: number }>(
+      'SELECT status, count(*) AS n, sum(attempts) AS attempts FROM actions WHERE parent_id = $1 GROUP BY status',
+      [parentId],
+    );
+    const by = new Map(counts.rows.map((r) => [r.status, Number(r.n)]));
+    if (UNFINISHED.some((status) => (by.get(status) ?? 0) > 0)) return undefined;
+    const dead = by.get('dead') ?? 0;
+    const total = [...by.values()].reduce((a, b) => a + b, 0);
+    const status: ActionStatus = dead === 0 ? 'succeeded' : dead === total ? 'dead' : 'partial';
+    if (parent.status === status && parent.completed_at) return undefined;
+    const attempts = counts.rows.reduce((sum, r) => sum + Number(r.attempts), 0);
+    const lastError = dead > 0 ? `${dead} of ${total} members failed` : null;
+    await tx.query('UPDATE actions SET status = $2, completed_at = $3, attempts = $4, last_error = $5 WHERE id = $1', [parentId, status, now, attempts, lastError]);
+    return this.appendFinished(tx, { ...parent, status, attempts });
+  }
+
+  /**
+   * Dispatches as soon as a just-enqueued action is visible, i.e. its transaction committed.
+   * On PGlite the check waits for the transaction itself; on PostgreSQL it looks a few times
+   * and otherwise leaves the action to the timer (it may also have been rolled back).
+   */
+  private dispatchOnceVisible(id: number): void {
+    void (async () => {
+      for (const wait of [0, 10, 50, 200, 1000]) {
+        if (wait) await sleep(wait);
+        if (this.running === 0) return;
+        const seen = await this.sql.query('SELECT 1 FROM actions WHERE id = $1', [id]);
+        if (seen.rows.length > 0) {
+          await this.dispatchDue();
+          return;
+        }
+      }
+    })().catch(this.onError);
+  }
+
+  // ---- reading ----
+
+  private async load(client: SqlClient, key: number | string, options: { by?: 'id' | 'key'; children?: boolean; attempts?: boolean }): Promise<ActionRecord> {
+    const byKey = options.by === 'key';
+    const found = await client.query<ActionRow>(`SELECT ${COLUMNS} FROM actions WHERE ${byKey ? 'idempotency_key' : 'id'} = $1`, [key]);
+    const row = found.rows[0];
+    if (!row) throw notFound(byKey ? `no action with idempotency key ${JSON.stringify(key)}` : `no action with id ${key}`);
+    const record = toRecord(row);
+    if (options.attempts) record.attemptLog = await this.attemptsOf(client, record.id);
+    if (record.type === PARENT_TYPE) {
+      const children = await client.query<ActionRow>(`SELECT ${COLUMNS} FROM actions WHERE parent_id = $1 ORDER BY id`, [record.id]);
+      const members = children.rows.map(toRecord);
+      record.memberStatus = countStatuses(members);
+      record.attempts = members.reduce((sum, m) => sum + m.attempts, 0);
+      if (options.children) record.children = members;
+    }
+    return record;
+  }
+
+  private async attemptsOf(client: SqlClient, id: number): Promise<ActionAttempt[]> {
+    const result = await client.query<AttemptRow>(
+      'SELECT attempt, started_at, outcome, status_code, duration_ms, error_code FROM action_attempts WHERE action_id = $1 ORDER BY attempt',
+      [id],
+    );
+    return result.rows.map(toAttempt);
+  }
+
+  /** Attempts of every member of a network takedown, by member action id. */
+  async memberAttempts(parentId: number): Promise<Map<number, ActionAttempt[]>> {
+    const result = await this.sql.query<AttemptRow & { action_id: number }>(
+      `SELECT t.action_id, t.attempt, t.started_at, t.outcome, t.status_code, t.duration_ms, t.error_code
+       FROM action_attempts t JOIN actions a ON a.id = t.action_id WHERE a.parent_id = $1 ORDER BY t.action_id, t.attempt`,
+      [parentId],
+    );
+    const byAction = new Map<number, ActionAttempt[]>();
+    for (const row of result.rows) {
+      const id = Number(row.action_id);
+      if (!byAction.has(id)) byAction.set(id, []);
+      byAction.get(id)!.push(toAttempt(row));
+    }
+    return byAction;
+  }
+
+  private async addMemberStatus(client: SqlClient, records: ActionRecord[]): Promise<void> {
+    const parents = records.filter((r) => r.type === PARENT_TYPE);
+    if (parents.length === 0) return;
+    const counts = await client.query<{ parent_id: number; status: ActionStatus; n: number; attempts: number }>(
+      `SELECT parent_id, status, count(*) AS n, sum(attempts) AS attempts FROM actions WHERE parent_id = ANY($1::bigint[]) GROUP BY parent_id, status`,
+      [parents.map((p) => p.id)],
+    );
+    for (const parent of parents) {
+      const rows = counts.rows.filter((r) => Number(r.parent_id) === parent.id);
+      parent.memberStatus = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+      parent.attempts = rows.reduce((sum, r) => sum + Number(r.attempts), 0);
+    }
+  }
+}
+
+function countStatuses(records: ActionRecord[]): Partial<Record<ActionStatus, number>> {
+  const counts: Partial<Record<ActionStatus, number>> = {};
+  for (const record of records) counts[record.status] = (counts[record.status] ?? 0) + 1;
+  return counts;
+}
