@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import type { DomainEvent } from '../../events/event-log.ts';
+import { NETWORK_DETECTED_EVENT } from '../../graph/detection-service.ts';
+import type { FactLookup, FactProvider, FactSpec, RuleEvent } from '../types.ts';
+import { EVENT_FACTS, eventFacts, parsePayload, subjectOf } from './common.ts';
+
+const payloadSchema = z.object({
+  network_id: z.number().int(),
+  summary: z.object({ size: z.number(), sellers: z.number(), buyers: z.number() }),
+});
+
+/**
+ * Network detection found a network (emitted once per network per run). Size and roles
+ * are as the run found them; labels, contacts and risk are read from the store as they are now.
+ */
+export class NetworkDetectedFacts implements FactProvider {
+  readonly eventType = NETWORK_DETECTED_EVENT;
+  readonly facts: readonly FactSpec[] = [
+    ...EVENT_FACTS,
+    { name: 'network.id', type: 'number', description: 'the network’s id' },
+    { name: 'network.size', type: 'number', description: 'members' },
+    { name: 'network.sellers', type: 'number', description: 'members in the seller role' },
+    { name: 'network.buyers', type: 'number', description: 'members in the buyer role' },
+    { name: 'network.confirmed_members', type: 'number', description: 'members whose account is labelled confirmed (null without a store)' },
+    { name: 'network.minors_contacted', type: 'number', description: 'distinct minor accounts with an interaction to or from a member (null without a store)' },
+    { name: 'network.mean_risk', type: 'number', description: 'mean risk of the members, 0-1 (null without a store or when no member has one)' },
+  ];
+
+  async toRuleEvent(event: DomainEvent, lookup: FactLookup): Promise<RuleEvent> {
+    const payload = parsePayload(payloadSchema, event);
+    const subject = subjectOf('network', payload.network_id);
+    const stored = await lookup.network(payload.network_id);
+    return {
+      seq: event.seq,
+      type: event.type,
+      at: event.occurredAt,
+      subject,
+      facts: {
+        ...eventFacts(event.type, subject),
+        'network.id': payload.network_id,
+        'network.size': payload.summary.size,
+        'network.sellers': payload.summary.sellers,
+        'network.buyers': payload.summary.buyers,
+        'network.confirmed_members': stored?.confirmedMembers ?? null,
+        'network.minors_contacted': stored?.minorsContacted ?? null,
+        'network.mean_risk': stored?.meanRisk ?? null,
+      },
+    };
+  }
+}

@@ -1,0 +1,82 @@
+import type { SqlClient } from '../../store/sql.ts';
+import type { AccountFacts, ContentFacts, FactLookup, NetworkFacts } from '../types.ts';
+
+interface AccountRow {
+  minor: boolean | null;
+  label: AccountFacts['label'];
+  risk: number | null;
+  network_id: number | null;
+  network_size: number | null;
+  evasion_suspected: boolean;
+  since: Date;
+  verified: boolean | null;
+}
+
+interface NetworkRow {
+  id: number;
+  member_count: number;
+  status: string;
+  confirmed_members: number;
+  mean_risk: number | null;
+  minors_contacted: number;
+}
+
+/** Account, network and content context from the store (the account graph and content tables). */
+export class SqlFactLookup implements FactLookup {
+  constructor(private readonly sql: SqlClient) {}
+
+  async account(externalId: string): Promise<AccountFacts | undefined> {
+    const result = await this.sql.query<AccountRow>(
+      `SELECT a.minor, a.label, a.risk, a.network_id, n.member_count AS network_size, a.evasion_of IS NOT NULL AS evasion_suspected,
+              coalesce(a.created_at, a.first_seen) AS since, a.verified
+       FROM accounts a LEFT JOIN networks n ON n.id = a.network_id WHERE a.external_id = $1`,
+      [externalId],
+    );
+    const row = result.rows[0];
+    if (!row) return undefined;
+    return {
+      minor: row.minor,
+      label: row.label,
+      risk: row.risk === null ? null : Number(row.risk),
+      networkId: row.network_id === null ? null : Number(row.network_id),
+      networkSize: row.network_size === null ? null : Number(row.network_size),
+      evasionSuspected: row.evasion_suspected,
+      since: new Date(row.since),
+      verified: row.verified,
+    };
+  }
+
+  async network(networkId: number): Promise<NetworkFacts | undefined> {
+    // Contacts count every interaction ever recorded, unfollowed follows included: a
+    // contact that was made does not stop mattering when it ends.
+    const result = await this.sql.query<NetworkRow>(
+      `SELECT n.id, n.member_count, n.status,
+              (SELECT count(*) FROM network_members m JOIN accounts a ON a.id = m.account_id
+                WHERE m.network_id = n.id AND a.label = 'confirmed') AS confirmed_members,
+              (SELECT avg(a.risk) FROM network_members m JOIN accounts a ON a.id = m.account_id
+                WHERE m.network_id = n.id) AS mean_risk,
+              (SELECT count(*) FROM accounts x WHERE x.minor AND x.id IN (
+                 SELECT e.dst FROM network_members m JOIN account_edges e ON e.src = m.account_id WHERE m.network_id = n.id
+                 UNION
+                 SELECT e.src FROM network_members m JOIN account_edges e ON e.dst = m.account_id WHERE m.network_id = n.id)) AS minors_contacted
+       FROM networks n WHERE n.id = $1`,
+      [networkId],
+    );
+    const row = result.rows[0];
+    if (!row) return undefined;
+    return {
+      id: Number(row.id),
+      size: Number(row.member_count),
+      status: row.status,
+      confirmedMembers: Number(row.confirmed_members),
+      minorsContacted: Number(row.minors_contacted),
+      meanRisk: row.mean_risk === null ? null : Number(row.mean_risk),
+    };
+  }
+
+  async content(contentId: string): Promise<ContentFacts | undefined> {
+    const result = await this.sql.query<{ content_type: string; account_id: string }>('SELECT content_type, account_id FROM content WHERE content_id = $1', [contentId]);
+    const row = result.rows[0];
+    return row ? { type: row.content_type, accountId: row.account_id } : undefined;
+  }
+}
