@@ -54,8 +54,11 @@ export function parsePayload<T>(schema: z.ZodType<T>, event: DomainEvent): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const where = issue.path.length ? issue.path.join('.') : '(payload)';
-  throw invalid(`${event.type} event${event.seq ? ` ${event.seq}` : ''} has a bad payload: ${where}: ${issue.message}`, { type: event.type, seq: event.seq, path: where });
+  throw invalid(`${event.type} event${event.seq ? ` ${event.seq}` : ''} has a bad payload: ${where}: ${issueText(issue)}`, { type: event.type, seq: event.seq, path: where });
 }
+
+/** Zod's message, with "missing" for an absent field. */
+export const issueText = (issue: z.core.$ZodIssue): string => (issue.code === 'invalid_type' && / received undefined$/.test(issue.message) ? 'missing' : issue.message);
 
 export const subjectOf = (kind: SubjectKind, id: string | number): Subject => ({ kind, id: String(id) });
 
