@@ -51,6 +51,19 @@ export interface ActionServiceOptions {
   random?: () => number;
   /** Failures of background dispatch (start()); a database outage must not pass silently. */
   onError?: (error: unknown) => void;
+  /** Hears each finished attempt (the CLI reports progress with it). */
+  onAttempt?: (attempt: AttemptReport) => void;
+}
+
+export interface AttemptReport {
+  actionId: number;
+  type: ActionType;
+  attempt: number;
+  outcome: AttemptOutcome;
+  status: ActionStatus | null;
+  statusCode: number | null;
+  errorCode: string | null;
+  durationMs: number;
 }
 
 export interface ActionListFilter {
@@ -153,6 +166,9 @@ function capResult(result: unknown): string | null {
   return text;
 }
 
+const attemptOutcomeOf = (outcome: DeliveryOutcome): AttemptOutcome =>
+  outcome.kind === 'succeeded' ? (outcome.alreadyApplied ? 'already_applied' : 'succeeded') : outcome.kind;
+
 const finishedEventType = (status: ActionStatus) =>
   status === 'succeeded' ? ACTION_SUCCEEDED_EVENT : status === 'partial' ? ACTION_PARTIAL_EVENT : ACTION_DEAD_EVENT;
 
@@ -177,6 +193,7 @@ export class ActionService {
   private readonly now: () => Date;
   private readonly random: () => number;
   private readonly onError: (error: unknown) => void;
+  private readonly onAttempt: ((attempt: AttemptReport) => void) | undefined;
   /** Names this dispatcher on the rows it has claimed. */
   private readonly owner = `dispatcher-${randomBytes(6).toString('hex')}`;
   private dispatching: Promise<number> | undefined;
@@ -197,6 +214,7 @@ export class ActionService {
     this.now = options.now ?? (() => new Date());
     this.random = options.random ?? Math.random;
     this.onError = options.onError ?? ((error) => process.stderr.write(`bulwark: action dispatch failed: ${(error as Error)?.message ?? String(error)}\n`));
+    this.onAttempt = options.onAttempt;
     if (!(this.maxAttempts >= 1)) throw invalid('maxAttempts must be at least 1');
   }
 
@@ -419,12 +437,16 @@ export class ActionService {
     }
   }
 
-  /** Due actions nobody here can deliver say why, so an operator sees it; they stay queued. */
+  /**
+   * Due actions that no process has tried yet say why they wait when this one cannot
+   * deliver them; they stay queued. Anything another process has claimed or tried keeps the
+   * error it recorded (a process without targets, such as a CLI command, must not hide it).
+   */
   private async noteMissingTargets(types: ActionType[]): Promise<void> {
     await this.sql.query(
       `UPDATE actions SET last_error = 'no target configured for ' || type
-       WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 AND status IN ('pending', 'retrying') AND type = ANY($2::text[])
-         AND last_error IS DISTINCT FROM 'no target configured for ' || type`,
+       WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1 AND status = 'pending' AND type = ANY($2::text[])
+         AND attempts = attempts_at_requeue AND last_error IS NULL AND (lease_until IS NULL OR lease_until <= $1)`,
       [this.now(), types],
     );
   }
@@ -492,8 +514,18 @@ export class ActionService {
       }
     }
     const durationMs = Math.round(performance.now() - started);
-    const published = await this.sql.transaction((tx) => this.record(tx, row, outcome, durationMs));
-    this.events.published(published);
+    const { events, status } = await this.sql.transaction((tx) => this.record(tx, row, outcome, durationMs));
+    this.events.published(events);
+    this.onAttempt?.({
+      actionId: Number(row.id),
+      type: row.type,
+      attempt: row.attempts,
+      outcome: attemptOutcomeOf(outcome),
+      status,
+      statusCode: outcome.statusCode ?? null,
+      errorCode: outcome.kind === 'succeeded' ? null : outcome.errorCode,
+      durationMs,
+    });
   }
 
   private retryDelayMs(attemptInBudget: number, retryAfterMs: number | undefined): number {
@@ -504,11 +536,19 @@ export class ActionService {
     return Math.round(Math.min(this.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0)));
   }
 
-  /** Writes an attempt's outcome and the action's new state; returns events to publish after commit. */
-  private async record(tx: SqlClient, claimed: ActionRow, outcome: DeliveryOutcome, durationMs: number): Promise<DomainEvent[]> {
+  /**
+   * Writes an attempt's outcome and the action's new state; returns events to publish after
+   * commit and the new status (null when another dispatcher had taken the action over).
+   */
+  private async record(
+    tx: SqlClient,
+    claimed: ActionRow,
+    outcome: DeliveryOutcome,
+    durationMs: number,
+  ): Promise<{ events: DomainEvent[]; status: ActionStatus | null }> {
     const id = Number(claimed.id);
     const attempt = claimed.attempts;
-    const attemptOutcome: AttemptOutcome = outcome.kind === 'succeeded' ? (outcome.alreadyApplied ? 'already_applied' : 'succeeded') : outcome.kind;
+    const attemptOutcome = attemptOutcomeOf(outcome);
     const errorCode = outcome.kind === 'succeeded' ? null : outcome.errorCode.slice(0, 200);
     await tx.query(
       `UPDATE action_attempts SET outcome = $3, status_code = $4, duration_ms = $5, error_code = $6 WHERE action_id = $1 AND attempt = $2`,
@@ -516,7 +556,7 @@ export class ActionService {
     );
     const current = (await tx.query<ActionRow>(`SELECT ${COLUMNS} FROM actions WHERE id = $1 FOR UPDATE`, [id])).rows[0];
     // Our lease ran out and another dispatcher took the action over: its attempt decides.
-    if (!current || current.lease_owner !== this.owner || current.attempts !== attempt) return [];
+    if (!current || current.lease_owner !== this.owner || current.attempts !== attempt) return { events: [], status: null };
 
     const now = this.now();
     let status: ActionStatus;
@@ -535,13 +575,13 @@ export class ActionService {
        WHERE id = $1`,
       [id, status, nextAttemptAt, errorCode, outcome.kind === 'succeeded' ? capResult(outcome.result) : null, finished ? now : null],
     );
-    if (!finished) return [];
+    if (!finished) return { events: [], status };
     const events = [await this.appendFinished(tx, { ...current, status, attempts: attempt })];
     if (current.parent_id !== null) {
       const parentEvent = await this.settleParent(tx, Number(current.parent_id), now);
       if (parentEvent) events.push(parentEvent);
     }
-    return events;
+    return { events, status };
   }
 
   private appendFinished(tx: SqlClient, row: ActionRow): Promise<DomainEvent> {
@@ -623,6 +663,15 @@ export class ActionService {
       [id],
     );
     return result.rows.map(toAttempt);
+  }
+
+  /** Deliverable actions (network members counted, not their takedowns) by status. */
+  async statusCounts(): Promise<Partial<Record<ActionStatus, number>>> {
+    const result = await this.sql.query<{ status: ActionStatus; n: number }>(
+      `SELECT status, count(*) AS n FROM actions WHERE type <> $1 GROUP BY status`,
+      [PARENT_TYPE],
+    );
+    return Object.fromEntries(result.rows.map((row) => [row.status, Number(row.n)]));
   }
 
   /** Attempts of every member of a network takedown, by member action id. */
