@@ -1,4 +1,11 @@
+import { ActionService, type ActionServiceOptions } from './actions/action-service.ts';
+import { actionTargetsFromConfig, type WebhookConfig } from './actions/targets.ts';
+import { AuditLog } from './audit/audit-log.ts';
 import { ApiKeyService } from './auth/api-keys.ts';
+import { CASE_DECIDED_EVENT, CaseService, DEFAULT_CASE_OPTIONS } from './cases/case-service.ts';
+import { AccountSubject } from './cases/subjects/account-subject.ts';
+import { ContentSubject } from './cases/subjects/content-subject.ts';
+import { NetworkSubject } from './cases/subjects/network-subject.ts';
 import { BankService } from './banks/banks.ts';
 import { EventLog } from './events/event-log.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
@@ -8,7 +15,12 @@ import { DEFAULT_GUARDRAIL_POLICY, type GuardrailPolicy, RecommendationGuardrail
 import { SearchGuardrail } from './guardrails/search-guardrail.ts';
 import { CONTENT_MATCHED_EVENT, type ContentMatchedPayload, ContentService } from './ingest/content.ts';
 import { EventIngestService } from './ingest/event-ingest.ts';
+import { ReportService } from './ingest/reports.ts';
 import { type MatchOptions, Matcher } from './match/matcher.ts';
+import { MediaVault } from './media/media-vault.ts';
+import { ReviewerService } from './reviewers/reviewer-service.ts';
+import { RuleService } from './rules/active-rules.ts';
+import { defaultFactProviders } from './rules/facts/registry.ts';
 import { defaultSignalRegistry } from './signals/default-registry.ts';
 import { DEFAULT_MAX_PIXELS } from './signals/pdq/image.ts';
 import type { SignalRegistry } from './signals/registry.ts';
@@ -28,6 +40,20 @@ export interface BulwarkConfig extends StoreLocation {
   guardrailPolicy?: Partial<GuardrailPolicy>;
   /** How often guardrails and term lists look for changes made by other processes. */
   guardrailRefreshMs?: number;
+  /**
+   * Key that seals the media of matched content for review (BULWARK_MEDIA_KEY: 32 bytes,
+   * hex or base64). Without it no media is kept and reviewers see hashes only.
+   */
+  mediaKey?: string;
+  /** Where enforcement actions go (BULWARK_WEBHOOK_URL, BULWARK_WEBHOOK_SECRET, …). */
+  webhooks?: WebhookConfig;
+  actionOptions?: ActionServiceOptions;
+  /** How often this process looks for due actions besides the moment they are enqueued. */
+  actionDispatchIntervalMs?: number;
+  /** False: this process records actions but leaves their delivery to another (CLI commands). */
+  dispatchActions?: boolean;
+  /** How long a reviewer holds a claimed case before it returns to its queue. */
+  caseClaimMs?: number;
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -48,6 +74,12 @@ export interface Bulwark {
   readonly searchGuardrail: SearchGuardrail;
   /** Marks uploaders of content that matched a bank as confirmed, from the outbox. */
   readonly hashMatchLabeller: OutboxConsumer;
+  readonly audit: AuditLog;
+  readonly reviewers: ReviewerService;
+  readonly reports: ReportService;
+  readonly actions: ActionService;
+  readonly cases: CaseService;
+  readonly rules: RuleService;
   close(): Promise<void>;
 }
 
@@ -66,14 +98,16 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const banks = new BankService(sql, signals);
   const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs });
   const events = new EventLog(sql);
+  const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
   const content = new ContentService(sql, signals, matcher, events, {
     maxPixels: config.maxPixels ?? DEFAULT_MAX_PIXELS,
     matchOptions: config.matchOptions,
+    mediaVault: vault,
   });
   const apiKeys = new ApiKeyService(sql);
   const accounts = new AccountDirectory(sql, events);
   const terms = new TermListService(sql, config.guardrailRefreshMs);
-  const platformEvents = new EventIngestService(sql, accounts, terms, { identifierKey: config.identifierKey });
+  const platformEvents = new EventIngestService(sql, accounts, terms, { identifierKey: config.identifierKey, events });
   const detection = new NetworkDetectionService(sql, events);
   const guardrail = new RecommendationGuardrail(sql, events, { ...DEFAULT_GUARDRAIL_POLICY, ...config.guardrailPolicy });
   const searchGuardrail = new SearchGuardrail(terms);
@@ -82,13 +116,46 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     const labelled = await accounts.label(payload.account_id, 'confirmed', 'hash_match', { content_id: payload.content_id, banks: [...new Set(payload.matches.map((m) => m.bank))] }, tx);
     return [labelled];
   });
-  const stops = [hashMatchLabeller.start(), guardrail.start(config.guardrailRefreshMs ?? 1000)];
+  const audit = new AuditLog(sql);
+  const reviewers = new ReviewerService(sql, audit);
+  const reports = new ReportService(sql, events);
+  const actions = new ActionService(sql, events, actionTargetsFromConfig(config.webhooks ?? {}), config.actionOptions);
+  const factProviders = defaultFactProviders({ signals });
+  // The rule service supplies the policies decisions cite; it needs the case service to act.
+  let rules: RuleService | undefined;
+  const cases = new CaseService(
+    sql,
+    events,
+    audit,
+    reviewers,
+    actions,
+    [new ContentSubject(banks, accounts, vault), new AccountSubject(accounts), new NetworkSubject(accounts)],
+    () => rules!.policies(),
+    vault,
+    { ...DEFAULT_CASE_OPTIONS, ...(config.caseClaimMs ? { claimMs: config.caseClaimMs } : {}) },
+  );
+  rules = new RuleService(sql, events, audit, factProviders, cases);
+  const stops = [hashMatchLabeller.start(), guardrail.start(config.guardrailRefreshMs ?? 1000), rules.runner.start()];
+  const refreshRules = setInterval(() => void rules.refresh().catch(() => undefined), config.guardrailRefreshMs ?? 1000);
+  refreshRules.unref();
+  stops.push(() => clearInterval(refreshRules));
+  if (config.dispatchActions !== false) {
+    stops.push(actions.start(config.actionDispatchIntervalMs));
+    // Decisions commit their actions; deliver them at once rather than at the next tick.
+    stops.push(events.subscribe((event) => event.type === CASE_DECIDED_EVENT && void actions.dispatchDue().catch(() => undefined)));
+  }
   await matcher.refresh();
   await hashMatchLabeller.drain();
   await guardrail.refresh();
+  await rules.load();
+  await rules.runner.drain();
   const close = async () => {
     for (const stop of stops) stop();
+    await actions.idle();
     await sql.close();
   };
-  return { config, sql, signals, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller, close };
+  return {
+    config, sql, signals, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
+    audit, reviewers, reports, actions, cases, rules, close,
+  };
 }

@@ -200,6 +200,29 @@ export class BankService {
     return toEntry(row);
   }
 
+  /**
+   * Adds entries inside the caller's transaction (a reviewer's decision), creating the bank
+   * if it does not exist; entries already present are skipped. Call the returned function
+   * after commit so this process's matcher sees them at once.
+   */
+  async addEntriesIn(tx: SqlClient, bankName: string, entries: NewBankEntry[], description = ''): Promise<{ added: number; published: () => void }> {
+    if (!BANK_NAME.test(bankName)) throw invalid(`invalid bank name ${JSON.stringify(bankName)}`, { name: bankName });
+    const rows = entries.map((entry) => ({ ...this.signals.normalize(entry.signalType, entry.value), source: entry.source ?? null, tags: normalizeTags(entry.tags ?? []) }));
+    await tx.query('INSERT INTO banks (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [bankName, description]);
+    const bank = await tx.query<{ id: number }>('SELECT id FROM banks WHERE name = $1', [bankName]);
+    const bankId = bank.rows[0].id;
+    const inserted = await tx.query<{ id: number; signal_type: string; value: string }>(
+      `INSERT INTO bank_entries (bank_id, signal_type, value, source, tags)
+       SELECT $1, r.signal_type, r.value, r.source, coalesce(r.tags, '{}') FROM jsonb_to_recordset($2::jsonb) AS r(signal_type text, value text, source text, tags text[])
+       ON CONFLICT (bank_id, signal_type, value) DO NOTHING RETURNING id, signal_type, value`,
+      [bankId, JSON.stringify(rows.map((row) => ({ signal_type: row.signalType, value: row.value, source: row.source, tags: row.tags })))],
+    );
+    if (inserted.rows.length === 0) return { added: 0, published: () => undefined };
+    const revision = await bumpRevision(tx, bankId);
+    const change: BankChange = { kind: 'entries-added', bankId, revision, entries: inserted.rows.map((row) => ({ id: Number(row.id), signalType: row.signal_type, value: row.value })) };
+    return { added: inserted.rows.length, published: () => this.emit(change) };
+  }
+
   async removeEntry(bankName: string, signalType: string, rawValue: string): Promise<void> {
     const bank = await this.get(bankName);
     const { signalType: type, value } = this.signals.normalize(signalType, rawValue);

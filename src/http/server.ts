@@ -10,7 +10,9 @@ import { contentRoutes } from './routes/content.ts';
 import { eventRoutes } from './routes/events.ts';
 import { guardrailRoutes } from './routes/guardrails.ts';
 import { matchRoutes } from './routes/match.ts';
+import { consoleApiRoutes, consolePages } from './routes/console.ts';
 import { networkRoutes } from './routes/network.ts';
+import { reviewRoutes } from './routes/review.ts';
 import { termRoutes } from './routes/terms.ts';
 
 declare module 'fastify' {
@@ -23,6 +25,8 @@ export interface ServerOptions {
   /** Largest request body in bytes (uploads included). */
   bodyLimit?: number;
   logger?: boolean | object;
+  /** The built review console (default console/dist). */
+  consoleDir?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
@@ -55,7 +59,8 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
 
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0];
-    if (PUBLIC_PATHS.has(path)) return;
+    // The console and its API authenticate reviewers with sessions, not API keys.
+    if (PUBLIC_PATHS.has(path) || path === '/console' || path.startsWith('/console/')) return;
     const header = request.headers.authorization;
     const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : (request.headers['x-api-key'] as string | undefined);
     request.apiKey = await bulwark.apiKeys.verify(presented);
@@ -86,6 +91,9 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(termRoutes(bulwark), { prefix: '/v1' });
   await app.register(guardrailRoutes(bulwark), { prefix: '/v1' });
   await app.register(networkRoutes(bulwark), { prefix: '/v1' });
+  await app.register(reviewRoutes(bulwark), { prefix: '/v1' });
+  await app.register(consoleApiRoutes(bulwark), { prefix: '/console/api' });
+  await app.register(consolePages(options.consoleDir));
   await app.ready();
   return app;
 }

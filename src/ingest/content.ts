@@ -5,6 +5,7 @@ import { hashContent } from '../signals/hash-content.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
 import type { ComputedSignal } from '../signals/types.ts';
 import type { SqlClient } from '../store/sql.ts';
+import { type MediaVault, sniffMediaType } from '../media/media-vault.ts';
 
 export const CONTENT_MATCHED_EVENT = 'content.matched';
 
@@ -71,6 +72,8 @@ const ID_PATTERN = /^[\x21-\x7e]{1,200}$/;
 export interface ContentServiceOptions {
   maxPixels?: number;
   matchOptions?: MatchOptions;
+  /** Where the media of matched content is kept for review; absent, no media is kept. */
+  mediaVault?: MediaVault;
 }
 
 /** Ingest stage: hashes submitted content, matches it, stores the outcome and emits match events. */
@@ -103,6 +106,9 @@ export class ContentService {
         [submission.contentId, submission.accountId, submission.contentType, JSON.stringify(result.signals), JSON.stringify(result.matches), submission.createdAt ?? null],
       );
       if (inserted.rows.length === 0) return { row: undefined, event: undefined };
+      if (result.matched && submission.media && this.options.mediaVault) {
+        await this.options.mediaVault.store(tx, submission.contentId, sniffMediaType(submission.media), submission.media);
+      }
       const event = result.matched
         ? await this.events.append(tx, CONTENT_MATCHED_EVENT, `content:${submission.contentId}`, matchedPayload(submission, result.matches))
         : undefined;

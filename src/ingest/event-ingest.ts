@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { invalid } from '../errors.ts';
+import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { AccountDirectory } from '../graph/accounts.ts';
 import type { SqlClient } from '../store/sql.ts';
 import type { TermListService } from '../terms/term-lists.ts';
@@ -14,7 +15,12 @@ export interface EventIngestOptions {
    * the store as written but lets anyone holding a guess confirm it.
    */
   identifierKey?: string;
+  /** Where account.term_matched events go, for the rules; absent, term matches only become graph features. */
+  events?: EventLog;
 }
+
+export const TERM_MATCHED_EVENT = 'account.term_matched';
+export type TermSurface = 'bio' | 'comment' | 'search' | 'hashtag';
 
 export interface IngestResult {
   received: number;
@@ -119,7 +125,10 @@ export class EventIngestService {
   async apply(events: readonly PlatformEvent[]): Promise<IngestResult> {
     const matcher = await this.terms.matcher();
     try {
-      return await this.sql.transaction((tx) => this.applyIn(tx, events, matcher));
+      const published: DomainEvent[] = [];
+      const result = await this.sql.transaction((tx) => this.applyIn(tx, events, matcher, published));
+      this.options.events?.published(published);
+      return result;
     } catch (error) {
       this.accounts.clearCache();
       throw error;
@@ -134,7 +143,7 @@ export class EventIngestService {
     return digest.slice(0, 32);
   }
 
-  private async applyIn(tx: SqlClient, all: readonly PlatformEvent[], matcher: TermMatcher): Promise<IngestResult> {
+  private async applyIn(tx: SqlClient, all: readonly PlatformEvent[], matcher: TermMatcher, published: DomainEvent[]): Promise<IngestResult> {
     const fresh = await this.dropDuplicates(tx, all);
     const result: IngestResult = { received: all.length, applied: 0, duplicates: all.length - fresh.length, ignored: [], termMatches: 0 };
 
@@ -157,8 +166,17 @@ export class EventIngestService {
         row.last_at = later(row.last_at, at);
       } else features.set(key, { account_id: account, kind, value, count: 1, first_at: at, last_at: at });
     };
-    const addTermMatches = (account: number, matches: TermMatch[], at: string) => {
-      for (const match of matches) addFeature(account, 'term', `${match.list}:${match.termId}`, at);
+    // Per account, what its text matched in this batch: one event each for the rules.
+    const termMatchesByAccount = new Map<string, { list: string; term_id: string; surface: TermSurface }[]>();
+    const addTermMatches = (external: string, surface: TermSurface, matches: TermMatch[], at: string) => {
+      if (matches.length === 0) return;
+      const account = idOf(external);
+      let found = termMatchesByAccount.get(external);
+      if (!found) termMatchesByAccount.set(external, (found = []));
+      for (const match of matches) {
+        addFeature(account, 'term', `${match.list}:${match.termId}`, at);
+        found.push({ list: match.list, term_id: match.termId, surface });
+      }
       result.termMatches += matches.length;
     };
     const change = (id: number) => {
@@ -199,7 +217,7 @@ export class EventIngestService {
               if (via) row.via = via;
             }
           }
-          if (event.type === 'comment' && event.text) addTermMatches(src, matcher.match(event.text), at);
+          if (event.type === 'comment' && event.text) addTermMatches(event.actor, 'comment', matcher.match(event.text), at);
           break;
         }
         case 'profile_link': {
@@ -221,13 +239,13 @@ export class EventIngestService {
           }
           const account = idOf(event.actor);
           addFeature(account, 'hashtag', tag, at);
-          addTermMatches(account, matcher.matchHashtag(event.hashtag), at);
+          addTermMatches(event.actor, 'hashtag', matcher.matchHashtag(event.hashtag), at);
           break;
         }
         case 'search': {
           const account = idOf(event.actor);
           addFeature(account, 'search', searchFeature(event), at);
-          if (event.query !== undefined) addTermMatches(account, matcher.match(event.query), at);
+          if (event.query !== undefined) addTermMatches(event.actor, 'search', matcher.match(event.query), at);
           break;
         }
         case 'recommendation_impression':
@@ -259,7 +277,7 @@ export class EventIngestService {
             entry.verified_at = at;
           }
           if (event.created_at) entry.created_at = entry.created_at ? earlier(entry.created_at, event.created_at) : event.created_at;
-          if (event.bio) addTermMatches(account, matcher.match(event.bio), at);
+          if (event.bio) addTermMatches(event.account, 'bio', matcher.match(event.bio), at);
           break;
         }
         case 'identifier':
@@ -279,6 +297,11 @@ export class EventIngestService {
          FROM jsonb_to_recordset($1::jsonb) AS r(viewer integer, shown integer, surface text, content_id text, shown_at timestamptz)`,
         [JSON.stringify(impressions)],
       );
+    }
+    if (this.options.events) {
+      for (const [account, matches] of termMatchesByAccount) {
+        published.push(await this.options.events.append(tx, TERM_MATCHED_EVENT, `account:${account}`, { account_id: account, matches }));
+      }
     }
     return result;
   }

@@ -1,0 +1,524 @@
+import type { AuditLog } from '../audit/audit-log.ts';
+import { BulwarkError, conflict, invalid, notFound } from '../errors.ts';
+import type { DomainEvent, EventLog } from '../events/event-log.ts';
+import type { MediaVault } from '../media/media-vault.ts';
+import type { Reviewer, ReviewerService } from '../reviewers/reviewer-service.ts';
+import type { SqlClient } from '../store/sql.ts';
+import { ESCALATION_QUEUE, maySeeQueue, type QueueStats, queueRecord, queueStats } from './queues.ts';
+import type { CaseSubjectType } from './subjects/subject-type.ts';
+import {
+  type CaseDetail,
+  type CaseReason,
+  type CaseStatus,
+  type CaseSubject,
+  type CaseView,
+  type DecisionView,
+  type EnforcementRequest,
+  type EnforcementSink,
+  type Policy,
+  SEVERITIES,
+  type Severity,
+  SUBJECT_KINDS,
+  type SubjectKind,
+} from './types.ts';
+
+export const CASE_OPENED_EVENT = 'case.opened';
+export const CASE_DECIDED_EVENT = 'case.decided';
+
+export interface OpenCaseInput {
+  queue: string;
+  subject: CaseSubject;
+  severity?: Severity;
+  priority?: number;
+  reason: { rule: string; summary: string; eventSeq?: number };
+  trustedFlagger?: boolean;
+  minorInvolved?: boolean;
+  networkSize?: number | null;
+}
+
+export interface DecideInput {
+  verdict: string;
+  policy?: string;
+  note?: string;
+}
+
+export interface CaseServiceOptions {
+  /** How long a claimed case stays with a reviewer before it returns to its queue. */
+  claimMs: number;
+}
+
+export const DEFAULT_CASE_OPTIONS: CaseServiceOptions = { claimMs: 15 * 60_000 };
+
+/** Used until an operator's rule file declares its own policies. */
+export const DEFAULT_POLICIES: Policy[] = [
+  { id: 'csam', title: 'Child sexual abuse material', legal_ground: '18 U.S.C. 2258A (US); illegal content under DSA Art. 16 (EU)' },
+  { id: 'child-exploitation-network', title: 'Coordinated child exploitation activity', legal_ground: 'Terms of service; illegal content under DSA Art. 16 (EU)' },
+];
+
+const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+/**
+ * Order within a queue, after trusted-flagger cases (which always come first): severity,
+ * then whether a minor is involved, then the rule's priority, then the network's size.
+ */
+export function caseRank(severity: Severity, priority: number, minorInvolved: boolean, networkSize: number | null): number {
+  return SEVERITY_RANK[severity] * 100_000 + (minorInvolved ? 50_000 : 0) + priority * 100 + Math.min(networkSize ?? 0, 99);
+}
+
+interface CaseRow {
+  id: number;
+  queue: string;
+  subject_kind: SubjectKind;
+  subject_id: string;
+  status: CaseStatus;
+  severity: Severity;
+  priority: number;
+  trusted_flagger: boolean;
+  minor_involved: boolean;
+  network_size: number | null;
+  reasons: CaseReason[];
+  created_at: Date;
+  due_at: Date | null;
+  claimed_by: number | null;
+  claimed_by_name: string | null;
+  claimed_until: Date | null;
+  decided_at: Date | null;
+  escalated_from: number | null;
+}
+
+const CASE_SELECT = `SELECT c.id, c.queue, c.subject_kind, c.subject_id, c.status, c.severity, c.priority, c.trusted_flagger, c.minor_involved,
+  c.network_size, c.reasons, c.created_at, c.due_at, c.claimed_by, r.username AS claimed_by_name, c.claimed_until, c.decided_at, c.escalated_from
+  FROM cases c LEFT JOIN reviewers r ON r.id = c.claimed_by`;
+
+const toView = (row: CaseRow): CaseView => {
+  const claimLive = row.status === 'claimed' && row.claimed_until !== null && row.claimed_until.getTime() > Date.now();
+  return {
+    id: Number(row.id),
+    queue: row.queue,
+    // A lapsed claim is open again: whoever asks next may take it.
+    status: row.status === 'claimed' && !claimLive ? 'open' : row.status,
+    subject: { kind: row.subject_kind, id: row.subject_id },
+    severity: row.severity,
+    priority: row.priority,
+    trusted_flagger: row.trusted_flagger,
+    minor_involved: row.minor_involved,
+    network_size: row.network_size,
+    created_at: row.created_at.toISOString(),
+    due_at: row.due_at?.toISOString() ?? null,
+    claimed_by: claimLive ? row.claimed_by_name : null,
+    claimed_until: claimLive ? row.claimed_until!.toISOString() : null,
+    decided_at: row.decided_at?.toISOString() ?? null,
+    escalated_from: row.escalated_from === null ? null : Number(row.escalated_from),
+    reasons: row.reasons,
+  };
+};
+
+interface DecisionRow {
+  id: number;
+  case_id: number | null;
+  verdict: string;
+  policy: string | null;
+  legal_ground: string | null;
+  note: string | null;
+  decided_by: string;
+  automated: boolean;
+  rule_id: string | null;
+  decided_at: Date;
+}
+
+export interface DecisionResult {
+  decision: DecisionView;
+  case: CaseDetail;
+  /** The case opened in the escalation queue, for an escalation. */
+  escalatedTo?: number;
+}
+
+/**
+ * Cases and queues: rules and people open cases, reviewers claim them in priority order,
+ * and decide them; a decision fires the subject's enforcement through the actions stage
+ * and is written, with who, when, what and why, to the append-only audit log.
+ */
+export class CaseService {
+  private readonly subjects = new Map<SubjectKind, CaseSubjectType>();
+
+  constructor(
+    private readonly sql: SqlClient,
+    private readonly events: EventLog,
+    private readonly audit: AuditLog,
+    private readonly reviewers: ReviewerService,
+    private readonly enforcement: EnforcementSink,
+    subjectTypes: CaseSubjectType[],
+    private readonly policies: () => Policy[],
+    private readonly vault: MediaVault | undefined,
+    private readonly options: CaseServiceOptions = DEFAULT_CASE_OPTIONS,
+  ) {
+    for (const type of subjectTypes) this.subjects.set(type.kind, type);
+  }
+
+  private subjectType(kind: SubjectKind): CaseSubjectType {
+    const type = this.subjects.get(kind);
+    if (!type) throw invalid(`cases about ${kind} are not supported`);
+    return type;
+  }
+
+  /** Opens a case, or adds the reason to the undecided case the subject already has in that queue. */
+  async open(input: OpenCaseInput, actor = 'system'): Promise<CaseView> {
+    const { view, event } = await this.sql.transaction((tx) => this.openIn(tx, input, actor));
+    this.events.published([event]);
+    return view;
+  }
+
+  async openIn(tx: SqlClient, input: OpenCaseInput, actor = 'system'): Promise<{ view: CaseView; created: boolean; event: DomainEvent }> {
+    validateOpen(input);
+    const queue = await queueRecord(tx, input.queue);
+    if (!queue) throw notFound(`no review queue named ${JSON.stringify(input.queue)}; queues come from the active rule file`);
+    this.subjectType(input.subject.kind);
+    const severity = input.severity ?? 'medium';
+    const priority = input.priority ?? 50;
+    const reason: CaseReason = { rule: input.reason.rule, summary: input.reason.summary, event_seq: input.reason.eventSeq ?? null, at: new Date().toISOString() };
+    // Serialises openers of the same subject, so two signals at once make one case.
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`case:${input.queue}:${input.subject.kind}:${input.subject.id}`]);
+    const existing = await tx.query<CaseRow>(`${CASE_SELECT} WHERE c.queue = $1 AND c.subject_kind = $2 AND c.subject_id = $3 AND c.status <> 'decided' FOR UPDATE OF c`, [
+      input.queue,
+      input.subject.kind,
+      input.subject.id,
+    ]);
+    let row: CaseRow;
+    let created = false;
+    if (existing.rows[0]) {
+      const current = existing.rows[0];
+      const merged = {
+        severity: SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity] ? severity : current.severity,
+        priority: Math.max(priority, current.priority),
+        trusted: current.trusted_flagger || input.trustedFlagger === true,
+        minor: current.minor_involved || input.minorInvolved === true,
+        size: Math.max(current.network_size ?? 0, input.networkSize ?? 0) || current.network_size || input.networkSize || null,
+      };
+      await tx.query(
+        `UPDATE cases SET severity = $2, priority = $3, trusted_flagger = $4, minor_involved = $5, network_size = $6, rank = $7,
+           reasons = reasons || $8::jsonb WHERE id = $1`,
+        [current.id, merged.severity, merged.priority, merged.trusted, merged.minor, merged.size, caseRank(merged.severity, merged.priority, merged.minor, merged.size), JSON.stringify([reason])],
+      );
+      row = (await tx.query<CaseRow>(`${CASE_SELECT} WHERE c.id = $1`, [current.id])).rows[0];
+    } else {
+      const size = input.networkSize ?? null;
+      const inserted = await tx.query<{ id: number }>(
+        `INSERT INTO cases (queue, subject_kind, subject_id, severity, priority, trusted_flagger, minor_involved, network_size, rank, reasons, due_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, now() + make_interval(mins => $11)) RETURNING id`,
+        [input.queue, input.subject.kind, input.subject.id, severity, priority, input.trustedFlagger === true, input.minorInvolved === true, size,
+          caseRank(severity, priority, input.minorInvolved === true, size), JSON.stringify([reason]), queue.sla_minutes],
+      );
+      row = (await tx.query<CaseRow>(`${CASE_SELECT} WHERE c.id = $1`, [inserted.rows[0].id])).rows[0];
+      created = true;
+    }
+    const view = toView(row);
+    await this.audit.append(tx, { actor, action: created ? 'case.opened' : 'case.reason_added', subject: `case:${view.id}`, detail: { queue: view.queue, subject: view.subject, rule: reason.rule, severity: view.severity, priority: view.priority } });
+    const event = await this.events.append(tx, CASE_OPENED_EVENT, `case:${view.id}`, { case_id: view.id, queue: view.queue, subject: view.subject, created, rule: reason.rule });
+    return { view, created, event };
+  }
+
+  async list(filter: { queue?: string; status?: CaseStatus; subject?: CaseSubject; afterId?: number; limit?: number } = {}): Promise<CaseView[]> {
+    const result = await this.sql.query<CaseRow>(
+      `${CASE_SELECT} WHERE ($1::text IS NULL OR c.queue = $1) AND ($2::text IS NULL OR c.status = $2)
+         AND ($3::text IS NULL OR (c.subject_kind = $3 AND c.subject_id = $4)) AND c.id > $5 ORDER BY c.id LIMIT $6`,
+      [filter.queue ?? null, filter.status ?? null, filter.subject?.kind ?? null, filter.subject?.id ?? null, filter.afterId ?? 0, Math.min(Math.max(filter.limit ?? 100, 1), 1000)],
+    );
+    return result.rows.map(toView);
+  }
+
+  private async row(client: SqlClient, id: number, lock = false): Promise<CaseRow> {
+    if (!Number.isSafeInteger(id) || id < 1) throw notFound(`no case with id ${id}`);
+    const result = await client.query<CaseRow>(`${CASE_SELECT} WHERE c.id = $1${lock ? ' FOR UPDATE OF c' : ''}`, [id]);
+    if (!result.rows[0]) throw notFound(`no case with id ${id}`);
+    return result.rows[0];
+  }
+
+  /** Refuses a reviewer the cases of queues they may not see, without saying whether the case exists. */
+  private async assertMaySee(client: SqlClient, row: CaseRow, reviewer: Reviewer | undefined): Promise<void> {
+    if (!reviewer) return;
+    const queue = await queueRecord(client, row.queue);
+    if (!queue || !maySeeQueue(reviewer, queue)) throw new BulwarkError('forbidden', `case ${row.id} is in a queue you may not see`);
+  }
+
+  /** The case with everything a reviewer needs to decide it; without a reviewer, as an API client sees it. */
+  async detail(id: number, reviewer?: Reviewer): Promise<CaseDetail> {
+    const row = await this.row(this.sql, id);
+    await this.assertMaySee(this.sql, row, reviewer);
+    return this.describe(this.sql, row);
+  }
+
+  private async describe(client: SqlClient, row: CaseRow): Promise<CaseDetail> {
+    const type = this.subjectType(row.subject_kind);
+    const sections = await type.describe(client, row.subject_id);
+    return { ...toView(row), ...sections, decision_options: type.options, policies: this.policies(), decisions: await this.decisions(client, Number(row.id)) };
+  }
+
+  async queues(reviewer?: Reviewer): Promise<QueueStats[]> {
+    const all = await queueStats(this.sql);
+    return reviewer ? all.filter((queue) => maySeeQueue(reviewer, queue)) : all;
+  }
+
+  /**
+   * Gives the reviewer the most urgent case of the queue: the one they already hold, else the
+   * first open one (or one whose claim lapsed). Undefined when the queue is empty.
+   */
+  async claimNext(reviewer: Reviewer, queueName: string): Promise<CaseDetail | undefined> {
+    const queue = await queueRecord(this.sql, queueName);
+    if (!queue) throw notFound(`no review queue named ${JSON.stringify(queueName)}`);
+    if (!maySeeQueue(reviewer, queue)) throw new BulwarkError('forbidden', `queue ${queueName} is not open to you`);
+    const claimed = await this.sql.transaction(async (tx) => {
+      const held = await tx.query<{ id: number }>(
+        `SELECT id FROM cases WHERE queue = $1 AND status = 'claimed' AND claimed_by = $2 AND claimed_until > now() ORDER BY claimed_until LIMIT 1`,
+        [queueName, reviewer.id],
+      );
+      let id = held.rows[0]?.id;
+      if (id === undefined) {
+        const next = await tx.query<{ id: number }>(
+          `SELECT id FROM cases WHERE queue = $1 AND (status = 'open' OR (status = 'claimed' AND claimed_until <= now()))
+           ORDER BY trusted_flagger DESC, rank DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+          [queueName],
+        );
+        id = next.rows[0]?.id;
+        if (id === undefined) return undefined;
+        await this.take(tx, Number(id), reviewer);
+      }
+      return Number(id);
+    });
+    // Described after commit: the actions stage reads through its own connection.
+    return claimed === undefined ? undefined : this.describe(this.sql, await this.row(this.sql, claimed));
+  }
+
+  /** A lead takes a specific case, or a reviewer takes one they were sent. */
+  async claim(id: number, reviewer: Reviewer): Promise<CaseDetail> {
+    await this.sql.transaction(async (tx) => {
+      const row = await this.row(tx, id, true);
+      await this.assertMaySee(tx, row, reviewer);
+      const view = toView(row);
+      if (view.status === 'decided') throw conflict(`case ${id} is already decided`);
+      if (view.status === 'claimed' && row.claimed_by !== reviewer.id && reviewer.role === 'reviewer') {
+        throw conflict(`case ${id} is held by ${view.claimed_by} until ${view.claimed_until}`);
+      }
+      await this.take(tx, id, reviewer);
+    });
+    return this.describe(this.sql, await this.row(this.sql, id));
+  }
+
+  private async take(tx: SqlClient, id: number, reviewer: Reviewer): Promise<void> {
+    await tx.query(`UPDATE cases SET status = 'claimed', claimed_by = $2, claimed_until = now() + make_interval(secs => $3) WHERE id = $1`, [id, reviewer.id, this.options.claimMs / 1000]);
+    await this.audit.append(tx, { actor: reviewer.username, action: 'case.claimed', subject: `case:${id}` });
+  }
+
+  async release(id: number, reviewer: Reviewer): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const row = await this.row(tx, id, true);
+      await this.assertMaySee(tx, row, reviewer);
+      if (row.status !== 'claimed' || row.claimed_by !== reviewer.id) throw conflict(`case ${id} is not held by you`);
+      await tx.query(`UPDATE cases SET status = 'open', claimed_by = NULL, claimed_until = NULL WHERE id = $1`, [id]);
+      await this.audit.append(tx, { actor: reviewer.username, action: 'case.released', subject: `case:${id}` });
+    });
+  }
+
+  /** Counts one exposure of the reviewer to the case's media, and logs it. */
+  async reveal(id: number, reviewer: Reviewer): Promise<{ exposureToday: number }> {
+    return this.sql.transaction(async (tx) => {
+      const row = await this.row(tx, id);
+      await this.assertMaySee(tx, row, reviewer);
+      const exposureToday = await this.reviewers.recordExposure(tx, reviewer.id);
+      await this.audit.append(tx, { actor: reviewer.username, action: 'media.revealed', subject: `case:${id}`, detail: { subject: { kind: row.subject_kind, id: row.subject_id } } });
+      return { exposureToday };
+    });
+  }
+
+  /** The case's media, for the reviewer holding it (or a lead); every access is logged. */
+  async media(id: number, reviewer: Reviewer): Promise<{ mediaType: string; media: Buffer }> {
+    const row = await this.row(this.sql, id);
+    await this.assertMaySee(this.sql, row, reviewer);
+    const holder = row.status === 'claimed' && row.claimed_by === reviewer.id;
+    if (!holder && reviewer.role === 'reviewer') throw new BulwarkError('forbidden', `claim case ${id} to see its media`);
+    if (row.subject_kind !== 'content' || !this.vault) throw notFound(`Bulwark holds no media for case ${id}`);
+    const opened = await this.vault.open(this.sql, row.subject_id);
+    if (!opened) throw notFound(`Bulwark holds no media for case ${id}`);
+    await this.sql.transaction((tx) => this.audit.append(tx, { actor: reviewer.username, action: 'media.accessed', subject: `case:${id}` }));
+    return opened;
+  }
+
+  /**
+   * Records the reviewer's decision and fires its enforcement, all in one transaction: the
+   * decision, the actions (delivered later by the actions stage, never lost), labels,
+   * local-bank entries, the audit entry and the event for reporting stages.
+   */
+  async decide(id: number, reviewer: Reviewer, input: DecideInput): Promise<DecisionResult> {
+    const published: DomainEvent[] = [];
+    const afterCommit: (() => void)[] = [];
+    const result = await this.sql.transaction(async (tx) => {
+      const row = await this.row(tx, id, true);
+      await this.assertMaySee(tx, row, reviewer);
+      const view = toView(row);
+      if (view.status === 'decided') throw conflict(`case ${id} is already decided`);
+      if (view.status !== 'claimed' || row.claimed_by !== reviewer.id) throw conflict(`case ${id} is not claimed by you; claim it first`);
+      const type = this.subjectType(row.subject_kind);
+      const option = type.options.find((candidate) => candidate.verdict === input.verdict);
+      if (!option) throw invalid(`verdict ${JSON.stringify(input.verdict)} is not one of ${type.options.map((o) => o.verdict).join(', ')}`, { verdict: input.verdict });
+      const policy = this.policyFor(option.actions.length > 0, input.policy);
+      const note = input.note?.trim() ? input.note.trim().slice(0, 4000) : undefined;
+      const inserted = await tx.query<DecisionRow>(
+        `INSERT INTO decisions (case_id, verdict, policy, legal_ground, note, decided_by, reviewer_id, automated)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, false) RETURNING id, case_id, verdict, policy, legal_ground, note, decided_by, automated, rule_id, decided_at`,
+        [id, option.verdict, policy?.id ?? null, policy?.legal_ground ?? null, note ?? null, reviewer.username, reviewer.id],
+      );
+      const decisionId = Number(inserted.rows[0].id);
+      await tx.query(`UPDATE cases SET status = 'decided', decided_at = now(), claimed_until = NULL WHERE id = $1`, [id]);
+      const effects = await type.apply({ tx, caseId: id, decisionId, subject: view.subject, option, policy, decidedBy: reviewer.username, note });
+      published.push(...effects.published);
+      afterCommit.push(...effects.afterCommit);
+      const actions = await this.enqueueAll(tx, effects.actions);
+      let escalatedTo: number | undefined;
+      if (option.verdict === 'escalate') {
+        const escalated = await this.openIn(tx, {
+          queue: ESCALATION_QUEUE.name,
+          subject: view.subject,
+          severity: view.severity,
+          priority: view.priority,
+          trustedFlagger: view.trusted_flagger,
+          minorInvolved: view.minor_involved,
+          networkSize: view.network_size,
+          reason: { rule: 'escalation', summary: `escalated by ${reviewer.username} from case ${id}${note ? `: ${note}` : ''}` },
+        }, reviewer.username);
+        await tx.query('UPDATE cases SET escalated_from = $2 WHERE id = $1', [escalated.view.id, id]);
+        published.push(escalated.event);
+        escalatedTo = escalated.view.id;
+      }
+      await this.audit.append(tx, {
+        actor: reviewer.username,
+        action: 'case.decided',
+        subject: `case:${id}`,
+        detail: { decision_id: decisionId, verdict: option.verdict, policy: policy?.id ?? null, actions: actions.map((action) => action.id), ...(escalatedTo ? { escalated_to: escalatedTo } : {}) },
+      });
+      published.push(
+        await this.events.append(tx, CASE_DECIDED_EVENT, `case:${id}`, {
+          case_id: id,
+          decision_id: decisionId,
+          subject: view.subject,
+          verdict: option.verdict,
+          policy: policy?.id ?? null,
+          legal_ground: policy?.legal_ground ?? null,
+          decided_by: reviewer.username,
+          automated: false,
+          actions: actions.map((action) => ({ id: action.id, type: action.type, target: action.target })),
+        }),
+      );
+      return { decision: toDecision(inserted.rows[0], actions), escalatedTo };
+    });
+    this.events.published(published);
+    for (const notify of afterCommit) notify();
+    return { ...result, case: await this.describe(this.sql, await this.row(this.sql, id)) };
+  }
+
+  /**
+   * A rule acting on its own: recorded as a decision by `rule:<id>`, with the event that made
+   * it fire, in the transaction that handles that event.
+   */
+  async decideAutomatically(
+    tx: SqlClient,
+    input: { ruleId: string; eventSeq?: number; caseId?: number; subject: CaseSubject; actions: { type: EnforcementRequest['type']; target: CaseSubject }[]; summary: string },
+  ): Promise<{ decision: DecisionView; event: DomainEvent }> {
+    const decidedBy = `rule:${input.ruleId}`;
+    const inserted = await tx.query<DecisionRow>(
+      `INSERT INTO decisions (case_id, verdict, decided_by, automated, rule_id, event_seq, note)
+       VALUES ($1, 'automated', $2, true, $3, $4, $5) RETURNING id, case_id, verdict, policy, legal_ground, note, decided_by, automated, rule_id, decided_at`,
+      [input.caseId ?? null, decidedBy, input.ruleId, input.eventSeq ?? null, input.summary.slice(0, 4000)],
+    );
+    const decisionId = Number(inserted.rows[0].id);
+    const requests: EnforcementRequest[] = [];
+    for (const action of input.actions) {
+      requests.push({
+        type: action.type,
+        target: action.target,
+        decidedBy,
+        automated: true,
+        caseId: input.caseId,
+        decisionId,
+        ruleId: input.ruleId,
+        reason: { verdict: 'automated', note: input.summary },
+        ...(action.type === 'takedown_network' ? { members: await networkMembers(tx, action.target.id) } : {}),
+        // A replayed event must not act twice.
+        idempotencyKey: `rule:${input.ruleId}:${input.eventSeq ?? decisionId}:${action.type}:${action.target.kind}:${action.target.id}`,
+      });
+    }
+    const actions = await this.enqueueAll(tx, requests);
+    await this.audit.append(tx, { actor: decidedBy, action: 'rule.acted', subject: `${input.subject.kind}:${input.subject.id}`, detail: { decision_id: decisionId, event_seq: input.eventSeq ?? null, case_id: input.caseId ?? null, actions: actions.map((a) => a.id) } });
+    const event = await this.events.append(tx, CASE_DECIDED_EVENT, input.caseId ? `case:${input.caseId}` : `${input.subject.kind}:${input.subject.id}`, {
+      case_id: input.caseId ?? null,
+      decision_id: decisionId,
+      subject: input.subject,
+      verdict: 'automated',
+      policy: null,
+      legal_ground: null,
+      decided_by: decidedBy,
+      automated: true,
+      actions: actions.map((action) => ({ id: action.id, type: action.type, target: action.target })),
+    });
+    return { decision: toDecision(inserted.rows[0], actions), event };
+  }
+
+  private async enqueueAll(tx: SqlClient, requests: EnforcementRequest[]) {
+    const actions = [];
+    for (const request of requests) actions.push(await this.enforcement.enqueue(tx, request));
+    return actions;
+  }
+
+  private policyFor(restricts: boolean, id: string | undefined): Policy | undefined {
+    const policies = this.policies();
+    if (id === undefined || id === '') {
+      if (restricts) throw invalid(`a decision that restricts content or accounts must cite a policy: one of ${policies.map((p) => p.id).join(', ')}`);
+      return undefined;
+    }
+    const policy = policies.find((candidate) => candidate.id === id);
+    if (!policy) throw invalid(`unknown policy ${JSON.stringify(id)}; policies are ${policies.map((p) => p.id).join(', ')}`, { policy: id });
+    return policy;
+  }
+
+  async decisions(client: SqlClient, caseId: number): Promise<DecisionView[]> {
+    const rows = await client.query<DecisionRow>(
+      'SELECT id, case_id, verdict, policy, legal_ground, note, decided_by, automated, rule_id, decided_at FROM decisions WHERE case_id = $1 ORDER BY id',
+      [caseId],
+    );
+    const views: DecisionView[] = [];
+    for (const row of rows.rows) views.push(toDecision(row, await this.enforcement.list({ decisionId: Number(row.id) })));
+    return views;
+  }
+}
+
+function toDecision(row: DecisionRow, actions: { id: number; type: string; target: { kind: string; id: string }; status: string }[]): DecisionView {
+  return {
+    id: Number(row.id),
+    case_id: row.case_id === null ? null : Number(row.case_id),
+    verdict: row.verdict,
+    policy: row.policy,
+    legal_ground: row.legal_ground,
+    note: row.note,
+    decided_by: row.decided_by,
+    automated: row.automated,
+    rule: row.rule_id,
+    decided_at: row.decided_at.toISOString(),
+    actions: actions.map((action) => ({ id: Number(action.id), type: action.type, target: action.target, status: action.status })),
+  };
+}
+
+async function networkMembers(client: SqlClient, networkId: string): Promise<string[]> {
+  const result = await client.query<{ external_id: string }>(
+    'SELECT a.external_id FROM network_members m JOIN accounts a ON a.id = m.account_id WHERE m.network_id = $1 ORDER BY a.external_id',
+    [Number(networkId)],
+  );
+  return result.rows.map((row) => row.external_id);
+}
+
+const SUBJECT_ID = /^[\x21-\x7e]{1,200}$/;
+
+function validateOpen(input: OpenCaseInput): void {
+  if (!SUBJECT_KINDS.includes(input.subject.kind)) throw invalid(`a case subject is one of ${SUBJECT_KINDS.join(', ')}`);
+  if (!SUBJECT_ID.test(input.subject.id)) throw invalid('a subject id is 1-200 printable ASCII characters without spaces');
+  if (input.severity !== undefined && !SEVERITIES.includes(input.severity)) throw invalid(`severity is one of ${SEVERITIES.join(', ')}`);
+  if (input.priority !== undefined && (!Number.isInteger(input.priority) || input.priority < 0 || input.priority > 100)) throw invalid('priority is an integer from 0 to 100');
+  if (!input.reason.rule || !input.reason.summary) throw invalid('a case needs a reason: the rule (or person) and a summary');
+}
