@@ -440,14 +440,13 @@ for (const target of targets) {
 
     it('treats 409 naming its key as already applied, respects Retry-After on 429, and caps it', async () => {
       const { bulwark, service, clock } = await setup({ maxDelayMs: 600_000 });
-      platform.reply = (req) =>
-        req.body.target && (req.body.target as { id: string }).id === 'content-1'
-          ? { status: 409, headers: { 'idempotency-key': String(req.headers['idempotency-key']) }, body: { already: true } }
-          : req.body.target && (req.body.target as { id: string }).id === 'content-2'
-            ? { status: 409, body: { error: 'other conflict' } }
-            : req.body.target && (req.body.target as { id: string }).id === 'content-3'
-              ? { status: 429, headers: { 'retry-after': '120' } }
-              : { status: 429, headers: { 'retry-after': '86400' } };
+      const replies: Record<string, (req: ReceivedRequest) => Reply> = {
+        'content-1': (req) => ({ status: 409, headers: { 'idempotency-key': String(req.headers['idempotency-key']) }, body: { already: true } }),
+        'content-2': () => ({ status: 409, body: { error: 'other conflict' } }),
+        'content-3': () => ({ status: 429, headers: { 'retry-after': '120' } }),
+        'content-4': () => ({ status: 429, headers: { 'retry-after': '86400' } }),
+      };
+      platform.reply = (req) => replies[(req.body.target as { id: string }).id](req);
       const applied = await enqueue(bulwark, service, request({ target: { kind: 'content', id: 'content-1' } }));
       const conflicting = await enqueue(bulwark, service, request({ target: { kind: 'content', id: 'content-2' } }));
       const limited = await enqueue(bulwark, service, request({ target: { kind: 'content', id: 'content-3' } }));

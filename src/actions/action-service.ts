@@ -199,6 +199,8 @@ export class ActionService {
   private dispatching: Promise<number> | undefined;
   private again = false;
   private running = 0;
+  /** Checks for just-enqueued actions becoming visible; idle() waits for them. */
+  private readonly probes = new Set<Promise<void>>();
 
   constructor(
     private readonly sql: SqlClient,
@@ -318,9 +320,11 @@ export class ActionService {
     return this.dispatching;
   }
 
-  /** Resolves when no dispatch pass is running in this service (call after stopping, before closing the store). */
+  /** Resolves when nothing of this service is using the store (call after stopping, before closing the store). */
   async idle(): Promise<void> {
-    while (this.dispatching) await this.dispatching.catch(() => undefined);
+    while (this.dispatching || this.probes.size > 0) {
+      await Promise.all([this.dispatching?.catch(() => undefined), ...this.probes]);
+    }
   }
 
   /**
@@ -625,7 +629,7 @@ export class ActionService {
    * and otherwise leaves the action to the timer (it may also have been rolled back).
    */
   private dispatchOnceVisible(id: number): void {
-    void (async () => {
+    const probe = (async () => {
       for (const wait of [0, 10, 50, 200, 1000]) {
         if (wait) await sleep(wait);
         if (this.running === 0) return;
@@ -635,7 +639,10 @@ export class ActionService {
           return;
         }
       }
-    })().catch(this.onError);
+    })()
+      .catch(this.onError)
+      .finally(() => this.probes.delete(probe));
+    this.probes.add(probe);
   }
 
   // ---- reading ----

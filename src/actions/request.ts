@@ -83,11 +83,13 @@ export function validateActionRequest(request: ActionRequest): ValidActionReques
 
   let identifiers: IdentifierHash[] | null = null;
   if (request.type === 'block_identifier') {
-    if (!Array.isArray(request.identifiers) || request.identifiers.length === 0) throw invalid('blocking identifiers needs at least one identifier hash', { field: 'identifiers' });
-    if (request.identifiers.length > MAX_IDENTIFIERS) throw invalid(`at most ${MAX_IDENTIFIERS} identifiers`, { field: 'identifiers' });
+    // The platform holds the account's identifiers itself; Bulwark's hashes (possibly none
+    // yet) only add what it has seen, so an empty list is still a valid request.
+    if (request.identifiers !== undefined && !Array.isArray(request.identifiers)) throw invalid('identifiers is a list of { kind, hash }', { field: 'identifiers' });
+    if ((request.identifiers ?? []).length > MAX_IDENTIFIERS) throw invalid(`at most ${MAX_IDENTIFIERS} identifiers`, { field: 'identifiers' });
     const seen = new Set<string>();
     identifiers = [];
-    for (const identifier of request.identifiers) {
+    for (const identifier of request.identifiers ?? []) {
       if (typeof identifier?.kind !== 'string' || !IDENTIFIER_KIND.test(identifier.kind)) throw invalid('identifier kind is lower-case letters, digits, _ and :', { field: 'identifiers' });
       if (typeof identifier.hash !== 'string' || !IDENTIFIER_HASH.test(identifier.hash)) throw invalid('identifier hash is the keyed hash (lower-case hex), never the identifier itself', { field: 'identifiers' });
       const key = `${identifier.kind}\u0000${identifier.hash}`;
