@@ -10,49 +10,10 @@ import { hashContent } from '../src/signals/hash-content.ts';
 import type { Reviewer } from '../src/reviewers/reviewer-service.ts';
 import { PlatformWebhook } from './helpers/platform-webhook.ts';
 import { storeTargets } from './helpers/stores.ts';
+import { REVIEW_RULES } from './fixtures/review-rules.ts';
 
 const targets = await storeTargets();
 
-export const REVIEW_RULES = `version: 1
-queues:
-  - name: known-media
-    description: Uploads that match a verified bank
-    sla_minutes: 60
-  - name: reports
-    description: Reports from users and trusted flaggers
-    sla_minutes: 240
-  - name: networks
-    description: Networks found by detection
-    sla_minutes: 1440
-    team: network-team
-policies:
-  - id: csam
-    title: Child sexual abuse material
-    legal_ground: "18 U.S.C. 2258A; DSA Art. 16"
-rules:
-  - id: verified-exact-remove
-    description: An exact digest match on the verified bank is removed at once, and reviewed
-    on: content.matched
-    when:
-      all:
-        - { fact: match.banks, contains: verified }
-        - { fact: match.exact, equals: true }
-    then:
-      actions: [remove_content]
-      case: { queue: known-media, severity: critical, priority: 90 }
-  - id: verified-near-review
-    on: content.matched
-    when:
-      all:
-        - { fact: match.banks, contains: verified }
-        - { fact: match.exact, equals: false }
-    then:
-      case: { queue: known-media, severity: high, priority: 60 }
-  - id: reports-review
-    on: report.received
-    then:
-      case: { queue: reports, severity: medium, priority: 40 }
-`;
 
 const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('hex');
 const expectError = async (promise: Promise<unknown>, kind: BulwarkError['kind'], message: RegExp) =>

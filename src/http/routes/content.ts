@@ -7,7 +7,7 @@ import { contentJson } from '../serialize.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-export const contentBody = z.object({
+export const contentBody = z.strictObject({
   content_id: z.string().min(1).max(200),
   account_id: z.string().min(1).max(200),
   content_type: z.enum(['photo']).default('photo'),
