@@ -26,8 +26,8 @@ for (const target of targets) {
     let reviewer: Reviewer;
     let other: Reviewer;
     let lead: Reviewer;
-    const exact = { png: Buffer.alloc(0), pdq: '' };
-    const near = { png: Buffer.alloc(0), pdq: '' };
+    const exact: { png: Buffer; pdq: string } = { png: Buffer.alloc(0), pdq: '' };
+    const near: { png: Buffer; pdq: string } = { png: Buffer.alloc(0), pdq: '' };
 
     before(async () => {
       platform = await new PlatformWebhook('platform-secret-0123456789').start();

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { webhookConfigFromEnv } from '../actions/targets.ts';
 import { type Bulwark, type BulwarkConfig, openBulwark } from '../app.ts';
 
 export interface GlobalOptions {
@@ -16,13 +17,16 @@ export function bulwarkConfig(options: GlobalOptions): BulwarkConfig {
   return {
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir }),
     ...(process.env.BULWARK_IDENTIFIER_KEY ? { identifierKey: process.env.BULWARK_IDENTIFIER_KEY } : {}),
+    ...(process.env.BULWARK_MEDIA_KEY ? { mediaKey: process.env.BULWARK_MEDIA_KEY } : {}),
+    webhooks: webhookConfigFromEnv(),
   };
 }
 
 /** Opens the configured store for one command and closes it afterwards, whatever happens. */
 export async function withBulwark<T>(command: Command, fn: (bulwark: Bulwark, options: GlobalOptions) => Promise<T>): Promise<T> {
   const options = globals(command);
-  const bulwark = await openBulwark(bulwarkConfig(options));
+  // One-off commands record actions; delivering them is the server's (or `actions dispatch`'s) work.
+  const bulwark = await openBulwark({ ...bulwarkConfig(options), dispatchActions: false });
   try {
     return await fn(bulwark, options);
   } finally {

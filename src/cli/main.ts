@@ -4,6 +4,7 @@ import { apiKeyCommands } from './commands/apikey.ts';
 import { hashCommand } from './commands/hash.ts';
 import { matchCommand } from './commands/match.ts';
 import { networkCommands } from './commands/network.ts';
+import { caseCommands, reviewerCommands } from './commands/review.ts';
 import { serveCommand, demoCommand, migrateCommand } from './commands/serve.ts';
 import { reportError } from './output.ts';
 
@@ -23,6 +24,8 @@ matchCommand(program);
 bankCommands(program);
 networkCommands(program);
 apiKeyCommands(program);
+reviewerCommands(program);
+caseCommands(program);
 (await import('./commands/actions.ts')).actionsCommands(program);
 (await import('./commands/rules.ts')).rulesCommands(program);
 migrateCommand(program);

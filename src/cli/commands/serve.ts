@@ -1,8 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import sharp from 'sharp';
 import { type Bulwark, openBulwark } from '../../app.ts';
+import { startDemoPlatform } from '../../demo/demo-platform.ts';
 import { syntheticPlatform } from '../../demo/synthetic-platform.ts';
 import type { PlatformEventInput } from '../../ingest/platform-events.ts';
 import { encodeImage, shapesImage } from '../../demo/benign-images.ts';
@@ -102,6 +105,55 @@ async function seedNetworkDemo(bulwark: Bulwark): Promise<{ accounts: number; su
   return { accounts: platform.accountCount, summary, minor, seller, ordinary };
 }
 
+/** The demo's media key lives beside its store, so media sealed in one run opens in the next. */
+async function demoMediaKey(dir: string): Promise<string> {
+  if (process.env.BULWARK_MEDIA_KEY) return process.env.BULWARK_MEDIA_KEY;
+  const file = join(dir, 'media.key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const key = randomBytes(32).toString('hex');
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    return key;
+  }
+}
+
+/**
+ * The review half of the demo (its rule file goes live before anything else arrives, so
+ * detection and uploads open cases): a few uploads (an exact copy of a bank picture, two
+ * re-encoded ones, an unrelated one) and a trusted-flagger report arrive once per store;
+ * a reviewer and a lead get fresh passwords every run.
+ */
+async function activateDemoRules(bulwark: Bulwark): Promise<void> {
+  if (bulwark.rules.current()) return;
+  const source = await readFile(fileURLToPath(new URL('../../demo/demo-rules.yaml', import.meta.url)), 'utf8');
+  await bulwark.rules.activate(source, 'demo-rules.yaml', 'demo');
+}
+
+async function seedReviewDemo(bulwark: Bulwark): Promise<{ reviewer: string; lead: string; password: string }> {
+  const uploaded = await bulwark.sql.query('SELECT 1 FROM content LIMIT 1');
+  if (uploaded.rows.length === 0) {
+    const picture = (seed: number) => encodeImage(shapesImage(seed, 480, 360), 'png');
+    const uploads: [string, Buffer][] = [
+      ['demo-upload-1', await picture(3)],
+      ['demo-upload-2', await sharp(await picture(5)).resize(420).jpeg({ quality: 75 }).toBuffer()],
+      ['demo-upload-3', await sharp(await picture(8)).resize(360).jpeg({ quality: 60 }).toBuffer()],
+      ['demo-upload-4', await picture(4242)],
+    ];
+    for (const [contentId, media] of uploads) await bulwark.content.submit({ contentId, accountId: `uploader-${contentId.slice(-1)}`, contentType: 'photo', media });
+    await bulwark.reports.submit({ reporter_kind: 'trusted_flagger', flagger: 'demo-hotline', category: 'child-safety', subject: { kind: 'account', id: 'uploader-3' } });
+    await bulwark.rules.runner.drain();
+  }
+  const password = randomBytes(12).toString('base64url');
+  const accounts: [string, 'reviewer' | 'lead'][] = [['demo-reviewer', 'reviewer'], ['demo-lead', 'lead']];
+  const existing = new Set((await bulwark.reviewers.list()).map((reviewer) => reviewer.username));
+  for (const [username, role] of accounts) {
+    if (existing.has(username)) await bulwark.reviewers.setPassword(username, password, 'demo');
+    else await bulwark.reviewers.create({ username, password, role, teams: ['known-media-specialists'] }, 'demo');
+  }
+  return { reviewer: 'demo-reviewer', lead: 'demo-lead', password };
+}
+
 /**
  * The demo seeds a store with a bank of benign generated pictures, writes sample uploads
  * (one bank image re-encoded and resized, one unrelated picture) and starts the server.
@@ -111,7 +163,10 @@ export function demoCommand(program: Command): void {
     .option('--dir <dir>', 'folder for the demo store and sample images', '.bulwark/demo')
     .action(async (options: ServeOptions & { dir: string }) => {
       const dir = resolve(options.dir);
-      const bulwark = await openBulwark({ dataDir: join(dir, 'data') });
+      await mkdir(dir, { recursive: true });
+      const webhookSecret = randomBytes(24).toString('base64url');
+      const platform = await startDemoPlatform(webhookSecret, (line) => process.stderr.write(`${line}\n`));
+      const bulwark = await openBulwark({ dataDir: join(dir, 'data'), mediaKey: await demoMediaKey(dir), webhooks: { webhookUrl: platform.url, secret: webhookSecret } });
       const samples = join(dir, 'samples');
       await mkdir(samples, { recursive: true });
       const banks = await bulwark.banks.list();
@@ -130,7 +185,9 @@ export function demoCommand(program: Command): void {
         await writeFile(join(samples, 'known-resized.jpg'), await sharp(original).resize(400).jpeg({ quality: 70 }).toBuffer());
         await writeFile(join(samples, 'unrelated.png'), await encodeImage(shapesImage(999, 480, 360), 'png'));
       }
+      await activateDemoRules(bulwark);
       const network = await seedNetworkDemo(bulwark);
+      const review = await seedReviewDemo(bulwark);
       const key = process.env.BULWARK_API_KEY ?? (await bulwark.apiKeys.create('demo')).key;
       const address = await serve(bulwark, options);
       const guardrailBody = JSON.stringify({ viewer: network.minor, candidates: [{ account_id: network.seller }, { account_id: network.ordinary }] });
@@ -153,6 +210,11 @@ export function demoCommand(program: Command): void {
           `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '${guardrailBody}' ${address}/v1/guardrails/recommendations`,
           `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '{"query":"T3RM alpha"}' ${address}/v1/guardrails/search`,
           `  curl -s -H "Authorization: Bearer ${key}" "${address}/v1/audit/recommendations?format=html" > audit.html`,
+          '',
+          `Review console: ${address.replace('127.0.0.1', 'localhost')}/console/  (media stays blurred and greyscale until you reveal it)`,
+          `  reviewer: ${review.reviewer}  lead: ${review.lead}  password for both (this run): ${review.password}`,
+          `  cases open: ${(await bulwark.cases.queues()).map((q) => `${q.name} ${q.open}`).join(', ')}; enforcement goes to a demo platform that prints what it receives`,
+          `  curl -s -H "Authorization: Bearer ${key}" ${address}/v1/cases`,
           '',
         ].join('\n'),
       );

@@ -4,7 +4,7 @@ import type { FactLookup, FactProvider, FactSpec, RuleEvent } from '../types.ts'
 import { ACCOUNT_FACTS, EVENT_FACTS, accountFacts, distinct, eventFacts, parsePayload, subjectOf } from './common.ts';
 
 export const TERM_MATCHED_EVENT = 'account.term_matched';
-const SURFACES = ['bio', 'comment', 'search'] as const;
+const SURFACES = ['bio', 'comment', 'search', 'hashtag'] as const;
 
 const payloadSchema = z.object({
   account_id: z.string(),
