@@ -155,6 +155,18 @@ for (const target of targets) {
       assert.equal((await bulwark.accounts.get('acct-lapse')).label, 'cleared');
     });
 
+    it('lets a lead assign a case to a reviewer who may see its queue', async () => {
+      await bulwark.reports.submit({ reporter_kind: 'user', category: 'other', subject: { kind: 'account', id: 'acct-assign' } });
+      await bulwark.rules.runner.drain();
+      const open = (await bulwark.cases.list({ subject: { kind: 'account', id: 'acct-assign' } }))[0];
+      await expectError(bulwark.cases.assign(open.id, reviewer, 'rev-two'), 'forbidden', /only leads/);
+      await expectError(bulwark.cases.assign(open.id, lead, 'nobody'), 'not_found', /no reviewer/);
+      const assigned = await bulwark.cases.assign(open.id, lead, 'rev-one');
+      assert.equal(assigned.claimed_by, 'rev-one');
+      assert.equal((await bulwark.cases.claimNext(reviewer, 'reports'))?.id, open.id, 'the assigned case is what the reviewer gets next');
+      await bulwark.cases.decide(open.id, reviewer, { verdict: 'dismiss' });
+    });
+
     it('keeps restricted queues to their team and escalations to leads', async () => {
       const network = await bulwark.cases.open({ queue: 'networks', subject: { kind: 'account', id: 'acct-n' }, severity: 'high', reason: { rule: 'manual', summary: 'test' } });
       assert.deepEqual((await bulwark.cases.queues(reviewer)).map((q) => q.name).sort(), ['known-media', 'reports']);

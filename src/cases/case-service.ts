@@ -303,6 +303,24 @@ export class CaseService {
     return this.describe(this.sql, await this.row(this.sql, id));
   }
 
+  /** A lead hands a case to a reviewer who may see its queue; the claim runs from now. */
+  async assign(id: number, lead: Reviewer, username: string): Promise<CaseDetail> {
+    if (lead.role === 'reviewer') throw new BulwarkError('forbidden', 'only leads and admins assign cases');
+    const assignee = await this.reviewers.get(username);
+    if (assignee.disabledAt) throw invalid(`reviewer ${assignee.username} is disabled`);
+    await this.sql.transaction(async (tx) => {
+      const row = await this.row(tx, id, true);
+      await this.assertMaySee(tx, row, lead);
+      await this.assertMaySee(tx, row, assignee).catch(() => {
+        throw invalid(`${assignee.username} may not see queue ${row.queue}`);
+      });
+      if (row.status === 'decided') throw conflict(`case ${id} is already decided`);
+      await tx.query(`UPDATE cases SET status = 'claimed', claimed_by = $2, claimed_until = now() + make_interval(secs => $3) WHERE id = $1`, [id, assignee.id, this.options.claimMs / 1000]);
+      await this.audit.append(tx, { actor: lead.username, action: 'case.assigned', subject: `case:${id}`, detail: { to: assignee.username } });
+    });
+    return this.describe(this.sql, await this.row(this.sql, id));
+  }
+
   private async take(tx: SqlClient, id: number, reviewer: Reviewer): Promise<void> {
     await tx.query(`UPDATE cases SET status = 'claimed', claimed_by = $2, claimed_until = now() + make_interval(secs => $3) WHERE id = $1`, [id, reviewer.id, this.options.claimMs / 1000]);
     await this.audit.append(tx, { actor: reviewer.username, action: 'case.claimed', subject: `case:${id}` });

@@ -101,6 +101,10 @@ export const consoleApiRoutes = (bulwark: Bulwark): FastifyPluginAsync => async 
 
   app.post('/cases/:id/claim', { schema: { ...schema, params: caseParams } }, async (request) => bulwark.cases.claim(request.params.id, reviewer(request)));
 
+  app.post('/cases/:id/assign', { schema: { ...schema, params: caseParams, body: z.object({ username: z.string().min(1).max(64) }) } }, async (request) =>
+    bulwark.cases.assign(request.params.id, reviewer(request), request.body.username),
+  );
+
   app.post('/cases/:id/reveal', { schema: { ...schema, params: caseParams } }, async (request) => {
     const { exposureToday } = await bulwark.cases.reveal(request.params.id, reviewer(request));
     return { exposure_today: exposureToday };
