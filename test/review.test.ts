@@ -88,6 +88,11 @@ for (const target of targets) {
       await bulwark.reports.submit({ reporter_kind: 'user', category: 'other', subject: { kind: 'account', id: 'acct-u' } });
       await bulwark.reports.submit({ reporter_kind: 'trusted_flagger', flagger: 'hotline-a', category: 'csam', subject: { kind: 'content', id: 'c-tf' } });
       await bulwark.rules.runner.drain();
+      // A second signal about the same subject adds a reason to the open case and can raise it.
+      const once = await bulwark.cases.open({ queue: 'reports', subject: { kind: 'account', id: 'acct-twice' }, severity: 'low', priority: 10, reason: { rule: 'manual', summary: 'first' } });
+      const twice = await bulwark.cases.open({ queue: 'reports', subject: { kind: 'account', id: 'acct-twice' }, severity: 'high', priority: 5, minorInvolved: true, reason: { rule: 'manual', summary: 'second' } });
+      assert.equal(twice.id, once.id);
+      assert.deepEqual([twice.severity, twice.priority, twice.minor_involved, twice.reasons.map((r) => r.summary)], ['high', 10, true, ['first', 'second']]);
       const first = await bulwark.cases.claimNext(lead, 'reports');
       assert.equal(first?.subject.id, 'c-tf');
       assert.equal(first?.trusted_flagger, true);

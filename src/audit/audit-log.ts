@@ -79,11 +79,13 @@ export class AuditLog {
   async append(tx: SqlClient, record: AuditRecord): Promise<AuditEntry> {
     // Entries are chained; one writer at a time keeps the chain a line, not a tree.
     if (tx.driver === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(7262389003)');
-    const last = await tx.query<{ hash: string }>('SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-    const prevHash = last.rows[0]?.hash ?? '';
     // Microsecond precision, as PostgreSQL stores it, so verification recomputes the same text.
-    const now = await tx.query<{ at: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`);
-    const at = now.rows[0].at;
+    const head = await tx.query<{ prev_hash: string | null; at: string }>(
+      `SELECT (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS prev_hash,
+              to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`,
+    );
+    const prevHash = head.rows[0].prev_hash ?? '';
+    const at = head.rows[0].at;
     const full = { actor: record.actor, action: record.action, subject: record.subject, detail: record.detail ?? {} };
     const hash = entryHash(prevHash, at, full);
     const inserted = await tx.query<AuditRow>(

@@ -176,17 +176,29 @@ export class CaseService {
     const severity = input.severity ?? 'medium';
     const priority = input.priority ?? 50;
     const reason: CaseReason = { rule: input.reason.rule, summary: input.reason.summary, event_seq: input.reason.eventSeq ?? null, at: new Date().toISOString() };
-    // Serialises openers of the same subject, so two signals at once make one case.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`case:${input.queue}:${input.subject.kind}:${input.subject.id}`]);
-    const existing = await tx.query<CaseRow>(`${CASE_SELECT} WHERE c.queue = $1 AND c.subject_kind = $2 AND c.subject_id = $3 AND c.status <> 'decided' FOR UPDATE OF c`, [
-      input.queue,
-      input.subject.kind,
-      input.subject.id,
-    ]);
+    // A new case is one insert; the partial unique index turns a second signal about the same
+    // subject (even one arriving concurrently) into a reason added to the open case.
+    const size = input.networkSize ?? null;
+    const inserted = await tx.query<CaseRow>(
+      `INSERT INTO cases (queue, subject_kind, subject_id, severity, priority, trusted_flagger, minor_involved, network_size, rank, reasons, due_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, now() + make_interval(mins => $11))
+       ON CONFLICT (queue, subject_kind, subject_id) WHERE status <> 'decided' DO NOTHING
+       RETURNING id, queue, subject_kind, subject_id, status, severity, priority, trusted_flagger, minor_involved, network_size, reasons,
+                 created_at, due_at, claimed_by, NULL::text AS claimed_by_name, claimed_until, decided_at, escalated_from`,
+      [input.queue, input.subject.kind, input.subject.id, severity, priority, input.trustedFlagger === true, input.minorInvolved === true, size,
+        caseRank(severity, priority, input.minorInvolved === true, size), JSON.stringify([reason]), queue.sla_minutes],
+    );
     let row: CaseRow;
-    let created = false;
-    if (existing.rows[0]) {
+    const created = inserted.rows.length > 0;
+    if (created) row = inserted.rows[0];
+    else {
+      const existing = await tx.query<CaseRow>(`${CASE_SELECT} WHERE c.queue = $1 AND c.subject_kind = $2 AND c.subject_id = $3 AND c.status <> 'decided' FOR UPDATE OF c`, [
+        input.queue,
+        input.subject.kind,
+        input.subject.id,
+      ]);
       const current = existing.rows[0];
+      if (!current) throw new BulwarkError('unavailable', 'the open case of this subject was decided while a reason was being added; retry');
       const merged = {
         severity: SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity] ? severity : current.severity,
         priority: Math.max(priority, current.priority),
@@ -199,17 +211,7 @@ export class CaseService {
            reasons = reasons || $8::jsonb WHERE id = $1`,
         [current.id, merged.severity, merged.priority, merged.trusted, merged.minor, merged.size, caseRank(merged.severity, merged.priority, merged.minor, merged.size), JSON.stringify([reason])],
       );
-      row = (await tx.query<CaseRow>(`${CASE_SELECT} WHERE c.id = $1`, [current.id])).rows[0];
-    } else {
-      const size = input.networkSize ?? null;
-      const inserted = await tx.query<{ id: number }>(
-        `INSERT INTO cases (queue, subject_kind, subject_id, severity, priority, trusted_flagger, minor_involved, network_size, rank, reasons, due_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, now() + make_interval(mins => $11)) RETURNING id`,
-        [input.queue, input.subject.kind, input.subject.id, severity, priority, input.trustedFlagger === true, input.minorInvolved === true, size,
-          caseRank(severity, priority, input.minorInvolved === true, size), JSON.stringify([reason]), queue.sla_minutes],
-      );
-      row = (await tx.query<CaseRow>(`${CASE_SELECT} WHERE c.id = $1`, [inserted.rows[0].id])).rows[0];
-      created = true;
+      row = { ...current, severity: merged.severity, priority: merged.priority, trusted_flagger: merged.trusted, minor_involved: merged.minor, network_size: merged.size, reasons: [...current.reasons, reason] };
     }
     const view = toView(row);
     await this.audit.append(tx, { actor, action: created ? 'case.opened' : 'case.reason_added', subject: `case:${view.id}`, detail: { queue: view.queue, subject: view.subject, rule: reason.rule, severity: view.severity, priority: view.priority } });
