@@ -65,6 +65,7 @@ export class WebhookTarget implements ActionTarget {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
+          'user-agent': 'bulwark-actions/1',
           [IDEMPOTENCY_HEADER]: delivery.idempotencyKey,
           [ACTION_HEADER]: delivery.type,
           [TIMESTAMP_HEADER]: String(timestamp),
@@ -103,8 +104,14 @@ export class WebhookTarget implements ActionTarget {
     }
   }
 
+  /** Printable description: credentials in the URL, if any, are masked. */
   toJSON(): object {
-    return { url: this.url, timeoutMs: this.timeoutMs };
+    const shown = new URL(this.url);
+    if (shown.username || shown.password) {
+      shown.username = '***';
+      shown.password = '';
+    }
+    return { url: shown.toString(), timeoutMs: this.timeoutMs };
   }
 }
 
