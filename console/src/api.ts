@@ -47,7 +47,8 @@ export class ConsoleApi {
     } catch {
       throw new ApiError(0, 'The server could not be reached', 'Check the connection and try again.');
     }
-    if (response.status === 401 && path !== '/login') {
+    // A 401 from login is a wrong password, and from session just "not signed in yet": both are answered where they are asked.
+    if (response.status === 401 && path !== '/login' && path !== '/session') {
       this.csrfToken = null;
       this.onUnauthorized?.();
     }

@@ -101,6 +101,30 @@ export function forceLayout(nodeCount: number, edges: readonly LayoutEdge[], opt
     temperature = Math.max(temperature - cooling, k / 50);
   }
 
+  // Forces alone can leave two nodes with the same neighbours (two sellers sharing buyers) on top of
+  // each other; a few collision passes separate them so each can be seen and clicked.
+  const minimum = k * 0.6;
+  for (let pass = 0; pass < 20; pass++) {
+    let moved = false;
+    for (let i = 0; i < nodeCount; i++) {
+      for (let j = i + 1; j < nodeCount; j++) {
+        const dx = positions[j * 2] - positions[i * 2];
+        const dy = positions[j * 2 + 1] - positions[i * 2 + 1];
+        const distance = Math.sqrt(dx * dx + dy * dy);
+        if (distance >= minimum) continue;
+        moved = true;
+        const push = (minimum - distance) / 2;
+        const ux = distance > 1e-6 ? dx / distance : 1;
+        const uy = distance > 1e-6 ? dy / distance : 0;
+        positions[i * 2] -= ux * push;
+        positions[i * 2 + 1] -= uy * push;
+        positions[j * 2] += ux * push;
+        positions[j * 2 + 1] += uy * push;
+      }
+    }
+    if (!moved) break;
+  }
+
   let cx = 0;
   let cy = 0;
   for (let i = 0; i < nodeCount; i++) {

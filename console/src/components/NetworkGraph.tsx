@@ -1,10 +1,25 @@
-import { type PointerEvent as ReactPointerEvent, useMemo, useRef, useState } from 'react';
+import { type PointerEvent as ReactPointerEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { formatScore, humanize } from '../format.ts';
 import { forceLayout } from '../layout.ts';
 import type { NetworkFacts, NetworkNode } from '../types.ts';
 
 const SPACING = 40;
 const PADDING = 30;
+
+interface ViewBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+interface Pan {
+  pointerId: number;
+  startX: number;
+  startY: number;
+  from: ViewBox;
+  scale: number;
+}
 
 interface Drag {
   index: number;
@@ -40,8 +55,8 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
   const drag = useRef<Drag | null>(null);
   const svg = useRef<SVGSVGElement>(null);
 
-  // The view box is fixed from the initial layout, so dragging a node does not rescale the picture.
-  const viewBox = useMemo(() => {
+  // The fitted view comes from the initial layout only, so dragging a node does not rescale the picture.
+  const fitted = useMemo((): ViewBox => {
     let minX = -SPACING;
     let minY = -SPACING;
     let maxX = SPACING;
@@ -54,6 +69,24 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
     }
     return { x: minX - PADDING, y: minY - PADDING, width: maxX - minX + PADDING * 2, height: maxY - minY + PADDING * 2 };
   }, [initial, nodes.length]);
+  const [viewBox, setViewBox] = useState<ViewBox>(fitted);
+  useEffect(() => setViewBox(fitted), [fitted]);
+  const pan = useRef<Pan | null>(null);
+
+  // Wheel zoom around the pointer. React's wheel listeners are passive, so this one is added by hand.
+  useEffect(() => {
+    const element = svg.current;
+    if (!element) return;
+    const onWheel = (event: WheelEvent) => {
+      const matrix = element.getScreenCTM();
+      if (!matrix) return;
+      event.preventDefault();
+      const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+      setViewBox((view) => zoomed(view, fitted, Math.exp(event.deltaY * 0.0015), point.x, point.y));
+    };
+    element.addEventListener('wheel', onWheel, { passive: false });
+    return () => element.removeEventListener('wheel', onWheel);
+  }, [fitted]);
 
   const maxWeight = useMemo(() => layoutEdges.reduce((max, edge) => Math.max(max, edge.weight), 1), [layoutEdges]);
   const degree = useMemo(() => {
@@ -64,10 +97,17 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
     }
     return counts;
   }, [layoutEdges, nodes.length]);
+  // Sellers are drawn last so the busy middle of a network never hides them.
+  const drawOrder = useMemo(() => {
+    const rank = { member: 0, buyer: 1, seller: 2 } as const;
+    return nodes.map((_, index) => index).sort((a, b) => (rank[nodes[a].role] ?? 0) - (rank[nodes[b].role] ?? 0) || a - b);
+  }, [nodes]);
   const maxScore = useMemo(() => nodes.reduce((max, node) => Math.max(max, node.score), 0) || 1, [nodes]);
-  // Node size scales with the view so that a 300-node picture is not a solid blot.
-  const unit = Math.max(viewBox.width, viewBox.height) / 900;
-  const baseRadius = Math.max(5, Math.min(9, 9 * unit));
+  // Sizes are kept in screen pixels: zooming in spreads a crowded middle apart instead of enlarging it.
+  // One unit is about one pixel of the drawing area (about 600 by 520 pixels at 1280 wide).
+  const unit = Math.max(viewBox.width / 600, viewBox.height / 520);
+  const sizeBoost = nodes.length < 50 ? 1.6 : nodes.length < 150 ? 1.25 : 1;
+  const baseRadius = 7 * sizeBoost * unit;
 
   const toSvgPoint = (event: ReactPointerEvent) => {
     const matrix = svg.current?.getScreenCTM();
@@ -100,7 +140,39 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
     if (!current.moved) setSelected((was) => (was === index ? null : index));
   };
 
+  // Dragging the background pans.
+  const onBackgroundDown = (event: ReactPointerEvent<SVGSVGElement>) => {
+    if (event.button !== 0 || event.target !== event.currentTarget) return;
+    const matrix = svg.current?.getScreenCTM();
+    if (!matrix) return;
+    event.currentTarget.setPointerCapture(event.pointerId);
+    pan.current = { pointerId: event.pointerId, startX: event.clientX, startY: event.clientY, from: viewBox, scale: matrix.a };
+  };
+  const onBackgroundMove = (event: ReactPointerEvent<SVGSVGElement>) => {
+    const current = pan.current;
+    if (!current || current.pointerId !== event.pointerId) return;
+    const dx = (event.clientX - current.startX) / current.scale;
+    const dy = (event.clientY - current.startY) / current.scale;
+    setViewBox({ ...current.from, x: current.from.x - dx, y: current.from.y - dy });
+  };
+  const onBackgroundUp = () => {
+    pan.current = null;
+  };
+  const zoomBy = (factor: number) => setViewBox((view) => zoomed(view, fitted, factor, view.x + view.width / 2, view.y + view.height / 2));
+
   const shown = hovered ?? selected;
+  // Name the selected account and as many sellers as fit without one name covering another;
+  // zooming in makes room for more.
+  const labelled: number[] = [];
+  const placed: { left: number; right: number; top: number; bottom: number }[] = [];
+  const candidates = [...(selected !== null ? [selected] : []), ...drawOrder.filter((index) => nodes[index].role === 'seller' && index !== selected).reverse()];
+  for (const index of candidates) {
+    const left = positions.current[index * 2] + baseRadius * 1.5;
+    const box = { left, right: left + (nodes[index].id.length * 7.5 + 4) * unit, top: positions.current[index * 2 + 1] - 9 * unit, bottom: positions.current[index * 2 + 1] + 6 * unit };
+    if (placed.some((other) => box.left < other.right && other.left < box.right && box.top < other.bottom && other.top < box.bottom)) continue;
+    placed.push(box);
+    labelled.push(index);
+  }
   const x = (i: number) => positions.current[i * 2];
   const y = (i: number) => positions.current[i * 2 + 1];
 
@@ -131,6 +203,10 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
           data-testid="network-graph"
           viewBox={`${viewBox.x} ${viewBox.y} ${viewBox.width} ${viewBox.height}`}
           preserveAspectRatio="xMidYMid meet"
+          onPointerDown={onBackgroundDown}
+          onPointerMove={onBackgroundMove}
+          onPointerUp={onBackgroundUp}
+          onPointerCancel={onBackgroundUp}
           role="group"
           aria-label={`Account graph of network ${network.network_id}: ${nodes.length} accounts, ${layoutEdges.length} links. Select an account to see its details.`}
         >
@@ -153,7 +229,8 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
             })}
           </g>
           <g className="nodes">
-            {nodes.map((node, index) => {
+            {drawOrder.map((index) => {
+              const node = nodes[index];
               const radius = baseRadius * (node.role === 'member' ? 0.8 : 1) * (0.8 + 0.5 * (node.score / maxScore));
               return (
                 <g
@@ -182,15 +259,35 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
                     }
                   }}
                 >
-                  {node.minor && <circle className="minor-ring" r={radius + 3.5 * unit + 1.5} strokeWidth={Math.max(1.5, 2 * unit)} />}
+                  {node.minor && <circle className="minor-ring" r={radius + 3.5 * unit} />}
                   <circle className="dot" r={radius} />
                   {node.role === 'seller' && <circle className="seller-core" r={radius * 0.35} />}
                 </g>
               );
             })}
           </g>
+          {/* Names of sellers and of the selected account, in their own layer so they never take a click meant for a node. */}
+          <g className="labels" aria-hidden="true">
+            {labelled.map((index) => (
+              <text key={nodes[index].id} className="node-label" x={x(index) + baseRadius * 1.5 + 2 * unit} y={y(index) + 4 * unit} fontSize={12 * unit}>
+                {nodes[index].id}
+              </text>
+            ))}
+          </g>
         </svg>
         <aside className="graph-side">
+          <div className="zoom" role="group" aria-label="Zoom">
+            <button type="button" onClick={() => zoomBy(1 / 1.5)} aria-label="Zoom in">
+              +
+            </button>
+            <button type="button" onClick={() => zoomBy(1.5)} aria-label="Zoom out">
+              −
+            </button>
+            <button type="button" onClick={() => setViewBox(fitted)}>
+              Fit
+            </button>
+          </div>
+          <p className="muted small">Wheel to zoom, drag the background to pan.</p>
           <Legend />
           <NodeDetails node={shown === null ? null : nodes[shown]} degree={shown === null ? 0 : degree[shown]} pinned={shown !== null && shown === selected} />
         </aside>
@@ -226,6 +323,13 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
       </details>
     </div>
   );
+}
+
+/** The view scaled by factor around (cx, cy), between 1/20 of the fitted view and 1.5 times it. */
+function zoomed(view: ViewBox, fitted: ViewBox, factor: number, cx: number, cy: number): ViewBox {
+  const width = Math.min(fitted.width * 1.5, Math.max(fitted.width / 20, view.width * factor));
+  const applied = width / view.width;
+  return { x: cx - (cx - view.x) * applied, y: cy - (cy - view.y) * applied, width, height: view.height * applied };
 }
 
 function Legend() {

@@ -63,7 +63,7 @@ export function QueuesScreen({ api, onStart, busyQueue }: { api: ConsoleApi; onS
               const oldestSeconds = queue.oldest_open_at ? (now - new Date(queue.oldest_open_at).getTime()) / 1000 : 0;
               const oldestLate = queue.oldest_open_at !== null && oldestSeconds > queue.sla_minutes * 60;
               return (
-                <tr key={queue.name} data-testid="queue-row" data-queue={queue.name} className={queue.overdue > 0 ? 'overdue-row' : undefined}>
+                <tr key={queue.name} data-testid="queue-row" data-queue={queue.name} data-open={queue.open} className={queue.overdue > 0 ? 'overdue-row' : undefined}>
                   <th scope="row">
                     <div className="queue-name">{queue.name}</div>
                     {queue.description && <div className="muted small">{queue.description}</div>}

@@ -1,0 +1,361 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildConsole, consoleIsBuilt } from '../scripts/build-console.mjs';
+import { type Bulwark, openBulwark } from '../src/app.ts';
+import { encodeImage, seededRandom, shapesImage } from '../src/demo/benign-images.ts';
+import { type App, buildServer } from '../src/http/server.ts';
+import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
+import { browserSkip, launchChromium, screenshot } from './helpers/browser.ts';
+
+/**
+ * The review console in a real browser against a real server: Debian's Chromium driven by
+ * playwright-core, the built console served by buildServer() over an in-memory store.
+ */
+
+const PASSWORD = 'correct-horse-battery-1';
+const RULES = `
+version: 1
+queues:
+  - name: known-media
+    description: Uploads that match a hash bank
+    sla_minutes: 60
+    team: media
+  - name: networks
+    description: Networks found by detection
+    sla_minutes: 240
+    team: media
+  - name: restricted
+    description: Another team's queue
+    sla_minutes: 60
+    team: legal
+policies:
+  - id: known-media
+    title: Known prohibited media
+    legal_ground: Terms of service 4.2
+rules:
+  - id: known-media-match
+    on: content.matched
+    then:
+      case:
+        queue: known-media
+        severity: critical
+        priority: 90
+`;
+
+interface Recorded {
+  headers: IncomingHttpHeaders;
+  body: { type: string; target: { kind: string; id: string } };
+}
+
+/** The platform's side of enforcement: a local endpoint that records what Bulwark sends. */
+async function startWebhookRecorder(): Promise<{ url: string; received: Recorded[]; server: Server }> {
+  const received: Recorded[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/actions`, received, server };
+}
+
+/** Waits for a condition the server reaches in the background (a webhook delivery), without a fixed sleep. */
+async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, limitMs = 20_000): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) assert.fail(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * A small platform with one planted network: 2 sellers and 10 buyers among 120 ordinary
+ * accounts in 6 interest groups; a seller follows some minors.
+ */
+function plantedNetwork(): PlatformEventInput[] {
+  const random = seededRandom(11);
+  const events: PlatformEventInput[] = [];
+  const at = (day: number, minute = 0) => new Date(Date.UTC(2026, 0, 1 + day, 0, minute)).toISOString();
+  const ordinary = Array.from({ length: 120 }, (_, i) => `acct-${i}`);
+  const sellers = ['seller-0', 'seller-1'];
+  const buyers = Array.from({ length: 10 }, (_, i) => `buyer-${i}`);
+  const minors = ordinary.filter((_, i) => i % 10 === 3);
+  let n = 0;
+  const push = (event: PlatformEventInput) => events.push({ ...event, event_id: `e-${n++}` });
+  for (const account of [...ordinary, ...sellers, ...buyers]) push({ type: 'account_created', occurred_at: at(0), account });
+  for (const minor of minors) push({ type: 'account_attributes', occurred_at: at(1), account: minor, minor: true, minor_basis: 'declared' });
+  ordinary.forEach((account, i) => {
+    const group = i % 6;
+    for (let k = 0; k < 6; k++) {
+      const other = ordinary[(Math.floor(random() * 20) * 6 + group) % ordinary.length];
+      if (other !== account) push({ type: 'follow', occurred_at: at(2, k), actor: account, target: other });
+    }
+    push({ type: 'hashtag', occurred_at: at(2), actor: account, hashtag: `#topic-${group}` });
+  });
+  for (const seller of sellers) push({ type: 'identifier', occurred_at: at(3), account: seller, kind: 'offsite_handle', value: `handle-${seller}` });
+  buyers.forEach((buyer, i) => {
+    for (const seller of sellers) {
+      push({ type: 'follow', occurred_at: at(4, i), actor: buyer, target: seller });
+      push({ type: 'message', occurred_at: at(4, i + 1), actor: buyer, target: seller });
+    }
+    push({ type: 'hashtag', occurred_at: at(4), actor: buyer, hashtag: '#tag-net-1' });
+    push({ type: 'follow', occurred_at: at(4, 30), actor: buyer, target: ordinary[Math.floor(random() * ordinary.length)] });
+    push({ type: 'follow', occurred_at: at(4, 40), actor: buyer, target: buyers[(i + 1) % buyers.length] });
+  });
+  for (const minor of minors.slice(0, 3)) push({ type: 'follow', occurred_at: at(5), actor: 'seller-0', target: minor });
+  return events;
+}
+
+const skip = browserSkip();
+
+describe('review console in Chromium', { skip }, () => {
+  let bulwark: Bulwark;
+  let app: App;
+  let browser: Browser;
+  let webhook: Awaited<ReturnType<typeof startWebhookRecorder>>;
+  let consoleUrl: string;
+  const contentIds = ['content-1', 'content-2'];
+  let restrictedCaseId: number;
+  let networkCaseId: number;
+  let networkMembers: string[];
+
+  before(async () => {
+    if (!consoleIsBuilt()) await buildConsole();
+    webhook = await startWebhookRecorder();
+    bulwark = await openBulwark({
+      bankRefreshMs: 0,
+      mediaKey: randomBytes(32).toString('hex'),
+      webhooks: { webhookUrl: webhook.url, secret: 'test-webhook-secret-0123456789' },
+    });
+    await bulwark.reviewers.create({ username: 'rev-media', password: PASSWORD, role: 'reviewer', teams: ['media'] });
+    await bulwark.reviewers.create({ username: 'lead-media', password: PASSWORD, role: 'lead', teams: ['media'] });
+    await bulwark.rules.activate(RULES, 'rules.yaml');
+
+    // Two benign generated pictures whose exact hashes a bank holds: each upload opens a case.
+    await bulwark.banks.create('console-test', 'benign test pictures');
+    for (const [index, contentId] of contentIds.entries()) {
+      const png = await encodeImage(shapesImage(100 + index, 320, 240), 'png');
+      await bulwark.banks.addEntry('console-test', { signalType: 'md5', value: createHash('md5').update(png).digest('hex'), tags: ['tag-alpha'] });
+      await bulwark.matcher.refresh();
+      const submitted = await bulwark.content.submit({ contentId, accountId: `acct-up-${index}`, contentType: 'photo', media: png });
+      assert.ok(submitted.record.matched, `${contentId} matches the bank`);
+    }
+    await bulwark.rules.runner.drain();
+
+    const restricted = await bulwark.cases.open({
+      queue: 'restricted',
+      subject: { kind: 'account', id: 'acct-legal-1' },
+      severity: 'high',
+      priority: 50,
+      reason: { rule: 'manual', summary: 'opened for the console test' },
+    });
+    restrictedCaseId = restricted.id;
+
+    const events = plantedNetwork();
+    for (let i = 0; i < events.length; i += 1000) await bulwark.platformEvents.ingest(events.slice(i, i + 1000));
+    await bulwark.accounts.label('buyer-0', 'confirmed', 'review');
+    await bulwark.detection.run({ randomSeed: 3 });
+    const network = (await bulwark.detection.networks()).find((candidate) => candidate.members.some((member) => member.account === 'seller-0'));
+    assert.ok(network, 'detection finds the planted network');
+    networkMembers = network.members.map((member) => member.account);
+    const networkCase = await bulwark.cases.open({
+      queue: 'networks',
+      subject: { kind: 'network', id: String(network.id) },
+      severity: 'high',
+      priority: 70,
+      reason: { rule: 'manual', summary: `network of ${networkMembers.length} accounts` },
+    });
+    networkCaseId = networkCase.id;
+
+    app = await buildServer(bulwark);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    // localhost, not 127.0.0.1: Chromium treats it as a secure origin and keeps the Secure session cookie.
+    consoleUrl = `http://localhost:${(app.server.address() as AddressInfo).port}/console/`;
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await bulwark?.close();
+    await new Promise((resolve) => webhook?.server.close(resolve));
+  });
+
+  async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+    return { context, page };
+  }
+
+  async function login(page: Page, username: string, password = PASSWORD): Promise<void> {
+    await page.goto(consoleUrl);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  /** A request from inside the page: same origin, the session cookie, and only the headers given. */
+  async function pageFetch(page: Page, path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: unknown }> {
+    return page.evaluate(
+      async ({ url, method, headers }) => {
+        const response = await fetch(url, { method, headers, credentials: 'same-origin' });
+        const text = await response.text();
+        return { status: response.status, body: text ? JSON.parse(text) : null };
+      },
+      { url: new URL(`api${path}`, consoleUrl).toString(), method: init.method ?? 'GET', headers: init.headers ?? {} },
+    );
+  }
+
+  /** The CSS filter the browser applies to the media, as computed in the page. */
+  const mediaFilter = (page: Page) => page.getByTestId('case-media').evaluate((image) => image.ownerDocument.defaultView!.getComputedStyle(image).filter);
+  const exposureShows = (page: Page, count: number) => page.getByTestId('exposure-counter').filter({ hasText: new RegExp(`^${count}$`) }).waitFor();
+
+  it('refuses a wrong password, then shows a reviewer only the queues of their team', async () => {
+    const { context, page } = await newPage();
+    await login(page, 'rev-media', 'not-the-password-1');
+    await page.getByTestId('login-error').waitFor();
+    assert.match(await page.getByTestId('login-error').innerText(), /wrong username or password/i);
+    assert.equal((await pageFetch(page, '/session')).status, 401, 'no session after a wrong password');
+    assert.ok(!(await context.cookies()).some((cookie) => cookie.name === 'bulwark_session'));
+    await screenshot(page, '1-login-refused');
+
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('queue-table').waitFor();
+    const queues = await page.getByTestId('queue-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-queue')));
+    assert.deepEqual(queues.sort(), ['known-media', 'networks']);
+    assert.equal(await page.getByTestId('reviewer-name').innerText(), 'rev-media');
+    assert.equal(await page.getByTestId('exposure-counter').innerText(), '0');
+    assert.equal(await page.getByTestId('audit-link').count(), 0, 'reviewers get no audit log link');
+    assert.equal(await page.locator('[data-testid=queue-row][data-queue=known-media]').getAttribute('data-open'), '2', 'the queue counts both open cases');
+    const session = (await context.cookies()).find((cookie) => cookie.name === 'bulwark_session');
+    assert.ok(session?.httpOnly && session.secure && session.sameSite === 'Strict', 'the session cookie is HttpOnly, Secure and SameSite=Strict');
+    await screenshot(page, '1-queues');
+    await context.close();
+  });
+
+  it('reviews content: blurred until revealed, decided by key, next case blurred again, enforcement delivered', async () => {
+    const { context, page } = await newPage();
+    await login(page, 'rev-media');
+    await page.getByRole('button', { name: 'Start reviewing known-media' }).click();
+    const media = page.getByTestId('case-media');
+    await media.waitFor();
+    const firstCase = page.getByTestId('case');
+    const firstId = Number(await firstCase.getAttribute('data-case-id'));
+    const firstContent = await page.getByTestId('content-id').innerText();
+    assert.ok(contentIds.includes(firstContent));
+    assert.equal(await media.getAttribute('data-revealed'), 'false');
+    const blurred = await mediaFilter(page);
+    assert.match(blurred, /blur\(/);
+    assert.match(blurred, /grayscale\(1\)/);
+    assert.match(await page.getByTestId('matches').innerText(), /console-test[\s\S]*md5[\s\S]*tag-alpha/);
+    await screenshot(page, '2-content-blurred');
+
+    await page.keyboard.press('v');
+    await page.locator('[data-testid=case-media][data-revealed=true]').waitFor();
+    assert.equal(await mediaFilter(page), 'none');
+    await exposureShows(page, 1);
+    await screenshot(page, '2-content-revealed');
+
+    await page.keyboard.press('c');
+    await page.locator(`[data-testid=case]:not([data-case-id="${firstId}"])`).waitFor();
+    await media.waitFor();
+    const secondContent = await page.getByTestId('content-id').innerText();
+    assert.notEqual(secondContent, firstContent, 'the next case of the queue opened');
+    assert.equal(await media.getAttribute('data-revealed'), 'false', 'the next case starts blurred');
+    assert.match(await mediaFilter(page), /blur\(.*grayscale\(1\)/);
+    assert.match(await page.getByTestId('status').innerText(), new RegExp(`Case #${firstId}: Confirm`));
+    assert.equal(await page.getByTestId('exposure-counter').innerText(), '1');
+    await screenshot(page, '2-next-case');
+
+    const delivered = await eventually('remove_content for the first content', () =>
+      webhook.received.find((request) => request.body.type === 'remove_content' && request.body.target.id === firstContent),
+    );
+    assert.equal(delivered.body.target.kind, 'content');
+    assert.ok(delivered.headers['x-bulwark-signature'], 'the delivery is signed');
+    assert.ok(!webhook.received.some((request) => request.body.target.id === secondContent), 'nothing was sent for the undecided case');
+
+    const decided = await pageFetch(page, `/cases/${firstId}`);
+    assert.equal(decided.status, 200);
+    const detail = decided.body as { status: string; decisions: { verdict: string; decided_by: string; policy: string | null }[] };
+    assert.equal(detail.status, 'decided');
+    assert.deepEqual(detail.decisions.map((decision) => [decision.verdict, decision.decided_by, decision.policy]), [['confirm', 'rev-media', 'known-media']]);
+
+    // Escape blurs a revealed picture again at once.
+    await page.keyboard.press('v');
+    await page.locator('[data-testid=case-media][data-revealed=true]').waitFor();
+    await exposureShows(page, 2);
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid=case-media][data-revealed=false]').waitFor();
+    assert.match(await mediaFilter(page), /blur\(/);
+    await context.close();
+  });
+
+  it('draws a network case as an SVG graph of its members, without media', async () => {
+    const { context, page } = await newPage();
+    await login(page, 'rev-media');
+    await page.getByRole('button', { name: 'Start reviewing networks' }).click();
+    await page.getByTestId('network-graph').waitFor();
+    assert.equal(Number(await page.getByTestId('case').getAttribute('data-case-id')), networkCaseId);
+    const drawn = await page.getByTestId('graph-node').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-account-id')));
+    assert.deepEqual([...drawn].sort(), [...networkMembers].sort(), 'one node per member');
+    assert.equal(await page.locator('img').count(), 0, 'a network case shows no media');
+    const sellers = await page.locator('[data-testid=graph-node][data-role=seller]').count();
+    assert.ok(sellers >= 1);
+    assert.match(await page.getByTestId('network-counts').innerText(), new RegExp(`Accounts\\s*${networkMembers.length}`));
+
+    await page.locator('[data-testid=graph-node][data-account-id="seller-0"]').click();
+    assert.equal(await page.getByTestId('graph-node-account').innerText(), 'seller-0');
+    assert.match(await page.getByTestId('graph-node-details').innerText(), /Seller/);
+    await screenshot(page, '3-network');
+    await context.close();
+  });
+
+  it('refuses a POST without the CSRF token, keeps other teams\' cases out and ends the session on sign-out', async () => {
+    const { context, page } = await newPage();
+    await login(page, 'rev-media');
+    await page.getByTestId('queue-table').waitFor();
+    const before = (await pageFetch(page, '/session')).body as { exposure_today: number };
+
+    const [anyCase] = (await bulwark.cases.list({ queue: 'known-media' })).filter((candidate) => candidate.status !== 'decided');
+    assert.ok(anyCase, 'an undecided case to try');
+    const forged = await pageFetch(page, `/cases/${anyCase.id}/reveal`, { method: 'POST' });
+    assert.equal(forged.status, 403, 'the cookie alone does not authorise a POST');
+    const after = (await pageFetch(page, '/session')).body as { exposure_today: number };
+    assert.equal(after.exposure_today, before.exposure_today, 'the refused reveal counted nothing');
+
+    assert.equal((await pageFetch(page, `/cases/${restrictedCaseId}`)).status, 403);
+    await page.goto(`${consoleUrl}#/cases/${restrictedCaseId}`);
+    await page.getByTestId('case-error').waitFor();
+    assert.match(await page.getByTestId('case-error').innerText(), /not in a queue of your teams/);
+    await screenshot(page, '4-restricted');
+
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-message').waitFor();
+    assert.equal((await pageFetch(page, '/session')).status, 401, 'the session is over');
+    assert.equal((await pageFetch(page, '/queues')).status, 401);
+    await context.close();
+  });
+
+  it('gives leads the audit log with the reviewers\' reveals and decisions', async () => {
+    const { context, page } = await newPage();
+    await login(page, 'lead-media');
+    await page.getByTestId('audit-link').click();
+    await page.getByTestId('audit-table').waitFor();
+    const text = await page.getByTestId('audit-table').innerText();
+    assert.match(text, /rev-media/);
+    await screenshot(page, '5-audit');
+    await context.close();
+  });
+});
