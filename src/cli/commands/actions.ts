@@ -13,12 +13,14 @@ const positiveInt = (name: string) => (value: string) => {
   return Number(value);
 };
 
-/** The service over the command's store, delivering to the webhooks configured in the environment. */
-function actionService(bulwark: Bulwark, options: ActionServiceOptions = {}): { service: ActionService; configured: boolean } {
-  const config = webhookConfigFromEnv();
-  const targets = actionTargetsFromConfig(config);
+/**
+ * A dispatcher over the command's store that reports each attempt, delivering to the
+ * webhooks configured in the environment (BULWARK_WEBHOOK_URL, BULWARK_WEBHOOK_SECRET, …).
+ */
+function reportingDispatcher(bulwark: Bulwark, options: ActionServiceOptions): { service: ActionService; configured: boolean } {
+  const targets = actionTargetsFromConfig(webhookConfigFromEnv());
   const configured = ACTION_TYPES.some((type) => targets.targetFor(type));
-  return { service: new ActionService(bulwark.sql, bulwark.events, targets, options), configured };
+  return { service: new ActionService(bulwark.sql, bulwark.events, targets, { ...bulwark.config.actionOptions, ...options }), configured };
 }
 
 const when = (date: Date | null) => (date ? date.toISOString().replace('.000Z', 'Z') : '');
@@ -50,8 +52,7 @@ export function actionsCommands(program: Command): void {
     .action(async (options: { status?: string; case?: number; decision?: number; limit?: number; after?: number }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         if (options.status !== undefined && !ACTION_STATUSES.includes(options.status as ActionStatus)) throw invalid(`--status is one of ${ACTION_STATUSES.join(', ')}`);
-        const { service } = actionService(bulwark);
-        const found = await service.list({
+        const found = await bulwark.actions.list({
           status: options.status as ActionStatus | undefined,
           caseId: options.case,
           decisionId: options.decision,
@@ -69,9 +70,8 @@ export function actionsCommands(program: Command): void {
     .argument('<id>', 'action id', positiveInt('id'))
     .action(async (id: number, _options: object, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        const { service } = actionService(bulwark);
-        const action = await service.get(id);
-        const memberAttempts = action.children ? await service.memberAttempts(id) : undefined;
+        const action = await bulwark.actions.get(id);
+        const memberAttempts = action.children ? await bulwark.actions.memberAttempts(id) : undefined;
         if (json) return printJson(actionJson(action, memberAttempts));
         const view = actionJson(action);
         for (const [key, value] of Object.entries(view)) {
@@ -108,8 +108,7 @@ export function actionsCommands(program: Command): void {
     .argument('<id>', 'action id', positiveInt('id'))
     .action(async (id: number, _options: object, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        const { service } = actionService(bulwark);
-        const action = await service.retry(id, `cli:${process.env.USER ?? 'operator'}`);
+        const action = await bulwark.actions.retry(id, `cli:${process.env.USER ?? 'operator'}`);
         if (json) return printJson(actionJson(action));
         process.stdout.write(`re-queued action ${action.id} (${action.type} ${action.target.kind}:${action.target.id}); run \`bulwark actions dispatch\` or let the server deliver it\n`);
       }),
@@ -120,7 +119,7 @@ export function actionsCommands(program: Command): void {
     .description('deliver every action that is due, once (webhook from BULWARK_WEBHOOK_URL and BULWARK_WEBHOOK_SECRET)')
     .action(async (_options: object, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        const { service, configured } = actionService(bulwark, {
+        const { service, configured } = reportingDispatcher(bulwark, {
           onAttempt: (a) =>
             process.stderr.write(
               `action ${a.actionId} ${a.type} attempt ${a.attempt}: ${a.outcome}${a.statusCode ? ` ${a.statusCode}` : ''}${a.errorCode && !a.statusCode ? ` ${a.errorCode}` : ''}` +
