@@ -348,14 +348,29 @@ describe('review console in Chromium', { skip }, () => {
     await context.close();
   });
 
-  it('gives leads the audit log with the reviewers\' reveals and decisions', async () => {
+  it('lets a lead read the audit log, take over a reviewer\'s case and hand it back', async () => {
     const { context, page } = await newPage();
     await login(page, 'lead-media');
     await page.getByTestId('audit-link').click();
     await page.getByTestId('audit-table').waitFor();
-    const text = await page.getByTestId('audit-table').innerText();
-    assert.match(text, /rev-media/);
+    const audit = await page.getByTestId('audit-table').innerText();
+    assert.match(audit, /rev-media/, 'the reviewer\'s actions are in the log');
     await screenshot(page, '5-audit');
+
+    const held = (await bulwark.cases.list({ queue: 'known-media' })).find((candidate) => candidate.status === 'claimed');
+    assert.ok(held, 'the reviewer still holds the second content case');
+    await page.goto(`${consoleUrl}#/cases/${held.id}`);
+    await page.getByTestId('claim-button').waitFor();
+    assert.equal(await page.getByTestId('decide-confirm').count(), 0, 'no decision on a case someone else holds');
+    await page.getByTestId('claim-button').click();
+    await page.getByTestId('decide-confirm').waitFor();
+    assert.equal((await bulwark.cases.detail(held.id)).claimed_by, 'lead-media');
+
+    await page.getByLabel('Assign to reviewer').fill('rev-media');
+    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByTestId('claim-button').waitFor();
+    assert.equal((await bulwark.cases.detail(held.id)).claimed_by, 'rev-media');
+    await screenshot(page, '5-assigned');
     await context.close();
   });
 });

@@ -105,9 +105,22 @@ export class ConsoleApi {
   }
 
   async decide(id: number, verdict: string, policy: string | null, note: string): Promise<DecisionAnswer> {
-    const body: { verdict: string; policy: string | null; note?: string } = { verdict, policy };
+    const body: { verdict: string; policy?: string; note?: string } = { verdict };
+    if (policy) body.policy = policy;
     if (note.trim()) body.note = note.trim();
     const { data } = await this.request<DecisionAnswer>('POST', `/cases/${id}/decision`, body);
+    return data!;
+  }
+
+  /** Takes this case (a lead may take one another reviewer holds). */
+  async claim(id: number): Promise<CaseDetail> {
+    const { data } = await this.request<CaseDetail>('POST', `/cases/${id}/claim`);
+    return data!;
+  }
+
+  /** A lead hands the case to a reviewer who may see its queue. */
+  async assign(id: number, username: string): Promise<CaseDetail> {
+    const { data } = await this.request<CaseDetail>('POST', `/cases/${id}/assign`, { username });
     return data!;
   }
 

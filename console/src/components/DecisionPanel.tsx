@@ -1,3 +1,4 @@
+import { type FormEvent, useState } from 'react';
 import { humanize } from '../format.ts';
 import type { CaseDetail, DecisionOption } from '../types.ts';
 
@@ -13,6 +14,8 @@ export function DecisionPanel({
   onDecide,
   onRelease,
   onHelp,
+  onClaim,
+  onAssign,
 }: {
   detail: CaseDetail;
   canDecide: boolean;
@@ -25,12 +28,24 @@ export function DecisionPanel({
   onDecide: (option: DecisionOption) => void;
   onRelease: () => void;
   onHelp: () => void;
+  /** Set when the case can be taken: not decided, and open or (for leads) held by someone else. */
+  onClaim: (() => void) | null;
+  /** Set for leads and admins while the case is undecided. */
+  onAssign: ((username: string) => void) | null;
 }) {
+  const [assignee, setAssignee] = useState('');
   const selectedPolicy = detail.policies.find((candidate) => candidate.id === policy);
   return (
     <section className="panel decision-panel" aria-labelledby="decision-title">
       <h2 id="decision-title">Decision</h2>
       {blockedReason && <p className="notice">{blockedReason}</p>}
+      {onClaim && (
+        <div className="button-row">
+          <button type="button" className="primary" onClick={onClaim} disabled={busy} data-testid="claim-button">
+            {detail.status === 'claimed' ? 'Take over this case' : 'Claim this case'}
+          </button>
+        </div>
+      )}
       {canDecide && (
         <>
           <div className="options" role="group" aria-label="Decision options">
@@ -77,6 +92,23 @@ export function DecisionPanel({
             </button>
           </div>
         </>
+      )}
+      {onAssign && (
+        <form
+          className="assign"
+          onSubmit={(event: FormEvent) => {
+            event.preventDefault();
+            if (assignee.trim()) onAssign(assignee.trim());
+          }}
+        >
+          <label htmlFor="assign-username">Assign to reviewer</label>
+          <div className="inline-field">
+            <input id="assign-username" value={assignee} onChange={(event) => setAssignee(event.target.value)} placeholder="username" autoComplete="off" disabled={busy} />
+            <button type="submit" disabled={busy || !assignee.trim()}>
+              Assign
+            </button>
+          </div>
+        </form>
       )}
     </section>
   );

@@ -12,6 +12,7 @@ export function MediaViewer({
   api,
   caseId,
   content,
+  holder,
   revealed,
   revealing,
   onReveal,
@@ -20,6 +21,8 @@ export function MediaViewer({
   api: ConsoleApi;
   caseId: number;
   content: ContentFacts;
+  /** Who holds the case: the media is fetched again when that changes (only the holder or a lead may see it). */
+  holder: string | null;
   revealed: boolean;
   revealing: boolean;
   onReveal: () => void;
@@ -42,6 +45,7 @@ export function MediaViewer({
       (error: unknown) => {
         if (cancelled) return;
         if (error instanceof ApiError && error.status === 401) return;
+        if (error instanceof ApiError && error.status === 403) return setMedia({ error: 'Claim this case to see its media.' });
         setMedia({ error: error instanceof Error ? error.message : String(error) });
       },
     );
@@ -50,7 +54,7 @@ export function MediaViewer({
       cancelled = true;
       if (url) URL.revokeObjectURL(url);
     };
-  }, [api, caseId, content.media_available]);
+  }, [api, caseId, content.media_available, holder]);
 
   if (!content.media_available || media === 'missing') {
     return (
@@ -68,7 +72,7 @@ export function MediaViewer({
       <div className={revealed ? 'media-frame revealed' : 'media-frame'}>
         {media === 'loading' && <p className="muted">Loading media…</p>}
         {typeof media === 'object' && 'error' in media && (
-          <p className="notice error" role="alert">
+          <p className="notice" data-testid="media-error">
             {media.error}
           </p>
         )}

@@ -5,7 +5,7 @@ import { DecisionPanel } from '../components/DecisionPanel.tsx';
 import { MediaViewer, REVEAL_SECONDS } from '../components/MediaViewer.tsx';
 import { NetworkGraph } from '../components/NetworkGraph.tsx';
 import { ShortcutHelp } from '../components/ShortcutHelp.tsx';
-import { humanize } from '../format.ts';
+import { formatWhen, humanize } from '../format.ts';
 import { useNow } from '../hooks.ts';
 import type { CaseDetail, Decision, DecisionOption, Reviewer } from '../types.ts';
 
@@ -84,6 +84,7 @@ export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, on
   }, [revealed, conceal]);
 
   const hasMedia = Boolean(detail?.content?.media_available);
+  const isLead = me.role === 'lead' || me.role === 'admin';
   const mine = detail !== null && detail.status === 'claimed' && detail.claimed_by === me.username;
   const blockedReason =
     detail === null || mine
@@ -92,7 +93,7 @@ export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, on
         ? 'This case is decided.'
         : detail.status === 'claimed'
           ? `This case is claimed by ${detail.claimed_by ?? 'someone else'}.`
-          : 'This case is not claimed by you. Open it from its queue to decide it.';
+          : 'Nobody holds this case. Claim it to decide it.';
 
   const reveal = useCallback(async () => {
     if (!detail || !hasMedia || revealed || revealing) return;
@@ -130,6 +131,26 @@ export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, on
       }
     },
     [api, detail, mine, policy, note, onDecided, announce],
+  );
+
+  /** Claim or assign: both answer with the case as it now stands. */
+  const takeOver = useCallback(
+    async (change: () => Promise<CaseDetail>, done: (updated: CaseDetail) => string) => {
+      if (busyRef.current) return;
+      busyRef.current = true;
+      setBusy(true);
+      try {
+        const updated = await change();
+        setDetail(updated);
+        announce(done(updated), 'info');
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 401)) announce(error instanceof Error ? error.message : String(error), 'error');
+      } finally {
+        busyRef.current = false;
+        setBusy(false);
+      }
+    },
+    [announce],
   );
 
   const release = useCallback(async () => {
@@ -232,6 +253,7 @@ export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, on
                 api={api}
                 caseId={detail.id}
                 content={detail.content}
+                holder={detail.claimed_by}
                 revealed={revealed}
                 revealing={revealing}
                 onReveal={() => void reveal()}
@@ -271,6 +293,16 @@ export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, on
             onDecide={(option) => void decide(option)}
             onRelease={() => void release()}
             onHelp={() => setHelpOpen(true)}
+            onClaim={
+              result === null && !mine && (detail.status === 'open' || (detail.status === 'claimed' && isLead))
+                ? () => void takeOver(() => api.claim(detail.id), (updated) => `Case #${updated.id} is yours until ${formatWhen(updated.claimed_until)}.`)
+                : null
+            }
+            onAssign={
+              result === null && isLead && detail.status !== 'decided'
+                ? (username) => void takeOver(() => api.assign(detail.id, username), (updated) => `Case #${updated.id} is assigned to ${updated.claimed_by ?? username}.`)
+                : null
+            }
           />
           {result && (
             <p className="notice success" data-testid="decision-result">
