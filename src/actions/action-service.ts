@@ -36,7 +36,7 @@ export interface ActionFinishedPayload {
 }
 
 export interface ActionServiceOptions {
-  /** Attempts before an action is declared dead (default 8); an operator's retry grants as many again. */
+  /** Attempts before an action is declared dead (default 20: with the 15-minute cap, a platform may be down for 1.5 to 3 hours); an operator's retry grants as many again. */
   maxAttempts?: number;
   /** First retry delay (default 2 s); doubles with every attempt, with jitter. */
   baseDelayMs?: number;
@@ -208,7 +208,7 @@ export class ActionService {
     private readonly targets: ActionTargets,
     options: ActionServiceOptions = {},
   ) {
-    this.maxAttempts = options.maxAttempts ?? 8;
+    this.maxAttempts = options.maxAttempts ?? 20;
     this.baseDelayMs = options.baseDelayMs ?? 2000;
     this.maxDelayMs = options.maxDelayMs ?? 15 * 60_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;

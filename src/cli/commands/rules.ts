@@ -7,6 +7,7 @@ import { issueText } from '../../rules/facts/common.ts';
 import { type FactLookup, type Firing, RuleEngine, type RuleSet, SqlFactLookup, defaultFactProviders, loadRuleFile } from '../../rules/index.ts';
 import { globals, withBulwark } from '../context.ts';
 import { printJson, progressBar, table } from '../output.ts';
+import { activateRuleFile } from './review.ts';
 
 /** Without a store, events have no account or network context: those facts are null. */
 const NO_STORE: FactLookup = { account: async () => undefined, network: async () => undefined };
@@ -170,4 +171,32 @@ export function rulesCommands(program: Command): void {
         output(report, 'the outbox');
       });
     });
+
+  rules
+    .command('load')
+    .description('validate a rule file and make it live: its queues are created or updated, queues it no longer declares are retired')
+    .argument('<file>', 'rule file, YAML or JSON')
+    .action(async (file: string, _options: object, command: Command) => activateRuleFile(command, file));
+
+  rules
+    .command('show')
+    .description('the live rule file: when and by whom it was activated, its rules, queues and policies')
+    .action(async (_options: object, command: Command) =>
+      withBulwark(command, async (bulwark, { json }) => {
+        const active = bulwark.rules.current();
+        if (json) {
+          return printJson(
+            active
+              ? { id: active.id, file_name: active.fileName, activated_by: active.activatedBy, activated_at: active.activatedAt.toISOString(), rules: active.ruleSet.rules.map((r) => ({ id: r.id, on: r.on })), queues: active.ruleSet.queues.map((q) => q.name), policies: bulwark.rules.policies() }
+              : { active: null },
+          );
+        }
+        if (!active) return void process.stdout.write('no rule file is live: load one with `bulwark rules load FILE`\n');
+        process.stdout.write(
+          `rule set ${active.id} (${active.fileName}), activated by ${active.activatedBy} at ${active.activatedAt.toISOString()}\n` +
+            active.ruleSet.rules.map((rule) => `  ${rule.id}  on ${rule.on.join(', ')}${rule.description ? `: ${rule.description}` : ''}\n`).join('') +
+            `queues: ${active.ruleSet.queues.map((queue) => queue.name).join(', ')}\npolicies: ${bulwark.rules.policies().map((policy) => policy.id).join(', ')}\n`,
+        );
+      }),
+    );
 }

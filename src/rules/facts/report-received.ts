@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { REPORT_RECEIVED_EVENT } from '../../ingest/reports.ts';
 import type { DomainEvent } from '../../events/event-log.ts';
 import type { FactLookup, FactProvider, FactSpec, RuleEvent } from '../types.ts';
 import { ACCOUNT_FACTS, CONTENT_ID_FACT, CONTENT_TYPE_FACT, EVENT_FACTS, accountFacts, eventFacts, parsePayload, subjectOf } from './common.ts';
 
-export const REPORT_RECEIVED_EVENT = 'report.received';
+export { REPORT_RECEIVED_EVENT };
 const REPORTER_KINDS = ['user', 'trusted_flagger'] as const;
 
 const payloadSchema = z.object({

@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { TERM_MATCHED_EVENT } from '../../ingest/event-ingest.ts';
 import type { DomainEvent } from '../../events/event-log.ts';
 import type { FactLookup, FactProvider, FactSpec, RuleEvent } from '../types.ts';
 import { ACCOUNT_FACTS, EVENT_FACTS, accountFacts, distinct, eventFacts, parsePayload, subjectOf } from './common.ts';
 
-export const TERM_MATCHED_EVENT = 'account.term_matched';
+export { TERM_MATCHED_EVENT };
 const SURFACES = ['bio', 'comment', 'search', 'hashtag'] as const;
 
 const payloadSchema = z.object({
