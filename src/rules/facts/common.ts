@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { invalid } from '../../errors.ts';
 import type { DomainEvent } from '../../events/event-log.ts';
-import type { FactLookup, FactSpec, Facts, Subject, SubjectKind } from '../types.ts';
+import type { FactLookup, FactSpec, Facts, RuleEvent, Subject, SubjectKind } from '../types.ts';
 
 /** Facts every event has. */
 export const EVENT_FACTS: readonly FactSpec[] = [
@@ -30,6 +30,11 @@ const DAY_MS = 86_400_000;
 
 export function eventFacts(type: string, subject: Subject): Facts {
   return { 'event.type': type, 'subject.kind': subject.kind, 'subject.id': subject.id };
+}
+
+/** A rule event with the facts every event has, then the provider's own. */
+export function ruleEvent(event: DomainEvent, subject: Subject, facts: Facts): RuleEvent {
+  return { seq: event.seq, type: event.type, at: event.occurredAt, subject, facts: { ...eventFacts(event.type, subject), ...facts } };
 }
 
 /** Account facts; an account the graph has never seen has its id and nulls, not an error. */

@@ -3,7 +3,7 @@ import type { DomainEvent } from '../../events/event-log.ts';
 import { CONTENT_MATCHED_EVENT } from '../../ingest/content.ts';
 import type { SignalRegistry } from '../../signals/registry.ts';
 import type { FactLookup, FactProvider, FactSpec, RuleEvent } from '../types.ts';
-import { ACCOUNT_FACTS, CONTENT_ID_FACT, CONTENT_TYPE_FACT, EVENT_FACTS, accountFacts, distinct, eventFacts, parsePayload, subjectOf } from './common.ts';
+import { ACCOUNT_FACTS, CONTENT_ID_FACT, CONTENT_TYPE_FACT, EVENT_FACTS, accountFacts, distinct, parsePayload, ruleEvent, subjectOf } from './common.ts';
 
 const payloadSchema = z.object({
   content_id: z.string(),
@@ -39,22 +39,15 @@ export class ContentMatchedFacts implements FactProvider {
     const subject = subjectOf('content', payload.content_id);
     const at = event.occurredAt;
     const matches = payload.matches;
-    return {
-      seq: event.seq,
-      type: event.type,
-      at,
-      subject,
-      facts: {
-        ...eventFacts(event.type, subject),
-        'content.id': payload.content_id,
-        'content.type': payload.content_type,
-        'match.banks': distinct(matches.map((match) => match.bank)),
-        'match.signal_types': distinct(matches.map((match) => match.signal_type)),
-        'match.exact': matches.some((match) => this.isExact(match.signal_type)),
-        'match.min_distance': matches.length ? Math.min(...matches.map((match) => match.distance)) : null,
-        'match.tags': distinct(matches.flatMap((match) => match.tags)),
-        ...(await accountFacts(lookup, payload.account_id, at)),
-      },
-    };
+    return ruleEvent(event, subject, {
+      'content.id': payload.content_id,
+      'content.type': payload.content_type,
+      'match.banks': distinct(matches.map((match) => match.bank)),
+      'match.signal_types': distinct(matches.map((match) => match.signal_type)),
+      'match.exact': matches.some((match) => this.isExact(match.signal_type)),
+      'match.min_distance': matches.length ? Math.min(...matches.map((match) => match.distance)) : null,
+      'match.tags': distinct(matches.flatMap((match) => match.tags)),
+      ...(await accountFacts(lookup, payload.account_id, at)),
+    });
   }
 }

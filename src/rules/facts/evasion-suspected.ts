@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { DomainEvent } from '../../events/event-log.ts';
 import { EVASION_SUSPECTED_EVENT } from '../../graph/detection-service.ts';
 import type { FactLookup, FactProvider, FactSpec, RuleEvent } from '../types.ts';
-import { ACCOUNT_FACTS, EVENT_FACTS, accountFacts, eventFacts, parsePayload, subjectOf } from './common.ts';
+import { ACCOUNT_FACTS, EVENT_FACTS, accountFacts, parsePayload, ruleEvent, subjectOf } from './common.ts';
 
 const payloadSchema = z.object({ account_id: z.string(), removed_account_id: z.string(), score: z.number() });
 
@@ -19,17 +19,10 @@ export class EvasionSuspectedFacts implements FactProvider {
   async toRuleEvent(event: DomainEvent, lookup: FactLookup): Promise<RuleEvent> {
     const payload = parsePayload(payloadSchema, event);
     const subject = subjectOf('account', payload.account_id);
-    return {
-      seq: event.seq,
-      type: event.type,
-      at: event.occurredAt,
-      subject,
-      facts: {
-        ...eventFacts(event.type, subject),
-        'evasion.score': payload.score,
-        'evasion.removed_account': payload.removed_account_id,
-        ...(await accountFacts(lookup, payload.account_id, event.occurredAt)),
-      },
-    };
+    return ruleEvent(event, subject, {
+      'evasion.score': payload.score,
+      'evasion.removed_account': payload.removed_account_id,
+      ...(await accountFacts(lookup, payload.account_id, event.occurredAt)),
+    });
   }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { DomainEvent } from '../../events/event-log.ts';
 import { NETWORK_DETECTED_EVENT } from '../../graph/detection-service.ts';
 import type { FactLookup, FactProvider, FactSpec, RuleEvent } from '../types.ts';
-import { EVENT_FACTS, eventFacts, parsePayload, subjectOf } from './common.ts';
+import { EVENT_FACTS, parsePayload, ruleEvent, subjectOf } from './common.ts';
 
 const payloadSchema = z.object({
   network_id: z.number().int(),
@@ -30,21 +30,14 @@ export class NetworkDetectedFacts implements FactProvider {
     const payload = parsePayload(payloadSchema, event);
     const subject = subjectOf('network', payload.network_id);
     const stored = await lookup.network(payload.network_id);
-    return {
-      seq: event.seq,
-      type: event.type,
-      at: event.occurredAt,
-      subject,
-      facts: {
-        ...eventFacts(event.type, subject),
-        'network.id': payload.network_id,
-        'network.size': payload.summary.size,
-        'network.sellers': payload.summary.sellers,
-        'network.buyers': payload.summary.buyers,
-        'network.confirmed_members': stored?.confirmedMembers ?? null,
-        'network.minors_contacted': stored?.minorsContacted ?? null,
-        'network.mean_risk': stored?.meanRisk ?? null,
-      },
-    };
+    return ruleEvent(event, subject, {
+      'network.id': payload.network_id,
+      'network.size': payload.summary.size,
+      'network.sellers': payload.summary.sellers,
+      'network.buyers': payload.summary.buyers,
+      'network.confirmed_members': stored?.confirmedMembers ?? null,
+      'network.minors_contacted': stored?.minorsContacted ?? null,
+      'network.mean_risk': stored?.meanRisk ?? null,
+    });
   }
 }

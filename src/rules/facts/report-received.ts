@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { REPORT_RECEIVED_EVENT } from '../../ingest/reports.ts';
 import type { DomainEvent } from '../../events/event-log.ts';
 import type { FactLookup, FactProvider, FactSpec, RuleEvent } from '../types.ts';
-import { ACCOUNT_FACTS, CONTENT_ID_FACT, CONTENT_TYPE_FACT, EVENT_FACTS, accountFacts, eventFacts, parsePayload, subjectOf } from './common.ts';
+import { ACCOUNT_FACTS, CONTENT_ID_FACT, CONTENT_TYPE_FACT, EVENT_FACTS, accountFacts, parsePayload, ruleEvent, subjectOf } from './common.ts';
 
 export { REPORT_RECEIVED_EVENT };
 const REPORTER_KINDS = ['user', 'trusted_flagger'] as const;
@@ -40,21 +40,14 @@ export class ReportReceivedFacts implements FactProvider {
     const contentId = payload.content_id ?? (subject.kind === 'content' ? subject.id : null);
     const content = contentId !== null && lookup.content ? await lookup.content(contentId) : undefined;
     const accountId = payload.account_id ?? (subject.kind === 'account' ? subject.id : (content?.accountId ?? null));
-    return {
-      seq: event.seq,
-      type: event.type,
-      at: event.occurredAt,
-      subject,
-      facts: {
-        ...eventFacts(event.type, subject),
-        'report.reporter_kind': payload.reporter_kind,
-        'report.trusted_flagger': payload.reporter_kind === 'trusted_flagger',
-        'report.flagger': payload.flagger ?? null,
-        'report.category': payload.category,
-        'content.id': contentId,
-        'content.type': content?.type ?? null,
-        ...(await accountFacts(lookup, accountId, event.occurredAt)),
-      },
-    };
+    return ruleEvent(event, subject, {
+      'report.reporter_kind': payload.reporter_kind,
+      'report.trusted_flagger': payload.reporter_kind === 'trusted_flagger',
+      'report.flagger': payload.flagger ?? null,
+      'report.category': payload.category,
+      'content.id': contentId,
+      'content.type': content?.type ?? null,
+      ...(await accountFacts(lookup, accountId, event.occurredAt)),
+    });
   }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TERM_MATCHED_EVENT } from '../../ingest/event-ingest.ts';
 import type { DomainEvent } from '../../events/event-log.ts';
 import type { FactLookup, FactProvider, FactSpec, RuleEvent } from '../types.ts';
-import { ACCOUNT_FACTS, EVENT_FACTS, accountFacts, distinct, eventFacts, parsePayload, subjectOf } from './common.ts';
+import { ACCOUNT_FACTS, EVENT_FACTS, accountFacts, distinct, parsePayload, ruleEvent, subjectOf } from './common.ts';
 
 export { TERM_MATCHED_EVENT };
 const SURFACES = ['bio', 'comment', 'search', 'hashtag'] as const;
@@ -26,18 +26,11 @@ export class TermMatchedFacts implements FactProvider {
   async toRuleEvent(event: DomainEvent, lookup: FactLookup): Promise<RuleEvent> {
     const payload = parsePayload(payloadSchema, event);
     const subject = subjectOf('account', payload.account_id);
-    return {
-      seq: event.seq,
-      type: event.type,
-      at: event.occurredAt,
-      subject,
-      facts: {
-        ...eventFacts(event.type, subject),
-        'terms.lists': distinct(payload.matches.map((match) => match.list)),
-        'terms.count': payload.matches.length,
-        'terms.surfaces': distinct(payload.matches.map((match) => match.surface)),
-        ...(await accountFacts(lookup, payload.account_id, event.occurredAt)),
-      },
-    };
+    return ruleEvent(event, subject, {
+      'terms.lists': distinct(payload.matches.map((match) => match.list)),
+      'terms.count': payload.matches.length,
+      'terms.surfaces': distinct(payload.matches.map((match) => match.surface)),
+      ...(await accountFacts(lookup, payload.account_id, event.occurredAt)),
+    });
   }
 }
