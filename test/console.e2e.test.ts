@@ -247,7 +247,11 @@ describe('review console in Chromium', { skip }, () => {
 
   it('reviews content: blurred until revealed, decided by key, next case blurred again, enforcement delivered', async () => {
     const { context, page } = await newPage();
+    // A controllable clock (running at normal speed until told otherwise) to check the reveal timeout without waiting for it.
+    await context.clock.install();
     await login(page, 'rev-media');
+    await page.getByTestId('queue-table').waitFor();
+    assert.equal(await page.getByTestId('exposure-counter').innerText(), '0');
     await page.getByRole('button', { name: 'Start reviewing known-media' }).click();
     const media = page.getByTestId('case-media');
     await media.waitFor();
@@ -292,17 +296,34 @@ describe('review console in Chromium', { skip }, () => {
     assert.equal(detail.status, 'decided');
     assert.deepEqual(detail.decisions.map((decision) => [decision.verdict, decision.decided_by, decision.policy]), [['confirm', 'rev-media', 'known-media']]);
 
-    // Escape blurs a revealed picture again at once.
-    await page.keyboard.press('v');
-    await page.locator('[data-testid=case-media][data-revealed=true]').waitFor();
-    await exposureShows(page, 2);
+    // Anything that takes the reviewer's eyes away blurs the picture again: Escape, the window
+    // losing focus, and the reveal timeout; each reveal counts.
+    const revealAgain = async (count: number) => {
+      await page.keyboard.press('v');
+      await page.locator('[data-testid=case-media][data-revealed=true]').waitFor();
+      await exposureShows(page, count);
+    };
+    const concealed = () => page.locator('[data-testid=case-media][data-revealed=false]').waitFor();
+    await revealAgain(2);
     await page.keyboard.press('Escape');
-    await page.locator('[data-testid=case-media][data-revealed=false]').waitFor();
+    await concealed();
     assert.match(await mediaFilter(page), /blur\(/);
+    await revealAgain(3);
+    await page.getByTestId('case-media').evaluate((image) => {
+      const view = image.ownerDocument.defaultView!;
+      view.dispatchEvent(new view.Event('blur'));
+    });
+    await concealed();
+    await revealAgain(4);
+    await page.clock.fastForward(19_000);
+    assert.equal(await page.getByTestId('case-media').getAttribute('data-revealed'), 'true', 'still shown before the timeout');
+    await page.clock.fastForward(2_000);
+    await concealed();
+    assert.match(await mediaFilter(page), /grayscale\(1\)/);
     await context.close();
   });
 
-  it('draws a network case as an SVG graph of its members, without media', async () => {
+  it('draws a network case as an SVG graph of its members, without media, and takes it down by key', async () => {
     const { context, page } = await newPage();
     await login(page, 'rev-media');
     await page.getByRole('button', { name: 'Start reviewing networks' }).click();
@@ -319,6 +340,16 @@ describe('review console in Chromium', { skip }, () => {
     assert.equal(await page.getByTestId('graph-node-account').innerText(), 'seller-0');
     assert.match(await page.getByTestId('graph-node-details').innerText(), /Seller/);
     await screenshot(page, '3-network');
+
+    // Take the network down by key: every member is suspended on the platform, and the queue is then empty.
+    await page.keyboard.press('t');
+    await page.getByTestId('queue-table').waitFor();
+    assert.match(await page.getByTestId('status').innerText(), /Queue networks is empty/);
+    await eventually('suspend_account for seller-0', () =>
+      webhook.received.find((request) => request.body.type === 'suspend_account' && request.body.target.id === 'seller-0'),
+    );
+    assert.equal((await bulwark.cases.detail(networkCaseId)).status, 'decided');
+    await screenshot(page, '3-queue-empty');
     await context.close();
   });
 
