@@ -83,9 +83,10 @@ export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, on
     };
   }, [revealed, conceal]);
 
-  const hasMedia = Boolean(detail?.content?.media_available);
   const isLead = me.role === 'lead' || me.role === 'admin';
   const mine = detail !== null && detail.status === 'claimed' && detail.claimed_by === me.username;
+  // The server shows media to the case's holder and to leads only; nobody else is offered a reveal.
+  const hasMedia = Boolean(detail?.content?.media_available) && (mine || isLead);
   const blockedReason =
     detail === null || mine
       ? null
