@@ -191,11 +191,17 @@ describe('review console in Chromium', { skip }, () => {
     await new Promise((resolve) => webhook?.server.close(resolve));
   });
 
-  async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  /** A fresh browser context (no cookies) at 1280x800; close() also fails the test on any uncaught error in the page. */
+  async function newPage(): Promise<{ context: BrowserContext; page: Page; close: () => Promise<void> }> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
-    return { context, page };
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    const close = async () => {
+      await context.close();
+      assert.deepEqual(errors, [], 'no uncaught errors in the page');
+    };
+    return { context, page, close };
   }
 
   async function login(page: Page, username: string, password = PASSWORD): Promise<void> {
@@ -222,7 +228,7 @@ describe('review console in Chromium', { skip }, () => {
   const exposureShows = (page: Page, count: number) => page.getByTestId('exposure-counter').filter({ hasText: new RegExp(`^${count}$`) }).waitFor();
 
   it('refuses a wrong password, then shows a reviewer only the queues of their team', async () => {
-    const { context, page } = await newPage();
+    const { context, page, close } = await newPage();
     await login(page, 'rev-media', 'not-the-password-1');
     await page.getByTestId('login-error').waitFor();
     assert.match(await page.getByTestId('login-error').innerText(), /wrong username or password/i);
@@ -242,11 +248,11 @@ describe('review console in Chromium', { skip }, () => {
     const session = (await context.cookies()).find((cookie) => cookie.name === 'bulwark_session');
     assert.ok(session?.httpOnly && session.secure && session.sameSite === 'Strict', 'the session cookie is HttpOnly, Secure and SameSite=Strict');
     await screenshot(page, '1-queues');
-    await context.close();
+    await close();
   });
 
   it('reviews content: blurred until revealed, decided by key, next case blurred again, enforcement delivered', async () => {
-    const { context, page } = await newPage();
+    const { context, page, close } = await newPage();
     // A controllable clock (running at normal speed until told otherwise) to check the reveal timeout without waiting for it.
     await context.clock.install();
     await login(page, 'rev-media');
@@ -320,11 +326,11 @@ describe('review console in Chromium', { skip }, () => {
     await page.clock.fastForward(2_000);
     await concealed();
     assert.match(await mediaFilter(page), /grayscale\(1\)/);
-    await context.close();
+    await close();
   });
 
   it('draws a network case as an SVG graph of its members, without media, and takes it down by key', async () => {
-    const { context, page } = await newPage();
+    const { page, close } = await newPage();
     await login(page, 'rev-media');
     await page.getByRole('button', { name: 'Start reviewing networks' }).click();
     await page.getByTestId('network-graph').waitFor();
@@ -350,11 +356,11 @@ describe('review console in Chromium', { skip }, () => {
     );
     assert.equal((await bulwark.cases.detail(networkCaseId)).status, 'decided');
     await screenshot(page, '3-queue-empty');
-    await context.close();
+    await close();
   });
 
   it('refuses a POST without the CSRF token, keeps other teams\' cases out and ends the session on sign-out', async () => {
-    const { context, page } = await newPage();
+    const { page, close } = await newPage();
     await login(page, 'rev-media');
     await page.getByTestId('queue-table').waitFor();
     const before = (await pageFetch(page, '/session')).body as { exposure_today: number };
@@ -376,11 +382,11 @@ describe('review console in Chromium', { skip }, () => {
     await page.getByTestId('login-message').waitFor();
     assert.equal((await pageFetch(page, '/session')).status, 401, 'the session is over');
     assert.equal((await pageFetch(page, '/queues')).status, 401);
-    await context.close();
+    await close();
   });
 
   it('lets a lead read the audit log, take over a reviewer\'s case and hand it back', async () => {
-    const { context, page } = await newPage();
+    const { page, close } = await newPage();
     await login(page, 'lead-media');
     await page.getByTestId('audit-link').click();
     await page.getByTestId('audit-table').waitFor();
@@ -402,6 +408,6 @@ describe('review console in Chromium', { skip }, () => {
     await page.getByTestId('claim-button').waitFor();
     assert.equal((await bulwark.cases.detail(held.id)).claimed_by, 'rev-media');
     await screenshot(page, '5-assigned');
-    await context.close();
+    await close();
   });
 });
