@@ -115,6 +115,8 @@ for (const target of targets) {
       assert.equal(media.mediaType, 'image/png');
       assert.ok(media.media.equals(exact.png), 'the sealed media opens to the uploaded bytes');
       await expectError(bulwark.cases.media(claimed!.id, other), 'forbidden', /may not see|claim case/);
+      await expectError(bulwark.cases.reveal(claimed!.id, other), 'forbidden', /may not see|claim case/);
+      assert.equal(await bulwark.reviewers.exposureToday(other.id), 0, 'a refused reveal counts nothing');
       assert.equal((await bulwark.cases.reveal(claimed!.id, reviewer)).exposureToday, 1);
       assert.equal((await bulwark.cases.reveal(claimed!.id, reviewer)).exposureToday, 2);
       assert.equal(await bulwark.reviewers.exposureToday(lead.id), 0);

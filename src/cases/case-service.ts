@@ -338,11 +338,18 @@ export class CaseService {
     });
   }
 
+  /** Media is for the reviewer holding the case, and for leads. */
+  private assertMayOpenMedia(row: CaseRow, reviewer: Reviewer): void {
+    const holder = row.status === 'claimed' && row.claimed_by === reviewer.id;
+    if (!holder && reviewer.role === 'reviewer') throw new BulwarkError('forbidden', `claim case ${row.id} to see its media`);
+  }
+
   /** Counts one exposure of the reviewer to the case's media, and logs it. */
   async reveal(id: number, reviewer: Reviewer): Promise<{ exposureToday: number }> {
     return this.sql.transaction(async (tx) => {
       const row = await this.row(tx, id);
       await this.assertMaySee(tx, row, reviewer);
+      this.assertMayOpenMedia(row, reviewer);
       const exposureToday = await this.reviewers.recordExposure(tx, reviewer.id);
       await this.audit.append(tx, { actor: reviewer.username, action: 'media.revealed', subject: `case:${id}`, detail: { subject: { kind: row.subject_kind, id: row.subject_id } } });
       return { exposureToday };
@@ -353,8 +360,7 @@ export class CaseService {
   async media(id: number, reviewer: Reviewer): Promise<{ mediaType: string; media: Buffer }> {
     const row = await this.row(this.sql, id);
     await this.assertMaySee(this.sql, row, reviewer);
-    const holder = row.status === 'claimed' && row.claimed_by === reviewer.id;
-    if (!holder && reviewer.role === 'reviewer') throw new BulwarkError('forbidden', `claim case ${id} to see its media`);
+    this.assertMayOpenMedia(row, reviewer);
     if (row.subject_kind !== 'content' || !this.vault) throw notFound(`Bulwark holds no media for case ${id}`);
     const opened = await this.vault.open(this.sql, row.subject_id);
     if (!opened) throw notFound(`Bulwark holds no media for case ${id}`);

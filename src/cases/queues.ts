@@ -71,7 +71,7 @@ export async function queueStats(client: SqlClient): Promise<QueueStats[]> {
        count(c.id) FILTER (WHERE c.status = 'open' OR (c.status = 'claimed' AND c.claimed_until <= now())) AS open,
        count(c.id) FILTER (WHERE c.status = 'claimed' AND c.claimed_until > now()) AS claimed,
        count(c.id) FILTER (WHERE c.status <> 'decided' AND c.due_at < now()) AS overdue,
-       min(c.created_at) FILTER (WHERE c.status <> 'decided') AS oldest_open_at,
+       min(c.created_at) FILTER (WHERE c.status = 'open' OR (c.status = 'claimed' AND c.claimed_until <= now())) AS oldest_open_at,
        count(c.id) FILTER (WHERE c.status = 'decided' AND c.decided_at > now() - interval '24 hours') AS decided_24h,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.decided_at - c.created_at))
          FILTER (WHERE c.status = 'decided' AND c.decided_at > now() - interval '24 hours') AS median

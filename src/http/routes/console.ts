@@ -157,10 +157,8 @@ export const consolePages = (distDir = CONSOLE_DIST): FastifyPluginAsync => asyn
     app.get('/console', { schema: { hide: true } }, async (_request, reply) => sendProblem(reply, problem(503, 'the review console is not built: run `npm run build:console`')));
     return;
   }
-  await app.register(fastifyStatic, { root: distDir, prefix: '/console/', index: 'index.html', wildcard: false });
+  // Files are looked up on each request, so a rebuilt console is served without a restart;
+  // the console routes by URL fragment, so /console/ is the only page.
+  await app.register(fastifyStatic, { root: distDir, prefix: '/console/', index: 'index.html', wildcard: true });
   app.get('/console', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console/'));
-  // The console routes in the browser; a reload on any of its pages gets the app.
-  app.get('/console/*', { schema: { hide: true } }, async (request, reply) =>
-    request.url.startsWith('/console/api/') ? sendProblem(reply, problem(404, `no route for GET ${request.url.split('?')[0]}`)) : reply.sendFile('index.html'),
-  );
 };
