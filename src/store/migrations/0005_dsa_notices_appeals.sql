@@ -5,8 +5,6 @@ CREATE TABLE trusted_flaggers (
   -- The Digital Services Coordinator that awarded the status, and where it is recorded.
   awarded_by    text NOT NULL,
   reference     text,
-  -- SHA-256 of the flagger's own API token, for POST /v1/notices without a platform key.
-  token_sha256  text UNIQUE,
   created_at    timestamptz NOT NULL DEFAULT now(),
   revoked_at    timestamptz
 );
@@ -39,6 +37,15 @@ CREATE TABLE notices (
 );
 CREATE INDEX notices_by_received ON notices (received_at);
 CREATE INDEX notices_by_subject ON notices (subject_kind, subject_id);
+
+-- Notices that name no subject Bulwark can resolve wait here for the platform to say what they point at.
+CREATE INDEX notices_unresolved ON notices (id) WHERE subject_id IS NULL;
+
+-- A case some reviewer may not take: an appeal goes to someone other than the one who decided.
+ALTER TABLE cases ADD COLUMN excluded_reviewer_id integer REFERENCES reviewers(id);
+-- Appeals are cases too, about the appeal itself.
+ALTER TABLE cases DROP CONSTRAINT cases_subject_kind_check;
+ALTER TABLE cases ADD CONSTRAINT cases_subject_kind_check CHECK (subject_kind IN ('content', 'account', 'network', 'appeal'));
 
 -- Appeals against decisions (DSA Art. 20), within six months of the decision.
 CREATE TABLE appeals (
