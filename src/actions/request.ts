@@ -82,7 +82,7 @@ export function validateActionRequest(request: ActionRequest): ValidActionReques
   }
 
   let identifiers: IdentifierHash[] | null = null;
-  if (request.type === 'block_identifier') {
+  if (request.type === 'block_identifier' || request.type === 'unblock_identifier') {
     // The platform holds the account's identifiers itself; Bulwark's hashes (possibly none
     // yet) only add what it has seen, so an empty list is still a valid request.
     if (request.identifiers !== undefined && !Array.isArray(request.identifiers)) throw invalid('identifiers is a list of { kind, hash }', { field: 'identifiers' });
@@ -98,7 +98,7 @@ export function validateActionRequest(request: ActionRequest): ValidActionReques
       identifiers.push({ kind: identifier.kind, hash: identifier.hash });
     }
   } else if (request.identifiers !== undefined) {
-    throw invalid('identifiers belong to block_identifier only', { field: 'identifiers' });
+    throw invalid('identifiers belong to block_identifier and unblock_identifier only', { field: 'identifiers' });
   }
 
   const idempotencyKey = request.idempotencyKey === undefined ? defaultIdempotencyKey(request) : request.idempotencyKey;

@@ -1,6 +1,24 @@
 /** What the platform can be asked to do. */
-export type ActionType = 'remove_content' | 'restrict_account' | 'suspend_account' | 'takedown_network' | 'block_identifier';
-export const ACTION_TYPES: readonly ActionType[] = ['remove_content', 'restrict_account', 'suspend_account', 'takedown_network', 'block_identifier'];
+/** What the platform can be asked to do; the last three undo the first ones when an appeal reverses a decision. */
+export type ActionType =
+  | 'remove_content'
+  | 'restrict_account'
+  | 'suspend_account'
+  | 'takedown_network'
+  | 'block_identifier'
+  | 'restore_content'
+  | 'reinstate_account'
+  | 'unblock_identifier';
+export const ACTION_TYPES: readonly ActionType[] = [
+  'remove_content',
+  'restrict_account',
+  'suspend_account',
+  'takedown_network',
+  'block_identifier',
+  'restore_content',
+  'reinstate_account',
+  'unblock_identifier',
+];
 
 export type TargetKind = 'content' | 'account' | 'network';
 
@@ -11,6 +29,9 @@ export const TARGET_KIND_OF: Readonly<Record<ActionType, TargetKind>> = {
   suspend_account: 'account',
   takedown_network: 'network',
   block_identifier: 'account',
+  restore_content: 'content',
+  reinstate_account: 'account',
+  unblock_identifier: 'account',
 };
 
 export type ActionStatus = 'pending' | 'retrying' | 'succeeded' | 'dead' | 'partial' /* parent only: some children dead */;

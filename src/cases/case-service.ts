@@ -34,6 +34,8 @@ export interface OpenCaseInput {
   trustedFlagger?: boolean;
   minorInvolved?: boolean;
   networkSize?: number | null;
+  /** A reviewer who may not take the case (the one whose decision is appealed). */
+  excludedReviewerId?: number;
 }
 
 export interface DecideInput {
@@ -84,10 +86,12 @@ interface CaseRow {
   claimed_until: Date | null;
   decided_at: Date | null;
   escalated_from: number | null;
+  excluded_reviewer_id: number | null;
 }
 
 const CASE_SELECT = `SELECT c.id, c.queue, c.subject_kind, c.subject_id, c.status, c.severity, c.priority, c.trusted_flagger, c.minor_involved,
-  c.network_size, c.reasons, c.created_at, c.due_at, c.claimed_by, r.username AS claimed_by_name, c.claimed_until, c.decided_at, c.escalated_from
+  c.network_size, c.reasons, c.created_at, c.due_at, c.claimed_by, r.username AS claimed_by_name, c.claimed_until, c.decided_at, c.escalated_from,
+  c.excluded_reviewer_id
   FROM cases c LEFT JOIN reviewers r ON r.id = c.claimed_by`;
 
 const toView = (row: CaseRow): CaseView => {
@@ -180,13 +184,13 @@ export class CaseService {
     // subject (even one arriving concurrently) into a reason added to the open case.
     const size = input.networkSize ?? null;
     const inserted = await tx.query<CaseRow>(
-      `INSERT INTO cases (queue, subject_kind, subject_id, severity, priority, trusted_flagger, minor_involved, network_size, rank, reasons, due_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, now() + make_interval(mins => $11))
+      `INSERT INTO cases (queue, subject_kind, subject_id, severity, priority, trusted_flagger, minor_involved, network_size, rank, reasons, due_at, excluded_reviewer_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, now() + make_interval(mins => $11), $12)
        ON CONFLICT (queue, subject_kind, subject_id) WHERE status <> 'decided' DO NOTHING
        RETURNING id, queue, subject_kind, subject_id, status, severity, priority, trusted_flagger, minor_involved, network_size, reasons,
-                 created_at, due_at, claimed_by, NULL::text AS claimed_by_name, claimed_until, decided_at, escalated_from`,
+                 created_at, due_at, claimed_by, NULL::text AS claimed_by_name, claimed_until, decided_at, escalated_from, excluded_reviewer_id`,
       [input.queue, input.subject.kind, input.subject.id, severity, priority, input.trustedFlagger === true, input.minorInvolved === true, size,
-        caseRank(severity, priority, input.minorInvolved === true, size), JSON.stringify([reason]), queue.sla_minutes],
+        caseRank(severity, priority, input.minorInvolved === true, size), JSON.stringify([reason]), queue.sla_minutes, input.excludedReviewerId ?? null],
     );
     let row: CaseRow;
     const created = inserted.rows.length > 0;
@@ -277,8 +281,9 @@ export class CaseService {
       if (id === undefined) {
         const next = await tx.query<{ id: number }>(
           `SELECT id FROM cases WHERE queue = $1 AND (status = 'open' OR (status = 'claimed' AND claimed_until <= now()))
+             AND (excluded_reviewer_id IS NULL OR excluded_reviewer_id <> $2)
            ORDER BY trusted_flagger DESC, rank DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-          [queueName],
+          [queueName, reviewer.id],
         );
         id = next.rows[0]?.id;
         if (id === undefined) return undefined;
@@ -297,6 +302,7 @@ export class CaseService {
       await this.assertMaySee(tx, row, reviewer);
       const view = toView(row);
       if (view.status === 'decided') throw conflict(`case ${id} is already decided`);
+      this.assertNotExcluded(row, reviewer);
       if (view.status === 'claimed' && row.claimed_by !== reviewer.id && reviewer.role === 'reviewer') {
         throw conflict(`case ${id} is held by ${view.claimed_by} until ${view.claimed_until}`);
       }
@@ -317,10 +323,17 @@ export class CaseService {
         throw invalid(`${assignee.username} may not see queue ${row.queue}`);
       });
       if (row.status === 'decided') throw conflict(`case ${id} is already decided`);
+      this.assertNotExcluded(row, assignee);
       await tx.query(`UPDATE cases SET status = 'claimed', claimed_by = $2, claimed_until = now() + make_interval(secs => $3) WHERE id = $1`, [id, assignee.id, this.options.claimMs / 1000]);
       await this.audit.append(tx, { actor: lead.username, action: 'case.assigned', subject: `case:${id}`, detail: { to: assignee.username } });
     });
     return this.describe(this.sql, await this.row(this.sql, id));
+  }
+
+  private assertNotExcluded(row: CaseRow, reviewer: Pick<Reviewer, 'id' | 'username'>): void {
+    if (row.excluded_reviewer_id !== null && row.excluded_reviewer_id === reviewer.id) {
+      throw new BulwarkError('forbidden', `${reviewer.username} made the decision under appeal in case ${row.id}; another reviewer must decide it`);
+    }
   }
 
   private async take(tx: SqlClient, id: number, reviewer: Reviewer): Promise<void> {
@@ -382,6 +395,7 @@ export class CaseService {
       const view = toView(row);
       if (view.status === 'decided') throw conflict(`case ${id} is already decided`);
       if (view.status !== 'claimed' || row.claimed_by !== reviewer.id) throw conflict(`case ${id} is not claimed by you; claim it first`);
+      this.assertNotExcluded(row, reviewer);
       const type = this.subjectType(row.subject_kind);
       const option = type.options.find((candidate) => candidate.verdict === input.verdict);
       if (!option) throw invalid(`verdict ${JSON.stringify(input.verdict)} is not one of ${type.options.map((o) => o.verdict).join(', ')}`, { verdict: input.verdict });
@@ -408,6 +422,7 @@ export class CaseService {
           trustedFlagger: view.trusted_flagger,
           minorInvolved: view.minor_involved,
           networkSize: view.network_size,
+          excludedReviewerId: row.excluded_reviewer_id ?? undefined,
           reason: { rule: 'escalation', summary: `escalated by ${reviewer.username} from case ${id}${note ? `: ${note}` : ''}` },
         }, reviewer.username);
         await tx.query('UPDATE cases SET escalated_from = $2 WHERE id = $1', [escalated.view.id, id]);

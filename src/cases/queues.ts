@@ -8,14 +8,37 @@ export interface QueueDefinition {
   sla_minutes: number;
 }
 
+type BuiltInQueue = Required<QueueDefinition> & { roles: string[] | null };
+
 /** Where escalated cases go; only leads and admins see it. */
-export const ESCALATION_QUEUE: Required<QueueDefinition> & { roles: string[] } = {
+export const ESCALATION_QUEUE: BuiltInQueue = {
   name: 'escalations',
   description: 'Cases a reviewer escalated for a second opinion',
   team: null,
   sla_minutes: 240,
   roles: ['lead', 'admin'],
 };
+
+/** Notices of illegal content (DSA Art. 16) are always reviewed, whatever the rule file says. */
+export const NOTICE_QUEUE: BuiltInQueue = {
+  name: 'notices',
+  description: 'Notices of illegal content; trusted flaggers first',
+  team: null,
+  sla_minutes: 1440,
+  roles: null,
+};
+
+/** Appeals against decisions (DSA Art. 20), decided by someone other than the first decider. */
+export const APPEAL_QUEUE: BuiltInQueue = {
+  name: 'appeals',
+  description: 'Appeals against decisions, for a reviewer other than the one who decided',
+  team: null,
+  sla_minutes: 1440,
+  roles: null,
+};
+
+/** Queues Bulwark itself needs, present whatever the rule file declares. */
+export const BUILT_IN_QUEUES: BuiltInQueue[] = [ESCALATION_QUEUE, NOTICE_QUEUE, APPEAL_QUEUE];
 
 export interface QueueRecord {
   name: string;
@@ -48,7 +71,8 @@ export function maySeeQueue(reviewer: Pick<Reviewer, 'role' | 'teams'>, queue: P
  * and ones no longer declared are retired (kept, since decided cases refer to them).
  */
 export async function syncQueues(tx: SqlClient, queues: QueueDefinition[]): Promise<void> {
-  const all = [...queues.map((queue) => ({ ...queue, roles: null as string[] | null })), ESCALATION_QUEUE];
+  const builtIn = new Set(BUILT_IN_QUEUES.map((queue) => queue.name));
+  const all = [...queues.filter((queue) => !builtIn.has(queue.name)).map((queue) => ({ ...queue, roles: null as string[] | null })), ...BUILT_IN_QUEUES];
   await tx.query(
     `INSERT INTO review_queues (name, description, team, roles, sla_minutes, retired, updated_at)
      SELECT r.name, coalesce(r.description, ''), r.team, r.roles, r.sla_minutes, false, now()
@@ -58,6 +82,16 @@ export async function syncQueues(tx: SqlClient, queues: QueueDefinition[]): Prom
     [JSON.stringify(all.map((queue) => ({ name: queue.name, description: queue.description ?? '', team: queue.team ?? null, roles: queue.roles, sla_minutes: queue.sla_minutes })))],
   );
   await tx.query('UPDATE review_queues SET retired = true, updated_at = now() WHERE NOT (name = ANY($1::text[])) AND NOT retired', [all.map((queue) => queue.name)]);
+}
+
+/** Creates the built-in queues that do not exist yet (a store before any rule file). */
+export async function ensureBuiltInQueues(tx: SqlClient): Promise<void> {
+  await tx.query(
+    `INSERT INTO review_queues (name, description, team, roles, sla_minutes)
+     SELECT r.name, r.description, NULL, r.roles, r.sla_minutes FROM jsonb_to_recordset($1::jsonb) AS r(name text, description text, roles text[], sla_minutes integer)
+     ON CONFLICT (name) DO NOTHING`,
+    [JSON.stringify(BUILT_IN_QUEUES.map((queue) => ({ name: queue.name, description: queue.description, roles: queue.roles, sla_minutes: queue.sla_minutes })))],
+  );
 }
 
 export async function queueRecord(client: SqlClient, name: string): Promise<QueueRecord | undefined> {

@@ -1,7 +1,7 @@
 import type { SqlClient } from '../store/sql.ts';
 
-export type SubjectKind = 'content' | 'account' | 'network';
-export const SUBJECT_KINDS: readonly SubjectKind[] = ['content', 'account', 'network'];
+export type SubjectKind = 'content' | 'account' | 'network' | 'appeal';
+export const SUBJECT_KINDS: readonly SubjectKind[] = ['content', 'account', 'network', 'appeal'];
 export interface CaseSubject {
   kind: SubjectKind;
   id: string;
@@ -12,7 +12,15 @@ export type Severity = (typeof SEVERITIES)[number];
 
 export type CaseStatus = 'open' | 'claimed' | 'decided';
 
-export type EnforcementType = 'remove_content' | 'restrict_account' | 'suspend_account' | 'takedown_network' | 'block_identifier';
+export type EnforcementType =
+  | 'remove_content'
+  | 'restrict_account'
+  | 'suspend_account'
+  | 'takedown_network'
+  | 'block_identifier'
+  | 'restore_content'
+  | 'reinstate_account'
+  | 'unblock_identifier';
 
 export interface Policy {
   id: string;

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { CaseService } from '../cases/case-service.ts';
-import { ESCALATION_QUEUE, syncQueues } from '../cases/queues.ts';
+import { ensureBuiltInQueues, syncQueues } from '../cases/queues.ts';
 import type { Policy as CasePolicy } from '../cases/types.ts';
 import { DEFAULT_POLICIES } from '../cases/case-service.ts';
 import type { DomainEvent, EventLog } from '../events/event-log.ts';
@@ -42,14 +42,11 @@ export class RuleService {
     this.runner = new OutboxConsumer(sql, events, RULE_RUNNER, providers.eventTypes, (tx, event) => this.handle(tx, event));
   }
 
-  /** Loads the live rule set from the store and makes sure the escalation queue exists. */
+  /** Loads the live rule set from the store and makes sure the built-in queues exist. */
   async load(): Promise<void> {
     await this.sql.transaction(async (tx) => {
       if (tx.driver === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(7262389004)');
-      await tx.query(
-        `INSERT INTO review_queues (name, description, team, roles, sla_minutes) VALUES ($1, $2, NULL, $3, $4) ON CONFLICT (name) DO NOTHING`,
-        [ESCALATION_QUEUE.name, ESCALATION_QUEUE.description, ESCALATION_QUEUE.roles, ESCALATION_QUEUE.sla_minutes],
-      );
+      await ensureBuiltInQueues(tx);
     });
     await this.refresh();
   }

@@ -77,3 +77,8 @@ CREATE TABLE authority_orders (
   acknowledged_at timestamptz,
   given_effect_at timestamptz
 );
+
+-- Reversing a decision on appeal undoes its actions.
+ALTER TABLE actions DROP CONSTRAINT actions_type_check;
+ALTER TABLE actions ADD CONSTRAINT actions_type_check CHECK (type IN ('remove_content', 'restrict_account', 'suspend_account', 'takedown_network', 'block_identifier',
+  'restore_content', 'reinstate_account', 'unblock_identifier'));
