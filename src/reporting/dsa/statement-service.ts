@@ -1,0 +1,287 @@
+import { randomUUID } from 'node:crypto';
+import { notFound, conflict } from '../../errors.ts';
+import type { DomainEvent, EventLog } from '../../events/event-log.ts';
+import { OutboxConsumer } from '../../events/outbox-consumer.ts';
+import type { SqlClient } from '../../store/sql.ts';
+import {
+  buildStatement, type CaseDecidedPayload, decisionFacts, DEFAULT_BUILD_OPTIONS, restrictionsOf, type StatementBuildOptions,
+} from './statement-builder.ts';
+import { postStatements, type BatchOutcome, type TdbConfig } from './tdb-client.ts';
+import { MAX_STATEMENTS_PER_CALL, type TdbStatement, validateStatement, type ValidationErrors } from './tdb-schema.ts';
+
+export const STATEMENT_STATUSES = ['invalid', 'pending_configuration', 'pending', 'retrying', 'submitted', 'rejected'] as const;
+export type StatementStatus = (typeof STATEMENT_STATUSES)[number];
+export const DSA_STATEMENTS_CONSUMER = 'dsa.statements';
+const CASE_DECIDED = 'case.decided';
+
+export interface StatementView {
+  id: number;
+  decision_id: number;
+  case_id: number | null;
+  subject: { kind: string; id: string };
+  action_ids: number[];
+  puid: string;
+  status: StatementStatus;
+  /** Local validation errors (invalid) or the database's (rejected). */
+  errors: ValidationErrors | null;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  tdb_uuid: string | null;
+  decided_at: string;
+  created_at: string;
+  submitted_at: string | null;
+  /** Exactly what is (or would be) sent. */
+  statement: TdbStatement;
+}
+
+export interface StatementServiceOptions extends Partial<StatementBuildOptions> {
+  /** The database; without it statements are kept as pending_configuration. */
+  tdb?: TdbConfig;
+  now?: () => Date;
+  batchSize?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  leaseMs?: number;
+  /** How often start() looks for due statements. */
+  intervalMs?: number;
+}
+
+interface StatementRow {
+  id: number;
+  decision_id: number;
+  case_id: number | null;
+  subject_kind: string;
+  subject_id: string;
+  action_ids: number[];
+  puid: string;
+  payload: TdbStatement;
+  status: StatementStatus;
+  errors: ValidationErrors | null;
+  attempts: number;
+  next_attempt_at: Date | null;
+  last_error: string | null;
+  tdb_uuid: string | null;
+  decided_at: Date;
+  created_at: Date;
+  submitted_at: Date | null;
+}
+
+const toView = (row: StatementRow): StatementView => ({
+  id: Number(row.id),
+  decision_id: Number(row.decision_id),
+  case_id: row.case_id === null ? null : Number(row.case_id),
+  subject: { kind: row.subject_kind, id: row.subject_id },
+  action_ids: (row.action_ids ?? []).map(Number),
+  puid: row.puid,
+  status: row.status,
+  errors: row.errors,
+  attempts: row.attempts,
+  next_attempt_at: row.next_attempt_at?.toISOString() ?? null,
+  last_error: row.last_error,
+  tdb_uuid: row.tdb_uuid,
+  decided_at: row.decided_at.toISOString(),
+  created_at: row.created_at.toISOString(),
+  submitted_at: row.submitted_at?.toISOString() ?? null,
+  statement: row.payload,
+});
+
+const SELECT = `SELECT id, decision_id, case_id, subject_kind, subject_id, action_ids, puid, payload, status, errors, attempts, next_attempt_at,
+  last_error, tdb_uuid, decided_at, created_at, submitted_at FROM dsa_statements`;
+
+/**
+ * Statements of reasons (DSA Art. 17): one per item or account a decision restricted, built
+ * from the case.decided outbox, checked as the Transparency Database checks them, and
+ * submitted to it in batches (Art. 24(5)); a statement is never lost and never sent twice at once.
+ */
+export class StatementService {
+  readonly consumer: OutboxConsumer;
+  private readonly build: StatementBuildOptions;
+  private readonly now: () => Date;
+  private readonly owner = `dsa-${randomUUID()}`;
+  private submitting: Promise<number> | undefined;
+
+  constructor(
+    private readonly sql: SqlClient,
+    events: EventLog,
+    private readonly options: StatementServiceOptions = {},
+  ) {
+    this.build = { ...DEFAULT_BUILD_OPTIONS, ...options };
+    this.now = options.now ?? (() => new Date());
+    this.consumer = new OutboxConsumer(sql, events, DSA_STATEMENTS_CONSUMER, [CASE_DECIDED], (tx, event) => this.record(tx, event));
+  }
+
+  get configured(): boolean {
+    return this.options.tdb !== undefined;
+  }
+
+  /** Follows decisions as they are published and submits due statements periodically; returns a stop function. */
+  start(): () => void {
+    const stopConsumer = this.consumer.start();
+    const tick = () => void this.consumer.drain().then(() => this.submitDue()).catch(() => undefined);
+    const timer = setInterval(tick, this.options.intervalMs ?? 10_000);
+    timer.unref();
+    tick();
+    return () => {
+      stopConsumer();
+      clearInterval(timer);
+    };
+  }
+
+  /** Statements for one decided case event, written in the consumer's transaction. */
+  private async record(tx: SqlClient, event: DomainEvent): Promise<void> {
+    const payload = event.payload as CaseDecidedPayload;
+    const restrictions = await restrictionsOf(tx, payload);
+    if (restrictions.length === 0) return;
+    const facts = await decisionFacts(tx, payload);
+    const now = this.now();
+    for (const restriction of restrictions) {
+      const puid = await this.puidFor(tx, restriction.subject.id, payload.decision_id);
+      const statement = await buildStatement(tx, payload, facts, restriction, puid, this.build);
+      const errors = validateStatement(statement, now.toISOString().slice(0, 10));
+      const valid = Object.keys(errors).length === 0;
+      const status: StatementStatus = !valid ? 'invalid' : this.configured ? 'pending' : 'pending_configuration';
+      await tx.query(
+        `INSERT INTO dsa_statements (decision_id, case_id, subject_kind, subject_id, action_ids, puid, payload, status, errors, next_attempt_at, decided_at, created_at)
+         VALUES ($1, $2, $3, $4, $5::bigint[], $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12)
+         ON CONFLICT (decision_id, subject_kind, subject_id) DO NOTHING`,
+        [
+          payload.decision_id, payload.case_id ?? null, restriction.subject.kind, restriction.subject.id, restriction.actionIds, puid,
+          JSON.stringify(statement), status, valid ? null : JSON.stringify(errors), valid ? now : null, facts.decidedAt, now,
+        ],
+      );
+    }
+  }
+
+  /**
+   * The puid is the item's own id (content id or account id); the database wants it unique per
+   * statement, so a later statement about the same item carries its decision id as well.
+   */
+  private async puidFor(tx: SqlClient, itemId: string, decisionId: number): Promise<string> {
+    const taken = await tx.query('SELECT 1 FROM dsa_statements WHERE puid = $1', [itemId]);
+    return taken.rows.length === 0 ? itemId : `${itemId}-decision-${decisionId}`;
+  }
+
+  async list(filter: { status?: StatementStatus; decisionId?: number; afterId?: number; limit?: number } = {}): Promise<StatementView[]> {
+    const result = await this.sql.query<StatementRow>(
+      `${SELECT} WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR decision_id = $2) AND id > $3 ORDER BY id LIMIT $4`,
+      [filter.status ?? null, filter.decisionId ?? null, filter.afterId ?? 0, Math.min(Math.max(filter.limit ?? 100, 1), 1000)],
+    );
+    return result.rows.map(toView);
+  }
+
+  async get(id: number): Promise<StatementView> {
+    const result = await this.sql.query<StatementRow>(`${SELECT} WHERE id = $1`, [id]);
+    if (!result.rows[0]) throw notFound(`no statement ${id}`);
+    return toView(result.rows[0]);
+  }
+
+  /** Sends a rejected or waiting statement again at once; an invalid one is checked again first (rules or data may have changed). */
+  async retry(id: number): Promise<StatementView> {
+    const current = await this.get(id);
+    if (current.status === 'submitted') throw conflict(`statement ${id} was accepted already`);
+    const errors = validateStatement(current.statement, this.now().toISOString().slice(0, 10));
+    if (Object.keys(errors).length > 0) {
+      await this.sql.query(`UPDATE dsa_statements SET status = 'invalid', errors = $2::jsonb, next_attempt_at = NULL WHERE id = $1`, [id, JSON.stringify(errors)]);
+      return this.get(id);
+    }
+    await this.sql.query(
+      `UPDATE dsa_statements SET status = $2, errors = NULL, next_attempt_at = $3, lease_until = NULL WHERE id = $1 AND status <> 'submitted'`,
+      [id, this.configured ? 'pending' : 'pending_configuration', this.now()],
+    );
+    return this.get(id);
+  }
+
+  /** Submits every due statement in batches; concurrent calls share a pass. Returns how many the database accepted. */
+  submitDue(): Promise<number> {
+    if (!this.options.tdb) return Promise.resolve(0);
+    this.submitting ??= this.pass().finally(() => {
+      this.submitting = undefined;
+    });
+    return this.submitting;
+  }
+
+  private async pass(): Promise<number> {
+    let accepted = 0;
+    const tried = new Set<number>();
+    for (;;) {
+      const batch = await this.claim([...tried]);
+      if (batch.length === 0) return accepted;
+      for (const row of batch) tried.add(Number(row.id));
+      const outcome = await postStatements(this.options.tdb!, batch.map((row) => row.payload));
+      accepted += await this.settle(batch, outcome);
+      // After a refusal naming some statements, the others were not created: they go again in this pass.
+      if (outcome.kind === 'rejected' && outcome.errors.size > 0) {
+        batch.forEach((row, index) => !outcome.errors.has(index) && tried.delete(Number(row.id)));
+      }
+    }
+  }
+
+  /** Claims up to one batch of due statements under a lease (several processes split the work). */
+  private async claim(tried: number[]): Promise<StatementRow[]> {
+    const now = this.now();
+    const leaseUntil = new Date(now.getTime() + (this.options.leaseMs ?? 120_000));
+    const result = await this.sql.transaction((tx) =>
+      tx.query<StatementRow>(
+        `WITH due AS (
+           SELECT id FROM dsa_statements
+           WHERE status IN ('pending', 'retrying', 'pending_configuration') AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1
+             AND (lease_until IS NULL OR lease_until <= $1) AND NOT (id = ANY($2::bigint[]))
+           ORDER BY next_attempt_at, id LIMIT $3
+           FOR UPDATE SKIP LOCKED)
+         UPDATE dsa_statements s SET attempts = s.attempts + 1, lease_owner = $4, lease_until = $5
+         FROM due WHERE s.id = due.id
+         RETURNING s.id, s.decision_id, s.case_id, s.subject_kind, s.subject_id, s.action_ids, s.puid, s.payload, s.status, s.errors, s.attempts,
+           s.next_attempt_at, s.last_error, s.tdb_uuid, s.decided_at, s.created_at, s.submitted_at`,
+        [now, tried, Math.min(this.options.batchSize ?? MAX_STATEMENTS_PER_CALL, MAX_STATEMENTS_PER_CALL), this.owner, leaseUntil],
+      ),
+    );
+    return result.rows.sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  private backoff(attempts: number, retryAfterMs?: number): Date {
+    const base = this.options.baseDelayMs ?? 5_000;
+    const cap = this.options.maxDelayMs ?? 3_600_000;
+    const delay = Math.max(retryAfterMs ?? 0, Math.min(cap, base * 2 ** Math.max(0, attempts - 1)));
+    return new Date(this.now().getTime() + delay);
+  }
+
+  private async settle(batch: StatementRow[], outcome: BatchOutcome): Promise<number> {
+    const now = this.now();
+    return this.sql.transaction(async (tx) => {
+      const release = 'lease_owner = NULL, lease_until = NULL';
+      if (outcome.kind === 'created') {
+        for (const [index, row] of batch.entries()) {
+          await tx.query(`UPDATE dsa_statements SET status = 'submitted', tdb_uuid = $2, submitted_at = $3, errors = NULL, last_error = NULL, next_attempt_at = NULL, ${release} WHERE id = $1`, [
+            row.id, outcome.uuids[index], now,
+          ]);
+        }
+        return batch.length;
+      }
+      if (outcome.kind === 'rejected') {
+        // None of the batch was created: the refused ones keep their errors, the rest go again at once.
+        for (const [index, row] of batch.entries()) {
+          const errors = outcome.errors.get(index);
+          if (errors) {
+            await tx.query(`UPDATE dsa_statements SET status = 'rejected', errors = $2::jsonb, last_error = $3, next_attempt_at = NULL, ${release} WHERE id = $1`, [
+              row.id, JSON.stringify(errors), String(outcome.status),
+            ]);
+          } else {
+            await tx.query(`UPDATE dsa_statements SET status = 'pending', next_attempt_at = $2, ${release} WHERE id = $1`, [row.id, now]);
+          }
+        }
+        if (outcome.errors.size === 0) {
+          // An unattributed refusal: wait and try again rather than loop.
+          for (const row of batch) await tx.query(`UPDATE dsa_statements SET status = 'retrying', last_error = '422', next_attempt_at = $2 WHERE id = $1`, [row.id, this.backoff(row.attempts)]);
+        }
+        return 0;
+      }
+      for (const row of batch) {
+        await tx.query(`UPDATE dsa_statements SET status = 'retrying', last_error = $2, next_attempt_at = $3, ${release} WHERE id = $1`, [
+          row.id, outcome.error, this.backoff(row.attempts, outcome.kind === 'retry' ? outcome.retryAfterMs : undefined),
+        ]);
+      }
+      return 0;
+    });
+  }
+}
