@@ -7,6 +7,7 @@ import {
   buildStatement, type CaseDecidedPayload, decisionFacts, DEFAULT_BUILD_OPTIONS, restrictionsOf, type StatementBuildOptions,
 } from './statement-builder.ts';
 import { postStatements, type BatchOutcome, type TdbConfig } from './tdb-client.ts';
+import { transparencyReport as buildReport, type TransparencyReport } from './transparency-report.ts';
 import { MAX_STATEMENTS_PER_CALL, type TdbStatement, validateStatement, type ValidationErrors } from './tdb-schema.ts';
 
 export const STATEMENT_STATUSES = ['invalid', 'pending_configuration', 'pending', 'retrying', 'submitted', 'rejected'] as const;
@@ -190,6 +191,12 @@ export class StatementService {
       [id, this.configured ? 'pending' : 'pending_configuration', this.now()],
     );
     return this.get(id);
+  }
+
+  /** The Art. 15 / 24 report for [from, to), after statements for every published decision are recorded. */
+  async transparencyReport(period: { from: Date; to: Date }): Promise<TransparencyReport> {
+    await this.consumer.drain();
+    return buildReport(this.sql, period);
   }
 
   /** Submits every due statement in batches; concurrent calls share a pass. Returns how many the database accepted. */
