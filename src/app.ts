@@ -17,6 +17,11 @@ import { CONTENT_MATCHED_EVENT, type ContentMatchedPayload, ContentService } fro
 import { EventIngestService } from './ingest/event-ingest.ts';
 import { ReportService } from './ingest/reports.ts';
 import { type MatchOptions, Matcher } from './match/matcher.ts';
+import { AppealSubject } from './legal/appeal-subject.ts';
+import { AppealService } from './legal/appeals.ts';
+import { AuthorityOrderService } from './legal/authority-orders.ts';
+import { NoticeService, type NoticeOptions } from './legal/notices.ts';
+import { TrustedFlaggerService } from './legal/trusted-flaggers.ts';
 import { MediaVault } from './media/media-vault.ts';
 import { ReviewerService } from './reviewers/reviewer-service.ts';
 import { RuleService } from './rules/active-rules.ts';
@@ -54,6 +59,8 @@ export interface BulwarkConfig extends StoreLocation {
   dispatchActions?: boolean;
   /** How long a reviewer holds a claimed case before it returns to its queue. */
   caseClaimMs?: number;
+  /** How notices' locations resolve to content or accounts (BULWARK_NOTICE_LOCATION_PATTERNS). */
+  notices?: NoticeOptions;
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -80,6 +87,10 @@ export interface Bulwark {
   readonly actions: ActionService;
   readonly cases: CaseService;
   readonly rules: RuleService;
+  readonly trustedFlaggers: TrustedFlaggerService;
+  readonly notices: NoticeService;
+  readonly appeals: AppealService;
+  readonly authorityOrders: AuthorityOrderService;
   close(): Promise<void>;
 }
 
@@ -135,7 +146,12 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     { ...DEFAULT_CASE_OPTIONS, ...(config.caseClaimMs ? { claimMs: config.caseClaimMs } : {}) },
   );
   rules = new RuleService(sql, events, audit, factProviders, cases);
-  const stops = [hashMatchLabeller.start(), guardrail.start(config.guardrailRefreshMs ?? 1000), rules.runner.start()];
+  cases.registerSubject(new AppealSubject(cases, accounts, events));
+  const trustedFlaggers = new TrustedFlaggerService(sql, audit);
+  const notices = new NoticeService(sql, events, audit, cases, trustedFlaggers, config.notices);
+  const appeals = new AppealService(sql, events, audit, cases);
+  const authorityOrders = new AuthorityOrderService(sql, audit);
+  const stops = [hashMatchLabeller.start(), guardrail.start(config.guardrailRefreshMs ?? 1000), rules.runner.start(), notices.tracker.start()];
   const refreshRules = setInterval(() => void rules.refresh().catch(() => undefined), config.guardrailRefreshMs ?? 1000);
   refreshRules.unref();
   stops.push(() => clearInterval(refreshRules));
@@ -149,6 +165,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   await guardrail.refresh();
   await rules.load();
   await rules.runner.drain();
+  await notices.tracker.drain();
   const close = async () => {
     for (const stop of stops) stop();
     await actions.idle();
@@ -156,6 +173,6 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   };
   return {
     config, sql, signals, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
-    audit, reviewers, reports, actions, cases, rules, close,
+    audit, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, close,
   };
 }

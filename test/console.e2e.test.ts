@@ -240,7 +240,7 @@ describe('review console in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByTestId('queue-table').waitFor();
     const queues = await page.getByTestId('queue-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-queue')));
-    assert.deepEqual(queues.sort(), ['known-media', 'networks']);
+    assert.deepEqual(queues.sort(), ['appeals', 'known-media', 'networks', 'notices']);
     assert.equal(await page.getByTestId('reviewer-name').innerText(), 'rev-media');
     assert.equal(await page.getByTestId('exposure-counter').innerText(), '0');
     assert.equal(await page.getByTestId('audit-link').count(), 0, 'reviewers get no audit log link');

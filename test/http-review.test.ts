@@ -105,7 +105,7 @@ describe('review over HTTP: the console API and /v1', () => {
     assert.equal(session.exposure_today, 0);
     assert.deepEqual(session.reviewer, { username: 'rev-one', role: 'reviewer', teams: ['media-team'] });
     const queues = (await app.inject({ url: '/console/api/queues', headers: { cookie } })).json().queues;
-    assert.deepEqual(queues.map((q: { name: string }) => q.name).sort(), ['known-media', 'reports'], 'the team-restricted and lead-only queues are hidden');
+    assert.deepEqual(queues.map((q: { name: string }) => q.name).sort(), ['appeals', 'known-media', 'notices', 'reports'], 'the team-restricted and lead-only queues are hidden');
     const list = await app.inject({ url: '/v1/cases?queue=known-media', headers: auth });
     const caseId = list.json().cases[0].id;
     expectProblem(await app.inject({ url: `/console/api/cases/${caseId}/media`, headers: { cookie } }), 403, /claim case/);

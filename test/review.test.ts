@@ -176,7 +176,7 @@ for (const target of targets) {
 
     it('keeps restricted queues to their team and escalations to leads', async () => {
       const network = await bulwark.cases.open({ queue: 'networks', subject: { kind: 'account', id: 'acct-n' }, severity: 'high', reason: { rule: 'manual', summary: 'test' } });
-      assert.deepEqual((await bulwark.cases.queues(reviewer)).map((q) => q.name).sort(), ['known-media', 'reports']);
+      assert.deepEqual((await bulwark.cases.queues(reviewer)).map((q) => q.name).sort(), ['appeals', 'known-media', 'notices', 'reports']);
       assert.ok((await bulwark.cases.queues(other)).some((q) => q.name === 'networks'));
       await expectError(bulwark.cases.claimNext(reviewer, 'networks'), 'forbidden', /not open to you/);
       await expectError(bulwark.cases.detail(network.id, reviewer), 'forbidden', /may not see/);

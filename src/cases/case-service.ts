@@ -57,6 +57,9 @@ export const DEFAULT_POLICIES: Policy[] = [
   { id: 'child-exploitation-network', title: 'Coordinated child exploitation activity', legal_ground: 'Terms of service; illegal content under DSA Art. 16 (EU)' },
 ];
 
+/** Actions that restrict content or accounts: a decision firing one must cite a policy. */
+export const RESTRICTING_ACTIONS: ReadonlySet<string> = new Set(['remove_content', 'restrict_account', 'suspend_account', 'takedown_network', 'block_identifier']);
+
 const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 
 /**
@@ -159,6 +162,11 @@ export class CaseService {
     for (const type of subjectTypes) this.subjects.set(type.kind, type);
   }
 
+  /** Adds a kind of case after construction (one whose type needs this service, like appeals). */
+  registerSubject(type: CaseSubjectType): void {
+    this.subjects.set(type.kind, type);
+  }
+
   private subjectType(kind: SubjectKind): CaseSubjectType {
     const type = this.subjects.get(kind);
     if (!type) throw invalid(`cases about ${kind} are not supported`);
@@ -251,6 +259,11 @@ export class CaseService {
     const row = await this.row(this.sql, id);
     await this.assertMaySee(this.sql, row, reviewer);
     return this.describe(this.sql, row);
+  }
+
+  /** What reviewers see of a subject, by its kind (an appeal shows the subject of the decision it contests). */
+  async subjectSections(client: SqlClient, subject: CaseSubject): Promise<Pick<CaseDetail, 'content' | 'account' | 'network'>> {
+    return this.subjectType(subject.kind).describe(client, subject.id);
   }
 
   private async describe(client: SqlClient, row: CaseRow): Promise<CaseDetail> {
@@ -399,7 +412,7 @@ export class CaseService {
       const type = this.subjectType(row.subject_kind);
       const option = type.options.find((candidate) => candidate.verdict === input.verdict);
       if (!option) throw invalid(`verdict ${JSON.stringify(input.verdict)} is not one of ${type.options.map((o) => o.verdict).join(', ')}`, { verdict: input.verdict });
-      const policy = this.policyFor(option.actions.length > 0, input.policy);
+      const policy = this.policyFor(option.actions.some((action) => RESTRICTING_ACTIONS.has(action)), input.policy);
       const note = input.note?.trim() ? input.note.trim().slice(0, 4000) : undefined;
       const inserted = await tx.query<DecisionRow>(
         `INSERT INTO decisions (case_id, verdict, policy, legal_ground, note, decided_by, reviewer_id, automated)
