@@ -44,7 +44,7 @@ export function preservationOptionsFromEnv(env: Env = process.env, dataDir?: str
 
 export function preservationFromEnv(
   parts: { sql: SqlClient; audit: AuditLog; vault?: MediaVault },
-  options: { env?: Env; dataDir?: string; mediaKey?: string } = {},
+  options: { env?: Env; dataDir?: string } = {},
 ): PreservationService {
   return new PreservationService(parts.sql, parts.audit, { ...preservationOptionsFromEnv(options.env ?? process.env, options.dataDir), vault: parts.vault });
 }
