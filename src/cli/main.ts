@@ -28,6 +28,7 @@ reviewerCommands(program);
 caseCommands(program);
 (await import('./commands/actions.ts')).actionsCommands(program);
 (await import('./commands/rules.ts')).rulesCommands(program);
+(await import('./commands/preservation.ts')).preservationCommands(program);
 migrateCommand(program);
 
 try {
