@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { type Bulwark, openBulwark } from '../src/app.ts';
+import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
+import { StatementService } from '../src/reporting/dsa/statement-service.ts';
+import { validateStatement } from '../src/reporting/dsa/tdb-schema.ts';
+import type { Reviewer } from '../src/reviewers/reviewer-service.ts';
+import { REVIEW_RULES } from './fixtures/review-rules.ts';
+import { storeTargets } from './helpers/stores.ts';
+import { TransparencyDbServer } from './helpers/transparency-db-server.ts';
+
+const targets = await storeTargets();
+const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('hex');
+
+for (const target of targets) {
+  describe(`DSA statements of reasons and transparency report (${target.name})`, () => {
+    let bulwark: Bulwark;
+    let tdb: TransparencyDbServer;
+    let reviewer: Reviewer;
+    let clock = new Date();
+    const now = () => clock;
+    const service = (configured = true) =>
+      new StatementService(bulwark.sql, bulwark.events, { now, baseDelayMs: 1000, ...(configured ? { tdb: { url: tdb.url, token: tdb.token, timeoutMs: 300 } } : {}) });
+
+    before(async () => {
+      tdb = await new TransparencyDbServer().start();
+      bulwark = await openBulwark({ ...target.location(), bankRefreshMs: 0, mediaKey: randomBytes(32).toString('hex') });
+      await bulwark.rules.activate(REVIEW_RULES, 'rules.yaml', 'test');
+      await bulwark.banks.create('verified', 'benign stand-ins for a verified list');
+      reviewer = await bulwark.reviewers.create({ username: 'rev-one', password: 'correct horse battery', role: 'reviewer', teams: ['media-team'] });
+    });
+    after(async () => {
+      await bulwark.close();
+      await tdb.stop();
+      await target.cleanup();
+    });
+
+    it('gives one valid statement per restriction, none for a dismissal, and never sends an invalid one', async () => {
+      const exact = await encodeImage(shapesImage(21, 320, 240), 'png');
+      const reviewed = await encodeImage(shapesImage(22, 320, 240), 'png');
+      const dismissed = await encodeImage(shapesImage(23, 320, 240), 'png');
+      const overlong = await encodeImage(shapesImage(24, 320, 240), 'png');
+      for (const png of [exact, reviewed, dismissed, overlong]) await bulwark.banks.addEntry('verified', { signalType: 'md5', value: md5(png), source: 'test' });
+      // content-auto is removed by the rule on its own; the others wait for a reviewer (their rule only opens cases once removed... see below).
+      await bulwark.content.submit({ contentId: 'content-auto', accountId: 'acct-1', contentType: 'photo', media: exact });
+      // An item id the database refuses as a puid (a dot): its statement is invalid and never sent.
+      await bulwark.content.submit({ contentId: 'content.9', accountId: 'acct-1', contentType: 'photo', media: overlong });
+      await bulwark.rules.runner.drain();
+      // A notice (Art. 16) about a reported account: a user report opens the case, the notice row points at it.
+      const notice = await bulwark.cases.open({ queue: 'reports', subject: { kind: 'account', id: 'acct-7' }, severity: 'high', reason: { rule: 'manual', summary: 'notice' } });
+      await bulwark.sql.query(
+        `INSERT INTO notices (explanation, locations, subject_kind, subject_id, category, good_faith, channel, case_id) VALUES ('placeholder', ARRAY['https://example.test/acct-7'], 'account', 'acct-7', 'protection_of_minors', true, 'api', $1)`,
+        [notice.id],
+      );
+      const statements = service(false);
+      await statements.consumer.drain();
+
+      const auto = (await statements.list()).filter((s) => s.subject.id === 'content-auto');
+      assert.equal(auto.length, 1);
+      const automated = auto[0].statement;
+      assert.deepEqual(validateStatement(automated), {});
+      assert.equal(auto[0].status, 'pending_configuration');
+      assert.deepEqual(automated.decision_visibility, ['DECISION_VISIBILITY_CONTENT_REMOVED']);
+      assert.equal(automated.automated_decision, 'AUTOMATED_DECISION_FULLY');
+      assert.equal(automated.automated_detection, 'Yes');
+      assert.equal(automated.source_type, 'SOURCE_VOLUNTARY');
+      assert.equal(automated.decision_ground, 'DECISION_GROUND_INCOMPATIBLE_CONTENT');
+      assert.equal(automated.category, 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS');
+      assert.deepEqual(automated.content_type, ['CONTENT_TYPE_IMAGE']);
+      assert.equal(automated.puid, 'content-auto');
+
+      // A human decision on the auto case (confirm with the csam policy): illegal content, CSAM keyword, not automated.
+      const kase = await bulwark.cases.claimNext(reviewer, 'known-media');
+      assert.ok(['content-auto', 'content.9'].includes(kase!.subject.id));
+      await bulwark.cases.decide(kase!.id, reviewer, { verdict: 'confirm', policy: 'csam' });
+      // Suspension of the noticed account: one statement, block_identifier counted with it.
+      const claimedNotice = await bulwark.cases.claimNext(reviewer, 'reports');
+      assert.equal(claimedNotice?.subject.id, 'acct-7');
+      await bulwark.cases.decide(claimedNotice!.id, reviewer, { verdict: 'suspend', policy: 'csam' });
+      // A dismissal gives none; a decision citing the overlong policy gives an invalid one.
+      const dismissal = await bulwark.cases.open({ queue: 'reports', subject: { kind: 'account', id: 'acct-8' }, severity: 'low', reason: { rule: 'manual', summary: 'x' } });
+      await bulwark.cases.decide((await bulwark.cases.claimNext(reviewer, 'reports'))!.id, reviewer, { verdict: 'dismiss' });
+      await statements.consumer.drain();
+
+      const all = await statements.list();
+      const human = all.find((s) => s.subject.id === kase!.subject.id && s.statement.automated_decision === 'AUTOMATED_DECISION_NOT_AUTOMATED')!;
+      assert.ok(human, 'a second statement about the same item');
+      if (kase!.subject.id === 'content-auto') assert.match(human.puid, /^content-auto-decision-\d+$/);
+      assert.equal(human.statement.decision_ground, 'DECISION_GROUND_ILLEGAL_CONTENT');
+      assert.equal(human.statement.illegal_content_legal_ground, '18 U.S.C. 2258A; DSA Art. 16');
+      assert.deepEqual(human.statement.category_specification, ['KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL']);
+      assert.equal(human.statement.automated_decision, 'AUTOMATED_DECISION_NOT_AUTOMATED');
+      assert.equal(human.statement.automated_detection, 'Yes', 'the case was opened by a rule on a bank match');
+
+      const suspended = all.filter((s) => s.subject.id === 'acct-7');
+      assert.equal(suspended.length, 1);
+      assert.equal(suspended[0].action_ids.length, 2, 'suspend_account and block_identifier in one statement');
+      assert.equal(suspended[0].statement.decision_account, 'DECISION_ACCOUNT_SUSPENDED');
+      assert.equal(suspended[0].statement.source_type, 'SOURCE_ARTICLE_16');
+      assert.equal(suspended[0].statement.automated_detection, 'No');
+      assert.deepEqual(validateStatement(suspended[0].statement), {});
+
+      assert.equal(all.filter((s) => s.subject.id === 'acct-8').length, 0, 'a dismissal gives no statement');
+      assert.ok(dismissal);
+      const invalid = all.find((s) => s.subject.id === 'content.9')!;
+      assert.equal(invalid.status, 'invalid');
+      assert.match(invalid.errors!.puid[0], /format is invalid/);
+
+      // Configured now: everything valid goes in one batch; the invalid one is never sent.
+      const configured = service();
+      const accepted = await configured.submitDue();
+      assert.equal(accepted, all.filter((s) => s.status !== 'invalid').length);
+      assert.equal(tdb.requests.filter((r) => r.status === 201).length, 1);
+      assert.equal(tdb.requests[0].authorization, `Bearer ${tdb.token}`);
+      assert.equal(tdb.accepted.has('content.9'), false);
+      assert.equal((await configured.get(invalid.id)).status, 'invalid');
+      for (const s of await configured.list({ status: 'submitted' })) assert.ok(s.tdb_uuid);
+    });
+
+    it('retries after 500, 429 with Retry-After and a timeout, and loses nothing across a restart', async () => {
+      const first = service();
+      const suspendNext = async (account: string) => {
+        await bulwark.cases.open({ queue: 'reports', subject: { kind: 'account', id: account }, severity: 'low', reason: { rule: 'manual', summary: 'x' } });
+        await bulwark.cases.decide((await bulwark.cases.claimNext(reviewer, 'reports'))!.id, reviewer, { verdict: 'suspend', policy: 'csam' });
+      };
+      await suspendNext('acct-20');
+      await first.consumer.drain();
+      tdb.failNext({ kind: '500' }, { kind: '429', retryAfterSeconds: 120 }, { kind: 'timeout' });
+      assert.equal(await first.submitDue(), 0);
+      let [row] = await first.list({ status: 'retrying' });
+      assert.equal(row.last_error, '500');
+      assert.equal(new Date(row.next_attempt_at!).getTime() - clock.getTime(), 1000);
+      assert.equal(await first.submitDue(), 0, 'not due yet');
+      clock = new Date(clock.getTime() + 1000);
+      await first.submitDue();
+      [row] = await first.list({ status: 'retrying' });
+      assert.equal(row.last_error, '429');
+      assert.equal(new Date(row.next_attempt_at!).getTime() - clock.getTime(), 120_000, 'Retry-After wins over the shorter backoff');
+      clock = new Date(clock.getTime() + 120_000);
+      await first.submitDue();
+      [row] = await first.list({ status: 'retrying' });
+      assert.equal(row.last_error, 'timeout');
+      // A new process (a restart) finds the statement and submits it.
+      clock = new Date(clock.getTime() + 3_600_000);
+      const restarted = service();
+      assert.equal(await restarted.submitDue(), 1);
+      assert.equal((await restarted.get(row.id)).status, 'submitted');
+      assert.equal(row.attempts, 3);
+    });
+
+    it('counts the figures of a period, excludes an event exactly at `to`, and renders CSV and HTML', async () => {
+      const statements = service();
+      // A separate, seeded period far from the other tests' data.
+      const from = new Date('2030-03-01T00:00:00+01:00'); // 2030-02-28T23:00Z
+      const to = new Date('2030-04-01T00:00:00+02:00'); // 2030-03-31T22:00Z
+      const at = (iso: string) => new Date(iso);
+      const tf = await bulwark.sql.query<{ id: number }>(`INSERT INTO trusted_flaggers (name, awarded_by) VALUES ('flagger-alpha', 'DSC-XX') RETURNING id`);
+      const notice = (received: string, category: string, trusted: boolean) =>
+        bulwark.sql.query(`INSERT INTO notices (explanation, locations, category, good_faith, channel, trusted_flagger_id, received_at) VALUES ('x', ARRAY['loc'], $1, true, $2, $3, $4)`, [
+          category, trusted ? 'trusted_flagger' : 'api', trusted ? tf.rows[0].id : null, at(received),
+        ]);
+      await notice('2030-02-28T23:00:00Z', 'protection_of_minors', true); // exactly at from: in
+      await notice('2030-03-10T12:00:00Z', 'protection_of_minors', false);
+      await notice('2030-03-20T12:00:00Z', 'term-alpha', false);
+      await notice('2030-03-31T22:00:00Z', 'protection_of_minors', false); // exactly at to: out
+      await notice('2030-02-28T22:59:59Z', 'protection_of_minors', false); // before: out
+      const decision = await bulwark.sql.query<{ id: number }>(`SELECT id FROM decisions ORDER BY id LIMIT 1`);
+      const appeal = (received: string, status: string, resolved: string | null) =>
+        bulwark.sql.query(`INSERT INTO appeals (decision_id, appellant_id, statement, received_at, status, resolved_at) VALUES ($1, 'acct-1', 'x', $2, $3, $4)`, [
+          decision.rows[0].id, at(received), status, resolved ? at(resolved) : null,
+        ]);
+      await appeal('2030-03-02T00:00:00Z', 'upheld', '2030-03-02T10:00:00Z'); // 10 h
+      await appeal('2030-03-03T00:00:00Z', 'reversed', '2030-03-04T06:00:00Z'); // 30 h
+      await appeal('2030-03-05T00:00:00Z', 'upheld', '2030-03-05T20:00:00Z'); // 20 h
+      await appeal('2030-03-30T00:00:00Z', 'pending', null);
+      await appeal('2030-03-31T00:00:00Z', 'upheld', '2030-03-31T22:00:00Z'); // resolved exactly at to: not counted as resolved
+      const order = (kind: string, state: string, received: string, effect: string | null) =>
+        bulwark.sql.query(`INSERT INTO authority_orders (kind, member_state, authority, category, received_at, acknowledged_at, given_effect_at) VALUES ($1, $2, 'authority-a', 'protection_of_minors', $3, $3, $4)`, [
+          kind, state, at(received), effect ? at(effect) : null,
+        ]);
+      await order('act_against_illegal_content', 'DE', '2030-03-01T00:00:00Z', '2030-03-01T04:00:00Z'); // 4 h
+      await order('act_against_illegal_content', 'FR', '2030-03-02T00:00:00Z', '2030-03-02T08:00:00Z'); // 8 h
+      await order('provide_information', 'DE', '2030-03-03T00:00:00Z', null);
+
+      const report = await statements.transparencyReport({ from, to });
+      const f = report.figures;
+      assert.equal(f.period.from, '2030-02-28T23:00:00.000Z');
+      assert.equal(f.notices.total, 3);
+      assert.deepEqual(f.notices.by_category, { protection_of_minors: 2, 'term-alpha': 1 });
+      assert.equal(f.notices.by_trusted_flagger, 1);
+      assert.equal(f.notices.by_others, 2);
+      assert.equal(f.appeals.received, 5);
+      assert.equal(f.appeals.pending, 2, 'one pending, one resolved exactly at to');
+      assert.equal(f.appeals.upheld, 2);
+      assert.equal(f.appeals.reversed, 1);
+      assert.equal(f.appeals.median_hours_to_resolve, 20);
+      assert.equal(f.orders.total, 3);
+      assert.deepEqual(f.orders.by_member_state, { DE: 2, FR: 1 });
+      assert.deepEqual(f.orders.by_kind, { act_against_illegal_content: 2, provide_information: 1 });
+      assert.equal(f.orders.median_hours_to_effect, 6);
+      assert.equal(f.decisions.total, 0, 'no decision in 2030');
+
+      const lines = report.csv.split('\r\n');
+      assert.equal(lines[0], 'section,indicator,breakdown,value');
+      assert.ok(lines.includes('Notices submitted in accordance with Art. 16,Number of notices,total,3'));
+      assert.ok(lines.includes('Orders from Member States authorities (Art. 9 and 10),Number of orders received,Member State: DE,2'));
+      assert.ok(lines.includes('Complaints through the internal complaint-handling system (Art. 20),Median time to decide (hours),,20'));
+      assert.match(report.html, /<svg role="img" aria-label="Notices by category"/);
+      assert.match(report.html, /<svg role="img" aria-label="Appeal outcomes"/);
+      assert.match(report.html, /Median handling time<\/th><td>20 h/);
+      assert.doesNotMatch(report.html, /<script|https?:\/\/(?!example)/);
+
+      // The whole-history period sees the earlier tests' restrictions, split by means.
+      const everything = await statements.transparencyReport({ from: new Date('2020-01-01T00:00:00Z'), to: new Date(Date.now() + 60_000) });
+      assert.ok(everything.figures.decisions.automated >= 1);
+      assert.ok(everything.figures.decisions.human >= 3);
+      assert.ok(everything.figures.account_suspensions >= 2);
+    });
+  });
+}
