@@ -11,6 +11,8 @@ import { eventRoutes } from './routes/events.ts';
 import { guardrailRoutes } from './routes/guardrails.ts';
 import { matchRoutes } from './routes/match.ts';
 import { consoleApiRoutes, consolePages } from './routes/console.ts';
+import { legalRoutes } from './routes/legal.ts';
+import { noticeFormRoutes } from './routes/notice-form.ts';
 import { networkRoutes } from './routes/network.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { termRoutes } from './routes/terms.ts';
@@ -31,7 +33,8 @@ export interface ServerOptions {
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
 
-const PUBLIC_PATHS = new Set(['/healthz', '/openapi.json']);
+// The notice form is public by law (DSA Art. 16): anyone may send a notice without an account.
+const PUBLIC_PATHS = new Set(['/healthz', '/openapi.json', '/notices']);
 
 export type App = FastifyInstance;
 
@@ -92,6 +95,8 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(guardrailRoutes(bulwark), { prefix: '/v1' });
   await app.register(networkRoutes(bulwark), { prefix: '/v1' });
   await app.register(reviewRoutes(bulwark), { prefix: '/v1' });
+  await app.register(legalRoutes(bulwark), { prefix: '/v1' });
+  await app.register(noticeFormRoutes(bulwark));
   await app.register(consoleApiRoutes(bulwark), { prefix: '/console/api' });
   await app.register(consolePages(options.consoleDir));
   await app.ready();
