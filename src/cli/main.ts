@@ -4,6 +4,7 @@ import { apiKeyCommands } from './commands/apikey.ts';
 import { hashCommand } from './commands/hash.ts';
 import { matchCommand } from './commands/match.ts';
 import { networkCommands } from './commands/network.ts';
+import { legalCommands } from './commands/legal.ts';
 import { caseCommands, reviewerCommands } from './commands/review.ts';
 import { serveCommand, demoCommand, migrateCommand } from './commands/serve.ts';
 import { reportError } from './output.ts';
@@ -26,8 +27,10 @@ networkCommands(program);
 apiKeyCommands(program);
 reviewerCommands(program);
 caseCommands(program);
+legalCommands(program);
 (await import('./commands/actions.ts')).actionsCommands(program);
 (await import('./commands/rules.ts')).rulesCommands(program);
+(await import('./commands/dsa.ts')).dsaCommands(program);
 (await import('./commands/preservation.ts')).preservationCommands(program);
 migrateCommand(program);
 
