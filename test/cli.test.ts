@@ -34,7 +34,31 @@ describe('bulwark command line', () => {
   it('lists every subcommand in --help', () => {
     const help = run('--help');
     assert.equal(help.code, 0);
-    for (const command of ['serve', 'demo', 'hash', 'match', 'bank', 'events', 'terms', 'account', 'network', 'audit', 'apikey', 'migrate']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    for (const command of ['serve', 'demo', 'hash', 'match', 'bank', 'events', 'terms', 'account', 'network', 'audit', 'apikey', 'reviewer', 'cases', 'audit-log', 'notices', 'trusted-flagger', 'appeals', 'actions', 'rules', 'migrate']) {
+      assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    }
+  });
+
+  it('loads a rule file, creates a reviewer with a password shown once, and verifies the audit log', () => {
+    const loaded = run('--json', 'rules', 'load', join(repoRoot, 'test', 'fixtures', 'rules', 'example.yaml'));
+    assert.equal(loaded.code, 0, loaded.stderr);
+    assert.deepEqual(JSON.parse(loaded.stdout).queues, ['known-media', 'networks', 'accounts', 'reports']);
+    const broken = join(dir, 'broken-rules.yaml');
+    writeFileSync(broken, 'version: 1\nqueues: []\nrules:\n  - id: x\n    on: content.matched\n    then: { case: { queue: nowhere } }\n');
+    const refused = run('rules', 'load', broken);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /broken-rules\.yaml:6:\d+/);
+    const created = run('--json', 'reviewer', 'create', 'cli-reviewer', '--role', 'lead', '--team', 'known-media-specialists');
+    assert.equal(created.code, 0, created.stderr);
+    const reviewer = JSON.parse(created.stdout);
+    assert.equal(reviewer.role, 'lead');
+    assert.ok(reviewer.password.length >= 16, 'a generated password is printed once');
+    assert.equal(run('reviewer', 'create', 'cli-reviewer').code, 4, 'a duplicate is a conflict');
+    const queues = JSON.parse(run('--json', 'cases', 'queues').stdout);
+    assert.deepEqual(queues.map((q: { name: string }) => q.name), ['accounts', 'appeals', 'escalations', 'known-media', 'networks', 'notices', 'reports']);
+    const verified = run('--json', 'audit-log', 'verify');
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal(JSON.parse(verified.stdout).intact, true);
   });
 
   it('hashes reference images as the reference does, one JSON object per file', () => {
