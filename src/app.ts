@@ -23,6 +23,10 @@ import { AuthorityOrderService } from './legal/authority-orders.ts';
 import { NoticeService, type NoticeOptions } from './legal/notices.ts';
 import { TrustedFlaggerService } from './legal/trusted-flaggers.ts';
 import { MediaVault } from './media/media-vault.ts';
+import { preservationOptionsFromEnv } from './preservation/config.ts';
+import { StatementService } from './reporting/dsa/statement-service.ts';
+import { type TdbConfig, tdbConfigFromEnv } from './reporting/dsa/tdb-client.ts';
+import { PreservationService } from './preservation/preservation-service.ts';
 import { ReviewerService } from './reviewers/reviewer-service.ts';
 import { RuleService } from './rules/active-rules.ts';
 import { defaultFactProviders } from './rules/facts/registry.ts';
@@ -55,12 +59,19 @@ export interface BulwarkConfig extends StoreLocation {
   actionOptions?: ActionServiceOptions;
   /** How often this process looks for due actions besides the moment they are enqueued. */
   actionDispatchIntervalMs?: number;
-  /** False: this process records actions but leaves their delivery to another (CLI commands). */
+  /**
+   * False: this process records actions and statements but leaves delivering them (and purging
+   * expired evidence) to a server; one-off CLI commands run this way.
+   */
   dispatchActions?: boolean;
   /** How long a reviewer holds a claimed case before it returns to its queue. */
   caseClaimMs?: number;
   /** How notices' locations resolve to content or accounts (BULWARK_NOTICE_LOCATION_PATTERNS). */
   notices?: NoticeOptions;
+  /** How often expired preservation records are purged (default hourly). */
+  preservationIntervalMs?: number;
+  /** The DSA Transparency Database (BULWARK_DSA_TDB_URL, BULWARK_DSA_TDB_TOKEN); absent, statements wait locally. */
+  transparencyDatabase?: TdbConfig;
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -91,6 +102,9 @@ export interface Bulwark {
   readonly notices: NoticeService;
   readonly appeals: AppealService;
   readonly authorityOrders: AuthorityOrderService;
+  readonly preservation: PreservationService;
+  /** Statements of reasons (DSA Art. 17) and transparency reports (Art. 15, 24). */
+  readonly dsa: StatementService;
   close(): Promise<void>;
 }
 
@@ -151,11 +165,18 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const notices = new NoticeService(sql, events, audit, cases, trustedFlaggers, config.notices);
   const appeals = new AppealService(sql, events, audit, cases);
   const authorityOrders = new AuthorityOrderService(sql, audit);
+  const dsa = new StatementService(sql, events, {
+    tdb: config.transparencyDatabase ?? tdbConfigFromEnv(),
+    policyTitle: (id: string) => rules!.policies().find((policy) => policy.id === id)?.title,
+  });
+  const preservation = new PreservationService(sql, audit, { ...preservationOptionsFromEnv(process.env, config.dataDir), vault });
   const stops = [hashMatchLabeller.start(), guardrail.start(config.guardrailRefreshMs ?? 1000), rules.runner.start(), notices.tracker.start()];
   const refreshRules = setInterval(() => void rules.refresh().catch(() => undefined), config.guardrailRefreshMs ?? 1000);
   refreshRules.unref();
   stops.push(() => clearInterval(refreshRules));
   if (config.dispatchActions !== false) {
+    stops.push(preservation.start(config.preservationIntervalMs ?? 3_600_000));
+    stops.push(dsa.start());
     stops.push(actions.start(config.actionDispatchIntervalMs));
     // Decisions commit their actions; deliver them at once rather than at the next tick.
     stops.push(events.subscribe((event) => event.type === CASE_DECIDED_EVENT && void actions.dispatchDue().catch(() => undefined)));
@@ -166,6 +187,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   await rules.load();
   await rules.runner.drain();
   await notices.tracker.drain();
+  await dsa.consumer.drain();
   const close = async () => {
     for (const stop of stops) stop();
     await actions.idle();
@@ -173,6 +195,6 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   };
   return {
     config, sql, signals, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
-    audit, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, close,
+    audit, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, close,
   };
 }

@@ -25,7 +25,8 @@ for (const target of targets) {
 
     before(async () => {
       tdb = await new TransparencyDbServer().start();
-      bulwark = await openBulwark({ ...target.location(), bankRefreshMs: 0, mediaKey: randomBytes(32).toString('hex') });
+      // The instance's own statement service stays idle: the test drives its own, with an injected clock and database.
+      bulwark = await openBulwark({ ...target.location(), bankRefreshMs: 0, mediaKey: randomBytes(32).toString('hex'), dispatchActions: false });
       await bulwark.rules.activate(REVIEW_RULES, 'rules.yaml', 'test');
       await bulwark.banks.create('verified', 'benign stand-ins for a verified list');
       reviewer = await bulwark.reviewers.create({ username: 'rev-one', password: 'correct horse battery', role: 'reviewer', teams: ['media-team'] });

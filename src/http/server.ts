@@ -13,6 +13,8 @@ import { matchRoutes } from './routes/match.ts';
 import { consoleApiRoutes, consolePages } from './routes/console.ts';
 import { legalRoutes } from './routes/legal.ts';
 import { noticeFormRoutes } from './routes/notice-form.ts';
+import { dsaRoutes } from './routes/dsa.ts';
+import { preservationRoutes } from './routes/preservation.ts';
 import { networkRoutes } from './routes/network.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { termRoutes } from './routes/terms.ts';
@@ -97,6 +99,8 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(reviewRoutes(bulwark), { prefix: '/v1' });
   await app.register(legalRoutes(bulwark), { prefix: '/v1' });
   await app.register(noticeFormRoutes(bulwark));
+  await app.register(preservationRoutes(bulwark.preservation), { prefix: '/v1' });
+  await app.register(dsaRoutes(bulwark.dsa), { prefix: '/v1' });
   await app.register(consoleApiRoutes(bulwark), { prefix: '/console/api' });
   await app.register(consolePages(options.consoleDir));
   await app.ready();
