@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { type Bulwark, openBulwark } from '../src/app.ts';
+import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
+import { buildServer } from '../src/http/server.ts';
+import { hashContent } from '../src/signals/hash-content.ts';
+import { REVIEW_RULES } from './fixtures/review-rules.ts';
+import { expectProblem } from './helpers/problems.ts';
+
+/**
+ * A confirmed case followed through the compliance routes: its statement of reasons, the
+ * transparency report that counts it, and its evidence preserved, held and opened.
+ */
+describe('compliance over HTTP: statements of reasons, transparency report, preservation', () => {
+  let bulwark: Bulwark;
+  let app: FastifyInstance;
+  let auth: Record<string, string>;
+  let caseId: number;
+  let png: Buffer;
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-compliance-'));
+  const saved = { key: process.env.BULWARK_PRESERVATION_KEY, dir: process.env.BULWARK_PRESERVATION_DIR };
+
+  before(async () => {
+    process.env.BULWARK_PRESERVATION_KEY = randomBytes(32).toString('hex');
+    process.env.BULWARK_PRESERVATION_DIR = dir;
+    bulwark = await openBulwark({ bankRefreshMs: 0, mediaKey: randomBytes(32).toString('hex'), dispatchActions: false });
+    app = await buildServer(bulwark);
+    auth = { authorization: `Bearer ${(await bulwark.apiKeys.create('platform')).key}` };
+    await bulwark.rules.activate(REVIEW_RULES, 'rules.yaml', 'test');
+    png = await encodeImage(shapesImage(41, 320, 240), 'png');
+    const pdq = (await hashContent(bulwark.signals, 'photo', png)).find((signal) => signal.signalType === 'pdq')!.value;
+    await bulwark.banks.create('verified');
+    await bulwark.banks.addEntry('verified', { signalType: 'pdq', value: pdq });
+    await bulwark.content.submit({ contentId: 'c-compliance', accountId: 'acct-compliance', contentType: 'photo', media: png });
+    await bulwark.rules.runner.drain();
+    const reviewer = await bulwark.reviewers.create({ username: 'rev-c', password: 'correct horse battery', role: 'reviewer' });
+    const claimed = await bulwark.cases.claimNext(reviewer, 'known-media');
+    caseId = claimed!.id;
+    await bulwark.cases.decide(caseId, reviewer, { verdict: 'confirm', policy: 'csam' });
+    await bulwark.dsa.consumer.drain();
+  });
+  after(async () => {
+    await app.close();
+    await bulwark.close();
+    process.env.BULWARK_PRESERVATION_KEY = saved.key;
+    process.env.BULWARK_PRESERVATION_DIR = saved.dir;
+    if (saved.key === undefined) delete process.env.BULWARK_PRESERVATION_KEY;
+    if (saved.dir === undefined) delete process.env.BULWARK_PRESERVATION_DIR;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists the statement of reasons the decision produced, waiting for the database to be configured', async () => {
+    const listed = await app.inject({ url: '/v1/dsa/statements', headers: auth });
+    assert.equal(listed.statusCode, 200, listed.body);
+    const statements = listed.json().statements;
+    assert.equal(statements.length, 1);
+    assert.equal(statements[0].status, 'pending_configuration');
+    const one = (await app.inject({ url: `/v1/dsa/statements/${statements[0].id}`, headers: auth })).json();
+    assert.equal(one.statement.decision_ground, 'DECISION_GROUND_ILLEGAL_CONTENT');
+    assert.equal(one.statement.automated_decision, 'AUTOMATED_DECISION_NOT_AUTOMATED');
+  });
+
+  it('reports the period’s figures as JSON, CSV and HTML, and refuses bounds without a time zone', async () => {
+    const from = new Date(Date.now() - 3600_000).toISOString();
+    const to = new Date(Date.now() + 3600_000).toISOString();
+    expectProblem(await app.inject({ url: `/v1/dsa/transparency-report?from=2026-01-01T00:00:00&to=${to}`, headers: auth }), 400, /from/);
+    const json = await app.inject({ url: `/v1/dsa/transparency-report?from=${from}&to=${to}`, headers: auth });
+    assert.equal(json.statusCode, 200, json.body);
+    const csv = await app.inject({ url: `/v1/dsa/transparency-report?from=${from}&to=${to}&format=csv`, headers: auth });
+    assert.match(String(csv.headers['content-type']), /text\/csv/);
+    assert.match(csv.body.split('\n')[0], /section/);
+    const html = await app.inject({ url: `/v1/dsa/transparency-report?from=${from}&to=${to}&format=html`, headers: auth });
+    assert.match(html.body, /<svg/);
+  });
+
+  it('preserves the case’s evidence, opens it only with a purpose (logged), and holds it', async () => {
+    expectProblem(await app.inject({ method: 'POST', url: '/v1/preservations', headers: auth, payload: { case_id: 99999, reason: 'operator' } }), 404, /case/);
+    const created = await app.inject({ method: 'POST', url: '/v1/preservations', headers: auth, payload: { case_id: caseId, reason: 'ncmec_report' } });
+    assert.equal(created.statusCode, 201, created.body);
+    const record = created.json();
+    const metadata = (await app.inject({ url: `/v1/preservations/${record.id}`, headers: auth })).json();
+    assert.ok(!JSON.stringify(metadata).includes('acct-compliance'), 'metadata does not show the preserved account data');
+    expectProblem(await app.inject({ url: `/v1/preservations/${record.id}/snapshot`, headers: auth }), 400, /purpose/);
+    const snapshot = await app.inject({ url: `/v1/preservations/${record.id}/snapshot?purpose=legal%20request%2042&media=true`, headers: auth });
+    assert.equal(snapshot.statusCode, 200, snapshot.body);
+    assert.ok(snapshot.body.includes(png.toString('base64')), 'the preserved media comes back whole');
+    const hold = await app.inject({ method: 'POST', url: `/v1/preservations/${record.id}/holds`, headers: auth, payload: { reason: 'court order 7' } });
+    assert.equal(hold.statusCode, 201, hold.body);
+    const audit = (await app.inject({ url: '/v1/audit?limit=200', headers: auth })).json().entries;
+    assert.ok(audit.some((entry: { action: string }) => entry.action === 'preservation.accessed'));
+  });
+});
