@@ -31,7 +31,7 @@ export interface Queue {
 }
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
-export type SubjectKind = 'content' | 'account' | 'network';
+export type SubjectKind = 'content' | 'account' | 'network' | 'appeal';
 export type NodeRole = 'seller' | 'buyer' | 'member';
 
 export interface CaseReason {

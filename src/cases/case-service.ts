@@ -387,8 +387,9 @@ export class CaseService {
     const row = await this.row(this.sql, id);
     await this.assertMaySee(this.sql, row, reviewer);
     this.assertMayOpenMedia(row, reviewer);
-    if (row.subject_kind !== 'content' || !this.vault) throw notFound(`Bulwark holds no media for case ${id}`);
-    const opened = await this.vault.open(this.sql, row.subject_id);
+    const contentId = await this.subjectType(row.subject_kind).mediaContentId?.(this.sql, row.subject_id);
+    if (contentId === undefined || !this.vault) throw notFound(`Bulwark holds no media for case ${id}`);
+    const opened = await this.vault.open(this.sql, contentId);
     if (!opened) throw notFound(`Bulwark holds no media for case ${id}`);
     await this.sql.transaction((tx) => this.audit.append(tx, { actor: reviewer.username, action: 'media.accessed', subject: `case:${id}` }));
     return opened;

@@ -36,6 +36,11 @@ export class AppealSubject implements CaseSubjectType {
     return this.cases.subjectSections(client, appealed.subject);
   }
 
+  async mediaContentId(client: SqlClient, id: string): Promise<string | undefined> {
+    const appealed = await appealedSubject(client, Number(id));
+    return appealed?.subject?.kind === 'content' ? appealed.subject.id : undefined;
+  }
+
   async apply(context: DecisionContext): Promise<DecisionEffects> {
     const effects = noEffects();
     if (context.option.verdict === ESCALATE.verdict) return effects;

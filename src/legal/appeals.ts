@@ -88,8 +88,9 @@ export class AppealService {
     if (!parsed.success) throw invalid(`invalid appeal: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'appeal'}: ${issue.message}`).join('; ')}`);
     const input = parsed.data;
     const { view, published } = await this.sql.transaction(async (tx) => {
-      const decision = await tx.query<{ id: number; case_id: number | null; reviewer_id: number | null; decided_at: Date; in_window: boolean; severity: string | null; subject_kind: string | null; subject_id: string | null }>(
-        `SELECT d.id, d.case_id, d.reviewer_id, d.decided_at, d.decided_at > now() - make_interval(months => $2) AS in_window, c.severity, c.subject_kind, c.subject_id
+      const decision = await tx.query<{ id: number; case_id: number | null; reviewer_id: number | null; decided_at: Date; in_window: boolean; severity: string | null; subject_kind: string | null; subject_id: string | null; verdict: string; policy: string | null; decided_by: string }>(
+        `SELECT d.id, d.case_id, d.reviewer_id, d.decided_at, d.decided_at > now() - make_interval(months => $2) AS in_window, c.severity, c.subject_kind, c.subject_id,
+                d.verdict, d.policy, d.decided_by
          FROM decisions d LEFT JOIN cases c ON c.id = d.case_id WHERE d.id = $1`,
         [input.decision_id, APPEAL_WINDOW_MONTHS],
       );
@@ -116,7 +117,11 @@ export class AppealService {
           severity: row.severity === 'critical' || row.severity === 'high' ? 'high' : 'medium',
           priority: 50,
           excludedReviewerId: row.reviewer_id ?? undefined,
-          reason: { rule: 'appeal', summary: `appeal by ${input.appellant_id} against decision ${input.decision_id}` },
+          // The reviewer of the appeal needs what was decided and what the appellant says.
+          reason: {
+            rule: 'appeal',
+            summary: `appeal by ${input.appellant_id} against decision ${input.decision_id} (${row.verdict}${row.policy ? ` under ${row.policy}` : ''} by ${row.decided_by}${row.subject_kind ? ` on ${row.subject_kind} ${row.subject_id}` : ''}): "${input.statement.slice(0, 500)}"`,
+          },
         },
         `appellant:${input.appellant_id}`,
       );

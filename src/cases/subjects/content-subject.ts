@@ -49,6 +49,10 @@ export class ContentSubject implements CaseSubjectType {
     return { content, account: await describeAccount(client, row.account_id), network: null };
   }
 
+  async mediaContentId(_client: SqlClient, contentId: string): Promise<string> {
+    return contentId;
+  }
+
   async apply(context: DecisionContext): Promise<DecisionEffects> {
     const effects = noEffects();
     if (context.option.verdict !== CONFIRM.verdict) return effects;
