@@ -30,6 +30,7 @@ caseCommands(program);
 legalCommands(program);
 (await import('./commands/actions.ts')).actionsCommands(program);
 (await import('./commands/rules.ts')).rulesCommands(program);
+(await import('./commands/ncmec.ts')).ncmecCommands(program);
 (await import('./commands/dsa.ts')).dsaCommands(program);
 (await import('./commands/preservation.ts')).preservationCommands(program);
 migrateCommand(program);
