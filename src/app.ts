@@ -25,6 +25,8 @@ import { TrustedFlaggerService } from './legal/trusted-flaggers.ts';
 import { MediaVault } from './media/media-vault.ts';
 import { preservationOptionsFromEnv } from './preservation/config.ts';
 import { StatementService } from './reporting/dsa/statement-service.ts';
+import { type NcmecConfig, ncmecConfigFromEnv } from './reporting/ncmec/config.ts';
+import { NcmecReportService } from './reporting/ncmec/report-service.ts';
 import { type TdbConfig, tdbConfigFromEnv } from './reporting/dsa/tdb-client.ts';
 import { PreservationService } from './preservation/preservation-service.ts';
 import { ReviewerService } from './reviewers/reviewer-service.ts';
@@ -72,6 +74,8 @@ export interface BulwarkConfig extends StoreLocation {
   preservationIntervalMs?: number;
   /** The DSA Transparency Database (BULWARK_DSA_TDB_URL, BULWARK_DSA_TDB_TOKEN); absent, statements wait locally. */
   transparencyDatabase?: TdbConfig;
+  /** NCMEC CyberTipline reporting (BULWARK_NCMEC_*); absent, read from the environment. */
+  ncmec?: NcmecConfig;
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -105,6 +109,8 @@ export interface Bulwark {
   readonly preservation: PreservationService;
   /** Statements of reasons (DSA Art. 17) and transparency reports (Art. 15, 24). */
   readonly dsa: StatementService;
+  /** CyberTipline reports to NCMEC. */
+  readonly ncmec: NcmecReportService;
   close(): Promise<void>;
 }
 
@@ -170,6 +176,16 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     policyTitle: (id: string) => rules!.policies().find((policy) => policy.id === id)?.title,
   });
   const preservation = new PreservationService(sql, audit, { ...preservationOptionsFromEnv(process.env, config.dataDir), vault });
+  const ncmecConfig = config.ncmec ?? ncmecConfigFromEnv();
+  const ncmec = new NcmecReportService(sql, audit, events, { config: ncmecConfig, mediaKey: config.mediaKey });
+  // Reported material must be preserved (18 U.S.C. 2258A(h)): a reportable decision preserves its case, when a key is set.
+  const preserveReported = new OutboxConsumer(sql, events, 'preservation.reportable-decisions', [CASE_DECIDED_EVENT], async (tx, event) => {
+    const decided = event.payload as { case_id: number | null; verdict: string; policy: string | null };
+    if (!preservation.configured || decided.case_id === null || !decided.policy) return;
+    if (!ncmecConfig.reportableVerdicts.includes(decided.verdict) || !ncmecConfig.autoReportPolicies.includes(decided.policy)) return;
+    await preservation.preserve(tx, { caseId: decided.case_id, reason: 'ncmec_report', requestedBy: 'system' });
+  });
+  const consumers = [preserveReported, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
   const stops = [hashMatchLabeller.start(), guardrail.start(config.guardrailRefreshMs ?? 1000), rules.runner.start(), notices.tracker.start()];
   const refreshRules = setInterval(() => void rules.refresh().catch(() => undefined), config.guardrailRefreshMs ?? 1000);
   refreshRules.unref();
@@ -177,6 +193,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   if (config.dispatchActions !== false) {
     stops.push(preservation.start(config.preservationIntervalMs ?? 3_600_000));
     stops.push(dsa.start());
+    if (ncmec.canSubmit) stops.push(ncmec.start());
     stops.push(actions.start(config.actionDispatchIntervalMs));
     // Decisions commit their actions; deliver them at once rather than at the next tick.
     stops.push(events.subscribe((event) => event.type === CASE_DECIDED_EVENT && void actions.dispatchDue().catch(() => undefined)));
@@ -188,13 +205,18 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   await rules.runner.drain();
   await notices.tracker.drain();
   await dsa.consumer.drain();
+  for (const consumer of consumers) {
+    stops.push(consumer.start());
+    await consumer.drain();
+  }
   const close = async () => {
     for (const stop of stops) stop();
     await actions.idle();
+    await ncmec.idle();
     await sql.close();
   };
   return {
     config, sql, signals, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
-    audit, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, close,
+    audit, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, close,
   };
 }

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Bulwark, openBulwark } from '../src/app.ts';
 import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
 import { buildServer } from '../src/http/server.ts';
+import { ncmecConfig } from '../src/reporting/ncmec/config.ts';
 import { hashContent } from '../src/signals/hash-content.ts';
 import { REVIEW_RULES } from './fixtures/review-rules.ts';
 import { expectProblem } from './helpers/problems.ts';
@@ -28,7 +29,13 @@ describe('compliance over HTTP: statements of reasons, transparency report, pres
   before(async () => {
     process.env.BULWARK_PRESERVATION_KEY = randomBytes(32).toString('hex');
     process.env.BULWARK_PRESERVATION_DIR = dir;
-    bulwark = await openBulwark({ bankRefreshMs: 0, mediaKey: randomBytes(32).toString('hex'), dispatchActions: false });
+    bulwark = await openBulwark({
+      bankRefreshMs: 0,
+      mediaKey: randomBytes(32).toString('hex'),
+      dispatchActions: false,
+      // No credentials: reports are built, validated and queued, never sent.
+      ncmec: ncmecConfig({ reporter: { espName: 'Example Platform', firstName: 'Trust', lastName: 'Safety', email: 'reports@platform.example' } }),
+    });
     app = await buildServer(bulwark);
     auth = { authorization: `Bearer ${(await bulwark.apiKeys.create('platform')).key}` };
     await bulwark.rules.activate(REVIEW_RULES, 'rules.yaml', 'test');
@@ -76,6 +83,22 @@ describe('compliance over HTTP: statements of reasons, transparency report, pres
     assert.match(csv.body.split('\n')[0], /section/);
     const html = await app.inject({ url: `/v1/dsa/transparency-report?from=${from}&to=${to}&format=html`, headers: auth });
     assert.match(html.body, /<svg/);
+  });
+
+  it('preserved the confirmed case on its own, because its policy is one NCMEC reports are made for', async () => {
+    const records = (await app.inject({ url: '/v1/preservations', headers: auth })).json().preservations;
+    assert.ok(records.some((record: { case_id: number; reason: string }) => record.case_id === caseId && record.reason === 'ncmec_report'), JSON.stringify(records));
+  });
+
+  it('builds a CyberTipline report for the case and keeps it queued without credentials', async () => {
+    const created = await app.inject({ method: 'POST', url: '/v1/ncmec/reports', headers: auth, payload: { case_id: caseId } });
+    assert.ok(created.statusCode < 300, created.body);
+    const report = created.json();
+    assert.equal(report.status, 'queued', JSON.stringify(report));
+    const shown = (await app.inject({ url: `/v1/ncmec/reports/${report.id}?include=xml`, headers: auth })).json();
+    assert.match(shown.xml, /<espIdentifier>acct-compliance<\/espIdentifier>/);
+    assert.match(shown.xml, /<incidentType>Child Pornography \(possession, manufacture, and distribution\)<\/incidentType>/);
+    assert.equal((await app.inject({ url: `/v1/ncmec/reports/${report.id}`, headers: auth })).json().xml, undefined, 'the XML only on request');
   });
 
   it('preserves the case’s evidence, opens it only with a purpose (logged), and holds it', async () => {

@@ -14,6 +14,7 @@ import { consoleApiRoutes, consolePages } from './routes/console.ts';
 import { legalRoutes } from './routes/legal.ts';
 import { noticeFormRoutes } from './routes/notice-form.ts';
 import { dsaRoutes } from './routes/dsa.ts';
+import { ncmecRoutes } from './routes/ncmec.ts';
 import { preservationRoutes } from './routes/preservation.ts';
 import { networkRoutes } from './routes/network.ts';
 import { reviewRoutes } from './routes/review.ts';
@@ -101,6 +102,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(noticeFormRoutes(bulwark));
   await app.register(preservationRoutes(bulwark.preservation), { prefix: '/v1' });
   await app.register(dsaRoutes(bulwark.dsa), { prefix: '/v1' });
+  await app.register(ncmecRoutes(bulwark.ncmec), { prefix: '/v1' });
   await app.register(consoleApiRoutes(bulwark), { prefix: '/console/api' });
   await app.register(consolePages(options.consoleDir));
   await app.ready();
