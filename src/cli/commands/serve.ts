@@ -216,6 +216,9 @@ export function demoCommand(program: Command): void {
           `  cases open: ${(await bulwark.cases.queues()).map((q) => `${q.name} ${q.open}`).join(', ')}; enforcement goes to a demo platform that prints what it receives`,
           `  curl -s -H "Authorization: Bearer ${key}" ${address}/v1/cases`,
           '',
+          `DSA and NCMEC: the public notice form is at ${address}/notices; decisions give statements of reasons (${address}/v1/dsa/statements)`,
+          `  curl -s -H "Authorization: Bearer ${key}" "${address}/v1/dsa/transparency-report?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&format=html" > transparency.html`,
+          '',
         ].join('\n'),
       );
     });
