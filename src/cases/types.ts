@@ -1,3 +1,4 @@
+import type { ActionType } from '../actions/types.ts';
 import type { SqlClient } from '../store/sql.ts';
 
 export type SubjectKind = 'content' | 'account' | 'network' | 'appeal';
@@ -12,15 +13,8 @@ export type Severity = (typeof SEVERITIES)[number];
 
 export type CaseStatus = 'open' | 'claimed' | 'decided';
 
-export type EnforcementType =
-  | 'remove_content'
-  | 'restrict_account'
-  | 'suspend_account'
-  | 'takedown_network'
-  | 'block_identifier'
-  | 'restore_content'
-  | 'reinstate_account'
-  | 'unblock_identifier';
+/** What a decision can ask the platform to do: the actions stage's action types. */
+export type EnforcementType = ActionType;
 
 export interface Policy {
   id: string;
