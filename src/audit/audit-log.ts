@@ -73,12 +73,18 @@ export interface AuditVerification {
  * deletes of its rows; the hash chain makes a change made around the database visible.
  */
 export class AuditLog {
+  /** Transactions that hold the chain's lock, which lasts until they end. */
+  private readonly lockedTransactions = new WeakSet<SqlClient>();
+
   constructor(private readonly sql: SqlClient) {}
 
   /** Appends inside the caller's transaction, so the entry exists exactly when the change does. */
   async append(tx: SqlClient, record: AuditRecord): Promise<AuditEntry> {
     // Entries are chained; one writer at a time keeps the chain a line, not a tree.
-    if (tx.driver === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(7262389003)');
+    if (tx.driver === 'postgres' && !this.lockedTransactions.has(tx)) {
+      await tx.query('SELECT pg_advisory_xact_lock(7262389003)');
+      this.lockedTransactions.add(tx);
+    }
     // Microsecond precision, as PostgreSQL stores it, so verification recomputes the same text.
     const head = await tx.query<{ prev_hash: string | null; at: string }>(
       `SELECT (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS prev_hash,

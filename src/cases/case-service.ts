@@ -4,7 +4,7 @@ import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { MediaVault } from '../media/media-vault.ts';
 import type { Reviewer, ReviewerService } from '../reviewers/reviewer-service.ts';
 import type { SqlClient } from '../store/sql.ts';
-import { ESCALATION_QUEUE, maySeeQueue, type QueueStats, queueRecord, queueStats } from './queues.ts';
+import { ESCALATION_QUEUE, maySeeQueue, type QueueRecord, type QueueStats, queueRecord, queueStats } from './queues.ts';
 import type { CaseSubjectType } from './subjects/subject-type.ts';
 import {
   type CaseDetail,
@@ -147,6 +147,7 @@ export interface DecisionResult {
  */
 export class CaseService {
   private readonly subjects = new Map<SubjectKind, CaseSubjectType>();
+  private readonly queueCache = new Map<string, { record: QueueRecord; until: number }>();
 
   constructor(
     private readonly sql: SqlClient,
@@ -160,6 +161,23 @@ export class CaseService {
     private readonly options: CaseServiceOptions = DEFAULT_CASE_OPTIONS,
   ) {
     for (const type of subjectTypes) this.subjects.set(type.kind, type);
+  }
+
+  /**
+   * Queues change only when a rule file is activated; a rule runner opening thousands of cases
+   * reads each queue's SLA from memory, at most a few seconds stale in other processes.
+   */
+  private async queue(client: SqlClient, name: string): Promise<QueueRecord | undefined> {
+    const cached = this.queueCache.get(name);
+    if (cached && cached.until > Date.now()) return cached.record;
+    const record = await queueRecord(client, name);
+    if (record) this.queueCache.set(name, { record, until: Date.now() + 5000 });
+    return record;
+  }
+
+  /** Called when this process activates a rule file, so its queues take effect at once. */
+  forgetQueues(): void {
+    this.queueCache.clear();
   }
 
   /** Adds a kind of case after construction (one whose type needs this service, like appeals). */
@@ -182,7 +200,7 @@ export class CaseService {
 
   async openIn(tx: SqlClient, input: OpenCaseInput, actor = 'system'): Promise<{ view: CaseView; created: boolean; event: DomainEvent }> {
     validateOpen(input);
-    const queue = await queueRecord(tx, input.queue);
+    const queue = await this.queue(tx, input.queue);
     if (!queue) throw notFound(`no review queue named ${JSON.stringify(input.queue)}; queues come from the active rule file`);
     this.subjectType(input.subject.kind);
     const severity = input.severity ?? 'medium';

@@ -35,6 +35,7 @@ const toEvent = (row: EventRow): DomainEvent => ({
  */
 export class EventLog {
   private readonly listeners = new Set<EventListener>();
+  private readonly lockedTransactions = new WeakSet<SqlClient>();
 
   constructor(private readonly sql: SqlClient) {}
 
@@ -42,7 +43,11 @@ export class EventLog {
     // Sequence numbers are taken at insert but become visible at commit; holding this lock
     // to commit makes them visible in order, so a reader that has seen seq n never later
     // finds a committed event below n.
-    if (tx.driver === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(7262389002)');
+    if (tx.driver === 'postgres' && !this.lockedTransactions.has(tx)) {
+      await tx.query('SELECT pg_advisory_xact_lock(7262389002)');
+      // Held to the end of the transaction: later appends in it need not ask again.
+      this.lockedTransactions.add(tx);
+    }
     const result = await tx.query<EventRow>(
       'INSERT INTO events (type, subject, payload) VALUES ($1, $2, $3::jsonb) RETURNING seq, type, subject, payload, occurred_at',
       [type, subject, JSON.stringify(payload)],

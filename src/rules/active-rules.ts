@@ -91,6 +91,7 @@ export class RuleService {
       return { active: { id, fileName, activatedBy: actor, activatedAt: inserted.rows[0].activated_at, ruleSet }, event };
     });
     this.active = active;
+    this.cases.forgetQueues();
     this.events.published([event]);
     return active;
   }
