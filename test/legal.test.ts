@@ -6,6 +6,7 @@ import { REVIEWER_CONFIRMED_BANK } from '../src/cases/subjects/content-subject.t
 import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
 import { BulwarkError } from '../src/errors.ts';
 import type { Reviewer } from '../src/reviewers/reviewer-service.ts';
+import { locationPatternsFromEnv } from '../src/legal/notices.ts';
 import { hashContent } from '../src/signals/hash-content.ts';
 import { REVIEW_RULES } from './fixtures/review-rules.ts';
 import { PlatformWebhook } from './helpers/platform-webhook.ts';
@@ -174,6 +175,14 @@ for (const target of targets) {
       assert.deepEqual(upheld.decision.actions, []);
       assert.equal((await bulwark.appeals.get(appeal.id)).status, 'upheld');
       assert.equal((await bulwark.accounts.get('acct-upheld')).label, 'suspected');
+    });
+
+    it('reads location patterns from the environment, refusing ones that name no subject', () => {
+      const [pattern] = locationPatternsFromEnv('  ^https://platform\\.example/p/(?<content>[\\w-]+)$  ');
+      assert.equal(pattern.exec('https://platform.example/p/c-1')?.groups?.content, 'c-1');
+      assert.throws(() => locationPatternsFromEnv('^https://x/(\\d+)$'), /needs a named group/);
+      assert.throws(() => locationPatternsFromEnv('(?<content>['), /is not a regular expression/);
+      assert.deepEqual(locationPatternsFromEnv(undefined), []);
     });
 
     it('records authority orders and when they were given effect', async () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { webhookConfigFromEnv } from '../actions/targets.ts';
 import { type Bulwark, type BulwarkConfig, openBulwark } from '../app.ts';
+import { locationPatternsFromEnv } from '../legal/notices.ts';
 
 export interface GlobalOptions {
   dataDir: string;
@@ -19,6 +20,7 @@ export function bulwarkConfig(options: GlobalOptions): BulwarkConfig {
     ...(process.env.BULWARK_IDENTIFIER_KEY ? { identifierKey: process.env.BULWARK_IDENTIFIER_KEY } : {}),
     ...(process.env.BULWARK_MEDIA_KEY ? { mediaKey: process.env.BULWARK_MEDIA_KEY } : {}),
     webhooks: webhookConfigFromEnv(),
+    notices: { locationPatterns: locationPatternsFromEnv(process.env.BULWARK_NOTICE_LOCATION_PATTERNS) },
   };
 }
 

@@ -58,6 +58,26 @@ export interface NoticeOptions {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/**
+ * Location patterns from BULWARK_NOTICE_LOCATION_PATTERNS: regular expressions separated by
+ * white space, each with a named group `content` or `account`.
+ */
+export function locationPatternsFromEnv(value: string | undefined): RegExp[] {
+  return (value ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((source) => {
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(source);
+      } catch (error) {
+        throw invalid(`BULWARK_NOTICE_LOCATION_PATTERNS: ${JSON.stringify(source)} is not a regular expression (${(error as Error).message})`);
+      }
+      if (!/\(\?<(content|account)>/.test(source)) throw invalid(`BULWARK_NOTICE_LOCATION_PATTERNS: ${JSON.stringify(source)} needs a named group (?<content>…) or (?<account>…)`);
+      return pattern;
+    });
+}
+
 interface NoticeRow {
   id: number;
   category: string;
