@@ -60,6 +60,9 @@ export const DEFAULT_POLICIES: Policy[] = [
 /** Actions that restrict content or accounts: a decision firing one must cite a policy. */
 export const RESTRICTING_ACTIONS: ReadonlySet<string> = new Set(['remove_content', 'restrict_account', 'suspend_account', 'takedown_network', 'block_identifier']);
 
+/** Cases opened in this process between refreshes of the planner's statistics on cases. */
+const ANALYZE_EVERY = 2000;
+
 const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 
 /**
@@ -148,6 +151,7 @@ export interface DecisionResult {
 export class CaseService {
   private readonly subjects = new Map<SubjectKind, CaseSubjectType>();
   private readonly queueCache = new Map<string, { record: QueueRecord; until: number }>();
+  private openedSinceAnalyze = 0;
 
   constructor(
     private readonly sql: SqlClient,
@@ -242,6 +246,12 @@ export class CaseService {
         [current.id, merged.severity, merged.priority, merged.trusted, merged.minor, merged.size, caseRank(merged.severity, merged.priority, merged.minor, merged.size), JSON.stringify([reason])],
       );
       row = { ...current, severity: merged.severity, priority: merged.priority, trusted_flagger: merged.trusted, minor_involved: merged.minor, network_size: merged.size, reasons: [...current.reasons, reason] };
+    }
+    if (created && ++this.openedSinceAnalyze >= ANALYZE_EVERY) {
+      // Fresh planner statistics keep "next case" an index walk after a burst of new cases;
+      // the embedded store has no autovacuum to refresh them.
+      this.openedSinceAnalyze = 0;
+      await tx.query('ANALYZE cases');
     }
     const view = toView(row);
     await this.audit.append(tx, { actor, action: created ? 'case.opened' : 'case.reason_added', subject: `case:${view.id}`, detail: { queue: view.queue, subject: view.subject, rule: reason.rule, severity: view.severity, priority: view.priority } });
