@@ -118,6 +118,16 @@ const PARENT_TYPE: ActionType = 'takedown_network';
 const MEMBER_TYPE: ActionType = 'suspend_account';
 const UNFINISHED: readonly ActionStatus[] = ['pending', 'retrying'];
 
+/** What every action event says about the action it is about. */
+const eventIdentity = (row: ActionRow) => ({
+  action_id: Number(row.id),
+  parent_id: row.parent_id === null ? null : Number(row.parent_id),
+  type: row.type,
+  target: { kind: row.target_kind, id: row.target_id },
+  case_id: row.case_id === null ? null : Number(row.case_id),
+  decision_id: row.decision_id === null ? null : Number(row.decision_id),
+});
+
 export const noTargetError = (type: ActionType) => `no target configured for ${type}`;
 
 const toRecord = (row: ActionRow): ActionRecord => ({
@@ -408,12 +418,7 @@ export class ActionService {
       }
       published.push(
         await this.events.append(tx, ACTION_REQUEUED_EVENT, `action:${id}`, {
-          action_id: Number(row.id),
-          parent_id: row.parent_id === null ? null : Number(row.parent_id),
-          type: row.type,
-          target: { kind: row.target_kind, id: row.target_id },
-          case_id: row.case_id === null ? null : Number(row.case_id),
-          decision_id: row.decision_id === null ? null : Number(row.decision_id),
+          ...eventIdentity(row),
           previous_status: row.status,
           requeued,
           requested_by: requestedBy,
@@ -590,12 +595,7 @@ export class ActionService {
 
   private appendFinished(tx: SqlClient, row: ActionRow): Promise<DomainEvent> {
     const payload: ActionFinishedPayload = {
-      action_id: Number(row.id),
-      parent_id: row.parent_id === null ? null : Number(row.parent_id),
-      type: row.type,
-      target: { kind: row.target_kind, id: row.target_id },
-      case_id: row.case_id === null ? null : Number(row.case_id),
-      decision_id: row.decision_id === null ? null : Number(row.decision_id),
+      ...eventIdentity(row),
       status: row.status,
       attempts: row.attempts,
     };
