@@ -69,6 +69,7 @@ for (const target of targets) {
       assert.deepEqual(notice.subject, { kind: 'content', id: 'c-csam-1' }, 'the location pattern resolved the content');
       const opened = await bulwark.cases.detail(notice.case_id!);
       assert.equal(opened.queue, 'notices');
+      assert.equal(opened.reasons[0].summary, `notice ${notice.id} (csam) about https://platform.example/p/c-csam-1: "Abuse material."`);
       assert.equal(opened.severity, 'critical');
       const stored = await bulwark.sql.query<{ notifier_name: string | null }>('SELECT notifier_name FROM notices WHERE id = $1', [notice.id]);
       assert.equal(stored.rows[0].notifier_name, null);

@@ -210,6 +210,9 @@ export class NoticeService {
   }
 
   private async openCase(tx: SqlClient, noticeId: number, subject: { kind: 'content' | 'account'; id: string }, category: string, flagger: string | undefined): Promise<DomainEvent[]> {
+    // The reviewer decides on what the notifier said and pointed at; their name and email stay out.
+    const said = await tx.query<{ explanation: string; locations: string[] }>('SELECT explanation, locations FROM notices WHERE id = $1', [noticeId]);
+    const { explanation, locations } = said.rows[0];
     const childAbuse = (CHILD_ABUSE_CATEGORIES as readonly string[]).includes(category);
     const opened = await this.cases.openIn(
       tx,
@@ -219,7 +222,10 @@ export class NoticeService {
         severity: childAbuse ? 'critical' : 'medium',
         priority: flagger ? 80 : 50,
         trustedFlagger: flagger !== undefined,
-        reason: { rule: 'notice', summary: `notice ${noticeId} (${category})${flagger ? ` from trusted flagger ${flagger}` : ''}` },
+        reason: {
+          rule: 'notice',
+          summary: `notice ${noticeId} (${category})${flagger ? ` from trusted flagger ${flagger}` : ''} about ${locations.slice(0, 3).join(' ')}${locations.length > 3 ? ` and ${locations.length - 3} more` : ''}: "${explanation.slice(0, 500)}"`,
+        },
       },
       flagger ? `trusted_flagger:${flagger}` : 'notice',
     );
