@@ -127,6 +127,21 @@ describe('HTTP API', () => {
     expectProblem(await app.inject({ url: '/v1/content/missing', headers: auth }), 404, /no content/);
   });
 
+  it('takes content as raw bytes, without base64, with the same idempotence and errors', async () => {
+    const put = (id: string, body: Buffer, query = 'account_id=user-3', type = 'image/png') =>
+      app.inject({ method: 'PUT', url: `/v1/content/${id}?${query}`, headers: { ...auth, 'content-type': type }, payload: body });
+    const first = await put('raw-1', knownPng, 'account_id=user-3&created_at=2026-11-02T10:00:00%2B01:00');
+    assert.equal(first.statusCode, 201, first.body);
+    assert.equal(first.json().matched, true);
+    assert.equal(first.json().created_at, '2026-11-02T09:00:00.000Z');
+    assert.equal((await put('raw-1', knownPng)).json().duplicate, true);
+    expectProblem(await put('raw-2', knownPng, ''), 400, /account_id/);
+    expectProblem(await put('raw-2', Buffer.alloc(0)), 400, /empty/);
+    expectProblem(await put('raw-2', Buffer.from('plain text, not an image'), 'account_id=user-3', 'application/octet-stream'), 415, /not a supported image/i);
+    expectProblem(await app.inject({ method: 'PUT', url: '/v1/content/raw-2?account_id=user-3', headers: auth, payload: { media: 'x' } }), 400, /body with Content-Type image/);
+    expectProblem(await app.inject({ url: '/v1/content/raw-2', headers: auth }), 404, /no content/);
+  });
+
   it('gives clear errors for bad uploads and never stores a partial result', async () => {
     const upload = (payload: Buffer, type = 'image/png') => app.inject({ method: 'POST', url: '/v1/match', headers: { ...auth, 'content-type': type }, payload });
     expectProblem(await upload(Buffer.alloc(0)), 400, /empty/);

@@ -55,6 +55,36 @@ export const contentRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (pl
     },
   );
 
+  app.put(
+    '/content/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Submit a piece of content as its raw bytes (Content-Type: image/*), without base64',
+        description: 'The same as POST /v1/content, with the media as the body and the rest as query parameters. Idempotent by content id.',
+        params: z.object({ id: z.string().min(1).max(200) }),
+        querystring: z.object({
+          account_id: z.string().min(1).max(200),
+          content_type: z.enum(['photo']).default('photo'),
+          created_at: z.iso.datetime({ offset: true }).optional().describe('When the user created the content (ISO 8601)'),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const media = request.body;
+      if (!Buffer.isBuffer(media)) throw invalid('send the media as the body with Content-Type image/* or application/octet-stream');
+      if (media.length === 0) throw invalid('media is empty (0 bytes)');
+      const { record, duplicate } = await bulwark.content.submit({
+        contentId: request.params.id,
+        accountId: request.query.account_id,
+        contentType: request.query.content_type,
+        createdAt: request.query.created_at ? new Date(request.query.created_at) : undefined,
+        media,
+      });
+      return reply.code(duplicate ? 200 : 201).send({ ...contentJson(record), duplicate });
+    },
+  );
+
   app.get('/content/:id', { schema: { tags, summary: 'The stored result for a content id', params: z.object({ id: z.string().min(1).max(200) }) } }, async (request) =>
     contentJson(await bulwark.content.get(request.params.id)),
   );
