@@ -1,14 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { invalid } from '../../errors.ts';
-import { STATEMENT_STATUSES, type StatementStatus, StatementService } from '../../reporting/dsa/statement-service.ts';
-import { tdbConfigFromEnv } from '../../reporting/dsa/tdb-client.ts';
+import { STATEMENT_STATUSES, type StatementStatus } from '../../reporting/dsa/statement-service.ts';
 import { parseBound } from '../../reporting/dsa/transparency-report.ts';
-import type { Bulwark } from '../../app.ts';
 import { withBulwark } from '../context.ts';
 import { printJson, table } from '../output.ts';
 
-const statementsOf = (bulwark: Bulwark) => new StatementService(bulwark.sql, bulwark.events, { tdb: tdbConfigFromEnv() });
 
 export function dsaCommands(program: Command): void {
   const dsa = program.command('dsa').description('DSA statements of reasons (Art. 17) and transparency reports (Art. 15/24)');
@@ -20,7 +17,7 @@ export function dsaCommands(program: Command): void {
     .action(async (options: { status?: string; limit: number }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         if (options.status && !STATEMENT_STATUSES.includes(options.status as StatementStatus)) throw invalid(`--status is one of ${STATEMENT_STATUSES.join(', ')}`);
-        const service = statementsOf(bulwark);
+        const service = bulwark.dsa;
         await service.consumer.drain();
         const list = await service.list({ status: options.status as StatementStatus | undefined, limit: options.limit });
         if (json) return printJson({ statements: list });
@@ -34,7 +31,7 @@ export function dsaCommands(program: Command): void {
     .description('submit due statements to the Transparency Database (BULWARK_DSA_TDB_URL, BULWARK_DSA_TDB_TOKEN)')
     .action(async (_options: unknown, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        const service = statementsOf(bulwark);
+        const service = bulwark.dsa;
         if (!service.configured) throw invalid('set BULWARK_DSA_TDB_URL and BULWARK_DSA_TDB_TOKEN to submit statements');
         await service.consumer.drain();
         const accepted = await service.submitDue();
@@ -51,7 +48,7 @@ export function dsaCommands(program: Command): void {
     .option('--html <file>', 'write the HTML report here')
     .action(async (options: { from: string; to: string; csv?: string; html?: string }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        const report = await statementsOf(bulwark).transparencyReport({ from: parseBound(options.from, 'from'), to: parseBound(options.to, 'to') });
+        const report = await bulwark.dsa.transparencyReport({ from: parseBound(options.from, 'from'), to: parseBound(options.to, 'to') });
         if (options.csv) await writeFile(options.csv, report.csv);
         if (options.html) await writeFile(options.html, report.html);
         if (json || (!options.csv && !options.html)) printJson(report.figures);

@@ -1,10 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { Bulwark } from '../../app.ts';
 import { invalid } from '../../errors.ts';
-import { MediaVault } from '../../media/media-vault.ts';
-import { preservationFromEnv } from '../../preservation/config.ts';
 import type { PreservationService } from '../../preservation/preservation-service.ts';
 import { type GlobalOptions, withBulwark } from '../context.ts';
 import { printJson, table } from '../output.ts';
@@ -15,18 +12,8 @@ const recordId = (text: string) => {
   return Number(text);
 };
 
-/** The service from the environment (keys and storage come only from there). */
-function preservationOf(bulwark: Bulwark, options: GlobalOptions): PreservationService {
-  const wired = (bulwark as Bulwark & { preservation?: PreservationService }).preservation;
-  if (wired) return wired;
-  return preservationFromEnv(
-    { sql: bulwark.sql, audit: bulwark.audit, vault: process.env.BULWARK_MEDIA_KEY ? new MediaVault(process.env.BULWARK_MEDIA_KEY) : undefined },
-    { dataDir: options.databaseUrl ? undefined : options.dataDir },
-  );
-}
-
 const withPreservation = <T>(command: Command, fn: (preservation: PreservationService, options: GlobalOptions) => Promise<T>) =>
-  withBulwark(command, (bulwark, options) => fn(preservationOf(bulwark, options), options));
+  withBulwark(command, (bulwark, options) => fn(bulwark.preservation, options));
 
 export function preservationCommands(program: Command): void {
   const preservation = program.command('preservation').description('evidence preserved for reports and legal requests (sealed; every opening is logged)');
