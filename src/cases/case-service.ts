@@ -123,6 +123,8 @@ const toView = (row: CaseRow): CaseView => {
   };
 };
 
+const DECISION_COLUMNS = 'id, case_id, verdict, policy, legal_ground, note, decided_by, automated, rule_id, decided_at';
+
 interface DecisionRow {
   id: number;
   case_id: number | null;
@@ -445,7 +447,7 @@ export class CaseService {
       const note = input.note?.trim() ? input.note.trim().slice(0, 4000) : undefined;
       const inserted = await tx.query<DecisionRow>(
         `INSERT INTO decisions (case_id, verdict, policy, legal_ground, note, decided_by, reviewer_id, automated)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, false) RETURNING id, case_id, verdict, policy, legal_ground, note, decided_by, automated, rule_id, decided_at`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, false) RETURNING ${DECISION_COLUMNS}`,
         [id, option.verdict, policy?.id ?? null, policy?.legal_ground ?? null, note ?? null, reviewer.username, reviewer.id],
       );
       const decisionId = Number(inserted.rows[0].id);
@@ -508,7 +510,7 @@ export class CaseService {
     const decidedBy = `rule:${input.ruleId}`;
     const inserted = await tx.query<DecisionRow>(
       `INSERT INTO decisions (case_id, verdict, decided_by, automated, rule_id, event_seq, note)
-       VALUES ($1, 'automated', $2, true, $3, $4, $5) RETURNING id, case_id, verdict, policy, legal_ground, note, decided_by, automated, rule_id, decided_at`,
+       VALUES ($1, 'automated', $2, true, $3, $4, $5) RETURNING ${DECISION_COLUMNS}`,
       [input.caseId ?? null, decidedBy, input.ruleId, input.eventSeq ?? null, input.summary.slice(0, 4000)],
     );
     const decisionId = Number(inserted.rows[0].id);
@@ -563,7 +565,7 @@ export class CaseService {
 
   async decisions(client: SqlClient, caseId: number): Promise<DecisionView[]> {
     const rows = await client.query<DecisionRow>(
-      'SELECT id, case_id, verdict, policy, legal_ground, note, decided_by, automated, rule_id, decided_at FROM decisions WHERE case_id = $1 ORDER BY id',
+      `SELECT ${DECISION_COLUMNS} FROM decisions WHERE case_id = $1 ORDER BY id`,
       [caseId],
     );
     const views: DecisionView[] = [];
