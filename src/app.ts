@@ -187,9 +187,12 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   });
   const consumers = [preserveReported, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
   const stops = [hashMatchLabeller.start(), guardrail.start(config.guardrailRefreshMs ?? 1000), rules.runner.start(), notices.tracker.start()];
-  const refreshRules = setInterval(() => void rules.refresh().catch(() => undefined), config.guardrailRefreshMs ?? 1000);
-  refreshRules.unref();
-  stops.push(() => clearInterval(refreshRules));
+  // Only a shared PostgreSQL can have another process activate a rule file; the embedded store is this process's alone.
+  if (sql.driver === 'postgres') {
+    const refreshRules = setInterval(() => void rules.refresh().catch(() => undefined), config.guardrailRefreshMs ?? 1000);
+    refreshRules.unref();
+    stops.push(() => clearInterval(refreshRules));
+  }
   if (config.dispatchActions !== false) {
     stops.push(preservation.start(config.preservationIntervalMs ?? 3_600_000));
     stops.push(dsa.start());
