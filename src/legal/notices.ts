@@ -150,7 +150,7 @@ export class NoticeService {
       );
       const noticeId = Number(inserted.rows[0].id);
       const published: DomainEvent[] = [];
-      if (subject) published.push(...(await this.openCase(tx, noticeId, subject, input.category, flagger?.name)));
+      if (subject) published.push(...(await this.openCase(tx, noticeId, subject, { category: input.category, flagger: flagger?.name, ...complete })));
       // Ids and categories only: the notifier's name, email and explanation stay in the notice.
       await this.audit.append(tx, { actor: flagger ? `trusted_flagger:${flagger.name}` : `notifier:${channel}`, action: 'notice.received', subject: `notice:${noticeId}`, detail: { category: input.category, resolved: subject !== undefined } });
       published.push(await this.events.append(tx, NOTICE_RECEIVED_EVENT, `notice:${noticeId}`, { notice_id: noticeId, category: input.category, trusted_flagger: flagger?.name ?? null, subject: subject ?? null }));
@@ -164,15 +164,16 @@ export class NoticeService {
   async resolve(noticeId: number, subject: { kind: 'content' | 'account'; id: string }, actor = 'system'): Promise<NoticeView> {
     if (!/^[\x21-\x7e]{1,200}$/.test(subject.id)) throw invalid('a subject id is 1-200 printable ASCII characters without spaces');
     const { view, published } = await this.sql.transaction(async (tx) => {
-      const found = await tx.query<{ subject_id: string | null; category: string; flagger: string | null }>(
-        'SELECT n.subject_id, n.category, f.name AS flagger FROM notices n LEFT JOIN trusted_flaggers f ON f.id = n.trusted_flagger_id WHERE n.id = $1 FOR UPDATE OF n',
+      const found = await tx.query<{ subject_id: string | null; category: string; flagger: string | null; explanation: string; locations: string[] }>(
+        `SELECT n.subject_id, n.category, f.name AS flagger, n.explanation, n.locations
+         FROM notices n LEFT JOIN trusted_flaggers f ON f.id = n.trusted_flagger_id WHERE n.id = $1 FOR UPDATE OF n`,
         [noticeId],
       );
       const row = found.rows[0];
       if (!row) throw notFound(`no notice with id ${noticeId}`);
       if (row.subject_id !== null) throw conflict(`notice ${noticeId} already points at a subject`);
       await tx.query('UPDATE notices SET subject_kind = $2, subject_id = $3 WHERE id = $1', [noticeId, subject.kind, subject.id]);
-      const published = await this.openCase(tx, noticeId, subject, row.category, row.flagger ?? undefined);
+      const published = await this.openCase(tx, noticeId, subject, { category: row.category, flagger: row.flagger ?? undefined, explanation: row.explanation, locations: row.locations });
       await this.audit.append(tx, { actor, action: 'notice.resolved', subject: `notice:${noticeId}`, detail: { subject } });
       return { view: await this.view(tx, noticeId), published };
     });
@@ -209,10 +210,13 @@ export class NoticeService {
     return undefined;
   }
 
-  private async openCase(tx: SqlClient, noticeId: number, subject: { kind: 'content' | 'account'; id: string }, category: string, flagger: string | undefined): Promise<DomainEvent[]> {
-    // The reviewer decides on what the notifier said and pointed at; their name and email stay out.
-    const said = await tx.query<{ explanation: string; locations: string[] }>('SELECT explanation, locations FROM notices WHERE id = $1', [noticeId]);
-    const { explanation, locations } = said.rows[0];
+  /** The reviewer decides on what the notifier said and pointed at; their name and email stay out of the case. */
+  private async openCase(
+    tx: SqlClient,
+    noticeId: number,
+    subject: { kind: 'content' | 'account'; id: string },
+    { category, flagger, explanation, locations }: { category: string; flagger: string | undefined; explanation: string; locations: string[] },
+  ): Promise<DomainEvent[]> {
     const childAbuse = (CHILD_ABUSE_CATEGORIES as readonly string[]).includes(category);
     const opened = await this.cases.openIn(
       tx,
