@@ -29,6 +29,7 @@ import { type NcmecConfig, ncmecConfigFromEnv } from './reporting/ncmec/config.t
 import { NcmecReportService } from './reporting/ncmec/report-service.ts';
 import { type TdbConfig, tdbConfigFromEnv } from './reporting/dsa/tdb-client.ts';
 import { PreservationService } from './preservation/preservation-service.ts';
+import { reportableDecisionPreserver } from './preservation/reportable-decisions.ts';
 import { ReviewerService } from './reviewers/reviewer-service.ts';
 import { RuleService } from './rules/active-rules.ts';
 import { defaultFactProviders } from './rules/facts/registry.ts';
@@ -178,13 +179,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const preservation = new PreservationService(sql, audit, { ...preservationOptionsFromEnv(process.env, config.dataDir), vault });
   const ncmecConfig = config.ncmec ?? ncmecConfigFromEnv();
   const ncmec = new NcmecReportService(sql, audit, events, { config: ncmecConfig, mediaKey: config.mediaKey });
-  // Reported material must be preserved (18 U.S.C. 2258A(h)): a reportable decision preserves its case, when a key is set.
-  const preserveReported = new OutboxConsumer(sql, events, 'preservation.reportable-decisions', [CASE_DECIDED_EVENT], async (tx, event) => {
-    const decided = event.payload as { case_id: number | null; verdict: string; policy: string | null };
-    if (!preservation.configured || decided.case_id === null || !decided.policy) return;
-    if (!ncmecConfig.reportableVerdicts.includes(decided.verdict) || !ncmecConfig.autoReportPolicies.includes(decided.policy)) return;
-    await preservation.preserve(tx, { caseId: decided.case_id, reason: 'ncmec_report', requestedBy: 'system' });
-  });
+  const preserveReported = reportableDecisionPreserver(sql, events, preservation, { verdicts: ncmecConfig.reportableVerdicts, policies: ncmecConfig.autoReportPolicies });
   const consumers = [preserveReported, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
   const stops = [hashMatchLabeller.start(), guardrail.start(config.guardrailRefreshMs ?? 1000), rules.runner.start(), notices.tracker.start()];
   // Only a shared PostgreSQL can have another process activate a rule file; the embedded store is this process's alone.
