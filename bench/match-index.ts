@@ -3,8 +3,13 @@
  * core: the multi-index beside a linear scan, with build time, memory, and a check that
  * both returned the same results for every query measured.
  *
- *   node --max-old-space-size=4096 --import tsx bench/match-index.ts [--size 10000000] [--queries 2000]
+ *   npm run bench:match -- [--size 10000000] [--queries 2000]
+ *
+ * The npm script runs Node with glibc's hugetlb tunable, as `bulwark` and `npm start` do, so
+ * the index sits on transparent huge pages; run the command in package.json without it to
+ * see the difference.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BruteForceHash256Index, type Hash256Hit, MultiIndexHash256Index } from '../src/match/hamming-index.ts';
 import { seededRandom } from '../src/demo/benign-images.ts';
@@ -17,6 +22,16 @@ const scanQueries = Number(values['scan-queries']);
 const threshold = 31;
 const random = seededRandom(20261125);
 const word = () => Math.floor(random() * 0x1_0000_0000) >>> 0;
+
+/** How much of this process sits on transparent huge pages, from the kernel's own accounting. */
+function hugePages(): string {
+  try {
+    const kb = Number(/AnonHugePages:\s+(\d+) kB/.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ?? 0);
+    return kb > 0 ? `${mb(kb * 1024)} of the process on transparent huge pages` : `none (run with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 to ask for them)`;
+  } catch {
+    return 'unknown (no /proc/self/smaps_rollup)';
+  }
+}
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -73,6 +88,7 @@ const row = (name: string, latencies: number[], n: number) =>
 
 console.log(`\nbank: ${size.toLocaleString()} PDQ hashes (${mb(words.byteLength)}), threshold ${threshold}, one core`);
 console.log(`index: multi-index hashing, ${(index as unknown as { tables: unknown[] }).tables.length} substrings; built in ${buildSeconds.toFixed(2)} s`);
+console.log(`huge pages: ${hugePages()}`);
 console.log(`memory: index tables ${mb(index.tableBytes)} + hashes ${mb(words.byteLength)} = ${mb(index.tableBytes + words.byteLength)}; process RSS grew ${mb(rssAfterBuild - rssBefore)}   (target < 1 GB)\n`);
 console.log(`${'search'.padEnd(22)} ${'queries'.padStart(7)} ${'p50 ms'.padStart(10)} ${'p90 ms'.padStart(10)} ${'p99 ms'.padStart(10)}`);
 console.log(row('multi-index', indexed.latencies, queryCount));
