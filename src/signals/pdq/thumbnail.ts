@@ -138,11 +138,14 @@ function coefficients(inSize: number, in0: number, in1: number, outSize: number)
 const ROUNDING = 1 << (PRECISION_BITS - 1);
 const clip8 = (sum: number) => (sum <= 0 ? 0 : sum >= 1 << (PRECISION_BITS + 8) ? 255 : sum >> PRECISION_BITS);
 
+// Pillow sums in 32-bit integers, and the sums fit: weights total 1.0 in fixed point, so a sum
+// stays within 255 x 2^22 x (the weights' absolute total, about 1.2). Keeping them int32 here
+// (Math.imul, | 0) is both what Pillow computes and several times faster than doubles.
 function resampleRows(input: Pixels, firstRow: number, rows: number, outWidth: number, h: Coefficients): Pixels {
   const { data, width, channels } = input;
   const { bounds, weights, ksize } = h;
   const out = new Uint8Array(outWidth * rows * channels);
-  const sums = new Float64Array(channels);
+  const sums = new Int32Array(channels);
   for (let y = 0; y < rows; y++) {
     const inRow = (y + firstRow) * width * channels;
     let o = y * outWidth * channels;
@@ -156,9 +159,9 @@ function resampleRows(input: Pixels, firstRow: number, rows: number, outWidth: n
         let s2 = ROUNDING;
         for (let x = 0; x < count; x++, p += 3) {
           const w = weights[k + x];
-          s0 += data[p] * w;
-          s1 += data[p + 1] * w;
-          s2 += data[p + 2] * w;
+          s0 = (s0 + Math.imul(data[p], w)) | 0;
+          s1 = (s1 + Math.imul(data[p + 1], w)) | 0;
+          s2 = (s2 + Math.imul(data[p + 2], w)) | 0;
         }
         out[o++] = clip8(s0);
         out[o++] = clip8(s1);
@@ -167,7 +170,7 @@ function resampleRows(input: Pixels, firstRow: number, rows: number, outWidth: n
         sums.fill(ROUNDING);
         for (let x = 0; x < count; x++, p += channels) {
           const w = weights[k + x];
-          for (let c = 0; c < channels; c++) sums[c] += data[p + c] * w;
+          for (let c = 0; c < channels; c++) sums[c] = (sums[c] + Math.imul(data[p + c], w)) | 0;
         }
         for (let c = 0; c < channels; c++) out[o++] = clip8(sums[c]);
       }
@@ -181,7 +184,7 @@ function resampleColumns(input: Pixels, outHeight: number, v: Coefficients, rowO
   const { bounds, weights, ksize } = v;
   const stride = width * channels;
   const out = new Uint8Array(outHeight * stride);
-  const sums = new Float64Array(stride);
+  const sums = new Int32Array(stride);
   for (let yy = 0; yy < outHeight; yy++) {
     const ymin = bounds[yy * 2] - rowOffset;
     const count = bounds[yy * 2 + 1];
@@ -190,7 +193,7 @@ function resampleColumns(input: Pixels, outHeight: number, v: Coefficients, rowO
     for (let y = 0; y < count; y++) {
       const w = weights[k + y];
       const row = (ymin + y) * stride;
-      for (let i = 0; i < stride; i++) sums[i] += data[row + i] * w;
+      for (let i = 0; i < stride; i++) sums[i] = (sums[i] + Math.imul(data[row + i], w)) | 0;
     }
     const o = yy * stride;
     for (let i = 0; i < stride; i++) out[o + i] = clip8(sums[i]);
