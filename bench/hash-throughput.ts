@@ -14,11 +14,15 @@
  * the plain decode). Table 2 is pdqFromImage as Bulwark runs it: decode,
  * the 512x512 thumbnail step that makes hashes equal the reference vectors, then PDQ.
  * Table 3 is the extra cost of the 8 dihedral variants. Table 4 sizes the price of
- * exactness: libvips' own shrink to 512 instead of the reference's thumbnail.
+ * exactness: libvips' own shrink to 512 instead of the reference's thumbnail. Table 5 is the
+ * reference itself: the same files through Pillow (C), decode alone and decode with its
+ * thumbnail((512, 512)), when Debian's python3-pil is installed (bench/pillow-reference.py).
  */
-import { cpus } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { seededRandom, shapesImage } from '../src/demo/benign-images.ts';
@@ -186,3 +190,29 @@ table(
   ['image', 'decode ms', 'pdqFromImage ms', 'libvips 512 + PDQ ms', 'added / decode', 'bits from pdqFromImage'],
   libvipsRows,
 );
+
+/** Table 5: Pillow's own decode and thumbnail on the same files, or why it was skipped. */
+function pillowReference(): void {
+  const python = '/usr/bin/python3';
+  const directory = mkdtempSync(join(tmpdir(), 'bulwark-pillow-'));
+  try {
+    const paths = samples.map((sample, i) => {
+      const path = join(directory, `${i}.jpg`);
+      writeFileSync(path, sample.bytes);
+      return path;
+    });
+    const output = execFileSync(python, [resolve(import.meta.dirname, 'pillow-reference.py'), String(runs), ...paths], { encoding: 'utf8' });
+    const measured = output.trim().split('\n').map((line) => JSON.parse(line) as { decode_ms: number; thumbnail_pipeline_ms: number });
+    const version = execFileSync(python, ['-c', 'import PIL; print(PIL.__version__)'], { encoding: 'utf8' }).trim();
+    table(
+      `Table 5. The reference itself: Pillow ${version} (C, one core) decoding the same files, alone and with thumbnail((512, 512))`,
+      ['image', 'Pillow decode ms', 'Pillow decode + thumbnail ms', 'thumbnail added / decode', 'Bulwark added / decode (Table 2)'],
+      measured.map((m, i) => [samples[i].name, ms(m.decode_ms), ms(m.thumbnail_pipeline_ms), percent(m.thumbnail_pipeline_ms - m.decode_ms, m.decode_ms), pipelineRows[i][6]]),
+    );
+  } catch (error) {
+    console.log(`\nTable 5 skipped: Pillow could not be run (${(error as Error).message.split('\n')[0]}); apt-get install -y python3-pil to include it.`);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+pillowReference();
