@@ -61,32 +61,42 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  private async fail(response: Response, doing: string): Promise<never> {
-    // The error body names S3's code (AccessDenied, NoSuchBucket); it holds no evidence.
+  /** S3's error code (NoSuchKey, NoSuchBucket, AccessDenied…) from an error body; the body holds no evidence. */
+  private async errorCode(response: Response): Promise<string | undefined> {
     const text = (await response.text().catch(() => '')).slice(0, 500);
-    const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
-    throw new BulwarkError('unavailable', `object storage refused to ${doing}: HTTP ${response.status}${code ? ` ${code}` : ''}`);
+    return /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+  }
+
+  private refused(response: Response, code: string | undefined, doing: string): BulwarkError {
+    return new BulwarkError('unavailable', `object storage refused to ${doing}: HTTP ${response.status}${code ? ` ${code}` : ''}`);
   }
 
   async put(key: string, bytes: Buffer): Promise<void> {
     const response = await this.request('PUT', key, bytes);
-    if (!response.ok) await this.fail(response, 'store an object');
+    if (!response.ok) throw this.refused(response, await this.errorCode(response), 'store an object');
     await response.arrayBuffer().catch(() => undefined);
   }
 
   async get(key: string): Promise<Buffer | undefined> {
     const response = await this.request('GET', key);
-    if (response.status === 404) {
-      await response.arrayBuffer().catch(() => undefined);
-      return undefined;
-    }
-    if (!response.ok) await this.fail(response, 'return an object');
-    return Buffer.from(await response.arrayBuffer());
+    if (response.ok) return Buffer.from(await response.arrayBuffer());
+    const code = await this.errorCode(response);
+    // S3 answers 404 for a missing bucket too; only NoSuchKey says the object itself is absent,
+    // so a wrong or removed bucket is an error rather than evidence that went missing.
+    if (response.status === 404 && code === 'NoSuchKey') return undefined;
+    throw this.refused(response, code, 'return an object');
   }
 
   async delete(key: string): Promise<void> {
     const response = await this.request('DELETE', key);
-    if (!response.ok && response.status !== 404) await this.fail(response, 'delete an object');
-    await response.arrayBuffer().catch(() => undefined);
+    if (response.ok) {
+      await response.arrayBuffer().catch(() => undefined);
+      return;
+    }
+    const code = await this.errorCode(response);
+    // S3 answers 204 for a key that is not there, some compatible stores 404 NoSuchKey. Any other
+    // refusal, a missing bucket included, must fail: a purge records what it deleted in a tombstone.
+    if (response.status === 404 && code === 'NoSuchKey') return;
+    throw this.refused(response, code, 'delete an object');
   }
 }
