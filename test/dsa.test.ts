@@ -3,8 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type Bulwark, openBulwark } from '../src/app.ts';
 import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
-import { StatementService } from '../src/reporting/dsa/statement-service.ts';
-import { validateStatement } from '../src/reporting/dsa/tdb-schema.ts';
+import { buildServer } from '../src/http/server.ts';
+import { StatementService, type StatementView } from '../src/reporting/dsa/statement-service.ts';
+import { postStatements } from '../src/reporting/dsa/tdb-client.ts';
+import { MULTI_STATEMENT_PATH, type TdbStatement, validateStatement } from '../src/reporting/dsa/tdb-schema.ts';
 import type { Reviewer } from '../src/reviewers/reviewer-service.ts';
 import { REVIEW_RULES } from './fixtures/review-rules.ts';
 import { storeTargets } from './helpers/stores.ts';
@@ -12,6 +14,69 @@ import { TransparencyDbServer } from './helpers/transparency-db-server.ts';
 
 const targets = await storeTargets();
 const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('hex');
+
+/** A complete, valid statement in the v2 schema, with benign placeholder text. */
+const sample = (overrides: Record<string, unknown> = {}): TdbStatement =>
+  ({
+    decision_account: 'DECISION_ACCOUNT_SUSPENDED',
+    decision_ground: 'DECISION_GROUND_INCOMPATIBLE_CONTENT',
+    incompatible_content_ground: 'Terms of service, policy placeholder',
+    incompatible_content_explanation: 'placeholder explanation',
+    content_type: ['CONTENT_TYPE_OTHER'],
+    content_type_other: 'User account',
+    category: 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS',
+    territorial_scope: ['DE', 'FR'],
+    content_date: '2025-07-01',
+    application_date: '2025-07-02',
+    decision_facts: 'placeholder facts',
+    source_type: 'SOURCE_VOLUNTARY',
+    automated_detection: 'No',
+    automated_decision: 'AUTOMATED_DECISION_NOT_AUTOMATED',
+    puid: 'sample-1',
+    ...overrides,
+  }) as TdbStatement;
+
+describe('the Transparency Database schema v2 (from 1 July 2025)', () => {
+  it('takes the v2 categories and keywords and refuses those v2 removed or renamed', () => {
+    assert.deepEqual(validateStatement(sample({ category_specification: ['KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL', 'KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE'] })), {});
+    for (const category of ['STATEMENT_CATEGORY_OTHER_VIOLATION_TC', 'STATEMENT_CATEGORY_CYBER_VIOLENCE', 'STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE', 'STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS']) {
+      assert.deepEqual(validateStatement(sample({ category, category_addition: [category] })), {}, category);
+    }
+    for (const category of ['STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT', 'STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR', 'STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE', 'STATEMENT_CATEGORY_UNSAFE_AND_ILLEGAL_PRODUCTS']) {
+      assert.deepEqual(validateStatement(sample({ category })), { category: ['The selected category is invalid.'] }, category);
+    }
+    for (const keyword of ['KEYWORD_IMAGE_BASED_SEXUAL_ABUSE', 'KEYWORD_ONLINE_BULLYING_INTIMIDATION', 'KEYWORD_INSUFFICIENT_INFORMATION_TRADERS', 'KEYWORD_DISINFORMATION']) {
+      assert.deepEqual(validateStatement(sample({ category_specification: [keyword] })), { category_specification: ['The selected category specification is invalid.'] }, keyword);
+    }
+  });
+
+  it('takes content_id as an EAN-13 key and value only', () => {
+    // The documentation's own example value.
+    assert.deepEqual(validateStatement(sample({ content_id: { 'EAN-13': '0123456789123' } })), {});
+    assert.match(validateStatement(sample({ content_id: { 'EAN-13': '12345' } })).content_id[0], /13 digits/);
+    assert.match(validateStatement(sample({ content_id: { ISBN: '0123456789123' } })).content_id[0], /not accepted/);
+    assert.match(validateStatement(sample({ content_id: ['0123456789123'] })).content_id[0], /object/);
+  });
+
+  it('is posted to the v1 multi-statement path, where the stand-in refuses a v1 category per statement', async () => {
+    assert.equal(MULTI_STATEMENT_PATH, '/api/v1/statements');
+    const tdb = await new TransparencyDbServer().start();
+    try {
+      const outcome = await postStatements({ url: tdb.url, token: tdb.token }, [
+        sample({ puid: 'v2-ok' }),
+        sample({ puid: 'v1-category', category: 'STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT' }),
+      ]);
+      assert.equal(outcome.kind, 'rejected');
+      assert.deepEqual(outcome.kind === 'rejected' ? [...outcome.errors.keys()] : [], [1]);
+      assert.equal(tdb.accepted.size, 0, 'a refused batch creates none');
+      const created = await postStatements({ url: tdb.url, token: tdb.token }, [sample({ puid: 'v2-ok', content_id: { 'EAN-13': '0123456789123' } })]);
+      assert.equal(created.kind, 'created');
+      assert.equal(tdb.requests.at(-1)?.path, '/api/v1/statements');
+    } finally {
+      await tdb.stop();
+    }
+  });
+});
 
 for (const target of targets) {
   describe(`DSA statements of reasons and transparency report (${target.name})`, () => {
@@ -148,6 +213,77 @@ for (const target of targets) {
       assert.equal(await restarted.submitDue(), 1);
       assert.equal((await restarted.get(row.id)).status, 'submitted');
       assert.equal(row.attempts, 3);
+    });
+
+    it('marks the statements of a decision reversed on appeal: a waiting one is never sent, an accepted one keeps its reversal', async () => {
+      const statements = service();
+      const appealReviewer = await bulwark.reviewers.create({ username: 'rev-two', password: 'correct horse battery', role: 'reviewer' });
+      const suspend = async (account: string) => {
+        await bulwark.cases.open({ queue: 'reports', subject: { kind: 'account', id: account }, severity: 'low', reason: { rule: 'manual', summary: 'x' } });
+        const decided = await bulwark.cases.decide((await bulwark.cases.claimNext(reviewer, 'reports'))!.id, reviewer, { verdict: 'suspend', policy: 'csam' });
+        return decided.decision.id;
+      };
+      const reverse = async (decisionId: number, account: string) => {
+        const appeal = await bulwark.appeals.submit({ decision_id: decisionId, appellant_id: account, statement: 'placeholder reason' });
+        const review = await bulwark.cases.claim(appeal.review_case_id!, appealReviewer);
+        await bulwark.cases.decide(review.id, appealReviewer, { verdict: 'reverse' });
+        return appeal;
+      };
+      const only = async (decisionId: number): Promise<StatementView> => {
+        const found = await statements.list({ decisionId });
+        assert.equal(found.length, 1);
+        return found[0];
+      };
+
+      const acceptedDecision = await suspend('acct-40');
+      await statements.consumer.drain();
+      await statements.submitDue();
+      assert.equal((await only(acceptedDecision)).status, 'submitted');
+      const waitingDecision = await suspend('acct-41');
+      await statements.consumer.drain();
+      const waiting = await only(waitingDecision);
+      assert.equal(waiting.status, 'pending');
+
+      const firstAppeal = await reverse(acceptedDecision, 'acct-40');
+      const secondAppeal = await reverse(waitingDecision, 'acct-41');
+      // The reversal is committed but not yet consumed: it alone keeps the statement from being sent.
+      const sentBefore = tdb.requests.length;
+      assert.equal(await statements.submitDue(), 0);
+      assert.equal(tdb.requests.length, sentBefore, 'nothing was sent');
+
+      await statements.consumer.drain();
+      const kept = await only(acceptedDecision);
+      assert.equal(kept.status, 'submitted', 'the database cannot withdraw it, so it stays accepted');
+      assert.ok(kept.tdb_uuid);
+      assert.equal(kept.reversal?.appeal_id, firstAppeal.id);
+      assert.equal(kept.reversal?.reversed_by, 'rev-two');
+      const withdrawn = await only(waitingDecision);
+      assert.equal(withdrawn.status, 'withdrawn');
+      assert.equal(withdrawn.reversal?.appeal_id, secondAppeal.id);
+      assert.equal(withdrawn.reversal?.reversed_by, 'rev-two');
+      assert.equal(withdrawn.reversal?.reversed_at, (await bulwark.appeals.get(secondAppeal.id)).resolved_at);
+      assert.equal(withdrawn.next_attempt_at, null);
+      await assert.rejects(statements.retry(withdrawn.id), /withdrawn: appeal \d+ reversed its decision/);
+
+      // Later, and in another process, it is still never sent.
+      clock = new Date(clock.getTime() + 86_400_000);
+      assert.equal(await service().submitDue(), 0);
+      assert.equal(tdb.accepted.has(withdrawn.puid), false);
+      assert.equal(tdb.requests.length, sentBefore);
+
+      // The listing shows both, over HTTP as well.
+      const app = await buildServer(bulwark);
+      try {
+        const auth = { authorization: `Bearer ${(await bulwark.apiKeys.create('platform')).key}` };
+        const listed = await app.inject({ url: '/v1/dsa/statements?status=withdrawn', headers: auth });
+        assert.equal(listed.statusCode, 200);
+        const shown = (listed.json().statements as StatementView[]).find((s) => s.id === withdrawn.id);
+        assert.deepEqual(shown?.reversal, withdrawn.reversal);
+        const accepted = (await app.inject({ url: `/v1/dsa/statements/${kept.id}`, headers: auth })).json() as StatementView;
+        assert.equal(accepted.reversal?.appeal_id, firstAppeal.id);
+      } finally {
+        await app.close();
+      }
     });
 
     it('counts the figures of a period, excludes an event exactly at `to`, and renders CSV and HTML', async () => {

@@ -22,7 +22,7 @@ export function dsaCommands(program: Command): void {
         const list = await service.list({ status: options.status as StatementStatus | undefined, limit: options.limit });
         if (json) return printJson({ statements: list });
         process.stdout.write(
-          table(list.map((s) => ({ id: s.id, decision: s.decision_id, subject: `${s.subject.kind}:${s.subject.id}`, puid: s.puid, status: s.status, problem: s.last_error ?? (s.errors ? Object.keys(s.errors).join(' ') : '') }))),
+          table(list.map((s) => ({ id: s.id, decision: s.decision_id, subject: `${s.subject.kind}:${s.subject.id}`, puid: s.puid, status: s.status, reversed: s.reversal ? `appeal ${s.reversal.appeal_id}` : '', problem: s.last_error ?? (s.errors ? Object.keys(s.errors).join(' ') : '') }))),
         );
       }),
     );

@@ -29,7 +29,10 @@ export interface StatementClassifier {
   keywords(policy: string | null, ruleId: string | null): string[];
 }
 
-/** Bulwark acts on child safety: every statement is protection of minors; a policy named csam adds the CSAM keyword. */
+/**
+ * Bulwark acts on child safety: every statement is protection of minors; a policy named csam adds
+ * the CSAM keyword. Both keep their names in the v2 taxonomy (Implementing Regulation 2024/2835).
+ */
 export const DEFAULT_CLASSIFIER: StatementClassifier = {
   category: () => 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS',
   keywords: (policy) => (policy === 'csam' ? ['KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL'] : []),
@@ -223,6 +226,7 @@ export async function buildStatement(
     })(),
     territorial_scope: options.territorialScope,
     content_date: day(contentDate),
+    // content_id (v2) is left out: it takes only EAN-13 product numbers, which Bulwark's items do not have.
     application_date: day(facts.decidedAt),
     decision_facts: facts_.slice(0, 5000),
     source_type: facts.source.type,

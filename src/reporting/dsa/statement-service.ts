@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { notFound, conflict } from '../../errors.ts';
 import type { DomainEvent, EventLog } from '../../events/event-log.ts';
+import { APPEAL_RESOLVED_EVENT } from '../../legal/appeals.ts';
 import { OutboxConsumer } from '../../events/outbox-consumer.ts';
 import type { SqlClient } from '../../store/sql.ts';
 import {
@@ -10,10 +11,29 @@ import { postStatements, type BatchOutcome, type TdbConfig } from './tdb-client.
 import { transparencyReport as buildReport, type TransparencyReport } from './transparency-report.ts';
 import { MAX_STATEMENTS_PER_CALL, type TdbStatement, validateStatement, type ValidationErrors } from './tdb-schema.ts';
 
-export const STATEMENT_STATUSES = ['invalid', 'pending_configuration', 'pending', 'retrying', 'submitted', 'rejected'] as const;
+/** withdrawn: an appeal reversed the decision before the database accepted the statement, so it is never sent. */
+export const STATEMENT_STATUSES = ['invalid', 'pending_configuration', 'pending', 'retrying', 'submitted', 'rejected', 'withdrawn'] as const;
 export type StatementStatus = (typeof STATEMENT_STATUSES)[number];
 export const DSA_STATEMENTS_CONSUMER = 'dsa.statements';
 const CASE_DECIDED = 'case.decided';
+
+/** The appeal.resolved payload, as the appeal subject writes it. */
+interface AppealResolvedPayload {
+  appeal_id: number;
+  decision_id: number;
+  outcome: 'upheld' | 'reversed';
+  resolved_by: string;
+}
+
+/**
+ * Set when an appeal reversed the statement's decision. The database has no endpoint to
+ * withdraw, update or annotate a statement, so an accepted one stays there as it was sent.
+ */
+export interface StatementReversal {
+  appeal_id: number;
+  reversed_at: string;
+  reversed_by: string;
+}
 
 export interface StatementView {
   id: number;
@@ -32,6 +52,7 @@ export interface StatementView {
   decided_at: string;
   created_at: string;
   submitted_at: string | null;
+  reversal: StatementReversal | null;
   /** Exactly what is (or would be) sent. */
   statement: TdbStatement;
 }
@@ -66,6 +87,9 @@ interface StatementRow {
   decided_at: Date;
   created_at: Date;
   submitted_at: Date | null;
+  reversed_at: Date | null;
+  reversed_by: string | null;
+  reversed_by_appeal_id: number | null;
 }
 
 const toView = (row: StatementRow): StatementView => ({
@@ -84,11 +108,16 @@ const toView = (row: StatementRow): StatementView => ({
   decided_at: row.decided_at.toISOString(),
   created_at: row.created_at.toISOString(),
   submitted_at: row.submitted_at?.toISOString() ?? null,
+  reversal:
+    row.reversed_at && row.reversed_by_appeal_id !== null
+      ? { appeal_id: Number(row.reversed_by_appeal_id), reversed_at: row.reversed_at.toISOString(), reversed_by: row.reversed_by ?? '' }
+      : null,
   statement: row.payload,
 });
 
-const SELECT = `SELECT id, decision_id, case_id, subject_kind, subject_id, action_ids, puid, payload, status, errors, attempts, next_attempt_at,
-  last_error, tdb_uuid, decided_at, created_at, submitted_at FROM dsa_statements`;
+const COLUMNS = `id, decision_id, case_id, subject_kind, subject_id, action_ids, puid, payload, status, errors, attempts, next_attempt_at,
+  last_error, tdb_uuid, decided_at, created_at, submitted_at, reversed_at, reversed_by, reversed_by_appeal_id`;
+const SELECT = `SELECT ${COLUMNS} FROM dsa_statements`;
 
 /**
  * Statements of reasons (DSA Art. 17): one per item or account a decision restricted, built
@@ -109,7 +138,9 @@ export class StatementService {
   ) {
     this.build = { ...DEFAULT_BUILD_OPTIONS, ...options };
     this.now = options.now ?? (() => new Date());
-    this.consumer = new OutboxConsumer(sql, events, DSA_STATEMENTS_CONSUMER, [CASE_DECIDED], (tx, event) => this.record(tx, event));
+    this.consumer = new OutboxConsumer(sql, events, DSA_STATEMENTS_CONSUMER, [CASE_DECIDED, APPEAL_RESOLVED_EVENT], (tx, event) =>
+      event.type === APPEAL_RESOLVED_EVENT ? this.markReversed(tx, event.payload as AppealResolvedPayload) : this.record(tx, event),
+    );
   }
 
   get configured(): boolean {
@@ -155,6 +186,25 @@ export class StatementService {
   }
 
   /**
+   * An appeal reversed a decision (Art. 20): its statements record by whom, when and through
+   * which appeal. One the database has not accepted yet is withdrawn and never sent; an accepted
+   * one stays submitted, since the database cannot withdraw or amend it.
+   */
+  private async markReversed(tx: SqlClient, payload: AppealResolvedPayload): Promise<void> {
+    if (payload.outcome !== 'reversed') return;
+    const appeal = await tx.query<{ resolved_at: Date | null; resolved_by: string | null }>('SELECT resolved_at, resolved_by FROM appeals WHERE id = $1', [payload.appeal_id]);
+    const reversedAt = appeal.rows[0]?.resolved_at ?? this.now();
+    await tx.query(
+      `UPDATE dsa_statements
+       SET reversed_at = $2, reversed_by = $3, reversed_by_appeal_id = $4,
+           status = CASE WHEN status = 'submitted' THEN status ELSE 'withdrawn' END,
+           next_attempt_at = CASE WHEN status = 'submitted' THEN next_attempt_at ELSE NULL END
+       WHERE decision_id = $1 AND reversed_at IS NULL`,
+      [payload.decision_id, reversedAt, appeal.rows[0]?.resolved_by ?? payload.resolved_by, payload.appeal_id],
+    );
+  }
+
+  /**
    * The puid is the item's own id (content id or account id); the database wants it unique per
    * statement, so a later statement about the same item carries its decision id as well.
    */
@@ -181,13 +231,14 @@ export class StatementService {
   async retry(id: number): Promise<StatementView> {
     const current = await this.get(id);
     if (current.status === 'submitted') throw conflict(`statement ${id} was accepted already`);
+    if (current.reversal) throw conflict(`statement ${id} was withdrawn: appeal ${current.reversal.appeal_id} reversed its decision`);
     const errors = validateStatement(current.statement, this.now().toISOString().slice(0, 10));
     if (Object.keys(errors).length > 0) {
       await this.sql.query(`UPDATE dsa_statements SET status = 'invalid', errors = $2::jsonb, next_attempt_at = NULL WHERE id = $1`, [id, JSON.stringify(errors)]);
       return this.get(id);
     }
     await this.sql.query(
-      `UPDATE dsa_statements SET status = $2, errors = NULL, next_attempt_at = $3, lease_until = NULL WHERE id = $1 AND status <> 'submitted'`,
+      `UPDATE dsa_statements SET status = $2, errors = NULL, next_attempt_at = $3, lease_until = NULL WHERE id = $1 AND status NOT IN ('submitted', 'withdrawn')`,
       [id, this.configured ? 'pending' : 'pending_configuration', this.now()],
     );
     return this.get(id);
@@ -234,12 +285,14 @@ export class StatementService {
            SELECT id FROM dsa_statements
            WHERE status IN ('pending', 'retrying', 'pending_configuration') AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1
              AND (lease_until IS NULL OR lease_until <= $1) AND NOT (id = ANY($2::bigint[]))
+             AND reversed_at IS NULL
+             -- A reversal is committed before the consumer marks its statements: never send one in between.
+             AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.decision_id = dsa_statements.decision_id AND a.status = 'reversed')
            ORDER BY next_attempt_at, id LIMIT $3
            FOR UPDATE SKIP LOCKED)
          UPDATE dsa_statements s SET attempts = s.attempts + 1, lease_owner = $4, lease_until = $5
          FROM due WHERE s.id = due.id
-         RETURNING s.id, s.decision_id, s.case_id, s.subject_kind, s.subject_id, s.action_ids, s.puid, s.payload, s.status, s.errors, s.attempts,
-           s.next_attempt_at, s.last_error, s.tdb_uuid, s.decided_at, s.created_at, s.submitted_at`,
+         RETURNING ${COLUMNS.split(',').map((column) => `s.${column.trim()}`).join(', ')}`,
         [now, tried, Math.min(this.options.batchSize ?? MAX_STATEMENTS_PER_CALL, MAX_STATEMENTS_PER_CALL), this.owner, leaseUntil],
       ),
     );
@@ -257,6 +310,9 @@ export class StatementService {
     const now = this.now();
     return this.sql.transaction(async (tx) => {
       const release = 'lease_owner = NULL, lease_until = NULL';
+      // A reversal may land while a batch is in flight: a created statement is recorded as
+      // submitted (it is in the database), anything else stays withdrawn.
+      const notWithdrawn = `status <> 'withdrawn'`;
       if (outcome.kind === 'created') {
         for (const [index, row] of batch.entries()) {
           await tx.query(`UPDATE dsa_statements SET status = 'submitted', tdb_uuid = $2, submitted_at = $3, errors = NULL, last_error = NULL, next_attempt_at = NULL, ${release} WHERE id = $1`, [
@@ -270,21 +326,21 @@ export class StatementService {
         for (const [index, row] of batch.entries()) {
           const errors = outcome.errors.get(index);
           if (errors) {
-            await tx.query(`UPDATE dsa_statements SET status = 'rejected', errors = $2::jsonb, last_error = $3, next_attempt_at = NULL, ${release} WHERE id = $1`, [
+            await tx.query(`UPDATE dsa_statements SET status = 'rejected', errors = $2::jsonb, last_error = $3, next_attempt_at = NULL, ${release} WHERE id = $1 AND ${notWithdrawn}`, [
               row.id, JSON.stringify(errors), String(outcome.status),
             ]);
           } else {
-            await tx.query(`UPDATE dsa_statements SET status = 'pending', next_attempt_at = $2, ${release} WHERE id = $1`, [row.id, now]);
+            await tx.query(`UPDATE dsa_statements SET status = 'pending', next_attempt_at = $2, ${release} WHERE id = $1 AND ${notWithdrawn}`, [row.id, now]);
           }
         }
         if (outcome.errors.size === 0) {
           // An unattributed refusal: wait and try again rather than loop.
-          for (const row of batch) await tx.query(`UPDATE dsa_statements SET status = 'retrying', last_error = '422', next_attempt_at = $2 WHERE id = $1`, [row.id, this.backoff(row.attempts)]);
+          for (const row of batch) await tx.query(`UPDATE dsa_statements SET status = 'retrying', last_error = '422', next_attempt_at = $2 WHERE id = $1 AND ${notWithdrawn}`, [row.id, this.backoff(row.attempts)]);
         }
         return 0;
       }
       for (const row of batch) {
-        await tx.query(`UPDATE dsa_statements SET status = 'retrying', last_error = $2, next_attempt_at = $3, ${release} WHERE id = $1`, [
+        await tx.query(`UPDATE dsa_statements SET status = 'retrying', last_error = $2, next_attempt_at = $3, ${release} WHERE id = $1 AND ${notWithdrawn}`, [
           row.id, outcome.error, this.backoff(row.attempts, outcome.kind === 'retry' ? outcome.retryAfterMs : undefined),
         ]);
       }

@@ -1,8 +1,12 @@
 /**
- * The DSA Transparency Database's statement of reasons, as its API (v1, multi-statement
- * endpoint) defines it: field names, enumerations, conditional requirements and limits,
- * taken from the Commission's open-source code (app/Models/Statement.php,
- * app/Services/GroupedSubmissionsService.php) and its API documentation. See docs/dsa.md.
+ * The DSA Transparency Database's statement of reasons as its API defines it since 1 July 2025
+ * ("API v2", aligned with Implementing Regulation (EU) 2024/2835): field names, enumerations,
+ * conditional requirements and limits. v2 is a schema, not a path: statements are still posted
+ * to the v1 multi-statement endpoint. Sources (the Commission's open-source code): the v2 API
+ * documentation resources/markdown/api-documentation-two.md (categories, keywords, content_id),
+ * app/Services/GroupedSubmissionsService.php (the multi endpoint's rules), app/Models/Statement.php
+ * (the enumerations the documentation prints from code), routes/api_v1.php and config/app.php
+ * (api_latest = 1). See docs/dsa.md for what is still unverified.
  */
 
 export const DECISION_VISIBILITIES = [
@@ -21,18 +25,38 @@ export const CONTENT_TYPES = [
   'CONTENT_TYPE_APP', 'CONTENT_TYPE_AUDIO', 'CONTENT_TYPE_IMAGE', 'CONTENT_TYPE_PRODUCT', 'CONTENT_TYPE_SYNTHETIC_MEDIA', 'CONTENT_TYPE_TEXT',
   'CONTENT_TYPE_VIDEO', 'CONTENT_TYPE_OTHER',
 ] as const;
+/** v2 categories. v1's NON_CONSENSUAL_BEHAVIOUR and PORNOGRAPHY_OR_SEXUALIZED_CONTENT are gone; SCOPE_OF_PLATFORM_SERVICE became OTHER_VIOLATION_TC and UNSAFE_AND_ILLEGAL_PRODUCTS became UNSAFE_AND_PROHIBITED_PRODUCTS. */
 export const STATEMENT_CATEGORIES = [
-  'STATEMENT_CATEGORY_ANIMAL_WELFARE', 'STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS', 'STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH',
-  'STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS', 'STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS',
-  'STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR', 'STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT', 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS',
-  'STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY', 'STATEMENT_CATEGORY_SCAMS_AND_FRAUD', 'STATEMENT_CATEGORY_SELF_HARM',
-  'STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE', 'STATEMENT_CATEGORY_UNSAFE_AND_ILLEGAL_PRODUCTS', 'STATEMENT_CATEGORY_VIOLENCE',
+  'STATEMENT_CATEGORY_ANIMAL_WELFARE', 'STATEMENT_CATEGORY_CONSUMER_INFORMATION', 'STATEMENT_CATEGORY_CYBER_VIOLENCE',
+  'STATEMENT_CATEGORY_CYBER_VIOLENCE_AGAINST_WOMEN', 'STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS',
+  'STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH', 'STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS',
+  'STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS', 'STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE',
+  'STATEMENT_CATEGORY_OTHER_VIOLATION_TC', 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS', 'STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY',
+  'STATEMENT_CATEGORY_SCAMS_AND_FRAUD', 'STATEMENT_CATEGORY_SELF_HARM', 'STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS',
+  'STATEMENT_CATEGORY_VIOLENCE',
 ] as const;
-/** Keywords (category_specification); only those Bulwark uses are listed, plus KEYWORD_OTHER. */
+/** Every v2 keyword (category_specification), so that local validation refuses exactly what the database refuses. */
 export const KEYWORDS = [
-  'KEYWORD_AGE_SPECIFIC_RESTRICTIONS_MINORS', 'KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL', 'KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS',
-  'KEYWORD_UNSAFE_CHALLENGES', 'KEYWORD_COORDINATED_HARM', 'KEYWORD_INAUTHENTIC_ACCOUNTS', 'KEYWORD_HUMAN_EXPLOITATION', 'KEYWORD_OTHER',
+  'KEYWORD_ANIMAL_HARM', 'KEYWORD_ADULT_SEXUAL_MATERIAL', 'KEYWORD_AGE_SPECIFIC_RESTRICTIONS', 'KEYWORD_AGE_SPECIFIC_RESTRICTIONS_MINORS',
+  'KEYWORD_BIOMETRIC_DATA_BREACH', 'KEYWORD_BULLYING_AGAINST_GIRLS', 'KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL', 'KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE',
+  'KEYWORD_CONTENT_PROMOTING_EATING_DISORDERS', 'KEYWORD_COORDINATED_HARM', 'KEYWORD_COPYRIGHT_INFRINGEMENT', 'KEYWORD_CYBER_BULLYING_INTIMIDATION',
+  'KEYWORD_CYBER_HARASSMENT', 'KEYWORD_CYBER_HARASSMENT_AGAINST_WOMEN', 'KEYWORD_CYBER_INCITEMENT', 'KEYWORD_CYBER_STALKING',
+  'KEYWORD_CYBER_STALKING_AGAINST_WOMEN', 'KEYWORD_DATA_FALSIFICATION', 'KEYWORD_DEFAMATION', 'KEYWORD_DESIGN_INFRINGEMENT', 'KEYWORD_DISCRIMINATION',
+  'KEYWORD_MISINFORMATION_DISINFORMATION', 'KEYWORD_FEMALE_GENDERED_DISINFORMATION', 'KEYWORD_GEOGRAPHIC_INDICATIONS_INFRINGEMENT',
+  'KEYWORD_GEOGRAPHICAL_REQUIREMENTS', 'KEYWORD_GOODS_SERVICES_NOT_PERMITTED', 'KEYWORD_GROOMING_SEXUAL_ENTICEMENT_MINORS', 'KEYWORD_HATE_SPEECH',
+  'KEYWORD_HIDDEN_ADVERTISEMENT', 'KEYWORD_HUMAN_EXPLOITATION', 'KEYWORD_HUMAN_TRAFFICKING', 'KEYWORD_ILLEGAL_ORGANIZATIONS',
+  'KEYWORD_IMPERSONATION_ACCOUNT_HIJACKING', 'KEYWORD_INAUTHENTIC_ACCOUNTS', 'KEYWORD_INAUTHENTIC_LISTINGS', 'KEYWORD_INAUTHENTIC_USER_REVIEWS',
+  'KEYWORD_INCITEMENT_AGAINST_WOMEN', 'KEYWORD_INCITEMENT_VIOLENCE_HATRED', 'KEYWORD_INSUFFICIENT_INFORMATION_ON_TRADERS', 'KEYWORD_LANGUAGE_REQUIREMENTS',
+  'KEYWORD_MISLEADING_INFO_CONSUMER_RIGHTS', 'KEYWORD_MISLEADING_INFO_GOODS_SERVICES', 'KEYWORD_MISSING_PROCESSING_GROUND',
+  'KEYWORD_NON_CONSENSUAL_IMAGE_SHARING', 'KEYWORD_NON_CONSENSUAL_IMAGE_SHARING_AGAINST_WOMEN', 'KEYWORD_NON_CONSENSUAL_MATERIAL_DEEPFAKE',
+  'KEYWORD_NON_CONSENSUAL_MATERIAL_DEEPFAKE_AGAINST_WOMEN', 'KEYWORD_NONCOMPLIANCE_PRICING', 'KEYWORD_NUDITY', 'KEYWORD_PATENT_INFRINGEMENT',
+  'KEYWORD_PHISHING', 'KEYWORD_PROHIBITED_PRODUCTS', 'KEYWORD_PYRAMID_SCHEMES', 'KEYWORD_RIGHT_TO_BE_FORGOTTEN', 'KEYWORD_RISK_ENVIRONMENTAL_DAMAGE',
+  'KEYWORD_RISK_PUBLIC_HEALTH', 'KEYWORD_SELF_MUTILATION', 'KEYWORD_STALKING', 'KEYWORD_SUICIDE', 'KEYWORD_TERRORIST_CONTENT',
+  'KEYWORD_TRADE_SECRET_INFRINGEMENT', 'KEYWORD_TRADEMARK_INFRINGEMENT', 'KEYWORD_TRAFFICKING_WOMEN_GIRLS', 'KEYWORD_UNLAWFUL_SALE_ANIMALS',
+  'KEYWORD_UNSAFE_CHALLENGES', 'KEYWORD_UNSAFE_PRODUCTS', 'KEYWORD_VIOLATION_EU_LAW', 'KEYWORD_VIOLATION_NATIONAL_LAW', 'KEYWORD_OTHER',
 ] as const;
+/** The keys content_id accepts: at first only an EAN-13 product number. */
+export const CONTENT_ID_KEYS = ['EAN-13'] as const;
 export const SOURCE_TYPES = ['SOURCE_ARTICLE_16', 'SOURCE_TRUSTED_FLAGGER', 'SOURCE_TYPE_OTHER_NOTIFICATION', 'SOURCE_VOLUNTARY'] as const;
 export const AUTOMATED_DETECTIONS = ['Yes', 'No'] as const;
 export const AUTOMATED_DECISIONS = ['AUTOMATED_DECISION_FULLY', 'AUTOMATED_DECISION_PARTIALLY', 'AUTOMATED_DECISION_NOT_AUTOMATED'] as const;
@@ -43,7 +67,11 @@ export const EEA_COUNTRY_CODES = [...EU_COUNTRY_CODES, 'IS', 'LI', 'NO'] as cons
 
 /** The most statements the multi-statement endpoint takes in one call. */
 export const MAX_STATEMENTS_PER_CALL = 100;
-/** Path of the multi-statement endpoint below the database's base URL. */
+/**
+ * Path of the multi-statement endpoint below the database's base URL. The v2 schema is posted
+ * here too: routes/api_v1.php holds the platforms' store routes, config/app.php has
+ * api_latest = 1, and routes/api_v2.php serves no statement submission to platforms.
+ */
 export const MULTI_STATEMENT_PATH = '/api/v1/statements';
 
 export interface TdbStatement {
@@ -70,6 +98,8 @@ export interface TdbStatement {
   territorial_scope: string[];
   content_language?: string;
   content_date: string;
+  /** v2: identifiers of the content that hold no personal data, as key → value; only "EAN-13" so far. */
+  content_id?: Record<string, string>;
   application_date: string;
   end_date_account_restriction?: string;
   end_date_monetary_restriction?: string;
@@ -177,6 +207,16 @@ export function validateStatement(input: unknown, today?: string): ValidationErr
 
   required('content_date');
   date('content_date', '2000-01-01');
+  if (present(s.content_id)) {
+    const id = s.content_id;
+    if (typeof id !== 'object' || id === null || Array.isArray(id)) add('content_id', 'The content id field must be an object of identifier type to value.');
+    else {
+      for (const [key, value] of Object.entries(id)) {
+        if (!(CONTENT_ID_KEYS as readonly string[]).includes(key)) add('content_id', `The content id key ${key} is not accepted; only ${CONTENT_ID_KEYS.join(', ')}.`);
+        else if (typeof value !== 'string' || !/^\d{13}$/.test(value)) add('content_id', `The content id ${key} must be 13 digits.`);
+      }
+    }
+  }
   required('application_date');
   date('application_date', '2020-01-01');
   for (const field of ['end_date_account_restriction', 'end_date_monetary_restriction', 'end_date_service_restriction', 'end_date_visibility_restriction']) {
