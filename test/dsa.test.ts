@@ -13,6 +13,27 @@ import { storeTargets } from './helpers/stores.ts';
 import { TransparencyDbServer } from './helpers/transparency-db-server.ts';
 
 const targets = await storeTargets();
+
+/** RFC 4180: quoted cells may hold commas, doubled quotes and line breaks; records end in CRLF. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') record.push(cell), (cell = '');
+    else if (c === '\r' && text[i + 1] === '\n') record.push(cell), records.push(record), (record = []), (cell = ''), i++;
+    else cell += c;
+  }
+  assert.equal(record.length + cell.length, 0, 'the file ends with CRLF');
+  return records;
+}
 const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('hex');
 
 /** A complete, valid statement in the v2 schema, with benign placeholder text. */
@@ -312,6 +333,14 @@ for (const target of targets) {
       await appeal('2030-03-05T00:00:00Z', 'upheld', '2030-03-05T20:00:00Z'); // 20 h
       await appeal('2030-03-30T00:00:00Z', 'pending', null);
       await appeal('2030-03-31T00:00:00Z', 'upheld', '2030-03-31T22:00:00Z'); // resolved exactly at to: not counted as resolved
+      // The trusted flagger's notice was dismissed, and the dismissal appealed: a complaint about not acting on a notice.
+      const dismissal = await bulwark.sql.query<{ id: number }>(
+        `INSERT INTO decisions (verdict, decided_by, automated, decided_at) VALUES ('dismiss', 'rev-one', false, '2030-03-01T06:00:00Z') RETURNING id`,
+      );
+      await bulwark.sql.query('UPDATE notices SET decision_id = $1 WHERE trusted_flagger_id = $2', [dismissal.rows[0].id, tf.rows[0].id]);
+      await bulwark.sql.query(`INSERT INTO appeals (decision_id, appellant_id, statement, received_at, status, resolved_at) VALUES ($1, 'acct-9', 'x', $2, 'upheld', $3)`, [
+        dismissal.rows[0].id, at('2030-03-06T00:00:00Z'), at('2030-03-07T00:00:00Z'),
+      ]); // 24 h
       const order = (kind: string, state: string, received: string, effect: string | null) =>
         bulwark.sql.query(`INSERT INTO authority_orders (kind, member_state, authority, category, received_at, acknowledged_at, given_effect_at) VALUES ($1, $2, 'authority-a', 'protection_of_minors', $3, $3, $4)`, [
           kind, state, at(received), effect ? at(effect) : null,
@@ -327,25 +356,98 @@ for (const target of targets) {
       assert.deepEqual(f.notices.by_category, { protection_of_minors: 2, 'term-alpha': 1 });
       assert.equal(f.notices.by_trusted_flagger, 1);
       assert.equal(f.notices.by_others, 2);
-      assert.equal(f.appeals.received, 5);
+      assert.equal(f.appeals.received, 6);
       assert.equal(f.appeals.pending, 2, 'one pending, one resolved exactly at to');
-      assert.equal(f.appeals.upheld, 2);
+      assert.equal(f.appeals.upheld, 3);
       assert.equal(f.appeals.reversed, 1);
-      assert.equal(f.appeals.median_hours_to_resolve, 20);
+      assert.equal(f.appeals.median_hours_to_resolve, 22);
       assert.equal(f.orders.total, 3);
       assert.deepEqual(f.orders.by_member_state, { DE: 2, FR: 1 });
       assert.deepEqual(f.orders.by_kind, { act_against_illegal_content: 2, provide_information: 1 });
       assert.equal(f.orders.median_hours_to_effect, 6);
-      assert.equal(f.decisions.total, 0, 'no decision in 2030');
+      assert.equal(f.decisions.total, 1, 'the seeded dismissal');
+      assert.equal(f.decisions.restrictive, 0);
 
-      const lines = report.csv.split('\r\n');
-      assert.equal(lines[0], 'section,indicator,breakdown,value');
-      assert.ok(lines.includes('Notices submitted in accordance with Art. 16,Number of notices,total,3'));
-      assert.ok(lines.includes('Orders from Member States authorities (Art. 9 and 10),Number of orders received,Member State: DE,2'));
-      assert.ok(lines.includes('Complaints through the internal complaint-handling system (Art. 20),Median time to decide (hours),,20'));
+      // The CSV: one RFC 4180 file, CRLF, one row per cell of the Annex I template.
+      assert.ok(report.csv.endsWith('\r\n'));
+      assert.doesNotMatch(report.csv.replace(/\r\n/g, ''), /\n/, 'no bare line feeds');
+      const [header, ...rows] = parseCsv(report.csv);
+      assert.deepEqual(header, ['Section', 'Section title', 'Template part', 'Applicability', 'Reporting period', 'Category', 'Keyword', 'Scope', 'Indicator', 'Value', 'Contextual information']);
+      for (const row of rows) assert.equal(row.length, header.length, row.join('|'));
+      assert.ok(rows.every((row) => row[4] === '2030-02-28/2030-03-31'), 'the period is the first and the last UTC day of [from, to)');
+      assert.ok(report.csv.includes(',"Only for providers of hosting services, including online platforms",'), 'a comma in a cell is quoted');
+      const cell = (part: string, indicator: string, where: { category?: string; keyword?: string; scope?: string } = {}) => {
+        const found = rows.filter((row) => row[2] === part && row[8] === indicator && row[5] === (where.category ?? row[5]) && row[6] === (where.keyword ?? '') && row[7] === (where.scope ?? row[7]));
+        assert.equal(found.length, 1, `one row for ${part} / ${indicator} / ${JSON.stringify(where)}, found ${found.length}`);
+        return { section: found[0][0], applicability: found[0][3], value: found[0][9], context: found[0][10] };
+      };
+      // 1.1 Report identification.
+      assert.equal(cell('1_report_identification', 'Starting date of reporting period').value, '2030-02-28');
+      assert.equal(cell('1_report_identification', 'Ending date of reporting period').value, '2030-03-31');
+      const provider = cell('1_report_identification', 'Name of the service provider');
+      assert.equal(provider.section, '1.1');
+      assert.equal(provider.value, '');
+      assert.match(provider.context, /^Not collected by Bulwark/);
+      // 1.2 Member State orders, for all Member States and for each.
+      const orders = (indicator: string, scope: string, category = 'TOTAL') => cell('3_member_states_orders', indicator, { category, scope });
+      assert.equal(orders('Number of orders to act against illegal content received', 'TOTAL').value, '2');
+      assert.equal(orders('Number of orders to act against illegal content received', 'TOTAL').section, '1.2.1');
+      assert.equal(orders('Number of orders to provide information', 'TOTAL').section, '1.2.2');
+      assert.equal(orders('Number of orders to act against illegal content received', 'DE').value, '1');
+      assert.equal(orders('Number of orders to provide information', 'DE').value, '1');
+      assert.equal(orders('Number of orders to act against illegal content received', 'FR', 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS').value, '1');
+      assert.equal(orders('Median time to give effect to the order to act against illegal content', 'TOTAL').value, '6');
+      assert.equal(orders('Median time to give effect to the order to provide information', 'TOTAL').value, '', 'no information order was given effect');
+      const items = orders('Number of specific items of information included in the total number of orders to act against illegal content', 'TOTAL');
+      assert.equal(items.value, '');
+      assert.match(items.context, /^Not collected by Bulwark/);
+      // 1.3 Notices, by category: Bulwark's own category names land on the template's rows.
+      const notices = (indicator: string, category = 'TOTAL') => cell('4_notices', indicator, { category });
+      assert.equal(notices('Number of notices received').value, '3');
+      assert.equal(notices('Number of notices received').section, '1.3');
+      assert.equal(notices('Number of notices received').applicability, 'Only for providers of hosting services, including online platforms');
+      assert.equal(notices('Number of notices received from Trusted flaggers').value, '1');
+      assert.equal(notices('Number of specific items of information included in the total number of notices').value, '3');
+      assert.equal(notices('Number of notices received', 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS').value, '2');
+      const unspecified = notices('Number of notices received', 'STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE');
+      assert.equal(unspecified.value, '1');
+      assert.match(unspecified.context, /term-alpha \(1\)/);
+      assert.equal(notices('Number of actions taken on the basis of the law').value, '0', 'the dismissal is no action');
+      assert.equal(notices('Median time to take action').value, '');
+      // 1.5.1 Complaints: totals, outcomes and medians, by what the complaint is about.
+      const complaints = (indicator: string, scope: string) => cell('7_appeals_and_recidivism', indicator, { scope });
+      const submitted = 'Number of complaints submitted to the internal-complaints mechanism';
+      assert.equal(complaints(submitted, 'Total number').value, '6');
+      assert.equal(complaints(submitted, 'Total number').applicability, 'All');
+      assert.equal(complaints(submitted, 'Decisions upheld').value, '3');
+      assert.equal(complaints(submitted, 'Decisions reversed').value, '1');
+      assert.equal(complaints(submitted, 'Median time').value, '22');
+      assert.match(complaints(submitted, 'Decision omitted').context, /2 complaint\(s\) received in the period were still pending/);
+      const appealed = await bulwark.sql.query(`SELECT 1 FROM dsa_statements WHERE decision_id = $1 AND payload ? 'decision_visibility'`, [decision.rows[0].id]);
+      assert.ok(appealed.rows.length > 0, 'the appealed decision removed content');
+      const removal = 'Complaint regarding a decision to remove or disable access to or restrict visibility of information';
+      assert.equal(complaints(removal, 'Total number').value, '5');
+      assert.equal(complaints(removal, 'Decisions reversed').value, '1');
+      assert.equal(complaints(removal, 'Median time').value, '20');
+      assert.equal(complaints('Complaint regarding a decision to suspend or terminate an account', 'Total number').value, '0');
+      assert.equal(complaints('Complaint regarding a decision not to take action on a notice submitted in accordance with Article 16', 'Total number').value, '1');
+      assert.equal(complaints('Complaint regarding a decision not to take action on a notice submitted by a Trusted Flagger in accordance with Article 16', 'Median time').value, '24');
+      assert.match(complaints('Number of disputes submitted to out-of-court dispute settlement bodies', 'Total number').context, /^Not collected by Bulwark/);
+      assert.equal(complaints('Number of suspensions enacted for the provision of manifestly illegal content', 'Total number').value, '0');
+      // 1.6 Automated means: the dismissal of the trusted flagger's notice was a reviewer's.
+      const automated = (indicator: string, scope: string) => cell('8_automated_means', indicator, { scope });
+      assert.equal(automated('Number of notices not processed by automated means', 'NAM Trusted Flagger').value, '1');
+      assert.equal(automated('Number of notices solely processed by automated means', 'NAM Total').value, '0');
+      assert.match(automated('Accuracy of the automated means - Precision', 'Total number').context, /^Not collected by Bulwark/);
+      // 1.7 Human resources: asked of very large platforms, not held.
+      const moderators = cell('9_human_resources', 'Number of internal moderators employed by the provider');
+      assert.equal(moderators.section, '1.7');
+      assert.equal(moderators.value, '');
+      assert.equal(report.figures.annex_i.length, rows.length, 'the JSON carries the same rows');
       assert.match(report.html, /<svg role="img" aria-label="Notices by category"/);
       assert.match(report.html, /<svg role="img" aria-label="Appeal outcomes"/);
-      assert.match(report.html, /Median handling time<\/th><td>20 h/);
+      assert.match(report.html, /Median handling time<\/th><td>22 h/);
+      assert.match(report.html, /<li>1.7 Number of internal moderators employed by the provider<\/li>/);
       assert.doesNotMatch(report.html, /<script|https?:\/\/(?!example)/);
 
       // The whole-history period sees the earlier tests' restrictions, split by means.
@@ -353,6 +455,18 @@ for (const target of targets) {
       assert.ok(everything.figures.decisions.automated >= 1);
       assert.ok(everything.figures.decisions.human >= 3);
       assert.ok(everything.figures.account_suspensions >= 2);
+      const [, ...allRows] = parseCsv(everything.csv);
+      const value = (part: string, indicator: string, category: string, keyword = '', scope = '') =>
+        Number(allRows.find((row) => row[2] === part && row[8] === indicator && row[5] === category && row[6] === keyword && row[7] === scope)?.[9] ?? Number.NaN);
+      // 1.4 Own initiative: the rule's removal was on the terms, the reviewer's confirmation under the csam policy on the law.
+      assert.ok(value('6_own_initiative_TC', 'Visibility restriction Removal', 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS') >= 1);
+      assert.ok(value('6_own_initiative_TC', 'Number of measures taken after detection with solely automated means', 'TOTAL') >= 1);
+      assert.ok(value('5_own_initiative_illegal', "Number of measures taken at the provider's own initiative", 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS', 'KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL') >= 1);
+      // The noticed account's suspension came from a notice, not from Bulwark's own initiative; it counts with the suspensions.
+      assert.ok(value('4_notices', 'Number of actions taken on the basis of the law', 'TOTAL') >= 1);
+      assert.ok(value('7_appeals_and_recidivism', 'Number of suspensions enacted for the provision of manifestly illegal content', '', '', 'Total number') >= 2);
+      assert.ok(value('8_automated_means', 'Number of measures solely taken by automated means', '', '', 'Total number') >= 1);
+      assert.ok(value('8_automated_means', 'Number of measures not taken by automated means', '', '', 'Total number') >= 3);
     });
   });
 }
