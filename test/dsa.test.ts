@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Bulwark, openBulwark } from '../src/app.ts';
 import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
 import { buildServer } from '../src/http/server.ts';
 import { StatementService, type StatementView } from '../src/reporting/dsa/statement-service.ts';
 import { postStatements } from '../src/reporting/dsa/tdb-client.ts';
+import { templatePartFiles } from '../src/reporting/dsa/transparency-template-parts.ts';
 import { MULTI_STATEMENT_PATH, type TdbStatement, validateStatement } from '../src/reporting/dsa/tdb-schema.ts';
 import type { Reviewer } from '../src/reviewers/reviewer-service.ts';
 import { REVIEW_RULES } from './fixtures/review-rules.ts';
+import { COMMISSION_HEADERS, parseRfc4180, ROW_COUNTS } from './helpers/annex-i-template.ts';
 import { storeTargets } from './helpers/stores.ts';
 import { TransparencyDbServer } from './helpers/transparency-db-server.ts';
 
@@ -468,5 +474,199 @@ for (const target of targets) {
       assert.ok(value('8_automated_means', 'Number of measures solely taken by automated means', '', '', 'Total number') >= 1);
       assert.ok(value('8_automated_means', 'Number of measures not taken by automated means', '', '', 'Total number') >= 3);
     });
+
+    it('writes the same cells as the Commission\'s CSV parts: their headers, all their rows in their order, the figures in the right cells', async () => {
+      // The period seeded by the test above.
+      const report = await service().transparencyReport({ from: new Date('2030-03-01T00:00:00+01:00'), to: new Date('2030-04-01T00:00:00+02:00') });
+      assert.deepEqual(report.template.map((part) => part.number), [1, 3, 4, 5, 6, 7, 8, 9, 10]);
+      const parts = new Map<number, { header: string[]; rows: string[][] }>();
+      for (const part of report.template) {
+        const expected = COMMISSION_HEADERS[part.number];
+        assert.equal(part.file_name, expected.file);
+        assert.ok(part.csv.startsWith(`${expected.header}\r\n`), `part ${part.number}: the header is the Commission's, byte for byte`);
+        assert.doesNotMatch(part.csv.replace(/\r\n/g, ''), /[\r\n]/, 'no bare line breaks');
+        const [header, ...rows] = parseRfc4180(part.csv);
+        assert.equal(rows.length, ROW_COUNTS[part.number], `part ${part.number} row count`);
+        for (const row of rows) assert.equal(row.length, header.length, `part ${part.number}: ${row.join('|')}`);
+        if (part.number !== 1) assert.ok(rows.every((row) => row[2] === '2030-02-28/2030-03-31'), `part ${part.number}: the reporting period`);
+        parts.set(part.number, { header, rows });
+      }
+      const part = (n: number) => parts.get(n)!;
+      const column = (n: number, label: string) => {
+        const index = part(n).header.indexOf(label);
+        assert.ok(index >= 0, `part ${n} has a column ${JSON.stringify(label)}`);
+        return index;
+      };
+
+      // Part 1: the dates; the provider's name and publication dates are the operator's.
+      assert.deepEqual(part(1).rows.map((row) => [row[2], row[3]]), [
+        ['Name of the service provider', ''], ['Date of the publication of the report', ''], ['Date of the publication of the latest previous report', ''],
+        ['Starting date of reporting period', '2030-02-28'], ['Ending date of reporting period', '2030-03-31'],
+      ]);
+
+      // Part 3: a TOTAL block, then one block per Member State from AT to SE; DE and FR sent the seeded orders.
+      const orders = part(3).rows;
+      assert.deepEqual(orders[0].slice(0, 6), ['All', '', '2030-02-28/2030-03-31', 'TOTAL', '', 'TOTAL']);
+      assert.deepEqual([orders[90][3], orders[90][5]], ['STATEMENT_CATEGORY_NOT_SPECIFIED_ORDER', 'TOTAL']);
+      assert.deepEqual([orders[91][3], orders[91][5]], ['TOTAL', 'AT']);
+      assert.deepEqual([orders.at(-1)![3], orders.at(-1)![5]], ['STATEMENT_CATEGORY_NOT_SPECIFIED_ORDER', 'SE']);
+      assert.equal(orders.filter((row) => row[3] === 'KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE').length, 1, 'only the TOTAL block lists this keyword, as the template does');
+      const order = (category: string, scope: string, label: string) => orders.find((row) => row[3] === category && row[5] === scope)![column(3, label)];
+      const actReceived = 'Number of orders to act against illegal content received';
+      assert.equal(order('TOTAL', 'TOTAL', actReceived), '2');
+      assert.equal(order('TOTAL', 'TOTAL', 'Median time to give effect to the order to act against illegal content'), '6');
+      assert.equal(order('TOTAL', 'DE', actReceived), '1');
+      assert.equal(order('TOTAL', 'DE', 'Number of orders to provide information'), '1');
+      assert.equal(order('STATEMENT_CATEGORY_PROTECTION_OF_MINORS', 'FR', actReceived), '1');
+      assert.equal(order('TOTAL', 'AT', actReceived), '', 'a Member State without orders is left empty');
+      assert.match(order('TOTAL', 'TOTAL', 'Contextual information on number of specific items of information included in the total number of orders to act against illegal content'), /^Not collected by Bulwark/);
+
+      // Part 4: TOTAL first, the unspecified category last, Bulwark's categories on the template's rows.
+      const notices = part(4).rows;
+      assert.equal(notices[0][3], 'TOTAL');
+      assert.equal(notices.at(-1)![3], 'STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE');
+      assert.equal(notices[0][0], 'Only for providers of hosting services, including online platforms');
+      const notice = (category: string, label: string) => notices.find((row) => row[3] === category)![column(4, label)];
+      assert.equal(notice('TOTAL', 'Number of notices received '), '3');
+      assert.equal(notice('TOTAL', 'Number of notices received from Trusted flaggers'), '1');
+      assert.equal(notice('TOTAL', 'Number of specific items of information included in the total number of notices'), '3');
+      assert.equal(notice('STATEMENT_CATEGORY_PROTECTION_OF_MINORS', 'Number of notices received '), '2');
+      assert.equal(notice('STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE', 'Number of notices received '), '1');
+      assert.match(notice('STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE', 'Contextual information on Number of notices received '), /term-alpha \(1\)/);
+      assert.equal(notice('STATEMENT_CATEGORY_ANIMAL_WELFARE', 'Number of notices received '), '');
+      // The "Other" keyword rows keep the template's placeholder: Bulwark has nothing to say about them.
+      for (const n of [3, 4, 5, 6]) {
+        const others = part(n).rows.filter((row) => row[3] === 'KEYWORD_OTHER');
+        assert.ok(others.length > 0 && others.every((row) => row[4] === 'Text to detail the "Other" keyword.'), `part ${n}`);
+        assert.ok(part(n).rows.filter((row) => row[3] !== 'KEYWORD_OTHER').every((row) => row[4] === ''), `part ${n}: no other row has a description`);
+      }
+
+      // Parts 5 and 6 list the same categories; 6 adds the terms-only one last.
+      assert.deepEqual([part(5).rows[0][3], part(5).rows.at(-1)![3]], ['TOTAL', 'KEYWORD_OTHER']);
+      assert.equal(part(6).rows.at(-8)![3], 'STATEMENT_CATEGORY_OTHER_VIOLATION_TC');
+      assert.deepEqual(part(5).rows.map((row) => row[3]), part(6).rows.slice(0, -8).map((row) => row[3]));
+
+      // Part 7: one row per indicator and scope.
+      const complaint = (indicator: string, scope: string) => part(7).rows.find((row) => row[4] === indicator && row[5] === scope)!;
+      const submitted = 'Number of complaints submitted to the internal-complaints mechanism';
+      assert.deepEqual(complaint(submitted, 'Total number').slice(0, 7), ['All', '', '2030-02-28/2030-03-31', 'Internal complaints mechanism', submitted, 'Total number', '6']);
+      assert.equal(complaint(submitted, 'Median time')[6], '22');
+      assert.equal(complaint('Complaint regarding a decision to suspend or terminate an account ', 'Total number')[6], '0', 'the template\'s label, trailing space included');
+      assert.equal(complaint('Complaint regarding a decision not to take action on a notice submitted by a Trusted Flagger in accordance with Article 16', 'Median time')[6], '24');
+      assert.equal(part(7).rows.at(-1)![4], 'Number of suspensions enacted for the provision of manifestly unfounded complaints');
+
+      // Part 8: the figures for all providers, and the very large platforms' per-language rows, not collected.
+      const automated = (indicator: string, scope: string) => part(8).rows.find((row) => row[4] === indicator && row[5] === scope)!;
+      assert.equal(automated('Number of notices not processed by automated means', 'NAM Trusted Flagger')[6], '1');
+      assert.equal(automated('Number of measures solely taken by automated means ', 'Own-initiative ')[6], '0');
+      assert.deepEqual(automated('Accuracy of the automated means - Recall', 'sv').slice(0, 1), ['Only for VLOPs']);
+      assert.match(automated('Accuracy of the automated means - Recall', 'sv')[7], /^Not collected by Bulwark/);
+
+      // Parts 9 and 10: very large platforms only; empty values, and the note where there is a column for it.
+      assert.ok(part(9).rows.every((row) => row[6] === '' && /^Not collected by Bulwark/.test(row[7])));
+      assert.deepEqual(part(9).rows.map((row) => row[5]).slice(2, 4), ['Total number', 'bg']);
+      assert.deepEqual(part(10).rows.map((row) => row[5]).slice(0, 2), ['TOTAL', 'AT']);
+      assert.equal(part(10).rows.at(-1)![5], 'SE');
+      assert.ok(part(10).rows.every((row) => row.length === 7 && row[6] === ''));
+
+      // Every figure and note of the long CSV is in its cell of the parts, found here by the template's own labels.
+      const [longHeader, ...longRows] = parseRfc4180(report.csv);
+      const at = (name: string) => longHeader.indexOf(name);
+      const numberOf = (templatePart: string) => Number(templatePart.split('_')[0]);
+      let compared = 0;
+      for (const row of longRows) {
+        const value = row[at('Value')];
+        const context = row[at('Contextual information')];
+        if (value === '' && context === '') continue;
+        const n = numberOf(row[at('Template part')]);
+        const { header, rows } = part(n);
+        const indicator = row[at('Indicator')];
+        const keyword = row[at('Keyword')];
+        const code = keyword || row[at('Category')];
+        let target: string[] | undefined;
+        let valueIndex: number;
+        let contextIndex: number;
+        if (n === 1) {
+          target = rows.find((candidate) => candidate[2] === indicator);
+          valueIndex = 3;
+          contextIndex = -1;
+        } else if (n <= 6) {
+          // A keyword row follows its category's row: look below the category within the block.
+          const block = rows.filter((candidate) => n !== 3 || candidate[5] === row[at('Scope')]);
+          const categoryIndex = block.findIndex((candidate) => candidate[3] === row[at('Category')]);
+          target = keyword ? block.slice(categoryIndex + 1).find((candidate) => candidate[3] === code) : block[categoryIndex];
+          valueIndex = header.findIndex((label) => label.trim() === indicator);
+          contextIndex = header.findIndex((label) => /^Contextual information on /i.test(label) && label.slice('Contextual information on '.length).trim().toLowerCase() === indicator.toLowerCase());
+        } else {
+          target = rows.find((candidate) => candidate[4].trim() === indicator && candidate[5].trim() === row[at('Scope')]);
+          valueIndex = 6;
+          contextIndex = header.length > 7 ? 7 : -1;
+        }
+        assert.ok(target, `part ${n} has a row for ${code} ${row[at('Scope')]} ${indicator}`);
+        assert.ok(valueIndex >= 0, `part ${n} has a column for ${indicator}`);
+        assert.equal(target[valueIndex], value, `part ${n} ${code} ${indicator}`);
+        if (contextIndex >= 0) assert.equal(target[contextIndex], context, `part ${n} ${code} ${indicator} contextual information`);
+        compared++;
+      }
+      assert.ok(compared > 100, `${compared} long-CSV cells compared`);
+    });
   });
 }
+
+describe('bulwark dsa transparency-report --template-dir', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-template-'));
+  const dataDir = join(dir, 'data');
+  const out = join(dir, 'out', 'parts');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes one file per template part under the Commission\'s names and says which', async () => {
+    // A store on disk with one notice in the period, seeded and closed before the command opens it.
+    const seeded = await openBulwark({ dataDir, bankRefreshMs: 0, dispatchActions: false });
+    try {
+      await seeded.sql.query(
+        `INSERT INTO notices (explanation, locations, category, good_faith, channel, received_at) VALUES ('placeholder', ARRAY['https://example.test/a', 'https://example.test/b'], 'csam', true, 'api', '2031-01-10T00:00:00Z')`,
+      );
+    } finally {
+      await seeded.close();
+    }
+    const run = spawnSync(process.execPath, [resolve(import.meta.dirname, '..', 'bin', 'bulwark.js'), '--data-dir', dataDir, 'dsa', 'transparency-report', '--from', '2031-01-01T00:00:00Z', '--to', '2031-02-01T00:00:00Z', '--template-dir', out], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const names = Object.values(COMMISSION_HEADERS).map((expected) => expected.file);
+    assert.deepEqual(run.stdout.trim().split('\n'), names.map((name) => `wrote ${join(out, name)}`));
+    assert.deepEqual(readdirSync(out).sort(), [...names].sort());
+    for (const [number, expected] of Object.entries(COMMISSION_HEADERS)) {
+      const text = readFileSync(join(out, expected.file), 'utf8');
+      assert.ok(text.startsWith(`${expected.header}\r\n`), expected.file);
+      assert.equal(parseRfc4180(text).length - 1, ROW_COUNTS[Number(number)], expected.file);
+    }
+    const [header, ...rows] = parseRfc4180(readFileSync(join(out, COMMISSION_HEADERS[4].file), 'utf8'));
+    const received = header.indexOf('Number of notices received ');
+    const items = header.indexOf('Number of specific items of information included in the total number of notices');
+    const row = (code: string) => rows.find((candidate) => candidate[3] === code)!;
+    assert.deepEqual([row('TOTAL')[2], row('TOTAL')[received], row('TOTAL')[items]], ['2031-01-01/2031-01-31', '1', '2']);
+    assert.equal(row('KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL')[received], '1', 'Bulwark\'s csam category on its keyword row');
+    assert.equal(row('STATEMENT_CATEGORY_PROTECTION_OF_MINORS')[received], '1');
+  });
+});
+
+describe('the template parts as a pivot of the long CSV', () => {
+  const cell = (scope: string, keyword: string, indicator = 'Number of orders to act against illegal content received') => ({
+    section: '1.2.1', section_title: 'orders', template_part: '3_member_states_orders', applicability: 'All',
+    category: 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS', keyword, scope, indicator, value: 1, contextual_information: '',
+  });
+  const ordersPart = (annex: ReturnType<typeof cell>[]) => templatePartFiles({ reporting_period: '2031-01-01/2031-01-31', annex_i: annex }).find((part) => part.number === 3)!;
+
+  it('notes a keyword the template has no Member State row for on its category row, and gives a code outside the EU 27 its own block after SE', () => {
+    const part = ordersPart([cell('DE', 'KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE'), cell('NO', '')]);
+    const category = part.rows.find((row) => row[5] === 'DE' && row[3] === 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS')!;
+    assert.equal(category[part.header.indexOf('Number of orders to act against illegal content received')], '');
+    assert.match(category[part.header.indexOf('Contextual information on number of orders to act against illegal content received')], /no KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE row here; for it: 1/);
+    const states = [...new Set(part.rows.map((row) => row[5]))];
+    assert.deepEqual(states.slice(-3), ['ES', 'SE', 'NO']);
+    assert.equal(part.rows.find((row) => row[5] === 'NO' && row[3] === 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS')![6], '1');
+  });
+
+  it('refuses a long-CSV cell that has no place in the parts, so the two cannot drift apart', () => {
+    assert.throws(() => ordersPart([cell('TOTAL', '', 'An indicator the template does not have')]), /no cell in part 3/);
+  });
+});

@@ -10,6 +10,7 @@ import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
 import { buildServer } from '../src/http/server.ts';
 import { ncmecConfig } from '../src/reporting/ncmec/config.ts';
 import { hashContent } from '../src/signals/hash-content.ts';
+import { COMMISSION_HEADERS, parseRfc4180, ROW_COUNTS } from './helpers/annex-i-template.ts';
 import { REVIEW_RULES } from './fixtures/review-rules.ts';
 import { expectProblem } from './helpers/problems.ts';
 
@@ -83,6 +84,32 @@ describe('compliance over HTTP: statements of reasons, transparency report, pres
     assert.match(csv.body.split('\r\n')[0], /^Section,Section title,Template part,/);
     const html = await app.inject({ url: `/v1/dsa/transparency-report?from=${from}&to=${to}&format=html`, headers: auth });
     assert.match(html.body, /<svg/);
+  });
+
+  it('gives each part of the Annex I template as the Commission\'s CSV file, with the confirmed case counted in part 5', async () => {
+    const from = new Date(Date.now() - 3600_000).toISOString();
+    const to = new Date(Date.now() + 3600_000).toISOString();
+    const url = (query: string) => `/v1/dsa/transparency-report?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&format=template${query}`;
+    expectProblem(await app.inject({ url: url(''), headers: auth }), 400, /part/);
+    expectProblem(await app.inject({ url: url('&part=2'), headers: auth }), 400, /part/);
+    expectProblem(await app.inject({ url: url('&part=11'), headers: auth }), 400, /part/);
+    for (const [number, expected] of Object.entries(COMMISSION_HEADERS)) {
+      const response = await app.inject({ url: url(`&part=${number}`), headers: auth });
+      assert.equal(response.statusCode, 200, response.body);
+      assert.match(String(response.headers['content-type']), /^text\/csv/);
+      assert.equal(response.headers['content-disposition'], `attachment; filename="${expected.file}"`);
+      assert.ok(response.body.startsWith(`${expected.header}\r\n`), `part ${number}: the Commission's header`);
+      assert.equal(parseRfc4180(response.body).length - 1, ROW_COUNTS[Number(number)], `part ${number} rows`);
+    }
+    // The reviewer confirmed the case under the csam policy on their own initiative: illegal content, part 5.
+    const [header, ...rows] = parseRfc4180((await app.inject({ url: url('&part=5'), headers: auth })).body);
+    const measures = header.indexOf("Number of measures taken at the provider's own initiative ");
+    const removal = header.indexOf('Visibility restriction Removal');
+    const row = (code: string) => rows.find((candidate) => candidate[3] === code)!;
+    assert.deepEqual([row('TOTAL')[measures], row('TOTAL')[removal]], ['1', '1']);
+    assert.equal(row('STATEMENT_CATEGORY_PROTECTION_OF_MINORS')[measures], '1');
+    assert.equal(row('KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL')[measures], '1');
+    assert.equal(row('STATEMENT_CATEGORY_ANIMAL_WELFARE')[measures], '');
   });
 
   it('preserved the confirmed case on its own, because its policy is one NCMEC reports are made for', async () => {

@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { invalid } from '../../errors.ts';
 import { STATEMENT_STATUSES, type StatementStatus } from '../../reporting/dsa/statement-service.ts';
@@ -41,17 +42,29 @@ export function dsaCommands(program: Command): void {
     );
   dsa
     .command('transparency-report')
-    .description('figures for [from, to) as JSON, CSV and HTML')
+    .description('figures for [from, to) as JSON, CSV, HTML, and the Commission\'s template files')
     .requiredOption('--from <iso>', 'start, ISO 8601 with an offset')
     .requiredOption('--to <iso>', 'end (exclusive), ISO 8601 with an offset')
     .option('--csv <file>', 'write the CSV here')
     .option('--html <file>', 'write the HTML report here')
-    .action(async (options: { from: string; to: string; csv?: string; html?: string }, command: Command) =>
+    .option('--template-dir <dir>', 'write the Annex I template\'s CSV parts (1, 3-10) here, under the Commission\'s file names')
+    .action(async (options: { from: string; to: string; csv?: string; html?: string; templateDir?: string }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         const report = await bulwark.dsa.transparencyReport({ from: parseBound(options.from, 'from'), to: parseBound(options.to, 'to') });
         if (options.csv) await writeFile(options.csv, report.csv);
         if (options.html) await writeFile(options.html, report.html);
-        if (json || (!options.csv && !options.html)) printJson(report.figures);
+        const written: string[] = [];
+        if (options.templateDir) {
+          await mkdir(options.templateDir, { recursive: true });
+          for (const part of report.template) {
+            const path = join(options.templateDir, part.file_name);
+            await writeFile(path, part.csv);
+            written.push(path);
+          }
+        }
+        if (json || (!options.csv && !options.html && !options.templateDir)) printJson(report.figures);
+        // Under --json stdout stays one JSON document, so the list goes to stderr.
+        for (const path of written) (json ? process.stderr : process.stdout).write(`wrote ${path}\n`);
       }),
     );
 }

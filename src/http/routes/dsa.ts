@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { STATEMENT_STATUSES, type StatementService } from '../../reporting/dsa/statement-service.ts';
+import { invalid } from '../../errors.ts';
 import { parseBound } from '../../reporting/dsa/transparency-report.ts';
+import { TEMPLATE_PART_NUMBERS } from '../../reporting/dsa/transparency-template-parts.ts';
 
 const idParams = z.object({ id: z.coerce.number().int().positive() });
 
@@ -45,12 +47,25 @@ export const dsaRoutes = (statements: StatementService): FastifyPluginAsync => a
     {
       schema: {
         tags: ['dsa'],
-        summary: 'Transparency report for [from, to): ISO 8601 times with an offset',
-        querystring: z.object({ from: z.string().min(1).max(40), to: z.string().min(1).max(40), format: z.enum(['json', 'csv', 'html']).default('json') }),
+        summary: 'Transparency report for [from, to): ISO 8601 times with an offset; format=template with part=N gives part N of the Annex I template as the Commission\'s CSV',
+        querystring: z.object({
+          from: z.string().min(1).max(40),
+          to: z.string().min(1).max(40),
+          format: z.enum(['json', 'csv', 'html', 'template']).default('json'),
+          part: z.coerce.number().int().optional(),
+        }),
       },
     },
     async (request, reply) => {
+      const { format, part } = request.query;
+      if (format === 'template' && !TEMPLATE_PART_NUMBERS.some((number) => number === part)) {
+        throw invalid(`format=template needs part=N, one of ${TEMPLATE_PART_NUMBERS.join(', ')} (parts 2 and 11 are the provider's own text)`, { part });
+      }
       const report = await statements.transparencyReport({ from: parseBound(request.query.from, 'from'), to: parseBound(request.query.to, 'to') });
+      if (format === 'template') {
+        const file = report.template.find((candidate) => candidate.number === part)!;
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file.file_name}"`).send(file.csv);
+      }
       if (request.query.format === 'csv') return reply.type('text/csv; charset=utf-8').send(report.csv);
       if (request.query.format === 'html') return reply.type('text/html; charset=utf-8').send(report.html);
       return report.figures;

@@ -6,6 +6,7 @@ import {
   MEASURE_COUNT, NOT_SPECIFIED_NOTICE, NOT_SPECIFIED_ORDER, NOTICE_INDICATORS, ORDER_INDICATORS, PARTS, RESTRICTION_COLUMNS, RESTRICTIONS_AFTER_COMPLAINT,
   SCOPES, SECTIONS, SUSPENSION_INDICATORS, TOTAL, templateCategory,
 } from './transparency-template.ts';
+import { type TemplatePartFile, templatePartFiles } from './transparency-template-parts.ts';
 
 export interface TransparencyFigures {
   period: { from: string; to: string };
@@ -46,6 +47,8 @@ export interface TransparencyReport {
   figures: TransparencyFigures;
   csv: string;
   html: string;
+  /** The same cells as the Commission's own CSV files, one per template part (1, 3-10). */
+  template: TemplatePartFile[];
 }
 
 const median = (values: number[]): number | null => {
@@ -501,5 +504,5 @@ ${bars('Orders by Member State', Object.entries(f.orders.by_member_state).map(([
 
 export async function transparencyReport(sql: SqlClient, period: { from: Date; to: Date }): Promise<TransparencyReport> {
   const figures = await transparencyFigures(sql, period.from, period.to);
-  return { figures, csv: transparencyCsv(figures), html: transparencyHtml(figures) };
+  return { figures, csv: transparencyCsv(figures), html: transparencyHtml(figures), template: templatePartFiles(figures) };
 }
