@@ -92,8 +92,11 @@ interface Table {
   /** Bits of the substring used to pick a bucket; the rest travel with the id in each entry. */
   prefixBits: number;
   lowBits: number;
+  /** Where this table's buckets start in the index's one offsets array. */
+  offsetBase: number;
+  /** This table's part of that array: bucket b spans entries [offsets[b], offsets[b + 1]) of the one entries array. */
   offsets: Uint32Array;
-  /** (low bits << idBits) | id, grouped by bucket. */
+  /** This table's part of the one entries array: (low bits << idBits) | id, grouped by bucket. */
   entries: Uint32Array;
 }
 
@@ -110,9 +113,7 @@ export class MultiIndexHash256Index implements Hash256Index {
   private readonly brute: BruteForceHash256Index;
   // Scratch space for one search (searches are synchronous, so one set serves all).
   private candidates: Uint32Array = new Uint32Array(1 << 14);
-  private partial: Uint8Array = new Uint8Array(1 << 14);
   private probeCount = 0;
-  private probeTable: Uint32Array = new Uint32Array(1 << 12);
   private probeBucket: Uint32Array = new Uint32Array(1 << 12);
   private probeLow: Uint32Array = new Uint32Array(1 << 12);
   private probeBudget: Uint32Array = new Uint32Array(1 << 12);
@@ -125,6 +126,10 @@ export class MultiIndexHash256Index implements Hash256Index {
     private readonly words: Uint32Array,
     readonly size: number,
     private readonly tables: Table[],
+    // Every table's offsets, and every table's entries, in one array each: the search loops
+    // then index plain typed arrays instead of reaching through a table object per probe.
+    private readonly offsets: Uint32Array,
+    private readonly entries: Uint32Array,
     private readonly idBits: number,
     private readonly scanWhenCheaper: boolean,
   ) {
@@ -147,19 +152,40 @@ export class MultiIndexHash256Index implements Hash256Index {
     const m = substrings ?? Math.min(16, Math.max(8, Math.round(256 / log2n)));
     const idBits = Math.max(1, Math.ceil(Math.log2(Math.max(size, 2))));
     if (idBits > 30) throw new Error('a multi-index holds at most 2^30 hashes; shard larger banks');
-    const tables: Table[] = [];
-    let start = 0;
-    for (let t = 0; t < m; t++) {
+    if (m * size > 0xffffffff) throw new Error('a multi-index holds at most 2^32 table entries; shard larger banks');
+    const layout: { start: number; length: number; prefixBits: number; offsetBase: number }[] = [];
+    let offsetCount = 0;
+    for (let t = 0, start = 0; t < m; t++) {
       const length = Math.floor(256 / m) + (t < 256 % m ? 1 : 0);
       const wanted = Math.min(length, options.bucketBits ?? Math.max(1, Math.round(log2n) - 2), 24);
       const prefixBits = Math.max(wanted, length - (32 - idBits));
-      tables.push(MultiIndexHash256Index.buildTable(words, size, start, length, prefixBits, idBits));
+      layout.push({ start, length, prefixBits, offsetBase: offsetCount });
+      offsetCount += (1 << prefixBits) + 1;
       start += length;
     }
-    return new MultiIndexHash256Index(words, size, tables, idBits, options.scanWhenCheaper ?? true);
+    const offsets = new Uint32Array(offsetCount);
+    const entries = new Uint32Array(m * size);
+    const tables = layout.map(({ start, length, prefixBits, offsetBase }, t) =>
+      MultiIndexHash256Index.buildTable(words, size, start, length, prefixBits, idBits, {
+        offsetBase,
+        offsets: offsets.subarray(offsetBase, offsetBase + (1 << prefixBits) + 1),
+        entryBase: t * size,
+        entries: entries.subarray(t * size, (t + 1) * size),
+      }),
+    );
+    return new MultiIndexHash256Index(words, size, tables, offsets, entries, idBits, options.scanWhenCheaper ?? true);
   }
 
-  private static buildTable(words: Uint32Array, size: number, start: number, length: number, prefixBits: number, idBits: number): Table {
+  /** Sorts one table's entries into `into.entries` and writes its bucket bounds, as positions in the one entries array, into `into.offsets`. */
+  private static buildTable(
+    words: Uint32Array,
+    size: number,
+    start: number,
+    length: number,
+    prefixBits: number,
+    idBits: number,
+    into: { offsetBase: number; offsets: Uint32Array; entryBase: number; entries: Uint32Array },
+  ): Table {
     const lowBits = length - prefixBits;
     const lowMask = lowBits === 0 ? 0 : (1 << lowBits) - 1;
     let prefixes = new Uint32Array(size);
@@ -193,10 +219,12 @@ export class MultiIndexHash256Index implements Hash256Index {
       [prefixes, sortedPrefixes] = [sortedPrefixes, prefixes];
       [entries, sortedEntries] = [sortedEntries, entries];
     }
-    const offsets = new Uint32Array((1 << prefixBits) + 1);
+    const offsets = into.offsets;
+    offsets[0] = into.entryBase;
     for (let i = 0; i < size; i++) offsets[prefixes[i] + 1]++;
     for (let b = 1; b < offsets.length; b++) offsets[b] += offsets[b - 1];
-    return { start, length, prefixBits, lowBits, offsets, entries };
+    into.entries.set(entries);
+    return { start, length, prefixBits, lowBits, offsetBase: into.offsetBase, offsets, entries: into.entries };
   }
 
   /** Bucket probes a search at this radius would make; beyond a point a scan is cheaper. */
@@ -226,28 +254,27 @@ export class MultiIndexHash256Index implements Hash256Index {
       this.addProbe(t, prefix, low, tableRadius);
       if (tableRadius >= 1) this.addFlips(t, prefix, 0, 1, low, tableRadius, table.prefixBits);
     });
-    const { probeTable, probeBucket, probeLow, probeBudget, probeStart, probeEnd } = this;
+    const { probeBucket, probeLow, probeBudget, probeStart, probeEnd, offsets, entries } = this;
     const probes = this.probeCount;
     for (let p = 0; p < probes; p++) {
-      const offsets = this.tables[probeTable[p]].offsets;
-      probeStart[p] = offsets[probeBucket[p]];
-      probeEnd[p] = offsets[probeBucket[p] + 1];
+      const bucket = probeBucket[p];
+      probeStart[p] = offsets[bucket];
+      probeEnd[p] = offsets[bucket + 1];
     }
     // Touch the first entry of every bucket in a loop with no branches to mispredict, so
     // those misses overlap; the filtering loop below then mostly reads cached lines.
     // An empty last bucket starts one past the end; reading there would deoptimise the loop.
-    const lastEntry = this.size - 1;
+    const lastEntry = entries.length - 1;
     let touched = 0;
     for (let p = 0; p < probes; p++) {
       const at = probeStart[p];
-      touched ^= this.tables[probeTable[p]].entries[at < lastEntry ? at : lastEntry];
+      touched ^= entries[at < lastEntry ? at : lastEntry];
     }
     this.touched = touched;
     const idBits = this.idBits;
     const idMask = this.idMask;
     let count = 0;
     for (let p = 0; p < probes; p++) {
-      const entries = this.tables[probeTable[p]].entries;
       const low = probeLow[p];
       const budget = probeBudget[p];
       for (let e = probeStart[p], end = probeEnd[p]; e < end; e++) {
@@ -261,17 +288,12 @@ export class MultiIndexHash256Index implements Hash256Index {
     // almost only for true matches, which are few, so it is cheaper than deduplicating.
     const candidates = this.candidates;
     const words = this.words;
-    const q0 = query[0];
-    const q1 = query[1];
-    if (this.partial.length < count) this.partial = new Uint8Array(candidates.length);
-    const partial = this.partial;
-    for (let i = 0; i < count; i++) {
-      const offset = candidates[i] * HASH256_WORDS;
-      partial[i] = popcount32(words[offset] ^ q0) + popcount32(words[offset + 1] ^ q1);
-    }
+    // Touch every candidate's hash first, as with the buckets: the distances below then read cached lines.
+    let touchedHash = 0;
+    for (let i = 0; i < count; i++) touchedHash ^= words[candidates[i] * HASH256_WORDS];
+    this.touched ^= touchedHash;
     const found = new Map<number, number>();
     for (let i = 0; i < count; i++) {
-      if (partial[i] > maxDistance) continue;
       const id = candidates[i];
       const distance = distanceUpTo(words, id * HASH256_WORDS, query, maxDistance);
       if (distance <= maxDistance) found.set(id, distance);
@@ -291,8 +313,7 @@ export class MultiIndexHash256Index implements Hash256Index {
   }
 
   private addProbe(table: number, bucket: number, low: number, budget: number): void {
-    if (this.probeCount === this.probeTable.length) {
-      this.probeTable = grow(this.probeTable);
+    if (this.probeCount === this.probeBucket.length) {
       this.probeBucket = grow(this.probeBucket);
       this.probeLow = grow(this.probeLow);
       this.probeBudget = grow(this.probeBudget);
@@ -300,8 +321,7 @@ export class MultiIndexHash256Index implements Hash256Index {
       this.probeEnd = grow(this.probeEnd);
     }
     const p = this.probeCount++;
-    this.probeTable[p] = table;
-    this.probeBucket[p] = bucket;
+    this.probeBucket[p] = this.tables[table].offsetBase + bucket;
     this.probeLow[p] = low;
     this.probeBudget[p] = budget;
   }
