@@ -20,26 +20,6 @@ import { TransparencyDbServer } from './helpers/transparency-db-server.ts';
 
 const targets = await storeTargets();
 
-/** RFC 4180: quoted cells may hold commas, doubled quotes and line breaks; records end in CRLF. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') record.push(cell), (cell = '');
-    else if (c === '\r' && text[i + 1] === '\n') record.push(cell), records.push(record), (record = []), (cell = ''), i++;
-    else cell += c;
-  }
-  assert.equal(record.length + cell.length, 0, 'the file ends with CRLF');
-  return records;
-}
 const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('hex');
 
 /** A complete, valid statement in the v2 schema, with benign placeholder text. */
@@ -377,7 +357,7 @@ for (const target of targets) {
       // The CSV: one RFC 4180 file, CRLF, one row per cell of the Annex I template.
       assert.ok(report.csv.endsWith('\r\n'));
       assert.doesNotMatch(report.csv.replace(/\r\n/g, ''), /\n/, 'no bare line feeds');
-      const [header, ...rows] = parseCsv(report.csv);
+      const [header, ...rows] = parseRfc4180(report.csv);
       assert.deepEqual(header, ['Section', 'Section title', 'Template part', 'Applicability', 'Reporting period', 'Category', 'Keyword', 'Scope', 'Indicator', 'Value', 'Contextual information']);
       for (const row of rows) assert.equal(row.length, header.length, row.join('|'));
       assert.ok(rows.every((row) => row[4] === '2030-02-28/2030-03-31'), 'the period is the first and the last UTC day of [from, to)');
@@ -461,7 +441,7 @@ for (const target of targets) {
       assert.ok(everything.figures.decisions.automated >= 1);
       assert.ok(everything.figures.decisions.human >= 3);
       assert.ok(everything.figures.account_suspensions >= 2);
-      const [, ...allRows] = parseCsv(everything.csv);
+      const [, ...allRows] = parseRfc4180(everything.csv);
       const value = (part: string, indicator: string, category: string, keyword = '', scope = '') =>
         Number(allRows.find((row) => row[2] === part && row[8] === indicator && row[5] === category && row[6] === keyword && row[7] === scope)?.[9] ?? Number.NaN);
       // 1.4 Own initiative: the rule's removal was on the terms, the reviewer's confirmation under the csam policy on the law.
