@@ -140,7 +140,7 @@ const clip8 = (sum: number) => (sum <= 0 ? 0 : sum >= 1 << (PRECISION_BITS + 8) 
 
 // Pillow sums in 32-bit integers, and the sums fit: weights total 1.0 in fixed point, so a sum
 // stays within 255 x 2^22 x (the weights' absolute total, about 1.2). Keeping them int32 here
-// (Math.imul, | 0) is both what Pillow computes and several times faster than doubles.
+// (Math.imul, | 0) is what Pillow computes, and about 8% faster than doubles (interleaved A/B, 1080p).
 function resampleRows(input: Pixels, firstRow: number, rows: number, outWidth: number, h: Coefficients): Pixels {
   const { data, width, channels } = input;
   const { bounds, weights, ksize } = h;
