@@ -71,9 +71,15 @@ export interface ComputedSignal {
 export interface HashOptions {
   /** Also compute the transformed copies (rotations, flips) where the signal type supports them. */
   variants?: boolean;
-  /** Decompression-bomb guard: images with more pixels than this are refused. */
+  /** Decompression-bomb guard: images (and video frames) with more pixels than this are refused. */
   maxPixels?: number;
 }
+
+/**
+ * Content to hash: its bytes in memory, or a file on disk. Large uploads (video) are
+ * streamed to a temporary file and hashed from there, so they never sit in memory whole.
+ */
+export type MediaInput = Buffer | { path: string };
 
 /**
  * Computes signals from a piece of content's bytes. A hasher may compute several signal
@@ -84,4 +90,6 @@ export interface ContentHasher {
   readonly contentTypes: readonly string[];
   readonly signalTypes: readonly string[];
   hash(bytes: Buffer, options?: HashOptions): Promise<ComputedSignal[]>;
+  /** Hashes a file without reading it into memory whole; hashers without it get the file's bytes. */
+  hashFile?(path: string, options?: HashOptions): Promise<ComputedSignal[]>;
 }
