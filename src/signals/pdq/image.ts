@@ -1,22 +1,16 @@
 import sharp, { type Metadata } from 'sharp';
-import { type PdqDihedral, type PdqResult, lumaFromPixels, pdqDihedralFromLuma, pdqFromLuma } from './pdq.ts';
-import { type Box, type Pixels, jpegDraftScale, pillowThumbnail, thumbnailSize } from './thumbnail.ts';
+import { type PdqDihedral, type PdqResult, type Pixels, lumaFromPixels, pdqDihedralFromPixels, pdqFromPixels } from './pdq.ts';
 
 /**
- * Image bytes to the luminance PDQ hashes, the way the reference that produced Meta's
- * published PDQ vectors does it (pdqhashing's Python hasher):
+ * Image bytes to the pixels PDQ hashes, the way the ecosystem's hashes are made: HMA and
+ * python-threatexchange call the `pdqhash` library, which runs Meta's C++
+ * pdqHash256FromFloatLuma on the image's full-resolution luminance, with no resize first.
  *
- * - The image is shrunk to fit 512x512 as Pillow's Image.thumbnail() does (thumbnail.ts
- *   reproduces its resampling exactly; its JPEG draft decode is approximated, see below).
- *   Hashing the full-size image instead leaves the vectors' larger images 4 to 12 bits
- *   from their expected values; with the thumbnail step they match exactly.
- * - Alpha is dropped, not composited: Pillow's convert("RGB") and the C++ loader both do
- *   (Pillow's resize does premultiply, and so does the thumbnail step).
+ * - Alpha is dropped, not composited, as the C++ loaders and Pillow's convert("RGB") do.
  * - Greyscale sources hash their grey value directly, as the C++ reference does for
  *   one-channel images (within a float rounding of the RGB formula applied to grey).
  * - 16-bit samples keep their high byte, as Pillow reads 16-bit RGB PNGs and as libvips
- *   casts them. (Pillow clips 16-bit greyscale to 255 instead, which flattens the picture;
- *   that is not copied.)
+ *   casts them.
  * - Only the first frame or page is read, no EXIF rotation is applied and embedded colour
  *   profiles are ignored: the reference does none of these, and the vectors agree.
  */
@@ -44,7 +38,7 @@ export interface DecodeLumaOptions {
 }
 
 export interface DecodedPixels {
-  /** The pixels PDQ hashes: the image, shrunk to fit 512x512 if larger; 8 bits, 1 to 4 channels. */
+  /** The pixels PDQ hashes: the whole image at its own size; 8 bits, 1 to 4 channels. */
   pixels: Pixels;
   /** The source is greyscale (libvips delivers it as three equal channels). */
   grey: boolean;
@@ -93,59 +87,6 @@ function checkMaxPixels(maxPixels: number): void {
 }
 
 /**
- * Averages factor x factor blocks, rounding half up; blocks cut off by the right or bottom
- * edge average what they hold. The same arithmetic as thumbnail.ts's reduce() (Pillow's
- * Image.reduce), written for speed: it runs over every decoded pixel of a large JPEG.
- */
-export function averageBlocks({ data, width, height, channels }: Pixels, factor: number): Pixels {
-  const outWidth = Math.ceil(width / factor);
-  const outHeight = Math.ceil(height / factor);
-  const out = new Uint8Array(outWidth * outHeight * channels);
-  const sums = new Int32Array(outWidth * channels);
-  const rowLength = width * channels;
-  const fullBlocks = Math.floor(width / factor);
-  for (let oy = 0; oy < outHeight; oy++) {
-    sums.fill(0);
-    const firstRow = oy * factor;
-    const rows = Math.min(factor, height - firstRow);
-    for (let y = firstRow; y < firstRow + rows; y++) {
-      let i = y * rowLength;
-      const end = i + rowLength;
-      let s = 0;
-      if (channels === 3) {
-        for (let block = 0; block < fullBlocks; block++, s += 3) {
-          let r = 0;
-          let g = 0;
-          let b = 0;
-          for (let x = 0; x < factor; x++, i += 3) {
-            r += data[i];
-            g += data[i + 1];
-            b += data[i + 2];
-          }
-          sums[s] += r;
-          sums[s + 1] += g;
-          sums[s + 2] += b;
-        }
-      } else {
-        for (let block = 0; block < fullBlocks; block++, s += channels) {
-          for (let x = 0; x < factor; x++) for (let c = 0; c < channels; c++) sums[s + c] += data[i++];
-        }
-      }
-      // The partial block at the right edge, if any.
-      while (i < end) for (let c = 0; c < channels; c++) sums[s + c] += data[i++];
-    }
-    const outRow = oy * outWidth * channels;
-    for (let ox = 0; ox < outWidth; ox++) {
-      const count = rows * Math.min(factor, width - ox * factor);
-      const multiplier = 1 / count;
-      const amend = Math.floor(count / 2);
-      for (let c = 0; c < channels; c++) out[outRow + ox * channels + c] = Math.trunc((sums[ox * channels + c] + amend) * multiplier);
-    }
-  }
-  return { data: out, width: outWidth, height: outHeight, channels };
-}
-
-/**
  * Decodes JPEG, PNG, WebP, GIF (first frame) or TIFF (first page) to the pixels PDQ
  * hashes. Throws ImageDecodeError for empty, unrecognised, damaged or oversized input.
  */
@@ -185,29 +126,10 @@ export async function decodePixelsForPdq(bytes: Uint8Array, options: DecodeLumaO
     throw corrupt(error);
   }
 
-  const target = thumbnailSize(pixels.width, pixels.height);
-  if (target) {
-    // For large JPEGs Pillow first has libjpeg decode at 1/2, 1/4 or 1/8 scale ("draft").
-    // libvips cannot be made to do the same (sharp's shrink-on-load samples pixels
-    // instead), and a block average of the full decode is the closest stand-in: on
-    // generated 2100 to 5000 pixel JPEGs it gives Pillow's hash exactly where sampling
-    // was up to 8 bits off.
-    const draftScale = format === 'jpeg' ? jpegDraftScale(pixels.width, pixels.height, target) : 1;
-    let box: Box | undefined;
-    if (draftScale > 1) {
-      box = [0, 0, pixels.width / draftScale, pixels.height / draftScale];
-      pixels = averageBlocks(pixels, draftScale);
-    }
-    pixels = pillowThumbnail(pixels, target, {
-      box,
-      palette: format === 'gif' || metadata.isPalette === true,
-      alpha: pixels.channels === 2 || pixels.channels === 4,
-    });
-  }
   return { pixels, grey: (metadata.channels ?? 3) <= 2, sourceWidth: width, sourceHeight: height, format };
 }
 
-/** decodePixelsForPdq, then the reference's luminance. */
+/** decodePixelsForPdq, then the reference's luminance as one full-size plane (for tests and diagnostics). */
 export async function decodeLuma(bytes: Uint8Array, options: DecodeLumaOptions = {}): Promise<DecodedLuma> {
   const { pixels, grey, sourceWidth, sourceHeight, format } = await decodePixelsForPdq(bytes, options);
   const luma = lumaFromPixels(pixels.data, pixels.width, pixels.height, pixels.channels, { grey });
@@ -216,12 +138,12 @@ export async function decodeLuma(bytes: Uint8Array, options: DecodeLumaOptions =
 
 /** PDQ hash and quality of an image file's bytes. */
 export async function pdqFromImage(bytes: Uint8Array, options: DecodeLumaOptions = {}): Promise<PdqResult> {
-  const { luma, width, height } = await decodeLuma(bytes, options);
-  return pdqFromLuma(luma, width, height);
+  const { pixels, grey } = await decodePixelsForPdq(bytes, options);
+  return pdqFromPixels(pixels, { grey });
 }
 
 /** PDQ hashes of an image file and of its 7 rotations and mirror images (see pdqDihedralFromLuma). */
 export async function pdqDihedralFromImage(bytes: Uint8Array, options: DecodeLumaOptions = {}): Promise<PdqDihedral> {
-  const { luma, width, height } = await decodeLuma(bytes, options);
-  return pdqDihedralFromLuma(luma, width, height);
+  const { pixels, grey } = await decodePixelsForPdq(bytes, options);
+  return pdqDihedralFromPixels(pixels, { grey });
 }

@@ -433,11 +433,18 @@ function sampleIndices(dimension: number): Int32Array {
   return indices;
 }
 
+/**
+ * Where the first row pass reads its input: `rows` rows of luma starting at row `first`,
+ * row k at offset k * width of the returned array. Reading through this lets an image be
+ * hashed from its decoded pixels without ever holding a full-size luma plane.
+ */
+type LumaRows = (first: number, rows: number) => Float32Array;
+
 /** Blurs and decimates luma to the reference's 64x64 buffer, written into `block`. */
-function downsampleTo64(luma: Float32Array, width: number, height: number, block: Float32Array): void {
+function downsampleTo64(lumaRows: LumaRows, width: number, height: number, block: Float32Array): void {
   if (width === 64 && height === 64) {
     // As the reference: already 64x64 (e.g. a video frame scaled by ffmpeg), so no blur.
-    block.set(luma.subarray(0, 64 * 64));
+    block.set(lumaRows(0, 64).subarray(0, 64 * 64));
     return;
   }
   const rowWindow = jaroszWindow(width);
@@ -468,9 +475,10 @@ function downsampleTo64(luma: Float32Array, width: number, height: number, block
   // Pass 1, rows, four input rows at a time into the first column filter's ring.
   for (let first = 0; first < height; first += OUTPUT_ROWS) {
     const rows = Math.min(OUTPUT_ROWS, height - first);
-    const from = (k: number) => (first + Math.min(k, rows - 1)) * width;
+    const input = lumaRows(first, rows);
+    const from = (k: number) => Math.min(k, rows - 1) * width;
     const to = (k: number) => firstColumns.slot(first + Math.min(k, rows - 1));
-    boxFourRows(luma, from(0), from(1), from(2), from(3), firstColumns.ring, to(0), to(1), to(2), to(3), width, rowGeometry, recip);
+    boxFourRows(input, from(0), from(1), from(2), from(3), firstColumns.ring, to(0), to(1), to(2), to(3), width, rowGeometry, recip);
     for (let k = 0; k < rows; k++) firstColumns.push();
   }
   firstColumns.finish();
@@ -629,19 +637,50 @@ function checkLuma(luma: Float32Array, width: number, height: number): void {
  * Everything before thresholding, or undefined for images too small to hash. Exposed for
  * tests and diagnostics; the luma is left untouched.
  */
-export function pdqCoefficientsFromLuma(luma: Float32Array, width: number, height: number): PdqCoefficients | undefined {
-  checkLuma(luma, width, height);
+function coefficientsFrom(lumaRows: LumaRows, width: number, height: number): PdqCoefficients | undefined {
   if (width < MIN_HASHABLE_DIMENSION || height < MIN_HASHABLE_DIMENSION) return undefined;
   const block = new Float32Array(64 * 64);
-  downsampleTo64(luma, width, height, block);
+  downsampleTo64(lumaRows, width, height, block);
   const coefficients = new Float32Array(256);
   dct64To16(block, new Float32Array(16 * 64), coefficients);
   return { coefficients, block, quality: qualityOf(block) };
 }
 
-/** PDQ hash and quality of a luminance image (row-major, width x height). */
-export function pdqFromLuma(luma: Float32Array, width: number, height: number): PdqResult {
-  const computed = pdqCoefficientsFromLuma(luma, width, height);
+/**
+ * Everything before thresholding, or undefined for images too small to hash. Exposed for
+ * tests and diagnostics; the luma is left untouched.
+ */
+export function pdqCoefficientsFromLuma(luma: Float32Array, width: number, height: number): PdqCoefficients | undefined {
+  checkLuma(luma, width, height);
+  return coefficientsFrom((first, rows) => luma.subarray(first * width, (first + rows) * width), width, height);
+}
+
+/** Decoded 8-bit pixels: interleaved, `channels` (1 to 4) per pixel, rows top to bottom. */
+export interface Pixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/**
+ * pdqCoefficientsFromLuma of the pixels' luminance (lumaFromPixels), computed a few rows
+ * at a time: a 50-megapixel image needs its decoded bytes and no 200 MB float plane.
+ */
+export function pdqCoefficientsFromPixels({ data, width, height, channels }: Pixels, options: Omit<LumaOptions, 'output'> = {}): PdqCoefficients | undefined {
+  if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {
+    throw new RangeError(`width and height must be positive integers, got ${width} x ${height}`);
+  }
+  if (data.length < width * height * channels) throw new RangeError(`expected ${width * height * channels} bytes of pixels, got ${data.length}`);
+  const whole = width === 64 && height === 64;
+  const scratch = new Float32Array(whole ? 64 * 64 : OUTPUT_ROWS * width);
+  const rowBytes = width * channels;
+  const lumaRows: LumaRows = (first, rows) =>
+    lumaFromPixels(data.subarray(first * rowBytes, (first + rows) * rowBytes), width, rows, channels, { ...options, output: scratch });
+  return coefficientsFrom(lumaRows, width, height);
+}
+
+function hashOf(computed: PdqCoefficients | undefined): PdqResult {
   if (!computed) return { hash: new Uint32Array(HASH256_WORDS), quality: 0 };
   return { hash: bitsAboveMedian(computed.coefficients), quality: computed.quality };
 }
@@ -651,8 +690,7 @@ export function pdqFromLuma(luma: Float32Array, width: number, height: number): 
  * DCT: each variant's coefficients are the original's with signs changed and/or
  * transposed, thresholded at their own median. Variants come in PDQ_DIHEDRAL_NAMES order.
  */
-export function pdqDihedralFromLuma(luma: Float32Array, width: number, height: number): PdqDihedral {
-  const computed = pdqCoefficientsFromLuma(luma, width, height);
+function dihedralOf(computed: PdqCoefficients | undefined): PdqDihedral {
   if (!computed) return { quality: 0, variants: PDQ_DIHEDRAL_NAMES.map((name) => ({ name, hash: new Uint32Array(HASH256_WORDS) })) };
   const transformed = new Float32Array(256);
   return {
@@ -660,3 +698,17 @@ export function pdqDihedralFromLuma(luma: Float32Array, width: number, height: n
     variants: PDQ_DIHEDRAL_NAMES.map((name) => ({ name, hash: bitsAboveMedian(transformCoefficients(name, computed.coefficients, transformed)) })),
   };
 }
+
+/** PDQ hash and quality of a luminance image (row-major, width x height). */
+export const pdqFromLuma = (luma: Float32Array, width: number, height: number): PdqResult => hashOf(pdqCoefficientsFromLuma(luma, width, height));
+
+/** The 8 dihedral hashes of a luminance image (see dihedralOf). */
+export const pdqDihedralFromLuma = (luma: Float32Array, width: number, height: number): PdqDihedral =>
+  dihedralOf(pdqCoefficientsFromLuma(luma, width, height));
+
+/** PDQ hash and quality of decoded pixels, as pdqFromLuma of their luminance. */
+export const pdqFromPixels = (pixels: Pixels, options?: Omit<LumaOptions, 'output'>): PdqResult => hashOf(pdqCoefficientsFromPixels(pixels, options));
+
+/** The 8 dihedral hashes of decoded pixels. */
+export const pdqDihedralFromPixels = (pixels: Pixels, options?: Omit<LumaOptions, 'output'>): PdqDihedral =>
+  dihedralOf(pdqCoefficientsFromPixels(pixels, options));
