@@ -39,10 +39,18 @@ import type { SignalRegistry } from './signals/registry.ts';
 import { migrate } from './store/migrate.ts';
 import { type SqlClient, type StoreLocation, openSql } from './store/sql.ts';
 import { TermListService } from './terms/term-lists.ts';
+import { InlineHashing } from './signals/hashing/inline.ts';
+import type { MediaHashing } from './signals/hashing/media-hashing.ts';
+import { WorkerPoolHashing } from './signals/hashing/worker-pool.ts';
 
 export interface BulwarkConfig extends StoreLocation {
   /** Decompression-bomb guard for uploaded images. */
   maxPixels?: number;
+  /**
+   * Where media are hashed: worker threads (default one per core, BULWARK_HASH_WORKERS) with
+   * a bounded queue (BULWARK_HASH_QUEUE), or `workers: 0` to hash inline (one-off commands).
+   */
+  hashing?: { workers?: number; maxQueue?: number };
   matchOptions?: MatchOptions;
   /** How often a process looks for bank changes made by other processes. */
   bankRefreshMs?: number;
@@ -84,6 +92,8 @@ export interface Bulwark {
   readonly config: BulwarkConfig;
   readonly sql: SqlClient;
   readonly signals: SignalRegistry;
+  /** Decodes and hashes media off the event loop. */
+  readonly hashing: MediaHashing;
   readonly banks: BankService;
   readonly matcher: Matcher;
   readonly content: ContentService;
@@ -131,7 +141,9 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs });
   const events = new EventLog(sql);
   const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
-  const content = new ContentService(sql, signals, matcher, events, {
+  const hashing: MediaHashing =
+    config.hashing?.workers === 0 ? new InlineHashing(signals) : new WorkerPoolHashing({ workers: config.hashing?.workers, maxQueue: config.hashing?.maxQueue });
+  const content = new ContentService(sql, signals, hashing, matcher, events, {
     maxPixels: config.maxPixels ?? DEFAULT_MAX_PIXELS,
     matchOptions: config.matchOptions,
     mediaVault: vault,
@@ -211,10 +223,11 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     for (const stop of stops) stop();
     await actions.idle();
     await ncmec.idle();
+    await hashing.close();
     await sql.close();
   };
   return {
-    config, sql, signals, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
+    config, sql, signals, hashing, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
     audit, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, close,
   };
 }

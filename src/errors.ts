@@ -24,6 +24,14 @@ export class BulwarkError extends Error {
   }
 }
 
+/** A temporary refusal (overload): the client should retry after the given number of seconds. */
+export class RetryLaterError extends BulwarkError {
+  constructor(message: string, readonly retryAfterSeconds: number, details?: Record<string, unknown>) {
+    super('unavailable', message, { retry_after_seconds: retryAfterSeconds, ...details });
+    this.name = 'RetryLaterError';
+  }
+}
+
 export const invalid = (message: string, details?: Record<string, unknown>) => new BulwarkError('invalid', message, details);
 export const notFound = (message: string, details?: Record<string, unknown>) => new BulwarkError('not_found', message, details);
 export const conflict = (message: string, details?: Record<string, unknown>) => new BulwarkError('conflict', message, details);

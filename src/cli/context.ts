@@ -19,9 +19,24 @@ export function bulwarkConfig(options: GlobalOptions): BulwarkConfig {
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir }),
     ...(process.env.BULWARK_IDENTIFIER_KEY ? { identifierKey: process.env.BULWARK_IDENTIFIER_KEY } : {}),
     ...(process.env.BULWARK_MEDIA_KEY ? { mediaKey: process.env.BULWARK_MEDIA_KEY } : {}),
+    hashing: hashingConfigFromEnv(process.env),
     webhooks: webhookConfigFromEnv(),
     notices: { locationPatterns: locationPatternsFromEnv(process.env.BULWARK_NOTICE_LOCATION_PATTERNS) },
   };
+}
+
+/** BULWARK_HASH_WORKERS (threads; 0 hashes inline) and BULWARK_HASH_QUEUE (jobs that may wait). */
+export function hashingConfigFromEnv(env: NodeJS.ProcessEnv): NonNullable<BulwarkConfig['hashing']> {
+  const count = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a whole number of 0 or more, got ${JSON.stringify(raw)}`);
+    return value;
+  };
+  const workers = count('BULWARK_HASH_WORKERS');
+  const maxQueue = count('BULWARK_HASH_QUEUE');
+  return { ...(workers !== undefined ? { workers } : {}), ...(maxQueue !== undefined ? { maxQueue } : {}) };
 }
 
 /** Opens the configured store for one command and closes it afterwards, whatever happens. */

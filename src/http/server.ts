@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Bulwark } from '../app.ts';
 import type { ApiKeyInfo } from '../auth/api-keys.ts';
+import { RetryLaterError } from '../errors.ts';
 import { problem, problemFromError, sendProblem } from './problem.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { bankRoutes } from './routes/banks.ts';
@@ -60,7 +61,10 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   // Hash lists for import arrive as text.
   app.addContentTypeParser(['text/csv', 'text/tab-separated-values', 'text/plain', 'application/x-ndjson', 'application/jsonl'], { parseAs: 'string', bodyLimit }, rawBytes);
 
-  app.setErrorHandler((error, request, reply) => sendProblem(reply, problemFromError(error, request)));
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof RetryLaterError) reply.header('retry-after', String(error.retryAfterSeconds));
+    return sendProblem(reply, problemFromError(error, request));
+  });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route for ${request.method} ${request.url.split('?')[0]}`)));
 
   app.addHook('onRequest', async (request) => {
@@ -87,7 +91,9 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   });
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  typed.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', banks: bulwark.matcher.stats() }));
+  // Answered from memory on the event loop, which hashing never occupies: it stays quick
+  // however busy the hashing workers are, and says how busy they are.
+  typed.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', banks: bulwark.matcher.stats(), hashing: bulwark.hashing.stats() }))
   typed.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(bankRoutes(bulwark), { prefix: '/v1' });
   await app.register(matchRoutes(bulwark), { prefix: '/v1' });

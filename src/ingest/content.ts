@@ -1,7 +1,7 @@
 import { BulwarkError, conflict, invalid, notFound } from '../errors.ts';
 import type { EventLog } from '../events/event-log.ts';
 import type { BankMatch, MatchOptions, Matcher, SignalOutcome } from '../match/matcher.ts';
-import { hashContent } from '../signals/hash-content.ts';
+import type { MediaHashing } from '../signals/hashing/media-hashing.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
 import type { ComputedSignal } from '../signals/types.ts';
 import type { SqlClient } from '../store/sql.ts';
@@ -81,6 +81,7 @@ export class ContentService {
   constructor(
     private readonly sql: SqlClient,
     private readonly signals: SignalRegistry,
+    private readonly hashing: MediaHashing,
     private readonly matcher: Matcher,
     private readonly events: EventLog,
     private readonly options: ContentServiceOptions = {},
@@ -137,7 +138,7 @@ export class ContentService {
   private async computeSignals(submission: ContentSubmission): Promise<ComputedSignal[]> {
     const computed: ComputedSignal[] = [];
     if (submission.media) {
-      computed.push(...(await hashContent(this.signals, submission.contentType, submission.media, { maxPixels: this.options.maxPixels })));
+      computed.push(...(await this.hashing.hash(submission.contentType, submission.media, { maxPixels: this.options.maxPixels })));
     }
     for (const given of submission.signals ?? []) {
       const { signalType, value } = this.signals.normalize(given.signalType, given.value);

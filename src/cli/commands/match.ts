@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BulwarkError } from '../../errors.ts';
-import { hashContent } from '../../signals/hash-content.ts';
 import { matchResultJson } from '../../http/serialize.ts';
 import { withBulwark } from '../context.ts';
 import { expandImagePaths } from '../files.ts';
@@ -29,7 +28,7 @@ export function matchCommand(program: Command): void {
         let matched = 0;
         for (const [i, file] of files.entries()) {
           try {
-            const signals = await hashContent(bulwark.signals, 'photo', await readFile(file), { variants: options.dihedral, maxPixels: bulwark.config.maxPixels });
+            const signals = await bulwark.hashing.hash('photo', await readFile(file), { variants: options.dihedral, maxPixels: bulwark.config.maxPixels });
             const result = matchResultJson(await bulwark.matcher.match(signals, matchOptions));
             if (result.matched) matched++;
             if (json) process.stdout.write(`${JSON.stringify({ file, ...result })}\n`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { type Bulwark, openBulwark } from '../../app.ts';
 import { startDemoPlatform } from '../../demo/demo-platform.ts';
@@ -20,6 +20,21 @@ interface ServeOptions {
   port: number;
   host: string;
   bodyLimit: number;
+  hashWorkers?: number;
+  hashQueue?: number;
+}
+
+/** The instance configuration with serve's own hashing flags over the environment's. */
+function serveConfig(command: Command, options: ServeOptions) {
+  const config = bulwarkConfig(globals(command));
+  return {
+    ...config,
+    hashing: {
+      ...config.hashing,
+      ...(options.hashWorkers !== undefined ? { workers: options.hashWorkers } : {}),
+      ...(options.hashQueue !== undefined ? { maxQueue: options.hashQueue } : {}),
+    },
+  };
 }
 
 const storeOf = (options: GlobalOptions) => (options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir });
@@ -42,12 +57,20 @@ function serveOptions(command: Command): Command {
   return command
     .option('--port <n>', 'port to listen on', (v) => Number.parseInt(v, 10), Number(process.env.PORT ?? 8080))
     .option('--host <host>', 'address to listen on', process.env.BULWARK_HOST ?? '127.0.0.1')
-    .option('--body-limit <bytes>', 'largest request body', (v) => Number.parseInt(v, 10), 32 * 1024 * 1024);
+    .option('--body-limit <bytes>', 'largest request body', (v) => Number.parseInt(v, 10), 32 * 1024 * 1024)
+    .option('--hash-workers <n>', 'threads that decode and hash media (default: one per core; env BULWARK_HASH_WORKERS)', wholeNumber)
+    .option('--hash-queue <n>', 'uploads that may wait for a hashing thread before the API answers 503 (default: 4 per thread; env BULWARK_HASH_QUEUE)', wholeNumber);
+}
+
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 export function serveCommand(program: Command): void {
   serveOptions(program.command('serve').description('start the Bulwark HTTP API')).action(async (options: ServeOptions, command: Command) => {
-    const bulwark = await openBulwark(bulwarkConfig(globals(command)));
+    const bulwark = await openBulwark(serveConfig(command, options));
     const address = await serve(bulwark, options);
     process.stderr.write(`Bulwark listening on ${address} (OpenAPI: ${address}/openapi.json)\n`);
   });
@@ -166,7 +189,12 @@ export function demoCommand(program: Command): void {
       await mkdir(dir, { recursive: true });
       const webhookSecret = randomBytes(24).toString('base64url');
       const platform = await startDemoPlatform(webhookSecret, (line) => process.stderr.write(`${line}\n`));
-      const bulwark = await openBulwark({ dataDir: join(dir, 'data'), mediaKey: await demoMediaKey(dir), webhooks: { webhookUrl: platform.url, secret: webhookSecret } });
+      const bulwark = await openBulwark({
+        dataDir: join(dir, 'data'),
+        mediaKey: await demoMediaKey(dir),
+        webhooks: { webhookUrl: platform.url, secret: webhookSecret },
+        hashing: { workers: options.hashWorkers, maxQueue: options.hashQueue },
+      });
       const samples = join(dir, 'samples');
       await mkdir(samples, { recursive: true });
       const banks = await bulwark.banks.list();

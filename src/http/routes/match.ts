@@ -3,7 +3,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Bulwark } from '../../app.ts';
 import { invalid } from '../../errors.ts';
-import { hashContent } from '../../signals/hash-content.ts';
 import { matchResultJson } from '../serialize.ts';
 import { matchOptionsQuery, toMatchOptions, zodIssuesToInvalid } from './shared.ts';
 
@@ -41,7 +40,7 @@ export const matchRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plug
     async (request) => {
       const options = toMatchOptions(request.query);
       if (Buffer.isBuffer(request.body)) {
-        const computed = await hashContent(bulwark.signals, 'photo', request.body, {
+        const computed = await bulwark.hashing.hash('photo', request.body, {
           variants: request.query.dihedral,
           maxPixels: bulwark.config.maxPixels,
         });
