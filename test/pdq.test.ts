@@ -529,7 +529,7 @@ describe('PDQ image decoding', () => {
 });
 
 describe('PDQ refuses bad input with a clear ImageDecodeError', () => {
-  const refuses = async (bytes: Uint8Array, message: RegExp, reason: ImageDecodeError['reason'], options?: { maxPixels: number }) => {
+  const refuses = async (bytes: Uint8Array, message: RegExp, reason: ImageDecodeError['reason'], options?: { maxPixels?: number; maxDimension?: number }) => {
     await assert.rejects(pdqFromImage(bytes, options), (error: unknown) => {
       assert.ok(error instanceof ImageDecodeError, `expected ImageDecodeError, got ${error}`);
       assert.match(error.message, message);
@@ -544,11 +544,12 @@ describe('PDQ refuses bad input with a clear ImageDecodeError', () => {
   });
 
   it('text, random bytes, SVG and PDF: not a supported format, never handed to a decoder', async () => {
-    const unsupported = /^not a supported image format \(expected jpeg, png, webp, gif, tiff\)$/;
+    const unsupported = /^not a supported image format \(expected jpeg, png, webp, gif, tiff, avif, bmp\)$/;
     await refuses(Buffer.from('plain text, not an image'), unsupported, 'unsupported');
     await refuses(noiseImage(5, 16, 16).pixels, unsupported, 'unsupported');
-    await refuses(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'), unsupported, 'unsupported');
-    await refuses(Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n'), unsupported, 'unsupported');
+    const named = (name: string) => new RegExp(`^${name} is not supported: [^()]+ \\(supported: jpeg, png, webp, gif, tiff, avif, bmp\\)$`);
+    await refuses(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'), named('SVG'), 'unsupported');
+    await refuses(Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n'), named('PDF'), 'unsupported');
   });
 
   it('truncated PNG, JPEG, WebP, GIF and TIFF, and garbage behind a JPEG signature', async () => {
@@ -579,5 +580,32 @@ describe('PDQ refuses bad input with a clear ImageDecodeError', () => {
     await refuses(small, /^image exceeds the pixel limit \(300 x 200 > 10000 pixels\)$/, 'too-large', { maxPixels: 10_000 });
     assert.equal((await pdqFromImage(small, { maxPixels: 60_000 })).quality, 100, 'exactly at the limit is allowed');
     await assert.rejects(pdqFromImage(small, { maxPixels: 0 }), RangeError);
+  });
+
+  it('bombs under the pixel limit: a 49,000,000 x 1 PNG is refused by the side limit from its header; a 7000 x 7000 PNG is hashed', async () => {
+    // Decoding the first took 10-15 s of CPU before the side limit; it hashes to nothing anyway (PDQ needs 5 pixels a side).
+    await refuses(pngFile(49_000_000, 1, 8, 2, Buffer.alloc(16)), /^image exceeds the side limit \(49000000 x 1: a side over 65500 pixels\)$/, 'too-large');
+    await refuses(pngFile(1, 49_000_000, 8, 0, Buffer.alloc(16)), /^image exceeds the side limit \(1 x 49000000: a side over 65500 pixels\)$/, 'too-large');
+    const small = await png(shapesImage(54, 300, 200));
+    await refuses(small, /^image exceeds the side limit \(300 x 200: a side over 299 pixels\)$/, 'too-large', { maxDimension: 299 });
+    assert.equal((await pdqFromImage(small, { maxDimension: 300 })).quality, 100, 'exactly at the limit is allowed');
+    await assert.rejects(pdqFromImage(small, { maxDimension: 1.5 }), RangeError);
+
+    // 49 megapixels, 0.7 MB on disk: under the default limit it is decoded and hashed; under a lower one it is refused unread.
+    const big = await sharp({ create: { width: 7000, height: 7000, channels: 3, background: { r: 90, g: 120, b: 150 } } }).png().toBuffer();
+    await refuses(big, /^image exceeds the pixel limit \(7000 x 7000 > 40000000 pixels\)$/, 'too-large', { maxPixels: 40_000_000 });
+    assert.equal((await pdqFromImage(big)).quality, 0, 'hashed: a flat picture');
+  });
+
+  it('truncated AVIF, and files whose signature belongs to another format', async () => {
+    const image = shapesImage(55, 200, 150);
+    const avif = await sharp(image.pixels, { raw: { width: 200, height: 150, channels: 3 } }).avif().toBuffer();
+    await refuses(avif.subarray(0, Math.floor(avif.length / 2)), /^image is truncated or corrupt: \S/, 'corrupt');
+    const pngBytes = await png(image);
+    await refuses(Buffer.concat([Buffer.from('GIF89a'), pngBytes]), /^image is truncated or corrupt: \S/, 'corrupt');
+    await refuses(Buffer.concat([Buffer.from('RIFF\0\0\0\0WEBP'), pngBytes]), /^image is truncated or corrupt: \S/, 'corrupt');
+    await refuses(Buffer.concat([Buffer.from([0x49, 0x49, 0x2a, 0x00]), pngBytes]), /^image is truncated or corrupt: \S/, 'corrupt');
+    // A PNG named or sent as anything else is still a PNG: formats are recognised from the bytes.
+    assert.equal(hash256ToHex((await pdqFromImage(pngBytes)).hash), hash256ToHex(pdqFromLuma(lumaOf(image), 200, 150).hash));
   });
 });
