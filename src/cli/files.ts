@@ -1,24 +1,105 @@
-import { readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { invalid } from '../errors.ts';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff']);
+/**
+ * Extensions walked in directories. HEIC, HEIF, JPEG XL and JPEG 2000 cannot be hashed
+ * here, but are walked all the same so that each is reported as unsupported, by name,
+ * instead of being skipped without a word.
+ */
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp', '.dib', '.heic', '.heif', '.jxl', '.jp2']);
 
-/** Files named on the command line, with directories walked for image files (sorted, so output is stable). */
-export async function expandImagePaths(paths: string[]): Promise<string[]> {
-  const files: string[] = [];
-  const walk = async (dir: string) => {
-    for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+export interface FoundFile {
+  path: string;
+  /** Why the file cannot be read (a dangling or looping symbolic link, an unreadable directory): listed so that it is reported. */
+  problem?: string;
+}
+
+export interface FoundFiles {
+  files: FoundFile[];
+  /** Directories reached a second time (through a symbolic link loop, or a second link to them), and walked only once. */
+  skipped: string[];
+}
+
+const code = (error: unknown) => (error as NodeJS.ErrnoException)?.code ?? String(error);
+
+function linkProblem(error: unknown, target: string): string {
+  const to = target ? ` (to ${target})` : '';
+  if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return `dangling symbolic link${to}`;
+  if (code(error) === 'ELOOP') return `symbolic link loop${to}`;
+  return `cannot follow symbolic link${to}: ${code(error)}`;
+}
+
+/**
+ * Files named on the command line, and the files with these extensions under the
+ * directories named, in a stable order (each directory's entries sorted by name).
+ * Symbolic links are followed, to files and to directories: a linked file is listed when
+ * its name or its target's has one of the extensions, a linked directory is walked, and a
+ * directory reached again (a link loop, or a second link to it) is walked once. A link that
+ * leads nowhere is listed with its problem, to be reported, not dropped.
+ */
+export async function findFiles(paths: string[], extensions: ReadonlySet<string> = IMAGE_EXTENSIONS): Promise<FoundFiles> {
+  const files: FoundFile[] = [];
+  const skipped: string[] = [];
+  const walked = new Set<string>();
+  const wanted = (...names: string[]) => names.some((name) => extensions.has(extname(name).toLowerCase()));
+
+  const follow = async (link: string, named: boolean) => {
+    const target = await readlink(link).catch(() => '');
+    let info: Stats;
+    try {
+      info = await stat(link);
+    } catch (error) {
+      if (named || wanted(link, target)) files.push({ path: link, problem: linkProblem(error, target) });
+      return;
+    }
+    if (info.isDirectory()) await walk(link, info);
+    else if (named || (info.isFile() && wanted(link, target))) files.push({ path: link });
+  };
+
+  const walk = async (dir: string, info: Stats) => {
+    const id = `${info.dev}:${info.ino}`;
+    if (walked.has(id)) {
+      skipped.push(dir);
+      return;
+    }
+    walked.add(id);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      files.push({ path: dir, problem: `cannot read directory: ${code(error)}` });
+      return;
+    }
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) files.push(path);
+      if (entry.isSymbolicLink()) await follow(path, false);
+      else if (entry.isDirectory()) await walk(path, await stat(path));
+      else if (entry.isFile() && wanted(entry.name)) files.push({ path });
     }
   };
+
   for (const path of paths) {
-    const info = await stat(path).catch(() => undefined);
+    const info = await lstat(path).catch(() => undefined);
     if (!info) throw invalid(`no such file or directory: ${path}`);
-    if (info.isDirectory()) await walk(path);
-    else files.push(path);
+    if (info.isSymbolicLink()) await follow(path, true);
+    else if (info.isDirectory()) await walk(path, info);
+    else files.push({ path });
   }
-  return files;
+  return { files, skipped };
+}
+
+/**
+ * The paths of findFiles, for commands that take a plain list: a file that cannot be
+ * reached (a dangling link) is an error here rather than a silent omission.
+ */
+export async function expandImagePaths(paths: string[]): Promise<string[]> {
+  const { files } = await findFiles(paths);
+  const unreachable = files.filter((file) => file.problem);
+  if (unreachable.length > 0) {
+    const [first] = unreachable;
+    throw invalid(`${first.path}: ${first.problem}${unreachable.length > 1 ? ` (and ${unreachable.length - 1} more files that cannot be read)` : ''}`);
+  }
+  return files.map((file) => file.path);
 }

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { BulwarkError } from '../../errors.ts';
+import { BulwarkError, invalid } from '../../errors.ts';
 import { defaultSignalRegistry } from '../../signals/default-registry.ts';
 import { hashContent } from '../../signals/hash-content.ts';
 import type { ComputedSignal } from '../../signals/types.ts';
 import { globals } from '../context.ts';
-import { expandImagePaths } from '../files.ts';
+import { IMAGE_EXTENSIONS, findFiles } from '../files.ts';
 import { progressBar, reportError } from '../output.ts';
 
 export interface FileHashes {
@@ -33,19 +33,37 @@ export function fileHashes(file: string, signals: ComputedSignal[]): FileHashes 
 export function hashCommand(program: Command): void {
   program
     .command('hash')
-    .description('print PDQ (with quality), MD5 and SHA-256 of images; directories are walked')
+    .description('print PDQ (with quality), MD5 and SHA-256 of images; directories are walked, following symbolic links')
     .argument('<paths...>', 'image files or directories')
     .option('--dihedral', 'also print the PDQ hashes of the 8 rotated and flipped copies')
+    .addHelpText(
+      'after',
+      `
+Directories are walked for ${[...IMAGE_EXTENSIONS].join(' ')} files.
+Symbolic links are followed, to files and to directories; a directory reached twice
+(a link loop) is walked once. A link that leads nowhere is reported as a file that
+could not be hashed. The exit status is 0 only if every file found was hashed, and
+is non-zero when no file was found at all.`,
+    )
     .action(async (paths: string[], options: { dihedral?: boolean }, command: Command) => {
       const { json } = globals(command);
       const registry = defaultSignalRegistry();
-      const files = await expandImagePaths(paths);
+      const { files, skipped } = await findFiles(paths);
+      for (const dir of skipped) process.stderr.write(`${dir}: walked once only (a symbolic link loop, or a second link to the same directory)\n`);
+      if (files.length === 0) {
+        reportError(invalid(`no image files found in ${paths.join(', ')}: nothing was hashed`), { json });
+        return;
+      }
       const progress = progressBar('hashing', files.length, 'files');
       let failures = 0;
-      for (const [i, file] of files.entries()) {
+      for (const [i, { path: file, problem }] of files.entries()) {
         let result: FileHashes;
         try {
-          const signals = await hashContent(registry, 'photo', await readFile(file), { variants: options.dihedral });
+          if (problem) throw invalid(problem);
+          const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+            throw invalid(`cannot read file: ${error.code ?? error.message}`);
+          });
+          const signals = await hashContent(registry, 'photo', bytes, { variants: options.dihedral });
           result = fileHashes(file, signals);
         } catch (error) {
           if (!(error instanceof BulwarkError)) throw error;
