@@ -89,7 +89,7 @@ describe('bulwark hash: symbolic links, formats and exit status', () => {
     const result = run('hash', empty);
     assert.equal(result.code, 2);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /no image files found in .*empty: nothing was hashed/);
+    assert.match(result.stderr, /no image (or video )?files found in .*empty: nothing was hashed/);
     const json = run('--json', 'hash', empty);
     assert.equal(json.code, 2);
     assert.equal(JSON.parse(json.stdout).error.kind, 'invalid');
