@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { HASH256_WORDS, type Hash256, setBit } from './hash256.ts';
 
 /**
@@ -94,415 +95,40 @@ export function lumaFromPixels(pixels: Uint8Array, width: number, height: number
 }
 
 // ---------------------------------------------------------------------------------------
-// Jarosz filter and decimation, streamed.
+// Jarosz filter and decimation: WebAssembly SIMD kernels (jarosz.wat), streamed.
 //
 // The reference blurs the whole image four times (rows, columns, rows, columns) and then
-// samples 64x64 values. Here the four passes run as one pipeline over the image, a few rows
+// samples 64x64 values. Here the four passes run as one pipeline over the image, eight rows
 // at a time, so that nothing image-sized is allocated and memory is read about once:
 //
-//   input row ──row box──▶ ring ──column box──▶ blurred row ──row box, sampled──▶ 64 values
-//        ──column box over 64 columns, sampled──▶ the 64x64 block
+//   8 input rows ──luma──▶ ──row box──▶ ring ──column box──▶ 8 blurred rows
+//        ──row box, sampled──▶ 8 x 64 values ──column box over 64 columns, sampled──▶ block
 //
-// Every running sum still sees exactly the values, in exactly the order, the reference's
-// does; only the values no later step reads (pass 2 away from the sampled rows and
-// columns) are never divided out or stored.
+// Every running sum sees exactly the values, in exactly the order, the reference's does,
+// in float32; only the values no later step reads (pass 2 away from the sampled rows and
+// columns) are never divided out or stored. The kernels work on independent lanes: 8 rows
+// side by side in the row passes, 4 neighbouring columns in the column passes (see
+// jarosz.wat); this module lays out their buffers and drives them.
 // ---------------------------------------------------------------------------------------
 
 /** Window per pass: half a 64th of the dimension, rounded up, so two passes span a block. */
 export const jaroszWindow = (dimension: number) => Math.floor((dimension + 2 * 64 - 1) / (2 * 64));
 
-/**
- * fround(sum / n) is computed as fround(sum * (1 / n)): for a float32 sum and an integer n
- * below 2^20 the quotient never lies within 2^-45 (relative) of a float32 rounding
- * boundary, while the double product is within 2^-52 of it, so both round alike. A
- * multiply is several times cheaper than a divide, and there is one per pixel per pass.
- */
-let reciprocals = new Float64Array(0);
-function reciprocalsUpTo(n: number): Float64Array {
-  if (reciprocals.length <= n) reciprocals = Float64Array.from({ length: n + 1 }, (_, i) => (i === 0 ? 0 : 1 / i));
-  return reciprocals;
-}
+/** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: object };
+};
 
-/**
- * The reference's box filter keeps a running sum through four phases: it adds half-1
- * values without writing, then writes while the window grows, slides the full window, and
- * writes while the window shrinks at the end. Written per output index it is: add the
- * value at out + half - 1 (while inside the vector), subtract the one at out - window + half
- * - 1 (once past the growing phase), then divide by the number of values summed.
- */
-interface BoxGeometry {
-  window: number;
-  half: number;
-  /** Values added before the first output. */
-  prefill: number;
-  /** Last output index written without a subtraction (the window still grows). */
-  lastGrowing: number;
-  /** Last output index with an addition (later ones only subtract). */
-  lastAdding: number;
-}
-
-function boxGeometry(length: number, window: number): BoxGeometry {
-  const half = Math.trunc((window + 2) / 2);
-  return { window, half, prefill: half - 1, lastGrowing: window - half, lastAdding: length - half };
-}
-
-/**
- * Box filter along four rows at once. The running sum is a chain of dependent float
- * roundings; four independent chains let the CPU overlap them, which roughly halves the
- * time of a row pass. Rows may repeat (to pad the last group) as long as their outputs do.
- */
-function boxFourRows(
-  input: Float32Array,
-  in0: number,
-  in1: number,
-  in2: number,
-  in3: number,
-  output: Float32Array,
-  out0: number,
-  out1: number,
-  out2: number,
-  out3: number,
-  length: number,
-  { window, prefill, lastGrowing, lastAdding }: BoxGeometry,
-  recip: Float64Array,
-): void {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let right = 0;
-  let left = 0;
-  let count = 0;
-  for (; right < prefill; right++, count++) {
-    s0 = fround(s0 + input[in0 + right]);
-    s1 = fround(s1 + input[in1 + right]);
-    s2 = fround(s2 + input[in2 + right]);
-    s3 = fround(s3 + input[in3 + right]);
-  }
-  let out = 0;
-  for (; out <= lastGrowing; out++, right++) {
-    s0 = fround(s0 + input[in0 + right]);
-    s1 = fround(s1 + input[in1 + right]);
-    s2 = fround(s2 + input[in2 + right]);
-    s3 = fround(s3 + input[in3 + right]);
-    const r = recip[++count];
-    output[out0 + out] = s0 * r;
-    output[out1 + out] = s1 * r;
-    output[out2 + out] = s2 * r;
-    output[out3 + out] = s3 * r;
-  }
-  const r = recip[window];
-  for (; out <= lastAdding; out++, right++, left++) {
-    s0 = fround(fround(s0 + input[in0 + right]) - input[in0 + left]);
-    s1 = fround(fround(s1 + input[in1 + right]) - input[in1 + left]);
-    s2 = fround(fround(s2 + input[in2 + right]) - input[in2 + left]);
-    s3 = fround(fround(s3 + input[in3 + right]) - input[in3 + left]);
-    output[out0 + out] = s0 * r;
-    output[out1 + out] = s1 * r;
-    output[out2 + out] = s2 * r;
-    output[out3 + out] = s3 * r;
-  }
-  count = window;
-  for (; out < length; out++, left++) {
-    s0 = fround(s0 - input[in0 + left]);
-    s1 = fround(s1 - input[in1 + left]);
-    s2 = fround(s2 - input[in2 + left]);
-    s3 = fround(s3 - input[in3 + left]);
-    const r = recip[--count];
-    output[out0 + out] = s0 * r;
-    output[out1 + out] = s1 * r;
-    output[out2 + out] = s2 * r;
-    output[out3 + out] = s3 * r;
-  }
-}
-
-/**
- * Writes one sampled output of four rows: to position j, and to the following positions
- * too when the same column is sampled more than once (rows shorter than 64). Returns the
- * next position to fill.
- */
-function writeSample(
-  output: Float32Array,
-  out0: number,
-  out1: number,
-  out2: number,
-  out3: number,
-  samples: Int32Array,
-  j: number,
-  v0: number,
-  v1: number,
-  v2: number,
-  v3: number,
-): number {
-  const column = samples[j];
-  do {
-    output[out0 + j] = v0;
-    output[out1 + j] = v1;
-    output[out2 + j] = v2;
-    output[out3 + j] = v3;
-    j++;
-  } while (j < 64 && samples[j] === column);
-  return j;
-}
-
-/**
- * The same filter along four rows, keeping only the outputs at the sampled columns
- * (`samples`: 64 ascending indices, repeats allowed when the row is shorter than 64).
- * Output j of each row goes to out + j. The running sums still take in every value.
- */
-function boxFourRowsSampled(
-  input: Float32Array,
-  in0: number,
-  in1: number,
-  in2: number,
-  in3: number,
-  output: Float32Array,
-  out0: number,
-  out1: number,
-  out2: number,
-  out3: number,
-  length: number,
-  { window, prefill, lastGrowing, lastAdding }: BoxGeometry,
-  recip: Float64Array,
-  samples: Int32Array,
-): void {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let right = 0;
-  let left = 0;
-  let count = 0;
-  let j = 0;
-  let next = samples[0];
-  for (; right < prefill; right++, count++) {
-    s0 = fround(s0 + input[in0 + right]);
-    s1 = fround(s1 + input[in1 + right]);
-    s2 = fround(s2 + input[in2 + right]);
-    s3 = fround(s3 + input[in3 + right]);
-  }
-  let out = 0;
-  for (; out <= lastGrowing; out++, right++) {
-    s0 = fround(s0 + input[in0 + right]);
-    s1 = fround(s1 + input[in1 + right]);
-    s2 = fround(s2 + input[in2 + right]);
-    s3 = fround(s3 + input[in3 + right]);
-    count++;
-    if (out === next) {
-      const r = recip[count];
-      j = writeSample(output, out0, out1, out2, out3, samples, j, s0 * r, s1 * r, s2 * r, s3 * r);
-      next = j < 64 ? samples[j] : -1;
-    }
-  }
-  const r = recip[window];
-  for (; out <= lastAdding; out++, right++, left++) {
-    s0 = fround(fround(s0 + input[in0 + right]) - input[in0 + left]);
-    s1 = fround(fround(s1 + input[in1 + right]) - input[in1 + left]);
-    s2 = fround(fround(s2 + input[in2 + right]) - input[in2 + left]);
-    s3 = fround(fround(s3 + input[in3 + right]) - input[in3 + left]);
-    if (out === next) {
-      j = writeSample(output, out0, out1, out2, out3, samples, j, s0 * r, s1 * r, s2 * r, s3 * r);
-      next = j < 64 ? samples[j] : -1;
-    }
-  }
-  count = window;
-  for (; out < length; out++, left++) {
-    s0 = fround(s0 - input[in0 + left]);
-    s1 = fround(s1 - input[in1 + left]);
-    s2 = fround(s2 - input[in2 + left]);
-    s3 = fround(s3 - input[in3 + left]);
-    count--;
-    if (out === next) {
-      const r = recip[count];
-      j = writeSample(output, out0, out1, out2, out3, samples, j, s0 * r, s1 * r, s2 * r, s3 * r);
-      next = j < 64 ? samples[j] : -1;
-    }
-  }
-}
-
-/** Rows move through the pipeline in groups of four, the number the row passes interleave. */
-const OUTPUT_ROWS = 4;
-
-/**
- * The box filter down every column of a stream of rows, one running sum per column, fed a
- * row at a time in order (so memory is read along rows). The caller writes input row k at
- * `slot(k)` of `ring` and then calls push(); the ring keeps the window's rows for
- * subtracting plus `lookahead` rows the caller may fill ahead. Output row i is written to
- * `output` at (i % OUTPUT_ROWS) * width and reported to `onRow`, unless `wanted` says no
- * one reads it: then the sums are updated and nothing is written.
- */
-class ColumnBox {
-  readonly ring: Float32Array;
-  readonly output: Float32Array;
-  private readonly ringRows: number;
-  private readonly sums: Float32Array;
-  private readonly geometry: BoxGeometry;
-  private pushed = 0;
-
-  constructor(
-    private readonly width: number,
-    private readonly length: number,
-    window: number,
-    lookahead: number,
-    private readonly recip: Float64Array,
-    private readonly onRow: (row: number, offset: number) => void,
-    private readonly wanted?: Uint8Array,
-  ) {
-    this.geometry = boxGeometry(length, window);
-    this.ringRows = window + lookahead;
-    this.ring = new Float32Array(this.ringRows * width);
-    this.output = new Float32Array(OUTPUT_ROWS * width);
-    this.sums = new Float32Array(width);
-  }
-
-  slot(row: number): number {
-    return (row % this.ringRows) * this.width;
-  }
-
-  /** Takes in the next input row, already written at slot(row). */
-  push(): void {
-    const row = this.pushed++;
-    const { width, sums, ring, output } = this;
-    const { window, prefill, lastGrowing } = this.geometry;
-    const add = this.slot(row);
-    if (row < prefill) {
-      for (let c = 0; c < width; c++) sums[c] = sums[c] + ring[add + c];
-      return;
-    }
-    const out = row - prefill;
-    const target = this.targetOf(out);
-    if (out <= lastGrowing) {
-      if (target < 0) {
-        for (let c = 0; c < width; c++) sums[c] = sums[c] + ring[add + c];
-      } else {
-        const r = this.recip[out + prefill + 1];
-        for (let c = 0; c < width; c++) {
-          const sum = fround(sums[c] + ring[add + c]);
-          sums[c] = sum;
-          output[target + c] = sum * r;
-        }
-      }
-    } else {
-      const subtract = this.slot(row - window);
-      if (target < 0) {
-        for (let c = 0; c < width; c++) sums[c] = fround(sums[c] + ring[add + c]) - ring[subtract + c];
-      } else {
-        const r = this.recip[window];
-        for (let c = 0; c < width; c++) {
-          const sum = fround(fround(sums[c] + ring[add + c]) - ring[subtract + c]);
-          sums[c] = sum;
-          output[target + c] = sum * r;
-        }
-      }
-    }
-    if (target >= 0) this.onRow(out, target);
-  }
-
-  /** The last outputs, after the final input row: the window shrinks, nothing is added. */
-  finish(): void {
-    const { width, sums, ring, output, length } = this;
-    const { window, half, lastAdding } = this.geometry;
-    let count = window;
-    for (let out = lastAdding + 1; out < length; out++) {
-      count--;
-      const subtract = this.slot(out - window + half - 1);
-      const target = this.targetOf(out);
-      if (target < 0) {
-        for (let c = 0; c < width; c++) sums[c] = sums[c] - ring[subtract + c];
-        continue;
-      }
-      const r = this.recip[count];
-      for (let c = 0; c < width; c++) {
-        const sum = fround(sums[c] - ring[subtract + c]);
-        sums[c] = sum;
-        output[target + c] = sum * r;
-      }
-      this.onRow(out, target);
-    }
-  }
-
-  private targetOf(out: number): number {
-    return this.wanted && !this.wanted[out] ? -1 : (out % OUTPUT_ROWS) * this.width;
-  }
-}
-
-/** floor(((i + 0.5) * dimension) / 64) for i < 64: the block centres the reference samples. */
-function sampleIndices(dimension: number): Int32Array {
-  const indices = new Int32Array(64);
-  for (let i = 0; i < 64; i++) indices[i] = Math.trunc(((i + 0.5) * dimension) / 64);
-  return indices;
-}
-
-/**
- * Where the first row pass reads its input: `rows` rows of luma starting at row `first`,
- * row k at offset k * width of the returned array. Reading through this lets an image be
- * hashed from its decoded pixels without ever holding a full-size luma plane.
- */
-type LumaRows = (first: number, rows: number) => Float32Array;
-
-/** Blurs and decimates luma to the reference's 64x64 buffer, written into `block`. */
-function downsampleTo64(lumaRows: LumaRows, width: number, height: number, block: Float32Array): void {
-  if (width === 64 && height === 64) {
-    // As the reference: already 64x64 (e.g. a video frame scaled by ffmpeg), so no blur.
-    block.set(lumaRows(0, 64).subarray(0, 64 * 64));
-    return;
-  }
-  const rowWindow = jaroszWindow(width);
-  const columnWindow = jaroszWindow(height);
-  const rowGeometry = boxGeometry(width, rowWindow);
-  const recip = reciprocalsUpTo(Math.max(rowWindow, columnWindow));
-  const sampledColumns = sampleIndices(width);
-  const sampledRows = sampleIndices(height);
-  const wantedRows = new Uint8Array(height);
-  for (const row of sampledRows) wantedRows[row] = 1;
-
-  // Pass 2, columns: over the 64 sampled columns only, written only at the sampled rows.
-  const secondColumns: ColumnBox = new ColumnBox(64, height, columnWindow, OUTPUT_ROWS, recip, (row, offset) => {
-    for (let i = 0; i < 64; i++) if (sampledRows[i] === row) block.set(secondColumns.output.subarray(offset, offset + 64), i * 64);
-  }, wantedRows);
-
-  // Pass 1, columns, feeding pass 2, rows, four blurred rows at a time.
-  const firstColumns: ColumnBox = new ColumnBox(width, height, columnWindow, OUTPUT_ROWS, recip, (row) => {
-    if (row % OUTPUT_ROWS !== OUTPUT_ROWS - 1 && row !== height - 1) return;
-    const first = row - (row % OUTPUT_ROWS);
-    const rows = row - first + 1;
-    const from = (k: number) => Math.min(k, rows - 1) * width;
-    const to = (k: number) => secondColumns.slot(first + Math.min(k, rows - 1));
-    boxFourRowsSampled(firstColumns.output, from(0), from(1), from(2), from(3), secondColumns.ring, to(0), to(1), to(2), to(3), width, rowGeometry, recip, sampledColumns);
-    for (let k = 0; k < rows; k++) secondColumns.push();
-  });
-
-  // Pass 1, rows, four input rows at a time into the first column filter's ring.
-  for (let first = 0; first < height; first += OUTPUT_ROWS) {
-    const rows = Math.min(OUTPUT_ROWS, height - first);
-    const input = lumaRows(first, rows);
-    const from = (k: number) => Math.min(k, rows - 1) * width;
-    const to = (k: number) => firstColumns.slot(first + Math.min(k, rows - 1));
-    boxFourRows(input, from(0), from(1), from(2), from(3), firstColumns.ring, to(0), to(1), to(2), to(3), width, rowGeometry, recip);
-    for (let k = 0; k < rows; k++) firstColumns.push();
-  }
-  firstColumns.finish();
-  secondColumns.finish();
-}
-
-// ---------------------------------------------------------------------------------------
-// Quality, DCT, bits.
-// ---------------------------------------------------------------------------------------
-
-/** Sum of quantised neighbour differences: counts significant gradients, not many small ones. */
-function qualityOf(block: Float32Array): number {
-  let gradientSum = 0;
-  for (let i = 0; i < 63; i++) {
-    for (let j = 0; j < 64; j++) {
-      gradientSum += Math.abs(Math.trunc(fround(fround(fround(block[i * 64 + j] - block[(i + 1) * 64 + j]) * 100) / 255)));
-    }
-  }
-  for (let i = 0; i < 64; i++) {
-    for (let j = 0; j < 63; j++) {
-      gradientSum += Math.abs(Math.trunc(fround(fround(fround(block[i * 64 + j] - block[i * 64 + j + 1]) * 100) / 255)));
-    }
-  }
-  return Math.min(100, Math.trunc(gradientSum / 90));
+interface JaroszKernels {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  luma4(src: number, rowBytes: number, width: number, channels: number, grey: number, mask: number, dst: number, pitch: number): void;
+  transpose(src: number, srcStep: number, srcStride: number, dst: number, dstStep: number, dstStride: number, blocks: number): void;
+  boxRows(input: number, output: number, length: number, window: number, divide: number): void;
+  sampleColumns(sums: number, columns: number, counts: number, dst: number): void;
+  columnStep(sums: number, add: number, sub: number, out: number, count: number, bytes: number): void;
+  dct(block: number, matrix: number, transposed: number, partial: number, out: number): void;
+  gradientSum(block: number): number;
 }
 
 /**
@@ -518,56 +144,198 @@ const DCT_MATRIX = (() => {
   return matrix;
 })();
 
-/**
- * B = D·A·Dᵀ as the reference computes it: T = D·A first, then B = T·Dᵀ, each sum taken
- * over k in increasing order. Four outputs are summed side by side for speed; each sum on
- * its own follows the reference's order exactly.
- */
-function dct64To16(block: Float32Array, partial: Float32Array, coefficients: Float32Array): void {
-  const d = DCT_MATRIX;
-  for (let i = 0; i < 16; i++) {
-    const row = i * 64;
-    for (let j = 0; j < 64; j += 4) {
-      let t0 = 0;
-      let t1 = 0;
-      let t2 = 0;
-      let t3 = 0;
-      for (let k = 0; k < 64; k++) {
-        const dik = d[row + k];
-        const a = k * 64 + j;
-        t0 = fround(t0 + fround(dik * block[a]));
-        t1 = fround(t1 + fround(dik * block[a + 1]));
-        t2 = fround(t2 + fround(dik * block[a + 2]));
-        t3 = fround(t3 + fround(dik * block[a + 3]));
-      }
-      partial[row + j] = t0;
-      partial[row + j + 1] = t1;
-      partial[row + j + 2] = t2;
-      partial[row + j + 3] = t3;
-    }
-  }
-  for (let i = 0; i < 16; i++) {
-    const row = i * 64;
-    for (let j = 0; j < 16; j += 4) {
-      let b0 = 0;
-      let b1 = 0;
-      let b2 = 0;
-      let b3 = 0;
-      const d0 = j * 64;
-      for (let k = 0; k < 64; k++) {
-        const tik = partial[row + k];
-        b0 = fround(b0 + fround(tik * d[d0 + k]));
-        b1 = fround(b1 + fround(tik * d[d0 + 64 + k]));
-        b2 = fround(b2 + fround(tik * d[d0 + 128 + k]));
-        b3 = fround(b3 + fround(tik * d[d0 + 192 + k]));
-      }
-      coefficients[i * 16 + j] = b0;
-      coefficients[i * 16 + j + 1] = b1;
-      coefficients[i * 16 + j + 2] = b2;
-      coefficients[i * 16 + j + 3] = b3;
-    }
-  }
+/** Where every instance keeps the DCT matrix and its transpose (offsets below it stay unused). */
+const MATRIX_AT = 64;
+const TRANSPOSED_AT = MATRIX_AT + 16 * 64 * 4;
+const CONSTANTS_END = TRANSPOSED_AT + 64 * 16 * 4;
+
+function instantiate(): JaroszKernels {
+  const kernels = new WebAssembly.Instance(jaroszModule).exports as unknown as JaroszKernels;
+  const floats = new Float32Array(kernels.memory.buffer);
+  floats.set(DCT_MATRIX, MATRIX_AT / 4);
+  for (let i = 0; i < 16; i++) for (let k = 0; k < 64; k++) floats[TRANSPOSED_AT / 4 + k * 16 + i] = DCT_MATRIX[i * 64 + k];
+  return kernels;
 }
+
+const jaroszModule = new WebAssembly.Module(readFileSync(new URL('./jarosz.wasm', import.meta.url)));
+
+/**
+ * One instance is kept per thread for the common case; an image whose buffers need more
+ * than this gets an instance of its own, dropped afterwards, since a WebAssembly memory
+ * never shrinks.
+ */
+const KEPT_MEMORY_BYTES = 64 << 20;
+let keptKernels: JaroszKernels | undefined;
+
+function kernelsWith(bytes: number): JaroszKernels {
+  const reuse = bytes <= KEPT_MEMORY_BYTES;
+  const kernels = reuse && keptKernels ? keptKernels : instantiate();
+  if (reuse) keptKernels = kernels;
+  const missing = bytes - kernels.memory.buffer.byteLength;
+  if (missing > 0) kernels.memory.grow(Math.ceil(missing / 65536));
+  return kernels;
+}
+
+/** floor(((i + 0.5) * dimension) / 64) for i < 64: the block centres the reference samples. */
+function sampleIndices(dimension: number): Int32Array {
+  const indices = new Int32Array(64);
+  for (let i = 0; i < 64; i++) indices[i] = Math.trunc(((i + 0.5) * dimension) / 64);
+  return indices;
+}
+
+/** How many values the box filter's sum holds at output `index` (its divisor there). */
+function boxCount(index: number, length: number, window: number): number {
+  const half = Math.trunc((window + 2) / 2);
+  if (index <= window - half) return index + half;
+  if (index <= length - half) return window;
+  return window - (index - (length - half));
+}
+
+/** What the first row pass reads: decoded 8-bit pixels, or float luma (one value per pixel). */
+type Source = { pixels: Uint8Array; channels: number; grey: boolean } | { luma: Float32Array };
+
+const roundUp = (value: number, multiple: number) => Math.ceil(value / multiple) * multiple;
+
+/** The 64x64 block, the DCT's 16x64 and 16x16 outputs, and 16 bytes the gradient sum reads past the block. */
+const BLOCK_AND_DCT_BYTES = (64 * 64 + 16 * 64 + 16 * 16) * 4 + 64;
+
+/** Rows move through the pipeline in groups of eight: two 4-lane vectors per row pass step. */
+const GROUP = 8;
+
+interface Blurred {
+  kernels: JaroszKernels;
+  /** Offset of the 64x64 block, followed by room for the DCT: 16x64 then 16x16 floats. */
+  blockAt: number;
+}
+
+/** Blurs and decimates to the reference's 64x64 buffer, in the kernels' memory. */
+function blurredBlock(source: Source, width: number, height: number): Blurred {
+  if (width === 64 && height === 64) {
+    // As the reference: already 64x64 (e.g. a video frame scaled by ffmpeg), so no blur.
+    const kernels = kernelsWith(CONSTANTS_END + BLOCK_AND_DCT_BYTES);
+    const block = new Float32Array(kernels.memory.buffer, CONSTANTS_END, 64 * 64);
+    if ('luma' in source) block.set(source.luma.subarray(0, 64 * 64));
+    else lumaFromPixels(source.pixels, 64, 64, source.channels, { grey: source.grey, output: block });
+    return { kernels, blockAt: CONSTANTS_END };
+  }
+  const rowWindow = jaroszWindow(width);
+  const columnWindow = jaroszWindow(height);
+  const columnHalf = Math.trunc((columnWindow + 2) / 2);
+  const prefill = columnHalf - 1;
+  const lastGrowing = columnWindow - columnHalf;
+  const lastAdding = height - columnHalf;
+
+  // Buffers, as byte offsets into the kernels' memory (0 stays unused: it means "none").
+  const pitch = roundUp(width, 4) * 4;
+  const blocks = pitch / 16;
+  const ringRows = roundUp(columnWindow + GROUP, GROUP);
+  const channels = 'luma' in source ? 4 : source.channels;
+  let end = CONSTANTS_END;
+  const take = (bytes: number) => {
+    const at = end;
+    end += roundUp(bytes, 64);
+    return at;
+  };
+  const mask = take(16);
+  const columns = take(256);
+  const counts = take(256);
+  const input = take(GROUP * width * channels + 64);
+  const interleavedA = take(pitch * GROUP);
+  const interleavedB = take(pitch * GROUP);
+  const ring1 = take(ringRows * pitch);
+  const sums1 = take(pitch);
+  const rows1 = take(GROUP * pitch);
+  const ring2 = take(ringRows * 256);
+  const sums2 = take(256);
+  const blockAt = take(BLOCK_AND_DCT_BYTES);
+  const k = kernelsWith(end);
+  const bytes = new Uint8Array(k.memory.buffer);
+  const floats = new Float32Array(k.memory.buffer);
+  bytes.fill(0, sums1, sums1 + pitch);
+  bytes.fill(0, sums2, sums2 + 256);
+
+  const sampledColumns = sampleIndices(width);
+  new Int32Array(k.memory.buffer, columns, 64).set(sampledColumns);
+  new Float32Array(k.memory.buffer, counts, 64).set(Array.from(sampledColumns, (c) => boxCount(c, width, rowWindow)));
+  /** For each row of the image, the first block row sampled from it, or -1. */
+  const blockRowOf = new Int32Array(height).fill(-1);
+  const sampledRows = sampleIndices(height);
+  for (let i = 63; i >= 0; i--) blockRowOf[sampledRows[i]] = i;
+  const grey = 'luma' in source ? false : source.grey;
+  if (!('luma' in source)) {
+    // Lane i takes pixel i's R, G and B (or its grey value alone) into its low bytes.
+    for (let lane = 0; lane < 4; lane++) {
+      const first = lane * source.channels;
+      bytes.set(grey ? [first, 0x80, 0x80, 0x80] : [first, first + 1, first + 2, 0x80], mask + lane * 4);
+    }
+  }
+
+  // Pass 2, columns, over the 64 sampled columns: written only at the sampled rows.
+  const slot2 = (row: number) => ring2 + (row % ringRows) * 256;
+  const emit2 = (row: number, sub: number, add: number, count: number) => {
+    const first = blockRowOf[row];
+    k.columnStep(sums2, add, sub, first < 0 ? 0 : blockAt + first * 256, first < 0 ? 0 : count, 256);
+    for (let i = first + 1; first >= 0 && i < 64 && sampledRows[i] === row; i++) bytes.copyWithin(blockAt + i * 256, blockAt + first * 256, blockAt + first * 256 + 256);
+  };
+  const push2 = (row: number) => {
+    if (row < prefill) return k.columnStep(sums2, slot2(row), 0, 0, 0, 256);
+    const out = row - prefill;
+    if (out <= lastGrowing) emit2(out, 0, slot2(row), row + 1);
+    else emit2(out, slot2(row - columnWindow), slot2(row), columnWindow);
+  };
+
+  // Pass 2, rows: eight blurred rows at a time, only their sampled columns kept.
+  const rowPass2 = (first: number, rows: number) => {
+    k.transpose(rows1, 16, pitch, interleavedA, 128, 32, blocks);
+    k.transpose(rows1 + 4 * pitch, 16, pitch, interleavedA + 16, 128, 32, blocks);
+    k.boxRows(interleavedA, interleavedB, width, rowWindow, 0);
+    k.sampleColumns(interleavedB, columns, counts, slot2(first));
+    k.sampleColumns(interleavedB + 16, columns, counts, slot2(first + 4));
+    for (let i = 0; i < rows; i++) push2(first + i);
+  };
+
+  // Pass 1, columns, over every column, feeding pass 2 eight rows at a time.
+  const slot1 = (row: number) => ring1 + (row % ringRows) * pitch;
+  const emit1 = (out: number, sub: number, add: number, count: number) => {
+    k.columnStep(sums1, add, sub, rows1 + (out % GROUP) * pitch, count, pitch);
+    if (out % GROUP === GROUP - 1 || out === height - 1) rowPass2(out - (out % GROUP), (out % GROUP) + 1);
+  };
+  const push1 = (row: number) => {
+    if (row < prefill) return k.columnStep(sums1, slot1(row), 0, 0, 0, pitch);
+    const out = row - prefill;
+    if (out <= lastGrowing) emit1(out, 0, slot1(row), row + 1);
+    else emit1(out, slot1(row - columnWindow), slot1(row), columnWindow);
+  };
+
+  // Pass 1, rows: luma of eight input rows at a time (the last repeated to fill a group).
+  const rowBytes = width * channels;
+  for (let first = 0; first < height; first += GROUP) {
+    const rows = Math.min(GROUP, height - first);
+    if ('luma' in source) {
+      floats.set(source.luma.subarray(first * width, (first + rows) * width), input / 4);
+    } else {
+      bytes.set(source.pixels.subarray(first * rowBytes, (first + rows) * rowBytes), input);
+    }
+    for (let i = rows; i < GROUP; i++) bytes.copyWithin(input + i * rowBytes, input + (rows - 1) * rowBytes, input + rows * rowBytes);
+    for (const half of [0, 4]) {
+      if ('luma' in source) k.transpose(input + half * rowBytes, 16, rowBytes, interleavedA + half * 4, 128, 32, blocks);
+      else k.luma4(input + half * rowBytes, rowBytes, width, channels, grey ? 1 : 0, mask, interleavedA + half * 4, 32);
+    }
+    k.boxRows(interleavedA, interleavedB, width, rowWindow, 1);
+    k.transpose(interleavedB, 128, 32, slot1(first), 16, pitch, blocks);
+    k.transpose(interleavedB + 16, 128, 32, slot1(first + 4), 16, pitch, blocks);
+    for (let i = 0; i < rows; i++) push1(first + i);
+  }
+  // The last outputs of both column passes: the window shrinks, nothing is added.
+  for (let out = lastAdding + 1, count = columnWindow - 1; out < height; out++, count--) emit1(out, slot1(out - columnWindow + columnHalf - 1), 0, count);
+  for (let out = lastAdding + 1, count = columnWindow - 1; out < height; out++, count--) emit2(out, slot2(out - columnWindow + columnHalf - 1), 0, count);
+  return { kernels: k, blockAt };
+}
+
+// ---------------------------------------------------------------------------------------
+// Bits.
+// ---------------------------------------------------------------------------------------
+
 
 const sortScratch = new Float32Array(256);
 
@@ -633,17 +401,18 @@ function checkLuma(luma: Float32Array, width: number, height: number): void {
   if (luma.length < width * height) throw new RangeError(`expected ${width * height} luma values for ${width} x ${height}, got ${luma.length}`);
 }
 
-/**
- * Everything before thresholding, or undefined for images too small to hash. Exposed for
- * tests and diagnostics; the luma is left untouched.
- */
-function coefficientsFrom(lumaRows: LumaRows, width: number, height: number): PdqCoefficients | undefined {
+/** Everything before thresholding, or undefined for images too small to hash. */
+function coefficientsFrom(source: Source, width: number, height: number): PdqCoefficients | undefined {
   if (width < MIN_HASHABLE_DIMENSION || height < MIN_HASHABLE_DIMENSION) return undefined;
-  const block = new Float32Array(64 * 64);
-  downsampleTo64(lumaRows, width, height, block);
-  const coefficients = new Float32Array(256);
-  dct64To16(block, new Float32Array(16 * 64), coefficients);
-  return { coefficients, block, quality: qualityOf(block) };
+  const { kernels, blockAt } = blurredBlock(source, width, height);
+  const partialAt = blockAt + 64 * 64 * 4;
+  const coefficientsAt = partialAt + 16 * 64 * 4;
+  kernels.dct(blockAt, MATRIX_AT, TRANSPOSED_AT, partialAt, coefficientsAt);
+  // Quality: the gradient sum counts significant gradients, not many small ones.
+  const quality = Math.min(100, Math.trunc(kernels.gradientSum(blockAt) / 90));
+  const block = new Float32Array(kernels.memory.buffer.slice(blockAt, blockAt + 64 * 64 * 4));
+  const coefficients = new Float32Array(kernels.memory.buffer.slice(coefficientsAt, coefficientsAt + 256 * 4));
+  return { coefficients, block, quality };
 }
 
 /**
@@ -652,7 +421,7 @@ function coefficientsFrom(lumaRows: LumaRows, width: number, height: number): Pd
  */
 export function pdqCoefficientsFromLuma(luma: Float32Array, width: number, height: number): PdqCoefficients | undefined {
   checkLuma(luma, width, height);
-  return coefficientsFrom((first, rows) => luma.subarray(first * width, (first + rows) * width), width, height);
+  return coefficientsFrom({ luma }, width, height);
 }
 
 /** Decoded 8-bit pixels: interleaved, `channels` (1 to 4) per pixel, rows top to bottom. */
@@ -664,20 +433,18 @@ export interface Pixels {
 }
 
 /**
- * pdqCoefficientsFromLuma of the pixels' luminance (lumaFromPixels), computed a few rows
- * at a time: a 50-megapixel image needs its decoded bytes and no 200 MB float plane.
+ * pdqCoefficientsFromLuma of the pixels' luminance (lumaFromPixels), computed four rows at
+ * a time: a 50-megapixel image needs its decoded bytes and no 200 MB float plane.
  */
 export function pdqCoefficientsFromPixels({ data, width, height, channels }: Pixels, options: Omit<LumaOptions, 'output'> = {}): PdqCoefficients | undefined {
   if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {
     throw new RangeError(`width and height must be positive integers, got ${width} x ${height}`);
   }
+  if (!Number.isInteger(channels) || channels < 1 || channels > 4) throw new RangeError(`channels must be 1 to 4, got ${channels}`);
   if (data.length < width * height * channels) throw new RangeError(`expected ${width * height * channels} bytes of pixels, got ${data.length}`);
-  const whole = width === 64 && height === 64;
-  const scratch = new Float32Array(whole ? 64 * 64 : OUTPUT_ROWS * width);
-  const rowBytes = width * channels;
-  const lumaRows: LumaRows = (first, rows) =>
-    lumaFromPixels(data.subarray(first * rowBytes, (first + rows) * rowBytes), width, rows, channels, { ...options, output: scratch });
-  return coefficientsFrom(lumaRows, width, height);
+  const grey = options.grey ?? channels < 3;
+  if (!grey && channels < 3) throw new RangeError(`colour pixels need 3 or 4 channels, got ${channels}`);
+  return coefficientsFrom({ pixels: data, channels, grey }, width, height);
 }
 
 function hashOf(computed: PdqCoefficients | undefined): PdqResult {
