@@ -1,7 +1,7 @@
 import type { BankChange, BankChangeListener, BankService } from '../banks/banks.ts';
 import { invalid } from '../errors.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
-import type { ComputedSignal, SignalIndex } from '../signals/types.ts';
+import type { ComputedSignal, MatchPercent, SignalIndex } from '../signals/types.ts';
 import type { SqlClient } from '../store/sql.ts';
 
 export const DEFAULT_MIN_QUALITY = 50;
@@ -13,6 +13,11 @@ export interface MatchOptions {
   minQuality?: number;
   /** Restrict matching to these banks (by name). */
   banks?: string[];
+  /**
+   * For signal types that match sets of frames (vpdq), per type: the least percentage of the
+   * query's frames and of the banked video's frames that must match (vpdq: 80 and 0).
+   */
+  minMatchPercent?: Record<string, Partial<MatchPercent>>;
 }
 
 export type SignalStatus = 'matched' | 'no_match' | 'low_quality';
@@ -32,6 +37,8 @@ export interface BankMatch {
   value: string;
   distance: number;
   variant?: string;
+  /** For vpdq: the percentage of the query's frames that matched, and of the banked video's. */
+  matchPercent?: MatchPercent;
   source: string | null;
   tags: string[];
 }
@@ -205,9 +212,14 @@ export class Matcher implements BankChangeListener {
         if (!bank.enabled || (bankFilter && !bankFilter.has(bank.name))) continue;
         const index = bank.indexes.get(type.name);
         if (!index || index.size === 0) continue;
-        for (const hit of index.search({ value: signal.value, variants: signal.variants, maxDistance })) {
+        const minMatchPercent = options.minMatchPercent?.[type.name];
+        for (const hit of index.search({ value: signal.value, variants: signal.variants, maxDistance, ...(minMatchPercent ? { minMatchPercent } : {}) })) {
           outcome.status = 'matched';
-          hits.push({ bank: bank.name, bankId: bank.id, entryId: hit.entryId, signalType: type.name, value: '', distance: hit.distance, ...(hit.variant ? { variant: hit.variant } : {}) });
+          hits.push({
+            bank: bank.name, bankId: bank.id, entryId: hit.entryId, signalType: type.name, value: '', distance: hit.distance,
+            ...(hit.variant ? { variant: hit.variant } : {}),
+            ...(hit.matchPercent ? { matchPercent: hit.matchPercent } : {}),
+          });
         }
       }
     }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { ComputedSignal, ContentHasher, SignalHit, SignalIndex, SignalIndexEntry, SignalQuery, SignalType } from './types.ts';
 import { describeHexProblem } from './hex.ts';
 import { InvalidSignalError } from './types.ts';
@@ -81,5 +82,12 @@ export class DigestHasher implements ContentHasher {
 
   async hash(bytes: Buffer): Promise<ComputedSignal[]> {
     return this.types.map((type) => ({ signalType: type.name, value: type.digest(bytes) }));
+  }
+
+  /** Digests a file read once, in chunks: a video is never held in memory whole. */
+  async hashFile(path: string): Promise<ComputedSignal[]> {
+    const digests = this.types.map((type) => createHash(type.algorithm));
+    for await (const chunk of createReadStream(path)) for (const digest of digests) digest.update(chunk as Buffer);
+    return this.types.map((type, i) => ({ signalType: type.name, value: digests[i].digest('hex') }));
   }
 }

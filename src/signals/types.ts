@@ -17,6 +17,17 @@ export interface SignalHit {
   distance: number;
   /** Which transformed copy of the query matched (e.g. a PDQ dihedral variant), when not the original. */
   variant?: string;
+  /**
+   * For types that match a set of parts (vPDQ's frames): the percentage of the query's parts
+   * that matched some part of the indexed item, and of the indexed item's parts that matched
+   * some part of the query.
+   */
+  matchPercent?: MatchPercent;
+}
+
+export interface MatchPercent {
+  query: number;
+  compared: number;
 }
 
 export interface SignalQuery {
@@ -25,6 +36,11 @@ export interface SignalQuery {
   variants?: { name: string; value: string }[];
   /** For distance-based types: the largest distance that still counts as a match. */
   maxDistance: number;
+  /**
+   * For types that match a set of parts (vPDQ): the least percentage of the query's parts and
+   * of the indexed item's parts that must match; each type documents its defaults.
+   */
+  minMatchPercent?: Partial<MatchPercent>;
 }
 
 /** An in-memory index of one bank's values of one signal type. */
@@ -66,6 +82,26 @@ export interface ComputedSignal {
   quality?: number;
   /** Transformed copies to match too (PDQ's dihedral variants), when asked for. */
   variants?: { name: string; value: string }[];
+  /** For values that list frames (vPDQ): how many frames were hashed, i.e. the value's lines. */
+  frameCount?: number;
+}
+
+/**
+ * Video hashing settings (src/signals/vpdq/). Each limit is checked before decoding where the
+ * file says enough (size, stated duration), and enforced while decoding otherwise.
+ */
+export interface VideoHashOptions {
+  /** One frame hashed per this many seconds of video; 0 hashes every frame. Default 1 (as python-threatexchange). */
+  secondsPerHash?: number;
+  /** Longer videos are refused ('too_large'), also when their length is only found while decoding. Default 1800 (30 minutes). */
+  maxDurationSeconds?: number;
+  /** Larger files are refused ('too_large') before anything is decoded. Default 1 GiB. */
+  maxBytes?: number;
+  /**
+   * Also hash each frame without its black bars (letterbox, pillarbox), given as the vpdq
+   * query variant "bars_removed" when some frame has bars. Default true.
+   */
+  barsVariant?: boolean;
 }
 
 export interface HashOptions {
@@ -73,6 +109,8 @@ export interface HashOptions {
   variants?: boolean;
   /** Decompression-bomb guard: images (and video frames) with more pixels than this are refused. */
   maxPixels?: number;
+  /** Video settings; see VideoHashOptions for the defaults. */
+  video?: VideoHashOptions;
 }
 
 /**
