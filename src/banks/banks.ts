@@ -114,7 +114,7 @@ const INSERT_ENTRIES_FROM_JSON = `
   INSERT INTO bank_entries (bank_id, signal_type, value, source, tags, import_id)
   SELECT $1, r.signal_type, r.value, r.source, coalesce(r.tags, '{}'), $2
   FROM jsonb_to_recordset($3::jsonb) AS r(signal_type text, value text, source text, tags text[])
-  ON CONFLICT (bank_id, signal_type, value) DO NOTHING`;
+  ON CONFLICT (bank_id, signal_type, md5(value)) DO NOTHING`;
 // Counting in SQL instead of returning every inserted row: drivers pay per row returned.
 const COUNT_INSERTED = (insert: string) => `WITH inserted AS (${insert} RETURNING 1) SELECT count(*) AS added FROM inserted`;
 const RETURN_INSERTED = (insert: string) => `${insert} RETURNING signal_type, value`;
@@ -188,7 +188,7 @@ export class BankService {
     const { row, revision } = await this.sql.transaction(async (tx) => {
       const inserted = await tx.query<EntryRow>(
         `INSERT INTO bank_entries (bank_id, signal_type, value, source, tags) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (bank_id, signal_type, value) DO NOTHING RETURNING ${ENTRY_COLUMNS}`,
+         ON CONFLICT (bank_id, signal_type, md5(value)) DO NOTHING RETURNING ${ENTRY_COLUMNS}`,
         [bank.id, signalType, value, entry.source ?? null, tags],
       );
       if (inserted.rows.length === 0) {
@@ -214,7 +214,7 @@ export class BankService {
     const inserted = await tx.query<{ id: number; signal_type: string; value: string }>(
       `INSERT INTO bank_entries (bank_id, signal_type, value, source, tags)
        SELECT $1, r.signal_type, r.value, r.source, coalesce(r.tags, '{}') FROM jsonb_to_recordset($2::jsonb) AS r(signal_type text, value text, source text, tags text[])
-       ON CONFLICT (bank_id, signal_type, value) DO NOTHING RETURNING id, signal_type, value`,
+       ON CONFLICT (bank_id, signal_type, md5(value)) DO NOTHING RETURNING id, signal_type, value`,
       [bankId, JSON.stringify(rows.map((row) => ({ signal_type: row.signalType, value: row.value, source: row.source, tags: row.tags })))],
     );
     if (inserted.rows.length === 0) return { added: 0, published: () => undefined };
@@ -228,7 +228,7 @@ export class BankService {
     const { signalType: type, value } = this.signals.normalize(signalType, rawValue);
     const { entryId, revision } = await this.sql.transaction(async (tx) => {
       const deleted = await tx.query<{ id: number }>(
-        'DELETE FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND value = $3 RETURNING id',
+        'DELETE FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND md5(value) = md5($3::text) AND value = $3 RETURNING id',
         [bank.id, type, value],
       );
       if (deleted.rows.length === 0) throw notFound(`bank ${JSON.stringify(bankName)} has no ${type} ${value}`, { bank: bankName, signal_type: type, value });

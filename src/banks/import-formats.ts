@@ -1,3 +1,5 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { invalid } from '../errors.ts';
@@ -11,9 +13,16 @@ export interface RawBankRow {
   tags: string[];
 }
 
-export type ImportFormat = 'csv' | 'tsv' | 'jsonl';
+/**
+ * csv, tsv and jsonl hold one entry per line; vpdq is one whole vPDQ frame list (a reference
+ * hash file, `frameNumber,quality,pdqHex,timestamp` per line) that is a single entry.
+ */
+export type ImportFormat = 'csv' | 'tsv' | 'jsonl' | 'vpdq';
 
-export const IMPORT_FORMATS: readonly ImportFormat[] = ['csv', 'tsv', 'jsonl'];
+export const IMPORT_FORMATS: readonly ImportFormat[] = ['csv', 'tsv', 'jsonl', 'vpdq'];
+
+/** A vPDQ file is read whole; larger ones (about 150,000 frames) are refused. */
+export const MAX_VPDQ_FILE_BYTES = 16 * 1024 * 1024;
 
 export function formatFromFileName(fileName: string): ImportFormat | undefined {
   const lower = fileName.toLowerCase();
@@ -142,6 +151,10 @@ function rowFromJson(text: string, line: number, options: ParseOptions): RawBank
  * Blank lines and lines starting with # are skipped.
  */
 export async function* parseBankRows(input: Readable, options: ParseOptions): AsyncGenerator<RawBankRow> {
+  if (options.format === 'vpdq') {
+    yield await wholeVpdqRow(input, options);
+    return;
+  }
   const lines = createInterface({ input, crlfDelay: Infinity });
   const delimiter = options.format === 'csv' ? ',' : '\t';
   let columns: ColumnMap | undefined;
@@ -164,5 +177,45 @@ export async function* parseBankRows(input: Readable, options: ParseOptions): As
       columns = options.signalType && fields.length === 1 ? { value: 0 } : { signalType: 0, value: 1, source: 2, tags: 3 };
     }
     yield rowFromFields(fields, columns, line, options);
+  }
+}
+
+function vpdqRow(text: string, options: { signalType?: string; defaultSource?: string }): RawBankRow {
+  if (options.signalType && options.signalType.toLowerCase() !== 'vpdq') throw invalid(`the vpdq format holds vpdq values, not ${options.signalType}`);
+  const value = text.replace(/^\uFEFF/, '');
+  if (value.trim() === '') throw rowError(1, 'empty vPDQ file: expected one line per frame, frameNumber,quality,pdqHex,timestamp');
+  return { line: 1, signalType: 'vpdq', value, source: options.defaultSource, tags: [] };
+}
+
+async function wholeVpdqRow(input: Readable, options: ParseOptions): Promise<RawBankRow> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of input) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    if (size > MAX_VPDQ_FILE_BYTES) throw invalid(`a vPDQ file larger than ${MAX_VPDQ_FILE_BYTES} bytes is refused`);
+    chunks.push(buffer);
+  }
+  return vpdqRow(Buffer.concat(chunks).toString('utf8'), options);
+}
+
+/**
+ * One entry per vPDQ file (Meta's reference hash files, NAME.txt), each recorded with its file
+ * name as source. A file that is not a valid frame list aborts the import naming the file.
+ */
+export async function* vpdqRowsFromFiles(
+  files: readonly string[],
+  normalize: (value: string) => string,
+  options: { source?: string } = {},
+): AsyncGenerator<RawBankRow> {
+  for (const [i, file] of files.entries()) {
+    if ((await stat(file)).size > MAX_VPDQ_FILE_BYTES) throw invalid(`${basename(file)}: a vPDQ file larger than ${MAX_VPDQ_FILE_BYTES} bytes is refused`);
+    const row = vpdqRow(await readFile(file, 'utf8'), { defaultSource: options.source ?? basename(file) });
+    try {
+      normalize(row.value);
+    } catch (error) {
+      throw invalid(`${basename(file)}: ${error instanceof Error ? error.message : String(error)}`, { file: basename(file) });
+    }
+    yield { ...row, line: i + 1 };
   }
 }

@@ -1,10 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { IMPORT_FORMATS, type ImportFormat, formatFromFileName, parseBankRows } from '../../banks/import-formats.ts';
+import { IMPORT_FORMATS, type ImportFormat, formatFromFileName, parseBankRows, vpdqRowsFromFiles } from '../../banks/import-formats.ts';
 import { invalid } from '../../errors.ts';
 import { bankJson, entryJson } from '../../http/serialize.ts';
 import { withBulwark } from '../context.ts';
@@ -90,10 +90,10 @@ export function bankCommands(program: Command): void {
 
   bank
     .command('import')
-    .description('import a hash list (CSV, TSV or JSON lines) in one transaction: a bad row aborts it with its line number')
+    .description('import a hash list (CSV, TSV, JSON lines, or vPDQ hash files) in one transaction: a bad row aborts it with its line number')
     .argument('<name>', 'bank')
-    .argument('<file>', 'the list; - for standard input')
-    .option('--format <format>', `one of ${IMPORT_FORMATS.join(', ')} (default: from the file name)`)
+    .argument('<file>', 'the list; - for standard input; for --format vpdq, a hash file or a directory of them')
+    .option('--format <format>', `one of ${IMPORT_FORMATS.join(', ')} (default: from the file name; vpdq for a directory, or a .txt file with --signal-type vpdq)`)
     .option('--signal-type <type>', 'signal type of every row, for lists of bare values')
     .option('--source <text>', 'source recorded on rows that name none (default: the file name)')
     .option('--on-duplicate <mode>', 'skip: count entries already present; error: refuse the import', 'skip')
@@ -105,10 +105,26 @@ export function bankCommands(program: Command): void {
         command: Command,
       ) =>
         withBulwark(command, async (bulwark, { json }) => {
-          const format = (options.format ?? formatFromFileName(file)) as ImportFormat | undefined;
+          const info = file === '-' ? undefined : await stat(file);
+          const vpdqByDefault = info?.isDirectory() || (options.signalType?.toLowerCase() === 'vpdq' && file.toLowerCase().endsWith('.txt'));
+          const format = (options.format ?? (vpdqByDefault ? 'vpdq' : formatFromFileName(file))) as ImportFormat | undefined;
           if (!format || !IMPORT_FORMATS.includes(format)) throw invalid(`say which format the list is in: --format ${IMPORT_FORMATS.join('|')}`);
           if (options.onDuplicate !== 'skip' && options.onDuplicate !== 'error') throw invalid('--on-duplicate is skip or error');
-          const size = file === '-' ? undefined : (await stat(file)).size;
+          if (info?.isDirectory() && format !== 'vpdq') throw invalid(`${file} is a directory: only --format vpdq reads a directory (one entry per .txt file)`);
+          const print = (result: { importId: number; rowsRead: number; rowsAdded: number; rowsDuplicate: number }) => {
+            if (json) printJson({ bank: name, import_id: result.importId, rows_read: result.rowsRead, rows_added: result.rowsAdded, rows_duplicate: result.rowsDuplicate });
+            else process.stdout.write(`imported ${result.rowsAdded} entries into ${name} (${result.rowsRead} rows read, ${result.rowsDuplicate} already present)\n`);
+          };
+          if (format === 'vpdq' && info) {
+            // One entry per vPDQ hash file, each with its own file name as source.
+            const files = info.isDirectory()
+              ? (await readdir(file)).filter((entry) => entry.toLowerCase().endsWith('.txt')).sort().map((entry) => join(file, entry))
+              : [file];
+            if (files.length === 0) throw invalid(`no vPDQ hash files (*.txt) in ${file}`);
+            const rows = vpdqRowsFromFiles(files, (value) => bulwark.signals.normalize('vpdq', value).value, { source: options.source });
+            return print(await bulwark.banks.importRows(name, rows, { sourceName: options.source ?? basename(file), format, onDuplicate: options.onDuplicate }));
+          }
+          const size = info?.size;
           const progress = progressBar(`importing into ${name}`, size, 'bytes');
           let bytes = 0;
           const counter = new Transform({
@@ -126,8 +142,7 @@ export function bankCommands(program: Command): void {
               { sourceName, format, onDuplicate: options.onDuplicate, onProgress: () => progress.update(bytes) },
             );
             progress.stop();
-            if (json) printJson({ bank: name, import_id: result.importId, rows_read: result.rowsRead, rows_added: result.rowsAdded, rows_duplicate: result.rowsDuplicate });
-            else process.stdout.write(`imported ${result.rowsAdded} entries into ${name} (${result.rowsRead} rows read, ${result.rowsDuplicate} already present)\n`);
+            print(result);
           } finally {
             progress.stop();
             input.destroy();
