@@ -2,6 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { invalid } from '../errors.ts';
+import { sniffFile } from '../signals/vpdq/sniff.ts';
 
 /**
  * Extensions walked in directories. HEIC, HEIF, JPEG XL and JPEG 2000 cannot be hashed
@@ -9,6 +10,12 @@ import { invalid } from '../errors.ts';
  * instead of being skipped without a word.
  */
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp', '.dib', '.heic', '.heif', '.jxl', '.jp2']);
+export const VIDEO_EXTENSIONS = new Set([
+  '.mp4', '.m4v', '.mov', '.qt', '.3gp', '.3g2', '.webm', '.mkv', '.avi', '.flv', '.wmv', '.asf',
+  '.mpg', '.mpeg', '.m2ts', '.mts', '.ogv', '.ivf', '.h264', '.264', '.hevc', '.h265',
+]);
+// Not .ts: in a walked directory that is TypeScript far more often than MPEG-TS (a named .ts file is sniffed).
+const MEDIA_EXTENSIONS = new Set([...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS]);
 
 export interface FoundFile {
   path: string;
@@ -102,4 +109,23 @@ export async function expandImagePaths(paths: string[]): Promise<string[]> {
     throw invalid(`${first.path}: ${first.problem}${unreachable.length > 1 ? ` (and ${unreachable.length - 1} more files that cannot be read)` : ''}`);
   }
   return files.map((file) => file.path);
+}
+
+export interface MediaFile extends FoundFile {
+  contentType: 'photo' | 'video';
+}
+
+/** Photo or video: by the file's extension, else by its first bytes; photo when neither tells. */
+export async function contentTypeOfFile(path: string): Promise<MediaFile['contentType']> {
+  const extension = extname(path).toLowerCase();
+  if (VIDEO_EXTENSIONS.has(extension)) return 'video';
+  if (IMAGE_EXTENSIONS.has(extension)) return 'photo';
+  const sniffed = await sniffFile(path).catch(() => undefined);
+  return sniffed?.kind === 'video' ? 'video' : 'photo';
+}
+
+/** Like findFiles, with videos too, each file with its content type. */
+export async function expandMediaPaths(paths: string[]): Promise<{ files: MediaFile[]; skipped: string[] }> {
+  const { files, skipped } = await findFiles(paths, MEDIA_EXTENSIONS);
+  return { files: await Promise.all(files.map(async (file) => ({ ...file, contentType: await contentTypeOfFile(file.path) }))), skipped };
 }

@@ -5,7 +5,7 @@ import { defaultSignalRegistry } from '../../signals/default-registry.ts';
 import { hashContent } from '../../signals/hash-content.ts';
 import type { ComputedSignal } from '../../signals/types.ts';
 import { globals } from '../context.ts';
-import { IMAGE_EXTENSIONS, findFiles } from '../files.ts';
+import { IMAGE_EXTENSIONS, expandMediaPaths } from '../files.ts';
 import { progressBar, reportError } from '../output.ts';
 
 export interface FileHashes {
@@ -15,6 +15,10 @@ export interface FileHashes {
   pdq_dihedral?: Record<string, string>;
   md5?: string;
   sha256?: string;
+  /** Videos: how many frames were hashed, the file's MD5 as video_md5, and (JSON only) the vPDQ frame list. */
+  vpdq_frames?: number;
+  video_md5?: string;
+  vpdq?: string;
   error?: string;
 }
 
@@ -27,43 +31,49 @@ export function fileHashes(file: string, signals: ComputedSignal[]): FileHashes 
     ...(pdq?.variants ? { pdq_dihedral: Object.fromEntries(pdq.variants.map((variant) => [variant.name, variant.value])) } : {}),
     md5: byType.get('md5')?.value,
     sha256: byType.get('sha256')?.value,
+    ...(byType.has('vpdq') ? { vpdq_frames: byType.get('vpdq')!.frameCount, video_md5: byType.get('video_md5')?.value, vpdq: byType.get('vpdq')!.value } : {}),
   };
 }
 
 export function hashCommand(program: Command): void {
   program
     .command('hash')
-    .description('print PDQ (with quality), MD5 and SHA-256 of images; directories are walked, following symbolic links')
-    .argument('<paths...>', 'image files or directories')
+    .description('print PDQ (with quality), MD5 and SHA-256 of images, vPDQ and video MD5 of videos; directories are walked, following symbolic links')
+    .argument('<paths...>', 'image or video files, or directories')
     .option('--dihedral', 'also print the PDQ hashes of the 8 rotated and flipped copies')
+    .option('--seconds-per-hash <s>', 'videos: hash one frame per this many seconds (0: every frame)', Number, 1)
     .addHelpText(
       'after',
       `
-Directories are walked for ${[...IMAGE_EXTENSIONS].join(' ')} files.
+Directories are walked for ${[...IMAGE_EXTENSIONS].join(' ')} files and videos.
 Symbolic links are followed, to files and to directories; a directory reached twice
 (a link loop) is walked once. A link that leads nowhere is reported as a file that
 could not be hashed. The exit status is 0 only if every file found was hashed, and
 is non-zero when no file was found at all.`,
     )
-    .action(async (paths: string[], options: { dihedral?: boolean }, command: Command) => {
+    .action(async (paths: string[], options: { dihedral?: boolean; secondsPerHash: number }, command: Command) => {
       const { json } = globals(command);
       const registry = defaultSignalRegistry();
-      const { files, skipped } = await findFiles(paths);
+      const { files: media, skipped } = await expandMediaPaths(paths);
       for (const dir of skipped) process.stderr.write(`${dir}: walked once only (a symbolic link loop, or a second link to the same directory)\n`);
-      if (files.length === 0) {
-        reportError(invalid(`no image files found in ${paths.join(', ')}: nothing was hashed`), { json });
+      if (media.length === 0) {
+        reportError(invalid(`no image or video files found in ${paths.join(', ')}: nothing was hashed`), { json });
         return;
       }
-      const progress = progressBar('hashing', files.length, 'files');
+      const progress = progressBar('hashing', media.length, 'files');
       let failures = 0;
-      for (const [i, { path: file, problem }] of files.entries()) {
+      for (const [i, { path: file, contentType, problem }] of media.entries()) {
         let result: FileHashes;
         try {
           if (problem) throw invalid(problem);
-          const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
-            throw invalid(`cannot read file: ${error.code ?? error.message}`);
-          });
-          const signals = await hashContent(registry, 'photo', bytes, { variants: options.dihedral });
+          // Videos are hashed from the file (never read whole); photos from their bytes.
+          const input =
+            contentType === 'video'
+              ? { path: file }
+              : await readFile(file).catch((error: NodeJS.ErrnoException) => {
+                  throw invalid(`cannot read file: ${error.code ?? error.message}`);
+                });
+          const signals = await hashContent(registry, contentType, input, { variants: options.dihedral, video: { secondsPerHash: options.secondsPerHash } });
           result = fileHashes(file, signals);
         } catch (error) {
           if (!(error instanceof BulwarkError)) throw error;
@@ -73,12 +83,14 @@ is non-zero when no file was found at all.`,
         progress.update(i + 1);
         if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else if (result.error) process.stderr.write(`${file}: ${result.error}\n`);
-        else {
+        else if (result.vpdq_frames !== undefined) {
+          process.stdout.write(`${file}\n  vpdq       ${result.vpdq_frames} frames (the frame list: --json)\n  video_md5  ${result.video_md5}\n  sha256     ${result.sha256}\n`);
+        } else {
           process.stdout.write(`${file}\n  pdq     ${result.pdq} (quality ${result.pdq_quality})\n  md5     ${result.md5}\n  sha256  ${result.sha256}\n`);
           for (const [name, value] of Object.entries(result.pdq_dihedral ?? {})) process.stdout.write(`  pdq ${name.padEnd(10)} ${value}\n`);
         }
       }
       progress.stop();
-      if (failures > 0) reportError(new BulwarkError('invalid', `${failures} of ${files.length} files could not be hashed`), {});
+      if (failures > 0) reportError(new BulwarkError('invalid', `${failures} of ${media.length} files could not be hashed`), {});
     });
 }
