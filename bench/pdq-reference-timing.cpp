@@ -3,6 +3,7 @@
 // test/.tmp and runs it; nothing of Meta's is copied here, only its public functions are called.
 //
 //   pdq-reference-timing REPEATS FILE.ppm   (binary P6 RGB or P5 grey)
+//   pdq-reference-timing < requests         (lines "REPEATS FILE.ppm", one answer line each)
 //
 // prints "hash<TAB>quality<TAB>ms,ms,..." : one figure per timed repeat, each the reference's luma
 // (fillFloatLumaFromRGB / fillFloatLumaFromGrey) plus pdqHash256FromFloatLuma on the decoded pixels.
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -43,16 +45,12 @@ bool load(const char* path, Image& image) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s REPEATS FILE.ppm\n", argv[0]);
-    return 2;
-  }
-  const int repeats = std::atoi(argv[1]);
+// Times `repeats` hashes of one file and prints the answer line; false if the file is unreadable.
+bool timeFile(int repeats, const char* path) {
   Image image;
-  if (repeats < 1 || !load(argv[2], image)) {
-    std::fprintf(stderr, "cannot read %s\n", argv[2]);
-    return 1;
+  if (repeats < 1 || !load(path, image)) {
+    std::fprintf(stderr, "cannot read %s\n", path);
+    return false;
   }
   const int w = image.width;
   const int h = image.height;
@@ -77,5 +75,21 @@ int main(int argc, char** argv) {
     if (run >= 0) times += (times.empty() ? "" : ",") + std::to_string(elapsed.count());
   }
   std::printf("%s\t%d\t%s\n", hash.format().c_str(), quality, times.c_str());
+  std::fflush(stdout);
+  return true;
+}
+
+int main(int argc, char** argv) {
+  if (argc == 3) return timeFile(std::atoi(argv[1]), argv[2]) ? 0 : 1;
+  if (argc != 1) {
+    std::fprintf(stderr, "usage: %s REPEATS FILE.ppm, or request lines \"REPEATS FILE.ppm\" on stdin\n", argv[0]);
+    return 2;
+  }
+  // A long-lived server for benchmarks: the caller starts one process, not one per request.
+  int repeats = 0;
+  std::string path;
+  while (std::cin >> repeats >> path) {
+    if (!timeFile(repeats, path.c_str())) return 1;
+  }
   return 0;
 }
