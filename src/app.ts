@@ -41,6 +41,7 @@ import { type SqlClient, type StoreLocation, openSql } from './store/sql.ts';
 import { TermListService } from './terms/term-lists.ts';
 import { InlineHashing } from './signals/hashing/inline.ts';
 import type { MediaHashing } from './signals/hashing/media-hashing.ts';
+import type { VideoHashOptions } from './signals/types.ts';
 import { WorkerPoolHashing } from './signals/hashing/worker-pool.ts';
 
 export interface BulwarkConfig extends StoreLocation {
@@ -51,6 +52,8 @@ export interface BulwarkConfig extends StoreLocation {
    * a bounded queue (BULWARK_HASH_QUEUE), or `workers: 0` to hash inline (one-off commands).
    */
   hashing?: { workers?: number; maxQueue?: number };
+  /** Video limits and sampling (BULWARK_VIDEO_MAX_BYTES, BULWARK_VIDEO_MAX_SECONDS, BULWARK_VIDEO_SECONDS_PER_HASH). */
+  video?: VideoHashOptions;
   matchOptions?: MatchOptions;
   /** How often a process looks for bank changes made by other processes. */
   bankRefreshMs?: number;
@@ -145,6 +148,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     config.hashing?.workers === 0 ? new InlineHashing(signals) : new WorkerPoolHashing({ workers: config.hashing?.workers, maxQueue: config.hashing?.maxQueue });
   const content = new ContentService(sql, signals, hashing, matcher, events, {
     maxPixels: config.maxPixels ?? DEFAULT_MAX_PIXELS,
+    video: config.video,
     matchOptions: config.matchOptions,
     mediaVault: vault,
   });

@@ -30,6 +30,7 @@ export const signalOutcomeJson = (signal: SignalOutcome) => ({
   signal_type: signal.signalType,
   value: signal.value,
   ...(signal.quality !== undefined ? { quality: signal.quality } : {}),
+  ...(signal.frameCount !== undefined ? { frame_count: signal.frameCount } : {}),
   status: signal.status,
 });
 
@@ -39,6 +40,7 @@ export const bankMatchJson = (match: BankMatch) => ({
   value: match.value,
   distance: match.distance,
   ...(match.variant ? { variant: match.variant } : {}),
+  ...(match.matchPercent ? { match_percent: { query: match.matchPercent.query, compared: match.matchPercent.compared } } : {}),
   entry_id: match.entryId,
   source: match.source,
   tags: match.tags,

@@ -58,6 +58,9 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   const rawBytes = (_request: unknown, body: string | Buffer, done: (error: null, body: Buffer | string) => void) => done(null, body);
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit }, rawBytes);
   app.addContentTypeParser(/^image\/.+/, { parseAs: 'buffer', bodyLimit }, rawBytes);
+  // Videos are not buffered: the routes stream them to a temporary file under the video size
+  // limit (uploads.ts), so the body limit above does not apply to them.
+  app.addContentTypeParser(/^video\/.+/, (_request, payload, done) => done(null, payload));
   // Hash lists for import arrive as text.
   app.addContentTypeParser(['text/csv', 'text/tab-separated-values', 'text/plain', 'application/x-ndjson', 'application/jsonl'], { parseAs: 'string', bodyLimit }, rawBytes);
 

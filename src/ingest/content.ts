@@ -3,7 +3,7 @@ import type { EventLog } from '../events/event-log.ts';
 import type { BankMatch, MatchOptions, Matcher, SignalOutcome } from '../match/matcher.ts';
 import type { MediaHashing } from '../signals/hashing/media-hashing.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
-import type { ComputedSignal } from '../signals/types.ts';
+import type { ComputedSignal, MediaInput, VideoHashOptions } from '../signals/types.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { type MediaVault, sniffMediaType } from '../media/media-vault.ts';
 
@@ -15,8 +15,8 @@ export interface ContentSubmission {
   contentType: string;
   /** When the user created the content on the platform. */
   createdAt?: Date;
-  /** The media bytes, when Bulwark is to hash them. */
-  media?: Buffer;
+  /** The media, when Bulwark is to hash them: bytes, or a file (uploads streamed to disk). */
+  media?: MediaInput;
   /** Hashes the platform computed itself, instead of (or besides) the media. */
   signals?: { signalType: string; value: string; quality?: number }[];
 }
@@ -71,6 +71,7 @@ const ID_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
 export interface ContentServiceOptions {
   maxPixels?: number;
+  video?: VideoHashOptions;
   matchOptions?: MatchOptions;
   /** Where the media of matched content is kept for review; absent, no media is kept. */
   mediaVault?: MediaVault;
@@ -107,7 +108,9 @@ export class ContentService {
         [submission.contentId, submission.accountId, submission.contentType, JSON.stringify(result.signals), JSON.stringify(result.matches), submission.createdAt ?? null],
       );
       if (inserted.rows.length === 0) return { row: undefined, event: undefined };
-      if (result.matched && submission.media && this.options.mediaVault) {
+      // Media kept for review are what reviewers can look at: pictures, sealed in the store.
+      // Videos (streamed to disk, up to gigabytes) are not copied into it; reviewers get their hashes.
+      if (result.matched && Buffer.isBuffer(submission.media) && this.options.mediaVault) {
         await this.options.mediaVault.store(tx, submission.contentId, sniffMediaType(submission.media), submission.media);
       }
       const event = result.matched
@@ -138,7 +141,8 @@ export class ContentService {
   private async computeSignals(submission: ContentSubmission): Promise<ComputedSignal[]> {
     const computed: ComputedSignal[] = [];
     if (submission.media) {
-      computed.push(...(await this.hashing.hash(submission.contentType, submission.media, { maxPixels: this.options.maxPixels })));
+      const { maxPixels, video } = this.options;
+      computed.push(...(await this.hashing.hash(submission.contentType, submission.media, { maxPixels, video })));
     }
     for (const given of submission.signals ?? []) {
       const { signalType, value } = this.signals.normalize(given.signalType, given.value);

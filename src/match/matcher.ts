@@ -26,6 +26,8 @@ export interface SignalOutcome {
   signalType: string;
   value: string;
   quality?: number;
+  /** For values that list frames (vpdq): how many. */
+  frameCount?: number;
   status: SignalStatus;
 }
 
@@ -202,6 +204,7 @@ export class Matcher implements BankChangeListener {
       const type = this.signals.get(signal.signalType);
       const outcome: SignalOutcome = { signalType: type.name, value: signal.value, status: 'no_match' };
       if (signal.quality !== undefined) outcome.quality = signal.quality;
+      if (signal.frameCount !== undefined) outcome.frameCount = signal.frameCount;
       signals.push(outcome);
       if (signal.quality !== undefined && signal.quality < minQuality) {
         outcome.status = 'low_quality';

@@ -85,7 +85,8 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
         params: bankName,
         body: z.object({
           signal_type: z.string(),
-          value: z.string().max(1000),
+          // A vPDQ value lists a video's frames, a line each (about 80 bytes per hashed second).
+          value: z.string().max(16 * 1024 * 1024),
           source: z.string().max(500).optional(),
           tags: z.array(z.string()).max(50).optional(),
         }),

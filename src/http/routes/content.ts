@@ -1,16 +1,23 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Bulwark } from '../../app.ts';
 import { invalid } from '../../errors.ts';
+import { DEFAULT_MAX_VIDEO_BYTES } from '../../signals/vpdq/options.ts';
 import { contentJson } from '../serialize.ts';
+import { spoolUpload } from '../uploads.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const CONTENT_TYPES = ['photo', 'video'] as const;
+
+/** The content type a raw upload's Content-Type header implies, when the query names none. */
+const impliedContentType = (header: string | undefined) => (header?.startsWith('video/') ? 'video' : 'photo');
 
 export const contentBody = z.strictObject({
   content_id: z.string().min(1).max(200),
   account_id: z.string().min(1).max(200),
-  content_type: z.enum(['photo']).default('photo'),
+  content_type: z.enum(CONTENT_TYPES).default('photo'),
   created_at: z.iso.datetime({ offset: true }).optional().describe('When the user created the content (ISO 8601)'),
   media_base64: z.string().optional().describe('The media bytes, base64-encoded'),
   signals: z
@@ -60,28 +67,43 @@ export const contentRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (pl
     {
       schema: {
         tags,
-        summary: 'Submit a piece of content as its raw bytes (Content-Type: image/*), without base64',
-        description: 'The same as POST /v1/content, with the media as the body and the rest as query parameters. Idempotent by content id.',
+        summary: 'Submit a piece of content as its raw bytes (Content-Type: image/* or video/*), without base64',
+        description:
+          'The same as POST /v1/content, with the media as the body and the rest as query parameters. Idempotent by content id. ' +
+          'Videos (video/mp4, video/webm, video/quicktime, …) are streamed to disk, never held in memory, and hashed as vPDQ and video MD5.',
         params: z.object({ id: z.string().min(1).max(200) }),
         querystring: z.object({
           account_id: z.string().min(1).max(200),
-          content_type: z.enum(['photo']).default('photo'),
+          content_type: z.enum(CONTENT_TYPES).optional().describe('photo or video; by default what the Content-Type header says'),
           created_at: z.iso.datetime({ offset: true }).optional().describe('When the user created the content (ISO 8601)'),
         }),
       },
     },
     async (request, reply) => {
-      const media = request.body;
-      if (!Buffer.isBuffer(media)) throw invalid('send the media as the body with Content-Type image/* or application/octet-stream');
-      if (media.length === 0) throw invalid('media is empty (0 bytes)');
-      const { record, duplicate } = await bulwark.content.submit({
-        contentId: request.params.id,
-        accountId: request.query.account_id,
-        contentType: request.query.content_type,
-        createdAt: request.query.created_at ? new Date(request.query.created_at) : undefined,
-        media,
-      });
-      return reply.code(duplicate ? 200 : 201).send({ ...contentJson(record), duplicate });
+      const body = request.body;
+      const contentType = request.query.content_type ?? impliedContentType(request.headers['content-type']);
+      const submit = (media: Buffer | { path: string }) =>
+        bulwark.content.submit({
+          contentId: request.params.id,
+          accountId: request.query.account_id,
+          contentType,
+          createdAt: request.query.created_at ? new Date(request.query.created_at) : undefined,
+          media,
+        });
+      let result;
+      if (body instanceof Readable) {
+        const upload = await spoolUpload(body, bulwark.config.video?.maxBytes ?? DEFAULT_MAX_VIDEO_BYTES);
+        try {
+          result = await submit({ path: upload.path });
+        } finally {
+          await upload.remove();
+        }
+      } else {
+        if (!Buffer.isBuffer(body)) throw invalid('send the media as the body with Content-Type image/*, video/* or application/octet-stream');
+        if (body.length === 0) throw invalid('media is empty (0 bytes)');
+        result = await submit(body);
+      }
+      return reply.code(result.duplicate ? 200 : 201).send({ ...contentJson(result.record), duplicate: result.duplicate });
     },
   );
 

@@ -1,9 +1,12 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Bulwark } from '../../app.ts';
 import { invalid } from '../../errors.ts';
+import { DEFAULT_MAX_VIDEO_BYTES } from '../../signals/vpdq/options.ts';
 import { matchResultJson } from '../serialize.ts';
+import { spoolUpload } from '../uploads.ts';
 import { matchOptionsQuery, toMatchOptions, zodIssuesToInvalid } from './shared.ts';
 
 export const signalsBody = z.object({
@@ -32,13 +35,22 @@ export const matchRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plug
         tags: ['match'],
         summary: 'Match an image or precomputed hashes against the banks',
         description:
-          'Send an image as the raw body (Content-Type image/* or application/octet-stream), or JSON ' +
+          'Send an image as the raw body (Content-Type image/* or application/octet-stream), a video (video/*, streamed to disk), or JSON ' +
           '{"signals": [{"signal_type": "pdq", "value": "…"}]}. Options go in the query string.',
         querystring: matchOptionsQuery,
       },
     },
     async (request) => {
       const options = toMatchOptions(request.query);
+      if (request.body instanceof Readable) {
+        const upload = await spoolUpload(request.body, bulwark.config.video?.maxBytes ?? DEFAULT_MAX_VIDEO_BYTES);
+        try {
+          const computed = await bulwark.hashing.hash('video', { path: upload.path }, { maxPixels: bulwark.config.maxPixels, video: bulwark.config.video });
+          return matchResultJson(await bulwark.matcher.match(computed, options));
+        } finally {
+          await upload.remove();
+        }
+      }
       if (Buffer.isBuffer(request.body)) {
         const computed = await bulwark.hashing.hash('photo', request.body, {
           variants: request.query.dihedral,

@@ -1,0 +1,44 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BulwarkError, invalid } from '../errors.ts';
+
+/** An upload written to a private temporary file, to be hashed from disk and then removed. */
+export interface SpooledUpload {
+  path: string;
+  bytes: number;
+  remove(): Promise<void>;
+}
+
+/**
+ * Streams a request body to a temporary file, never holding it in memory whole (videos run
+ * to gigabytes). More than maxBytes is refused as too large and nothing is kept.
+ */
+export async function spoolUpload(body: Readable, maxBytes: number): Promise<SpooledUpload> {
+  const dir = await mkdtemp(join(tmpdir(), 'bulwark-upload-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const path = join(dir, 'media');
+  let bytes = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) done(new BulwarkError('too_large', `the upload exceeds the limit of ${maxBytes} bytes`, { max_bytes: maxBytes }));
+      else done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(body, limit, createWriteStream(path, { mode: 0o600 }));
+  } catch (error) {
+    await remove();
+    if (error instanceof BulwarkError) throw error;
+    throw invalid('the upload ended before it was complete');
+  }
+  if (bytes === 0) {
+    await remove();
+    throw invalid('media is empty (0 bytes)');
+  }
+  return { path, bytes, remove };
+}
