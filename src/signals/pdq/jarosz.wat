@@ -13,8 +13,8 @@
 ;;
 ;; The memory is exported; pdq.ts lays out its buffers and passes byte offsets. Offset 0
 ;; means "none" where a pointer is optional (pdq.ts never places a buffer there).
-;; Assembled with wabt's wat2wasm (features: SIMD); test/pdq-speed-paths.test.ts checks
-;; that the committed jarosz.wasm is this file assembled.
+;; Assembled into the committed jarosz.wasm by scripts/assemble-wasm.ts (wabt's wat2wasm,
+;; SIMD enabled); test/pdq-speed-paths.test.ts checks that the two agree byte for byte.
 (module
   (memory (export "memory") 1 65536)
 
