@@ -62,7 +62,7 @@ describe('bulwark command line with videos', { skip }, () => {
     assert.equal(JSON.parse(sniffed.stdout).vpdq_frames, 2);
   });
 
-  it('imports vPDQ hash files into a bank, a directory at once or one file, each file one entry', () => {
+  it('imports vPDQ hash files into a bank, a directory at once or one file, and matches videos against them', () => {
     // Each command opens the embedded store, which takes a few seconds: as few commands as will do.
     assert.equal(run('bank', 'create', 'videos').code, 0);
     const one = run('--json', 'bank', 'import', 'videos', join(dir, 'lists', 'pattern-hd-no-bar.txt'), '--signal-type', 'vpdq');
@@ -75,5 +75,10 @@ describe('bulwark command line with videos', { skip }, () => {
     const refused = run('bank', 'import', 'videos', join(dir, 'bad.txt'), '--format', 'vpdq');
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /bad\.txt: invalid vpdq value: line 1: PDQ hash/);
+    // The pillarboxed grey copy of the pattern video matches the banked source without bars.
+    const matched = run('match', join(VPDQ_VECTORS, 'videos', 'pattern-sd-grey-bar.mp4'), join(dir, 'media', 'clip.webm'));
+    assert.equal(matched.code, 0, matched.stderr);
+    assert.match(matched.stdout, /pattern-sd-grey-bar\.mp4: MATCH\n  bank videos  vpdq  distance [\d.]+  100% of its frames, [\d.]+% of the banked video's  \(bars_removed\)  entry 1\n/);
+    assert.match(matched.stdout, /clip\.webm: no match\n/);
   });
 });

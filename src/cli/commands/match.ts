@@ -1,34 +1,50 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { BulwarkError } from '../../errors.ts';
+import { BulwarkError, invalid } from '../../errors.ts';
 import { matchResultJson } from '../../http/serialize.ts';
 import { withBulwark } from '../context.ts';
-import { expandImagePaths } from '../files.ts';
+import { expandMediaPaths } from '../files.ts';
 import { progressBar, reportError } from '../output.ts';
+
+interface MatchCommandOptions {
+  threshold: number;
+  minQuality: number;
+  dihedral?: boolean;
+  banks?: string;
+  videoQueryPercent: number;
+  videoComparedPercent: number;
+}
 
 export function matchCommand(program: Command): void {
   program
     .command('match')
-    .description('hash images and match them against the banks')
-    .argument('<paths...>', 'image files or directories')
+    .description('hash images and videos and match them against the banks')
+    .argument('<paths...>', 'image or video files, or directories')
     .option('--threshold <n>', 'largest PDQ distance that counts as a match', (v) => Number.parseInt(v, 10), 31)
     .option('--min-quality <n>', 'PDQ hashes below this quality are reported, not matched', (v) => Number.parseInt(v, 10), 50)
     .option('--dihedral', 'also match rotated and flipped copies')
     .option('--banks <names>', 'comma-separated banks to match against (default: all enabled)')
-    .action(async (paths: string[], options: { threshold: number; minQuality: number; dihedral?: boolean; banks?: string }, command: Command) => {
+    .option('--video-query-percent <n>', 'videos: least percentage of their frames that must match a banked video', Number, 80)
+    .option('--video-compared-percent <n>', "videos: least percentage of the banked video's frames that must match", Number, 0)
+    .action(async (paths: string[], options: MatchCommandOptions, command: Command) => {
       await withBulwark(command, async (bulwark, { json }) => {
-        const files = await expandImagePaths(paths);
+        const { files: media } = await expandMediaPaths(paths);
+        const files = media.map((file) => file.path);
         const progress = progressBar('matching', files.length, 'files');
         const matchOptions = {
           maxDistance: { pdq: options.threshold },
           minQuality: options.minQuality,
+          minMatchPercent: { vpdq: { query: options.videoQueryPercent, compared: options.videoComparedPercent } },
           ...(options.banks ? { banks: options.banks.split(',').map((name) => name.trim()) } : {}),
         };
         let failures = 0;
         let matched = 0;
-        for (const [i, file] of files.entries()) {
+        for (const [i, { path: file, contentType, problem }] of media.entries()) {
           try {
-            const signals = await bulwark.hashing.hash('photo', await readFile(file), { variants: options.dihedral, maxPixels: bulwark.config.maxPixels });
+            if (problem) throw invalid(problem);
+            // Videos are hashed from the file (never read whole); photos from their bytes.
+            const input = contentType === 'video' ? { path: file } : await readFile(file);
+            const signals = await bulwark.hashing.hash(contentType, input, { variants: options.dihedral, maxPixels: bulwark.config.maxPixels, video: bulwark.config.video });
             const result = matchResultJson(await bulwark.matcher.match(signals, matchOptions));
             if (result.matched) matched++;
             if (json) process.stdout.write(`${JSON.stringify({ file, ...result })}\n`);
@@ -37,7 +53,8 @@ export function matchCommand(program: Command): void {
               const note = quality?.status === 'low_quality' ? ` (PDQ quality ${quality.quality} is below ${options.minQuality}: not matched perceptually)` : '';
               process.stdout.write(`${file}: ${result.matched ? 'MATCH' : 'no match'}${note}\n`);
               for (const m of result.matches) {
-                process.stdout.write(`  bank ${m.bank}  ${m.signal_type}  distance ${m.distance}${m.variant ? `  (${m.variant})` : ''}  entry ${m.entry_id}\n`);
+                const percent = m.match_percent ? `  ${m.match_percent.query}% of its frames, ${m.match_percent.compared}% of the banked video's` : '';
+                process.stdout.write(`  bank ${m.bank}  ${m.signal_type}  distance ${m.distance}${percent}${m.variant ? `  (${m.variant})` : ''}  entry ${m.entry_id}\n`);
               }
             }
           } catch (error) {
