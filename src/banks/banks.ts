@@ -2,6 +2,7 @@ import { BulwarkError, conflict, invalid, notFound } from '../errors.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
 import type { SqlClient } from '../store/sql.ts';
 import type { RawBankRow } from './import-formats.ts';
+import { type BankMatchSettings, checkMatchSettings } from './match-settings.ts';
 import { rowError } from './import-formats.ts';
 
 export interface Bank {
@@ -9,6 +10,8 @@ export interface Bank {
   name: string;
   description: string;
   enabled: boolean;
+  /** How close matches must be in this bank, where it differs from the signal types' defaults. */
+  matchSettings: BankMatchSettings;
   revision: number;
   createdAt: Date;
   updatedAt: Date;
@@ -61,7 +64,7 @@ export interface BankChangeListener {
 export type BankChange =
   | { kind: 'entries-added'; bankId: number; revision: number; entries: { id: number; signalType: string; value: string }[] }
   | { kind: 'entry-removed'; bankId: number; revision: number; entryId: number; signalType: string }
-  | { kind: 'settings-changed'; bankId: number; revision: number; enabled: boolean }
+  | { kind: 'settings-changed'; bankId: number; revision: number; enabled: boolean; matchSettings: BankMatchSettings }
   | { kind: 'bulk-changed' | 'deleted'; bankId: number; revision: number };
 
 const BANK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -71,6 +74,7 @@ interface BankRow {
   name: string;
   description: string;
   enabled: boolean;
+  match_settings: BankMatchSettings;
   revision: number;
   created_at: Date;
   updated_at: Date;
@@ -92,6 +96,7 @@ const toBank = (row: BankRow): Bank => ({
   name: row.name,
   description: row.description,
   enabled: row.enabled,
+  matchSettings: row.match_settings,
   revision: row.revision,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -108,7 +113,7 @@ const toEntry = (row: EntryRow): BankEntry => ({
   addedAt: row.added_at,
 });
 
-const BANK_COLUMNS = 'id, name, description, enabled, revision, created_at, updated_at';
+const BANK_COLUMNS = 'id, name, description, enabled, match_settings, revision, created_at, updated_at';
 const ENTRY_COLUMNS = 'id, bank_id, signal_type, value, source, tags, import_id, added_at';
 const INSERT_ENTRIES_FROM_JSON = `
   INSERT INTO bank_entries (bank_id, signal_type, value, source, tags, import_id)
@@ -163,15 +168,18 @@ export class BankService {
     }));
   }
 
-  async update(name: string, changes: { description?: string; enabled?: boolean }): Promise<Bank> {
+  /** Changes what is given; matchSettings, when given, replaces the bank's settings whole. */
+  async update(name: string, changes: { description?: string; enabled?: boolean; matchSettings?: BankMatchSettings }): Promise<Bank> {
     const bank = await this.get(name);
+    const matchSettings = changes.matchSettings ? checkMatchSettings(changes.matchSettings, this.signals) : undefined;
     const result = await this.sql.query<BankRow>(
       `UPDATE banks SET description = coalesce($2, description), enabled = coalesce($3, enabled),
-         revision = revision + 1, updated_at = now() WHERE id = $1 RETURNING ${BANK_COLUMNS}`,
-      [bank.id, changes.description ?? null, changes.enabled ?? null],
+         match_settings = coalesce($4::jsonb, match_settings), revision = revision + 1, updated_at = now()
+       WHERE id = $1 RETURNING ${BANK_COLUMNS}`,
+      [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null],
     );
     const updated = toBank(result.rows[0]);
-    this.emit({ kind: 'settings-changed', bankId: updated.id, revision: updated.revision, enabled: updated.enabled });
+    this.emit({ kind: 'settings-changed', bankId: updated.id, revision: updated.revision, enabled: updated.enabled, matchSettings: updated.matchSettings });
     return updated;
   }
 

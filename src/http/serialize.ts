@@ -1,4 +1,5 @@
 import type { Bank, BankEntry, BankSummary } from '../banks/banks.ts';
+import type { BankMatchSettings } from '../banks/match-settings.ts';
 import type { ContentRecord } from '../ingest/content.ts';
 import type { BankMatch, MatchResult, SignalOutcome } from '../match/matcher.ts';
 
@@ -6,10 +7,16 @@ import type { BankMatch, MatchResult, SignalOutcome } from '../match/matcher.ts'
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
+export const matchSettingsJson = (settings: BankMatchSettings) => ({
+  ...(settings.maxDistance ? { max_distance: settings.maxDistance } : {}),
+  ...(settings.minMatchPercent ? { min_match_percent: settings.minMatchPercent } : {}),
+});
+
 export const bankJson = (bank: Bank | BankSummary) => ({
   name: bank.name,
   description: bank.description,
   enabled: bank.enabled,
+  match_settings: matchSettingsJson(bank.matchSettings),
   revision: bank.revision,
   created_at: iso(bank.createdAt),
   updated_at: iso(bank.updatedAt),

@@ -1,4 +1,5 @@
 import type { BankChange, BankChangeListener, BankService } from '../banks/banks.ts';
+import type { BankMatchSettings } from '../banks/match-settings.ts';
 import { invalid } from '../errors.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
 import type { ComputedSignal, MatchPercent, SignalIndex } from '../signals/types.ts';
@@ -18,6 +19,11 @@ export interface MatchOptions {
    * query's frames and of the banked video's frames that must match (vpdq: 80 and 0).
    */
   minMatchPercent?: Record<string, Partial<MatchPercent>>;
+}
+
+/** A partial MatchPercent holding only the sides given, so that it overrides no other setting with undefined. */
+export function definedPercent(query: number | undefined, compared: number | undefined): Partial<MatchPercent> {
+  return { ...(query !== undefined ? { query } : {}), ...(compared !== undefined ? { compared } : {}) };
 }
 
 export type SignalStatus = 'matched' | 'no_match' | 'low_quality';
@@ -51,10 +57,19 @@ export interface MatchResult {
   matches: BankMatch[];
 }
 
+interface BankSettingsRow {
+  id: number;
+  name: string;
+  enabled: boolean;
+  match_settings: BankMatchSettings;
+  revision: number;
+}
+
 interface LoadedBank {
   id: number;
   name: string;
   enabled: boolean;
+  matchSettings: BankMatchSettings;
   revision: number;
   stale: boolean;
   indexes: Map<string, SignalIndex>;
@@ -113,6 +128,7 @@ export class Matcher implements BankChangeListener {
       bank.indexes.get(change.signalType)?.remove(change.entryId);
     } else if (change.kind === 'settings-changed') {
       bank.enabled = change.enabled;
+      bank.matchSettings = change.matchSettings;
     }
     bank.revision = change.revision;
   }
@@ -133,8 +149,8 @@ export class Matcher implements BankChangeListener {
 
   private async reloadChangedBanks(): Promise<void> {
     const startedAt = Date.now();
-    const current = await this.sql.query<{ id: number; name: string; enabled: boolean; revision: number }>(
-      'SELECT id, name, enabled, revision FROM banks',
+    const current = await this.sql.query<BankSettingsRow>(
+      'SELECT id, name, enabled, match_settings, revision FROM banks',
     );
     const seen = new Set<number>();
     for (const row of current.rows) {
@@ -147,10 +163,10 @@ export class Matcher implements BankChangeListener {
     this.lastRefresh = startedAt;
   }
 
-  private async loadBank(row: { id: number; name: string; enabled: boolean; revision: number }): Promise<void> {
+  private async loadBank(row: BankSettingsRow): Promise<void> {
     // Entries stream page by page into the indexes, so a bank of millions never sits in
     // memory as one object per entry.
-    const loading: LoadedBank = { ...row, stale: false, indexes: new Map() };
+    const loading: LoadedBank = { id: row.id, name: row.name, enabled: row.enabled, matchSettings: row.match_settings, revision: row.revision, stale: false, indexes: new Map() };
     let afterId = 0;
     for (;;) {
       // One row per signal type and page: drivers pay per row, so aggregating makes loading
@@ -210,13 +226,16 @@ export class Matcher implements BankChangeListener {
         outcome.status = 'low_quality';
         continue;
       }
-      const maxDistance = options.maxDistance?.[type.name] ?? type.defaultMaxDistance;
       for (const bank of this.banks.values()) {
         if (!bank.enabled || (bankFilter && !bankFilter.has(bank.name))) continue;
         const index = bank.indexes.get(type.name);
         if (!index || index.size === 0) continue;
-        const minMatchPercent = options.minMatchPercent?.[type.name];
-        for (const hit of index.search({ value: signal.value, variants: signal.variants, maxDistance, ...(minMatchPercent ? { minMatchPercent } : {}) })) {
+        // The request's options win over the bank's settings, which win over the type's defaults.
+        const settings = bank.matchSettings;
+        const maxDistance = options.maxDistance?.[type.name] ?? settings.maxDistance?.[type.name] ?? type.defaultMaxDistance;
+        const minMatchPercent = { ...settings.minMatchPercent?.[type.name], ...options.minMatchPercent?.[type.name] };
+        const query = { value: signal.value, variants: signal.variants, maxDistance, ...(Object.keys(minMatchPercent).length > 0 ? { minMatchPercent } : {}) };
+        for (const hit of index.search(query)) {
           outcome.status = 'matched';
           hits.push({
             bank: bank.name, bankId: bank.id, entryId: hit.entryId, signalType: type.name, value: '', distance: hit.distance,

@@ -61,6 +61,8 @@ export interface SignalType {
   readonly matching: 'exact' | 'distance';
   /** Default largest distance that counts as a match (0 for exact types). */
   readonly defaultMaxDistance: number;
+  /** For types whose values are sets of parts (vPDQ's frames): the least share of each side that must match by default. */
+  readonly defaultMinMatchPercent?: MatchPercent;
   /** The canonical form of a value; throws InvalidSignalError saying what is wrong. */
   normalize(raw: string): string;
   /** Builds an index over entries; must return exactly what a linear scan would. */

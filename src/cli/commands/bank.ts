@@ -6,7 +6,9 @@ import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { IMPORT_FORMATS, type ImportFormat, formatFromFileName, parseBankRows, vpdqRowsFromFiles } from '../../banks/import-formats.ts';
 import { invalid } from '../../errors.ts';
-import { bankJson, entryJson } from '../../http/serialize.ts';
+import type { BankMatchSettings } from '../../banks/match-settings.ts';
+import { bankJson, entryJson, matchSettingsJson } from '../../http/serialize.ts';
+import { definedPercent } from '../../match/matcher.ts';
 import { withBulwark } from '../context.ts';
 import { printJson, progressBar, table } from '../output.ts';
 
@@ -43,6 +45,29 @@ export function bankCommands(program: Command): void {
             })),
           ),
         );
+      }),
+    );
+
+  bank
+    .command('update')
+    .description("change a bank's description, switch its matching on or off, or set how close its matches must be")
+    .argument('<name>')
+    .option('--description <text>', 'what the bank holds and where it comes from')
+    .option('--enable', 'match against this bank')
+    .option('--disable', 'stop matching against this bank (its entries are kept)')
+    .option('--max-distance <type=n...>', 'largest distance that counts for a signal type in this bank, e.g. pdq=20')
+    .option('--min-match-percent <type=query,compared...>', "least percentages of the query's and of the banked video's frames, e.g. vpdq=90,50")
+    .option('--default-matching', "forget the bank's match settings: the signal types' defaults apply")
+    .action(async (name: string, options: BankUpdateOptions, command: Command) =>
+      withBulwark(command, async (bulwark, { json }) => {
+        if (options.enable && options.disable) throw invalid('give --enable or --disable, not both');
+        const updated = await bulwark.banks.update(name, {
+          description: options.description,
+          enabled: options.enable ? true : options.disable ? false : undefined,
+          matchSettings: matchSettingsFromOptions(options, (await bulwark.banks.get(name)).matchSettings),
+        });
+        if (json) printJson(bankJson(updated));
+        else process.stdout.write(`updated bank ${updated.name}: ${updated.enabled ? 'enabled' : 'disabled'}, match settings ${JSON.stringify(matchSettingsJson(updated.matchSettings))}\n`);
       }),
     );
 
@@ -180,4 +205,34 @@ export function bankCommands(program: Command): void {
 
 function csvField(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+interface BankUpdateOptions {
+  description?: string;
+  enable?: boolean;
+  disable?: boolean;
+  maxDistance?: string[];
+  minMatchPercent?: string[];
+  defaultMatching?: boolean;
+}
+
+/** The bank's match settings after the command's options: each option given replaces that type's setting. */
+function matchSettingsFromOptions(options: BankUpdateOptions, current: BankMatchSettings): BankMatchSettings | undefined {
+  if (!options.maxDistance && !options.minMatchPercent && !options.defaultMatching) return undefined;
+  const settings: BankMatchSettings = options.defaultMatching ? {} : structuredClone(current);
+  const pair = (option: string, text: string) => {
+    const [type, value] = text.split('=');
+    if (!type || value === undefined) throw invalid(`${option} takes TYPE=VALUE, got ${JSON.stringify(text)}`);
+    return [type, value] as const;
+  };
+  for (const text of options.maxDistance ?? []) {
+    const [type, value] = pair('--max-distance', text);
+    (settings.maxDistance ??= {})[type] = Number(value);
+  }
+  for (const text of options.minMatchPercent ?? []) {
+    const [type, value] = pair('--min-match-percent', text);
+    const [query, compared] = value.split(',').map((part) => (part.trim() === '' ? undefined : Number(part)));
+    (settings.minMatchPercent ??= {})[type] = definedPercent(query, compared);
+  }
+  return settings;
 }

@@ -2,17 +2,18 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BulwarkError, invalid } from '../../errors.ts';
 import { matchResultJson } from '../../http/serialize.ts';
+import { definedPercent } from '../../match/matcher.ts';
 import { withBulwark } from '../context.ts';
 import { expandMediaPaths } from '../files.ts';
 import { progressBar, reportError } from '../output.ts';
 
 interface MatchCommandOptions {
-  threshold: number;
+  threshold?: number;
   minQuality: number;
   dihedral?: boolean;
   banks?: string;
-  videoQueryPercent: number;
-  videoComparedPercent: number;
+  videoQueryPercent?: number;
+  videoComparedPercent?: number;
 }
 
 export function matchCommand(program: Command): void {
@@ -20,21 +21,21 @@ export function matchCommand(program: Command): void {
     .command('match')
     .description('hash images and videos and match them against the banks')
     .argument('<paths...>', 'image or video files, or directories')
-    .option('--threshold <n>', 'largest PDQ distance that counts as a match', (v) => Number.parseInt(v, 10), 31)
+    .option('--threshold <n>', "largest PDQ distance that counts as a match (default: the bank's setting, else 31)", (v) => Number.parseInt(v, 10))
     .option('--min-quality <n>', 'PDQ hashes below this quality are reported, not matched', (v) => Number.parseInt(v, 10), 50)
     .option('--dihedral', 'also match rotated and flipped copies')
     .option('--banks <names>', 'comma-separated banks to match against (default: all enabled)')
-    .option('--video-query-percent <n>', 'videos: least percentage of their frames that must match a banked video', Number, 80)
-    .option('--video-compared-percent <n>', "videos: least percentage of the banked video's frames that must match", Number, 0)
+    .option('--video-query-percent <n>', "videos: least percentage of their frames that must match a banked video (default: the bank's setting, else 80)", Number)
+    .option('--video-compared-percent <n>', "videos: least percentage of the banked video's frames that must match (default: the bank's setting, else 0)", Number)
     .action(async (paths: string[], options: MatchCommandOptions, command: Command) => {
       await withBulwark(command, async (bulwark, { json }) => {
         const { files: media } = await expandMediaPaths(paths);
         const files = media.map((file) => file.path);
         const progress = progressBar('matching', files.length, 'files');
         const matchOptions = {
-          maxDistance: { pdq: options.threshold },
+          ...(options.threshold !== undefined ? { maxDistance: { pdq: options.threshold } } : {}),
           minQuality: options.minQuality,
-          minMatchPercent: { vpdq: { query: options.videoQueryPercent, compared: options.videoComparedPercent } },
+          minMatchPercent: { vpdq: definedPercent(options.videoQueryPercent, options.videoComparedPercent) },
           ...(options.banks ? { banks: options.banks.split(',').map((name) => name.trim()) } : {}),
         };
         let failures = 0;

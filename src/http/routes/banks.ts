@@ -39,12 +39,29 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
     {
       schema: {
         tags,
-        summary: 'Change a bank’s description or switch its matching on or off',
+        summary: 'Change a bank’s description, switch its matching on or off, or set how close its matches must be',
+        description:
+          'match_settings, when given, replaces the bank’s settings whole: max_distance per distance-based signal type ' +
+          '(e.g. {"pdq": 20}) and min_match_percent per frame-list type (e.g. {"vpdq": {"query": 90, "compared": 50}}). ' +
+          'A match request’s own options win over them; {} returns the bank to the types’ defaults.',
         params: bankName,
-        body: z.object({ description: z.string().max(2000).optional(), enabled: z.boolean().optional() }),
+        body: z.object({
+          description: z.string().max(2000).optional(),
+          enabled: z.boolean().optional(),
+          match_settings: z
+            .strictObject({
+              max_distance: z.record(z.string(), z.number().int()).optional(),
+              min_match_percent: z.record(z.string(), z.strictObject({ query: z.number().optional(), compared: z.number().optional() })).optional(),
+            })
+            .optional(),
+        }),
       },
     },
-    async (request) => bankJson(await bulwark.banks.update(request.params.name, request.body)),
+    async (request) => {
+      const { description, enabled, match_settings: settings } = request.body;
+      const matchSettings = settings ? { maxDistance: settings.max_distance, minMatchPercent: settings.min_match_percent } : undefined;
+      return bankJson(await bulwark.banks.update(request.params.name, { description, enabled, matchSettings }));
+    },
   );
 
   app.delete('/banks/:name', { schema: { tags, summary: 'Delete a bank and its entries', params: bankName } }, async (request, reply) => {

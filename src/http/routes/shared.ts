@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { invalid } from '../../errors.ts';
-import type { MatchOptions } from '../../match/matcher.ts';
+import { type MatchOptions, definedPercent } from '../../match/matcher.ts';
 
 const booleanFlag = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
@@ -11,6 +11,8 @@ export const matchOptionsQuery = z.object({
   min_quality: z.coerce.number().int().min(0).max(100).optional().describe('PDQ hashes below this quality are reported, not matched (default 50)'),
   dihedral: booleanFlag.optional().describe('Also match the 8 rotated and flipped copies of an uploaded image'),
   banks: z.string().optional().describe('Comma-separated bank names to match against (default: all enabled banks)'),
+  video_query_percent: z.coerce.number().min(0).max(100).optional().describe("Videos: least percentage of the query's frames that must match (default: the bank's setting, else 80)"),
+  video_compared_percent: z.coerce.number().min(0).max(100).optional().describe("Videos: least percentage of the banked video's frames that must match (default: the bank's setting, else 0)"),
 });
 
 export function toMatchOptions(query: z.infer<typeof matchOptionsQuery>): MatchOptions {
@@ -18,6 +20,7 @@ export function toMatchOptions(query: z.infer<typeof matchOptionsQuery>): MatchO
     ...(query.threshold !== undefined ? { maxDistance: { pdq: query.threshold } } : {}),
     ...(query.min_quality !== undefined ? { minQuality: query.min_quality } : {}),
     ...(query.banks ? { banks: query.banks.split(',').map((name) => name.trim()).filter(Boolean) } : {}),
+    minMatchPercent: { vpdq: definedPercent(query.video_query_percent, query.video_compared_percent) },
   };
 }
 

@@ -7,7 +7,7 @@ import type { ComputedSignal, ContentHasher, HashOptions, SignalType } from '../
 import { VPDQ_SIGNAL_TYPE, formatVpdqFrames, normalizeVpdq } from './frames.ts';
 import { type VideoTools, hashVideoFile } from './hash-video.ts';
 import { VpdqSignalIndex } from './index.ts';
-import { VPDQ_DISTANCE_THRESHOLD } from './match.ts';
+import { DEFAULT_MIN_MATCH_PERCENT, VPDQ_DISTANCE_THRESHOLD } from './match.ts';
 import { resolveVideoOptions } from './options.ts';
 
 export const vpdqSignalType: SignalType = {
@@ -18,6 +18,7 @@ export const vpdqSignalType: SignalType = {
   matching: 'distance',
   /** Per frame: a query frame matches a banked frame within this Hamming distance. */
   defaultMaxDistance: VPDQ_DISTANCE_THRESHOLD,
+  defaultMinMatchPercent: DEFAULT_MIN_MATCH_PERCENT,
   normalize: normalizeVpdq,
   createIndex: (entries) => new VpdqSignalIndex(entries),
 };
