@@ -29,6 +29,29 @@ const toInfo = (row: ApiKeyRow): ApiKeyInfo => ({
   revokedAt: row.revoked_at,
 });
 
+export interface EnsuredKey {
+  /** registered: new; known: already active; revoked: revoked earlier and left so. */
+  status: 'registered' | 'known' | 'revoked';
+  info: ApiKeyInfo;
+}
+
+/**
+ * Registers BULWARK_API_KEY at start. A revoked key is not brought back; the returned line
+ * (for the log) says so and names the key by its id and revocation time, never by the key.
+ */
+export async function registerEnvironmentKey(apiKeys: ApiKeyService, key: string): Promise<{ level: 'info' | 'warn'; message: string }> {
+  const { status, info } = await apiKeys.ensure('from BULWARK_API_KEY', key);
+  if (status === 'revoked') {
+    return {
+      level: 'warn',
+      message:
+        `BULWARK_API_KEY is not registered: it is API key ${info.id}, revoked at ${info.revokedAt!.toISOString()}, and a revoked key stays revoked. ` +
+        'Requests with it are refused; set BULWARK_API_KEY to a new key (or remove it and use `bulwark apikey create`).',
+    };
+  }
+  return { level: 'info', message: status === 'registered' ? `BULWARK_API_KEY registered as API key ${info.id}` : `BULWARK_API_KEY is API key ${info.id}` };
+}
+
 // Keys made here look like bwk_<43 base64url chars>; operators may also supply their own through BULWARK_API_KEY.
 const KEY_PATTERN = /^[\x21-\x7e]{32,200}$/;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -55,13 +78,23 @@ export class ApiKeyService {
     return { key, info: toInfo(result.rows[0]) };
   }
 
-  /** Registers a key the operator supplied (from the environment) unless it is already known. */
-  async ensure(name: string, key: string): Promise<void> {
+  /**
+   * Registers a key the operator supplied (from the environment) unless it is already known.
+   * A key that was revoked stays revoked: deploying again with the same environment must not
+   * undo the revocation of a leaked key. Says what happened, so the caller can log why a
+   * revoked key was not registered (without the key).
+   */
+  async ensure(name: string, key: string): Promise<EnsuredKey> {
     if (!KEY_PATTERN.test(key)) throw invalid('a supplied API key must be 32-200 printable ASCII characters without spaces');
-    await this.sql.query(
-      'INSERT INTO api_keys (name, key_sha256, key_prefix) VALUES ($1, $2, $3) ON CONFLICT (key_sha256) DO UPDATE SET revoked_at = NULL',
+    const inserted = await this.sql.query<ApiKeyRow>(
+      `INSERT INTO api_keys (name, key_sha256, key_prefix) VALUES ($1, $2, $3) ON CONFLICT (key_sha256) DO NOTHING
+       RETURNING id, name, key_prefix, created_at, last_used_at, revoked_at`,
       [name, sha256(key), key.slice(0, 6)],
     );
+    if (inserted.rows[0]) return { status: 'registered', info: toInfo(inserted.rows[0]) };
+    const known = await this.sql.query<ApiKeyRow>('SELECT id, name, key_prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE key_sha256 = $1', [sha256(key)]);
+    const info = toInfo(known.rows[0]);
+    return { status: info.revokedAt ? 'revoked' : 'known', info };
   }
 
   async list(): Promise<ApiKeyInfo[]> {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { type Bulwark, openBulwark } from '../../app.ts';
+import { registerEnvironmentKey } from '../../auth/api-keys.ts';
 import { startDemoPlatform } from '../../demo/demo-platform.ts';
 import { syntheticPlatform } from '../../demo/synthetic-platform.ts';
 import type { PlatformEventInput } from '../../ingest/platform-events.ts';
@@ -40,8 +41,9 @@ function serveConfig(command: Command, options: ServeOptions) {
 const storeOf = (options: GlobalOptions) => (options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir });
 
 async function serve(bulwark: Bulwark, options: ServeOptions): Promise<string> {
-  if (process.env.BULWARK_API_KEY) await bulwark.apiKeys.ensure('from BULWARK_API_KEY', process.env.BULWARK_API_KEY);
+  const envKey = process.env.BULWARK_API_KEY ? await registerEnvironmentKey(bulwark.apiKeys, process.env.BULWARK_API_KEY) : undefined;
   const app = await buildServer(bulwark, { bodyLimit: options.bodyLimit, logger: { level: process.env.BULWARK_LOG_LEVEL ?? 'info' } });
+  if (envKey) app.log[envKey.level](envKey.message);
   const address = await app.listen({ port: options.port, host: options.host });
   const stop = async () => {
     await app.close();
