@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { BulwarkError, conflict, invalid, notFound } from '../errors.ts';
 import type { SqlClient } from '../store/sql.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
 
 export const REVIEWER_ROLES = ['reviewer', 'lead', 'admin'] as const;
@@ -34,12 +35,28 @@ export interface SessionPolicy {
   absoluteMs: number;
   /** A session ends after this long without a request. */
   idleMs: number;
-  /** Failed logins per username within failureWindowMs before further attempts are refused. */
+  /** Failed logins on one account within failureWindowMs that lock it for as long again (kept in the store, shared by all servers). */
   maxFailures: number;
   failureWindowMs: number;
+  /** Failed logins from one source address (IPv6: its /64) within failureWindowMs that lock the address for as long again. */
+  maxAddressFailures: number;
+  /** Source addresses counted at once; see LockoutPolicy.maxTrackedAddresses. */
+  maxTrackedAddresses: number;
 }
 
-export const DEFAULT_SESSION_POLICY: SessionPolicy = { absoluteMs: 12 * 3600_000, idleMs: 3600_000, maxFailures: 10, failureWindowMs: 15 * 60_000 };
+export const DEFAULT_SESSION_POLICY: SessionPolicy = {
+  absoluteMs: 12 * 3600_000,
+  idleMs: 3600_000,
+  maxFailures: 10,
+  failureWindowMs: 15 * 60_000,
+  maxAddressFailures: 100,
+  maxTrackedAddresses: 100_000,
+};
+
+export interface LoginContext {
+  /** The client's address, counted for the per-address lockout. */
+  address?: string;
+}
 
 interface ReviewerRow {
   id: number;
@@ -68,13 +85,27 @@ const refused = () => new BulwarkError('unauthenticated', 'wrong username or pas
 
 /** Local reviewer accounts of the review console, their sessions and their daily exposure to media. */
 export class ReviewerService {
-  private readonly failures = new Map<string, number[]>();
+  private readonly throttle: LoginThrottle;
 
   constructor(
     private readonly sql: SqlClient,
     private readonly audit: AuditLog,
     private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY,
-  ) {}
+    /** The clock of the lockout (tests move it by hand). */
+    now: () => Date = () => new Date(),
+  ) {
+    this.throttle = new LoginThrottle(
+      sql,
+      {
+        maxAccountFailures: policy.maxFailures,
+        maxAddressFailures: policy.maxAddressFailures,
+        windowMs: policy.failureWindowMs,
+        lockMs: policy.failureWindowMs,
+        maxTrackedAddresses: policy.maxTrackedAddresses,
+      },
+      now,
+    );
+  }
 
   async create(input: NewReviewer, actor = 'system'): Promise<Reviewer> {
     const username = input.username.trim().toLowerCase();
@@ -130,25 +161,31 @@ export class ReviewerService {
   }
 
   /** Checks the password and opens a session; the returned token goes into the cookie and is never stored. */
-  async login(usernameInput: string, password: string): Promise<{ token: string; session: Session }> {
+  async login(usernameInput: string, password: string, context: LoginContext = {}): Promise<{ token: string; session: Session }> {
     const username = usernameInput.trim().toLowerCase();
-    if (this.lockedOut(username)) {
-      await this.sql.transaction((tx) => this.audit.append(tx, { actor: 'system', action: 'reviewer.login_refused', subject: `reviewer:${username.slice(0, 64)}`, detail: { reason: 'too many failed attempts' } }));
-      throw refused();
-    }
     const found = await this.sql.query<ReviewerRow & { password_hash: string }>(
       `SELECT ${REVIEWER_COLUMNS}, password_hash FROM reviewers WHERE username = $1 AND disabled_at IS NULL`,
       [username],
     );
     const row = found.rows[0];
+    const lock = await this.throttle.locked(row?.id, context.address);
+    // The password is checked even when locked, so a locked account answers as slowly as any other.
     const ok = await verifyPassword(password, row?.password_hash ?? (await decoyPasswordHash()));
+    if (lock) {
+      // Only names that exist are logged; the address itself is never logged.
+      if (row) {
+        const reason = lock === 'account' ? 'too many failed attempts' : 'too many failed attempts from this address';
+        await this.sql.transaction((tx) => this.audit.append(tx, { actor: 'system', action: 'reviewer.login_refused', subject: `reviewer:${username}`, detail: { reason } }));
+      }
+      throw refused();
+    }
     if (!row || !ok) {
-      this.recordFailure(username);
+      await this.throttle.recordFailure(row?.id, context.address);
       // Only names that exist are logged, so a mistyped password pasted into the name field is never kept.
       if (row) await this.sql.transaction((tx) => this.audit.append(tx, { actor: 'system', action: 'reviewer.login_failed', subject: `reviewer:${username}` }));
       throw refused();
     }
-    this.failures.delete(username);
+    await this.throttle.clearAccount(row.id);
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const expiresAt = new Date(Date.now() + this.policy.absoluteMs);
@@ -202,20 +239,5 @@ export class ReviewerService {
       [reviewerId],
     );
     return result.rows[0].count;
-  }
-
-  private lockedOut(username: string): boolean {
-    const since = Date.now() - this.policy.failureWindowMs;
-    const recent = (this.failures.get(username) ?? []).filter((at) => at > since);
-    this.failures.set(username, recent);
-    return recent.length >= this.policy.maxFailures;
-  }
-
-  private recordFailure(username: string): void {
-    // Attempts on many invented names must not grow the map without end.
-    if (this.failures.size > 10_000) this.failures.clear();
-    const list = this.failures.get(username) ?? [];
-    list.push(Date.now());
-    this.failures.set(username, list);
   }
 }

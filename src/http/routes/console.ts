@@ -70,7 +70,7 @@ export const consoleApiRoutes = (bulwark: Bulwark): FastifyPluginAsync => async 
   const reviewer = (request: FastifyRequest) => request.session!.reviewer;
 
   app.post('/login', { schema: { ...schema, body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }) } }, async (request, reply) => {
-    const { token, session: opened } = await bulwark.reviewers.login(request.body.username, request.body.password);
+    const { token, session: opened } = await bulwark.reviewers.login(request.body.username, request.body.password, { address: request.ip });
     setSessionCookie(reply, token, opened.expiresAt);
     return { reviewer: reviewerJson(opened), csrf_token: opened.csrfToken };
   });
