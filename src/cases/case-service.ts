@@ -394,10 +394,16 @@ export class CaseService {
     });
   }
 
-  /** Media is for the reviewer holding the case, and for leads. */
+  /**
+   * Media is for the reviewer holding the case, and for leads. The claim must still be live:
+   * once it lapses the case is back in its queue and its media closes to the former holder.
+   */
   private assertMayOpenMedia(row: CaseRow, reviewer: Reviewer): void {
+    if (reviewer.role !== 'reviewer') return;
     const holder = row.status === 'claimed' && row.claimed_by === reviewer.id;
-    if (!holder && reviewer.role === 'reviewer') throw new BulwarkError('forbidden', `claim case ${row.id} to see its media`);
+    if (!holder) throw new BulwarkError('forbidden', `claim case ${row.id} to see its media`);
+    const live = row.claimed_until !== null && row.claimed_until.getTime() > Date.now();
+    if (!live) throw new BulwarkError('forbidden', `your claim on case ${row.id} has lapsed and the case is back in its queue; claim it again to see its media`);
   }
 
   /** Counts one exposure of the reviewer to the case's media, and logs it. */
