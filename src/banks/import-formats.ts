@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { invalid } from '../errors.ts';
+import { contentLines } from '../ingest/text-lines.ts';
 
 /** One row of a hash list, as read from a file, before validation of its value. */
 export interface RawBankRow {
@@ -155,14 +155,9 @@ export async function* parseBankRows(input: Readable, options: ParseOptions): As
     yield await wholeVpdqRow(input, options);
     return;
   }
-  const lines = createInterface({ input, crlfDelay: Infinity });
   const delimiter = options.format === 'csv' ? ',' : '\t';
   let columns: ColumnMap | undefined;
-  let line = 0;
-  for await (const rawLine of lines) {
-    line++;
-    const text = line === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
-    if (text.trim() === '' || text.startsWith('#')) continue;
+  for await (const { line, text } of contentLines(input)) {
     if (options.format === 'jsonl') {
       yield rowFromJson(text, line, options);
       continue;

@@ -1,8 +1,8 @@
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { invalid } from '../errors.ts';
 import { type EventIngestService, type IngestResult, MAX_REPORTED_PROBLEMS, parsePlatformEvents } from './event-ingest.ts';
 import type { PlatformEvent } from './platform-events.ts';
+import { contentLines } from './text-lines.ts';
 
 export interface EventImportOptions {
   batchSize?: number;
@@ -15,10 +15,7 @@ export interface EventImportResult extends IngestResult {
 }
 
 async function* jsonLines(input: Readable): AsyncGenerator<{ line: number; value: unknown } | { line: number; error: string }> {
-  let line = 0;
-  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
-    line++;
-    if (text.trim() === '') continue;
+  for await (const { line, text } of contentLines(input)) {
     try {
       yield { line, value: JSON.parse(text) };
     } catch {
@@ -28,7 +25,8 @@ async function* jsonLines(input: Readable): AsyncGenerator<{ line: number; value
 }
 
 /**
- * Imports a JSON-lines file of platform events. The whole file is checked first and
+ * Imports a JSON-lines file of platform events (a byte order mark, blank lines and # comment
+ * lines are skipped, as in hash-list imports). The whole file is checked first and
  * nothing is applied if any line is bad (each bad line is named); then it is applied in
  * batches, each one transaction. Events with an event_id make a re-run after an
  * interruption safe: those already applied are skipped as duplicates.
