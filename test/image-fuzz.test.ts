@@ -6,6 +6,7 @@ import { type GeneratedImage, shapesImage } from '../src/demo/benign-images.ts';
 import { HASH256_WORDS } from '../src/signals/pdq/hash256.ts';
 import { ImageDecodeError, PDQ_IMAGE_FORMATS, decodePixelsForPdq, pdqFromImage } from '../src/signals/pdq/image.ts';
 import { bmpFile, cmykJpeg, naiveCmyk, tiffFile } from './helpers/image-files.ts';
+import { mutate, mutation } from './helpers/mutations.ts';
 
 /**
  * Every outcome of decoding damaged input is a hash or an ImageDecodeError: valid small
@@ -37,33 +38,6 @@ async function validFiles(): Promise<Record<string, Buffer>> {
     'bmp 32-bit bit fields': bmpFile(48, 36, { bitsPerPixel: 32, pixels: image.pixels, masks: [0xff0000, 0xff00, 0xff], headerSize: 124 }),
     'bmp 8-bit palette': bmpFile(48, 36, { bitsPerPixel: 8, palette, pixels: indices }),
   };
-}
-
-type Mutation =
-  | { kind: 'overwrite'; at: number; bytes: Uint8Array }
-  | { kind: 'insert'; at: number; bytes: Uint8Array }
-  | { kind: 'delete'; at: number; length: number }
-  | { kind: 'cut'; at: number };
-
-const position = fc.oneof(fc.nat({ max: 63 }), fc.nat());
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('overwrite' as const), at: position, bytes: fc.uint8Array({ minLength: 1, maxLength: 4 }) }),
-  fc.record({ kind: fc.constant('overwrite' as const), at: position, bytes: fc.constantFrom(Uint8Array.of(0xff), Uint8Array.of(0, 0), Uint8Array.of(0xff, 0xff, 0xff, 0x7f), Uint8Array.of(0x80, 0, 0, 0)) }),
-  fc.record({ kind: fc.constant('insert' as const), at: position, bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
-  fc.record({ kind: fc.constant('delete' as const), at: position, length: fc.integer({ min: 1, max: 32 }) }),
-  fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
-);
-
-function mutate(file: Buffer, mutations: Mutation[]): Buffer {
-  let bytes = Buffer.from(file);
-  for (const m of mutations) {
-    const at = bytes.length === 0 ? 0 : m.at % bytes.length;
-    if (m.kind === 'overwrite') bytes.set(m.bytes.subarray(0, bytes.length - at), at);
-    else if (m.kind === 'insert') bytes = Buffer.concat([bytes.subarray(0, at), m.bytes, bytes.subarray(at)]);
-    else if (m.kind === 'delete') bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + m.length)]);
-    else bytes = bytes.subarray(0, at);
-  }
-  return bytes;
 }
 
 describe('decoding damaged images of every format', () => {
