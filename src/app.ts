@@ -1,6 +1,8 @@
 import { ActionService, type ActionServiceOptions } from './actions/action-service.ts';
 import { actionTargetsFromConfig, type WebhookConfig } from './actions/targets.ts';
 import { AuditLog } from './audit/audit-log.ts';
+import { AuditCheckpointer } from './audit/checkpointer.ts';
+import { type AuditConfig, auditConfigFromEnv, auditParts, auditWarnings } from './audit/config.ts';
 import { ApiKeyService } from './auth/api-keys.ts';
 import { CASE_DECIDED_EVENT, CaseService, DEFAULT_CASE_OPTIONS } from './cases/case-service.ts';
 import { AccountSubject } from './cases/subjects/account-subject.ts';
@@ -88,6 +90,8 @@ export interface BulwarkConfig extends StoreLocation {
   transparencyDatabase?: TdbConfig;
   /** NCMEC CyberTipline reporting (BULWARK_NCMEC_*); absent, read from the environment. */
   ncmec?: NcmecConfig;
+  /** Audit-log keys and checkpoints (BULWARK_AUDIT_*); absent, read from the environment (docs/audit-log.md). */
+  audit?: AuditConfig;
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -111,6 +115,10 @@ export interface Bulwark {
   /** Marks uploaders of content that matched a bank as confirmed, from the outbox. */
   readonly hashMatchLabeller: OutboxConsumer;
   readonly audit: AuditLog;
+  /** Signed checkpoints of the audit chain's head, exported on a timer by a server. */
+  readonly auditCheckpoints: AuditCheckpointer;
+  /** What audit protection is missing with this configuration, one sentence each. */
+  readonly auditWarnings: string[];
   readonly reviewers: ReviewerService;
   readonly reports: ReportService;
   readonly actions: ActionService;
@@ -133,8 +141,11 @@ export const HASH_MATCH_LABELLER = 'graph.hash-match-labeller';
 
 export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> {
   const sql = await openSql(config);
+  let auditSetup: { config: AuditConfig; parts: ReturnType<typeof auditParts> };
   try {
     await migrate(sql);
+    const auditConfig = config.audit ?? (await auditConfigFromEnv(process.env, config.dataDir));
+    auditSetup = { config: auditConfig, parts: auditParts(auditConfig) };
   } catch (error) {
     await sql.close();
     throw error;
@@ -164,7 +175,8 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     const labelled = await accounts.label(payload.account_id, 'confirmed', 'hash_match', { content_id: payload.content_id, banks: [...new Set(payload.matches.map((m) => m.bank))] }, tx);
     return [labelled];
   });
-  const audit = new AuditLog(sql);
+  const audit = new AuditLog(sql, auditSetup.parts.keyring);
+  const auditCheckpoints = new AuditCheckpointer(audit, auditSetup.parts.signer, auditSetup.parts.trusted, auditSetup.parts.sinks);
   const reviewers = new ReviewerService(sql, audit);
   const reports = new ReportService(sql, events);
   const actions = new ActionService(sql, events, actionTargetsFromConfig(config.webhooks ?? {}), config.actionOptions);
@@ -209,6 +221,10 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     stops.push(dsa.start());
     if (ncmec.canSubmit) stops.push(ncmec.start());
     stops.push(actions.start(config.actionDispatchIntervalMs));
+    if (auditCheckpoints.signer && auditCheckpoints.sinks.length > 0) {
+      const interval = auditSetup.config.checkpointIntervalMs || 300_000;
+      stops.push(auditCheckpoints.start(interval, (error) => process.stderr.write(`audit checkpoint not written: ${error.message}\n`)));
+    }
     // Decisions commit their actions; deliver them at once rather than at the next tick.
     stops.push(events.subscribe((event) => event.type === CASE_DECIDED_EVENT && void actions.dispatchDue().catch(() => undefined)));
   }
@@ -227,11 +243,12 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     for (const stop of stops) stop();
     await actions.idle();
     await ncmec.idle();
+    await auditCheckpoints.idle();
     await hashing.close();
     await sql.close();
   };
   return {
     config, sql, signals, hashing, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
-    audit, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, close,
+    audit, auditCheckpoints, auditWarnings: auditWarnings(auditSetup.parts, auditSetup.config), reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, close,
   };
 }

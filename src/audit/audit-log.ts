@@ -1,5 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { SqlClient } from '../store/sql.ts';
+import { AuditKeyring } from './audit-keys.ts';
+import { CHAIN_KEYED_ACTION, keyedMac, NOW_TEXT, unkeyedHash } from './chain.ts';
+import type { ParsedCheckpoint } from './checkpoints.ts';
+import { type AuditReport, type ChainStart, verifyChain } from './verify.ts';
 
 export interface AuditEntry {
   seq: number;
@@ -13,7 +16,9 @@ export interface AuditEntry {
   /** Ids and reasons only: never media, never reported personal data. */
   detail: Record<string, unknown>;
   prevHash: string;
+  /** The link: an HMAC-SHA256 under the key named by keyId, or a plain SHA-256 when keyId is null. */
   hash: string;
+  keyId: string | null;
 }
 
 export interface AuditRecord {
@@ -32,6 +37,7 @@ interface AuditRow {
   detail: Record<string, unknown>;
   prev_hash: string;
   hash: string;
+  key_id: string | null;
 }
 
 const toEntry = (row: AuditRow): AuditEntry => ({
@@ -43,40 +49,32 @@ const toEntry = (row: AuditRow): AuditEntry => ({
   detail: row.detail,
   prevHash: row.prev_hash,
   hash: row.hash,
+  keyId: row.key_id,
 });
 
-/** Keys sorted at every level, so the same entry always hashes the same whatever built it. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object' && !(value instanceof Date)) {
-    const object = value as Record<string, unknown>;
-    return `{${Object.keys(object)
-      .filter((key) => object[key] !== undefined)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-const entryHash = (prevHash: string, at: string, record: Required<AuditRecord>) =>
-  createHash('sha256').update(canonicalJson({ prev: prevHash, at, actor: record.actor, action: record.action, subject: record.subject, detail: record.detail })).digest('hex');
+const COLUMNS = 'seq, at, actor, action, subject, detail, prev_hash, hash, key_id';
 
 export interface AuditVerification {
   entries: number;
-  /** The first entry whose hash or link does not match, when the chain is broken. */
+  /** The first entry whose link does not match, when the chain is broken. */
   brokenAt?: number;
 }
 
 /**
  * The append-only record of who decided and did what. The database refuses updates and
- * deletes of its rows; the hash chain makes a change made around the database visible.
+ * deletes of its rows; the chain makes a change made around the database visible. With an
+ * audit key (BULWARK_AUDIT_KEY) each link is an HMAC under it, so whoever can write the
+ * database but lacks the key cannot rewrite the chain; signed checkpoints kept elsewhere
+ * (checkpointer.ts) catch what a chain alone cannot: its newest entries cut off.
  */
 export class AuditLog {
   /** Transactions that hold the chain's lock, which lasts until they end. */
   private readonly lockedTransactions = new WeakSet<SqlClient>();
 
-  constructor(private readonly sql: SqlClient) {}
+  constructor(
+    private readonly sql: SqlClient,
+    readonly keys: AuditKeyring = new AuditKeyring(),
+  ) {}
 
   /** Appends inside the caller's transaction, so the entry exists exactly when the change does. */
   async append(tx: SqlClient, record: AuditRecord): Promise<AuditEntry> {
@@ -85,19 +83,36 @@ export class AuditLog {
       await tx.query('SELECT pg_advisory_xact_lock(7262389003)');
       this.lockedTransactions.add(tx);
     }
-    // Microsecond precision, as PostgreSQL stores it, so verification recomputes the same text.
-    const head = await tx.query<{ prev_hash: string | null; at: string }>(
-      `SELECT (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS prev_hash,
-              to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`,
-    );
-    const prevHash = head.rows[0].prev_hash ?? '';
-    const at = head.rows[0].at;
-    const full = { actor: record.actor, action: record.action, subject: record.subject, detail: record.detail ?? {} };
-    const hash = entryHash(prevHash, at, full);
+    const head = await tx.query<{ hash: string; key_id: string | null }>('SELECT hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1');
+    const last = head.rows[0];
+    const key = this.keys.current;
+    if (!key) {
+      // Refuse rather than downgrade: an unkeyed entry after keyed ones would fail verification.
+      if (last && last.key_id !== null) throw new Error(`the audit log is chained with audit key ${last.key_id}; set BULWARK_AUDIT_KEY to write to it`);
+      return this.insert(tx, record, last?.hash ?? '', undefined);
+    }
+    let prevHash = last?.hash ?? '';
+    if (last && last.key_id === null) {
+      // The first keyed entry after unkeyed ones marks the transition and counts what came before.
+      const count = await tx.query<{ n: number | string }>('SELECT count(*) AS n FROM audit_log');
+      const marker = await this.insert(tx, { actor: 'system', action: CHAIN_KEYED_ACTION, subject: 'audit-log', detail: { unkeyed_entries: Number(count.rows[0].n), key_id: key.id } }, prevHash, key);
+      prevHash = marker.hash;
+    }
+    return this.insert(tx, record, prevHash, key);
+  }
+
+  private async insert(tx: SqlClient, record: AuditRecord, prevHash: string, key: { id: string; secret: Buffer } | undefined): Promise<AuditEntry> {
+    // Microsecond precision, as PostgreSQL stores it, so verification recomputes the same text;
+    // the sequence number is taken first because the keyed link covers it.
+    const next = await tx.query<{ seq: number | string; at: string }>(`SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, ${NOW_TEXT} AS at`);
+    const seq = Number(next.rows[0].seq);
+    const at = next.rows[0].at;
+    const fields = { seq, at, actor: record.actor, action: record.action, subject: record.subject, detail: record.detail ?? {}, prev: prevHash };
+    const hash = key ? keyedMac(key.secret, key.id, fields) : unkeyedHash(fields);
     const inserted = await tx.query<AuditRow>(
-      `INSERT INTO audit_log (at, actor, action, subject, detail, prev_hash, hash) VALUES ($1::timestamptz, $2, $3, $4, $5::jsonb, $6, $7)
-       RETURNING seq, at, actor, action, subject, detail, prev_hash, hash`,
-      [at, full.actor, full.action, full.subject, JSON.stringify(full.detail), prevHash, hash],
+      `INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, key_id) OVERRIDING SYSTEM VALUE
+       VALUES ($1, $2::timestamptz, $3, $4, $5, $6::jsonb, $7, $8, $9) RETURNING ${COLUMNS}`,
+      [seq, at, fields.actor, fields.action, fields.subject, JSON.stringify(fields.detail), prevHash, hash, key?.id ?? null],
     );
     return toEntry(inserted.rows[0]);
   }
@@ -105,31 +120,21 @@ export class AuditLog {
   /** Newest first; `before` pages backwards by sequence number. */
   async list(options: { limit?: number; before?: number; subject?: string } = {}): Promise<AuditEntry[]> {
     const result = await this.sql.query<AuditRow>(
-      `SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log
+      `SELECT ${COLUMNS} FROM audit_log
        WHERE ($1::bigint IS NULL OR seq < $1) AND ($2::text IS NULL OR subject = $2) ORDER BY seq DESC LIMIT $3`,
       [options.before ?? null, options.subject ?? null, Math.min(Math.max(options.limit ?? 50, 1), 500)],
     );
     return result.rows.map(toEntry);
   }
 
-  /** Recomputes the chain from the first entry. */
+  /** Recomputes the chain from the first entry (no checkpoints: see check()). */
   async verify(): Promise<AuditVerification> {
-    let prevHash = '';
-    let entries = 0;
-    for (let after = 0; ; ) {
-      const page = await this.sql.query<AuditRow & { at_text: string }>(
-        `SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_text, actor, action, subject, detail, prev_hash, hash
-         FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1000`,
-        [after],
-      );
-      if (page.rows.length === 0) return { entries };
-      for (const row of page.rows) {
-        const expected = entryHash(prevHash, row.at_text, { actor: row.actor, action: row.action, subject: row.subject, detail: row.detail });
-        if (row.prev_hash !== prevHash || row.hash !== expected) return { entries, brokenAt: Number(row.seq) };
-        prevHash = row.hash;
-        entries++;
-        after = Number(row.seq);
-      }
-    }
+    const report = await this.check();
+    return report.failure ? { entries: report.entries, brokenAt: report.failure.seq ?? -1 } : { entries: report.entries };
+  }
+
+  /** The full verification: the chain, and each given checkpoint against it. */
+  check(options: { checkpoints?: ParsedCheckpoint[]; from?: ChainStart } = {}): Promise<AuditReport> {
+    return verifyChain(this.sql, this.keys, options);
   }
 }

@@ -6,6 +6,7 @@ import { matchCommand } from './commands/match.ts';
 import { networkCommands } from './commands/network.ts';
 import { legalCommands } from './commands/legal.ts';
 import { caseCommands, reviewerCommands } from './commands/review.ts';
+import { auditLogCommands } from './commands/audit-log.ts';
 import { serveCommand, demoCommand, migrateCommand } from './commands/serve.ts';
 import { reportError } from './output.ts';
 
@@ -27,6 +28,7 @@ networkCommands(program);
 apiKeyCommands(program);
 reviewerCommands(program);
 caseCommands(program);
+auditLogCommands(program);
 legalCommands(program);
 (await import('./commands/actions.ts')).actionsCommands(program);
 (await import('./commands/rules.ts')).rulesCommands(program);

@@ -54,7 +54,7 @@ export function reviewerCommands(program: Command): void {
     );
 }
 
-/** Cases and queues, the live rule file and the audit log, for operators. */
+/** Cases and queues and the live rule file, for operators (the audit log: audit-log.ts). */
 export function caseCommands(program: Command): void {
   const cases = program.command('cases').description('review cases and queues');
 
@@ -101,31 +101,6 @@ export function caseCommands(program: Command): void {
           ...(detail.decisions.length ? detail.decisions.map((d) => `  ${d.decided_at} ${d.decided_by} ${d.verdict}${d.policy ? ` under ${d.policy}` : ''}; actions: ${d.actions.map((a) => `${a.type} ${a.target.id} (${a.status})`).join(', ') || 'none'}`) : ['  none']),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
-      }),
-    );
-
-  const audit = program.command('audit-log').description('the append-only audit log of decisions and reviewer activity');
-  audit
-    .command('list')
-    .description('newest entries first')
-    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 50)
-    .option('--subject <subject>', 'only entries about this subject, e.g. case:12')
-    .action(async (options: { limit: number; subject?: string }, command: Command) =>
-      withBulwark(command, async (bulwark, { json }) => {
-        const entries = await bulwark.audit.list({ limit: options.limit, subject: options.subject });
-        if (json) printJson(entries);
-        else process.stdout.write(table(entries.map((e) => ({ seq: e.seq, at: e.at.toISOString(), actor: e.actor, action: e.action, subject: e.subject }))));
-      }),
-    );
-  audit
-    .command('verify')
-    .description('recompute the hash chain; exits 1 when an entry was altered or removed')
-    .action(async (_options: object, command: Command) =>
-      withBulwark(command, async (bulwark, { json }) => {
-        const result = await bulwark.audit.verify();
-        if (json) printJson({ entries: result.entries, intact: result.brokenAt === undefined, broken_at: result.brokenAt ?? null });
-        else process.stdout.write(result.brokenAt === undefined ? `audit log intact: ${result.entries} entries\n` : `audit log BROKEN at entry ${result.brokenAt} (${result.entries} entries before it verify)\n`);
-        if (result.brokenAt !== undefined) process.exitCode = 1;
       }),
     );
 }
