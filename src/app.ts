@@ -221,6 +221,8 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     stops.push(dsa.start());
     if (ncmec.canSubmit) stops.push(ncmec.start());
     stops.push(actions.start(config.actionDispatchIntervalMs));
+    // A server on a real store says what audit protection is missing (in-memory test stores stay quiet).
+    if (config.dataDir || config.databaseUrl) for (const warning of auditWarnings(auditSetup.parts, auditSetup.config)) process.stderr.write(`audit log: ${warning}\n`);
     if (auditCheckpoints.signer && auditCheckpoints.sinks.length > 0) {
       const interval = auditSetup.config.checkpointIntervalMs || 300_000;
       stops.push(auditCheckpoints.start(interval, (error) => process.stderr.write(`audit checkpoint not written: ${error.message}\n`)));
