@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalid } from '../errors.ts';
 import { contentLines } from '../ingest/text-lines.ts';
+import { unstorableText } from '../validation/edge.ts';
 
 /** One row of a hash list, as read from a file, before validation of its value. */
 export interface RawBankRow {
@@ -144,6 +145,21 @@ function rowFromJson(text: string, line: number, options: ParseOptions): RawBank
   return { line, signalType: signalType.toLowerCase(), value: value.trim(), source, tags: tags as string[] };
 }
 
+/** Refuses a row with text the store cannot hold (NUL, a lone surrogate), naming the line and the field. */
+export function checkStorableRow(row: RawBankRow): RawBankRow {
+  const fields: [string, string | undefined][] = [
+    ['signal_type', row.signalType],
+    ['value', row.value],
+    ['source', row.source],
+    ...row.tags.map((tag, i): [string, string] => [`tags[${i}]`, tag]),
+  ];
+  for (const [name, text] of fields) {
+    const reason = text === undefined ? undefined : unstorableText(text);
+    if (reason) throw rowError(row.line, `${name} ${reason}`);
+  }
+  return row;
+}
+
 /**
  * Reads a hash list row by row. Delimited files may start with a header naming their
  * columns (signal_type, value, source, tags); without one, the columns are taken in that
@@ -152,14 +168,14 @@ function rowFromJson(text: string, line: number, options: ParseOptions): RawBank
  */
 export async function* parseBankRows(input: Readable, options: ParseOptions): AsyncGenerator<RawBankRow> {
   if (options.format === 'vpdq') {
-    yield await wholeVpdqRow(input, options);
+    yield checkStorableRow(await wholeVpdqRow(input, options));
     return;
   }
   const delimiter = options.format === 'csv' ? ',' : '\t';
   let columns: ColumnMap | undefined;
   for await (const { line, text } of contentLines(input)) {
     if (options.format === 'jsonl') {
-      yield rowFromJson(text, line, options);
+      yield checkStorableRow(rowFromJson(text, line, options));
       continue;
     }
     const fields = splitDelimited(text, delimiter, line);
@@ -171,7 +187,7 @@ export async function* parseBankRows(input: Readable, options: ParseOptions): As
       }
       columns = options.signalType && fields.length === 1 ? { value: 0 } : { signalType: 0, value: 1, source: 2, tags: 3 };
     }
-    yield rowFromFields(fields, columns, line, options);
+    yield checkStorableRow(rowFromFields(fields, columns, line, options));
   }
 }
 
@@ -211,6 +227,6 @@ export async function* vpdqRowsFromFiles(
     } catch (error) {
       throw invalid(`${basename(file)}: ${error instanceof Error ? error.message : String(error)}`, { file: basename(file) });
     }
-    yield { ...row, line: i + 1 };
+    yield checkStorableRow({ ...row, line: i + 1 });
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { BulwarkError, type ErrorKind } from '../errors.ts';
+import { UnstorableInputError } from '../validation/edge.ts';
 
 /** RFC 9457 problem details. */
 export interface Problem {
@@ -49,6 +50,8 @@ export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
 
 /** Maps every error the server can meet to a problem document; internal details never leak. */
 export function problemFromError(error: unknown, request: FastifyRequest): Problem {
+  // Named like a request validation error, so clients read one shape for every refused field.
+  if (error instanceof UnstorableInputError) return problem(400, error.message, { errors: [{ location: error.location, message: error.reason }] });
   if (error instanceof BulwarkError) {
     return problem(STATUS_BY_KIND[error.kind], error.message, error.details ? { errors: error.details } : {});
   }

@@ -4,6 +4,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Bulwark } from '../app.ts';
 import type { ApiKeyInfo } from '../auth/api-keys.ts';
 import { RetryLaterError } from '../errors.ts';
+import { assertStorable } from '../validation/edge.ts';
 import { problem, problemFromError, sendProblem } from './problem.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { bankRoutes } from './routes/banks.ts';
@@ -77,6 +78,15 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
     const header = request.headers.authorization;
     const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : (request.headers['x-api-key'] as string | undefined);
     request.apiKey = await bulwark.apiKeys.verify(presented);
+  });
+
+  // Before any route's own validation: a text PostgreSQL cannot store (NUL, a lone surrogate)
+  // anywhere in the path parameters, query string or parsed body is refused with a 400 that
+  // names its place. Raw bodies (media, hash lists) are left to their own parsers.
+  app.addHook('preValidation', async (request) => {
+    assertStorable(request.params, 'params');
+    assertStorable(request.query, 'querystring');
+    if (typeof request.body === 'object' && request.body !== null) assertStorable(request.body, 'body');
   });
 
   await app.register(fastifySwagger, {

@@ -7,6 +7,7 @@ import type { TermListService } from '../terms/term-lists.ts';
 import type { TermMatch, TermMatcher } from '../terms/term-matcher.ts';
 import { hashtagFeature, linkFeatures, searchFeature } from './event-features.ts';
 import { type PlatformEvent, platformEventSchema } from './platform-events.ts';
+import { findUnstorable } from '../validation/edge.ts';
 
 export interface EventIngestOptions {
   /**
@@ -46,7 +47,11 @@ export function parsePlatformEvents(raw: readonly unknown[], indexBase = 0): Pla
   const problems: EventProblem[] = [];
   let problemCount = 0;
   raw.forEach((item, index) => {
-    const result = platformEventSchema.safeParse(item);
+    // Text the store cannot hold (NUL, a lone surrogate) is refused here, where every path in (HTTP, import) passes.
+    const unstorable = findUnstorable(item);
+    const result = unstorable
+      ? { success: false as const, error: { issues: [{ path: unstorable.path, message: unstorable.reason }] } }
+      : platformEventSchema.safeParse(item);
     if (result.success) {
       parsed.push(result.data);
       return;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoTimestamp } from '../validation/edge.ts';
 
 /**
  * Events a platform sends about its accounts: who interacts with whom, what accounts say
@@ -12,7 +13,7 @@ import { z } from 'zod';
 
 const accountId = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'an account id is 1-200 printable ASCII characters without spaces');
 const contentId = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'a content id is 1-200 printable ASCII characters without spaces');
-const timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601 with a time zone, e.g. 2026-11-25T10:00:00Z');
+const timestamp = isoTimestamp().describe('ISO 8601 with a time zone, e.g. 2026-11-25T10:00:00Z');
 const surface = z.string().regex(/^[a-z0-9_.:-]{1,64}$/, 'a surface is 1-64 of a-z 0-9 _ . : -');
 
 const base = {

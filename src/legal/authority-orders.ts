@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoTimestamp } from '../validation/edge.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { conflict, invalid, notFound } from '../errors.ts';
 import type { SqlClient } from '../store/sql.ts';
@@ -9,7 +10,7 @@ export const authorityOrderSchema = z.strictObject({
   member_state: z.string().regex(/^[A-Z]{2}$/, 'the ISO 3166-1 alpha-2 code of the issuing member state'),
   authority: z.string().trim().min(1).max(200),
   category: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
-  received_at: z.iso.datetime({ offset: true }).describe('When the order was received (ISO 8601 with a time zone)'),
+  received_at: isoTimestamp().describe('When the order was received (ISO 8601 with a time zone)'),
 });
 
 export interface AuthorityOrder {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { type Document, LineCounter, type Node, isMap, isScalar, parseDocument } from 'yaml';
+import { type Document, LineCounter, type Node, isMap, isScalar, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { invalid } from '../errors.ts';
+import { findUnstorable, unstorableAt } from '../validation/edge.ts';
 import { defaultFactProviders, type FactProviderRegistry } from './facts/registry.ts';
 import { OPERATORS, OPERATOR_NAMES, operatorsFor } from './operators.ts';
 import {
@@ -372,6 +373,20 @@ function listAt(root: Record<string, unknown>, key: string, problems: Problems, 
   return value;
 }
 
+/** Alias expansions allowed when a rule file becomes a value; the yaml package's own default (100) made explicit. */
+export const MAX_ALIAS_COUNT = 100;
+
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
 /**
  * Parses and checks a rule file (YAML, or JSON, which YAML reads too with the same line
  * numbers). Every problem in the file is found, not just the first; if there are any, one
@@ -382,11 +397,28 @@ export function parseRuleFile(text: string, fileName: string, providers: FactPro
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source = new SourceMap(doc, lines);
   const problems = new Problems(fileName, source);
+  const unstorable = unstorableAt(text);
+  if (unstorable) {
+    problems.addAt(unstorable.index, `the file ${unstorable.reason}`);
+    throw fileError(fileName, problems.found);
+  }
   if (doc.errors.length > 0) {
     for (const error of doc.errors) problems.addAt(error.pos[0], `YAML syntax: ${error.message}`);
     throw fileError(fileName, problems.found);
   }
-  const root: unknown = doc.toJS({ maxAliasCount: 100 });
+  let root: unknown;
+  try {
+    // Aliases expand when the document becomes a value: a few lines can stand for billions of nodes.
+    root = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    problems.addAt(firstAliasOffset(doc), `YAML aliases: ${error instanceof Error ? error.message : String(error)} (at most ${MAX_ALIAS_COUNT} alias expansions)`);
+    throw fileError(fileName, problems.found);
+  }
+  const hidden = findUnstorable(root);
+  if (hidden) {
+    problems.add(hidden.path, `${formatPath(hidden.path) || 'the file'} ${hidden.reason}`);
+    throw fileError(fileName, problems.found);
+  }
   if (!isPlainMap(root)) {
     problems.add([], 'a rule file is a map with version, queues, policies and rules');
     throw fileError(fileName, problems.found);

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { renderAuditHtml } from '../../audit/audit-report-html.ts';
 import { auditRecommendations } from '../../audit/recommendation-audit.ts';
 import { invalid } from '../../errors.ts';
+import { assertStorable, assertTimestamp } from '../../validation/edge.ts';
 import { ACCOUNT_LABELS, type AccountLabel } from '../../graph/accounts.ts';
 import { importEventLines } from '../../ingest/event-import.ts';
 import type { TermInput } from '../../terms/term-lists.ts';
@@ -24,6 +25,7 @@ export function parseTermFile(text: string): TermInput[] {
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
+    assertStorable(line, `line ${index + 1}`);
     if (line.startsWith('{')) {
       let parsed: { id?: unknown; term?: unknown; mode?: unknown };
       try {
@@ -31,6 +33,7 @@ export function parseTermFile(text: string): TermInput[] {
       } catch {
         throw invalid(`line ${index + 1}: not valid JSON`);
       }
+      assertStorable(parsed, `line ${index + 1}`);
       if (typeof parsed.term !== 'string' || parsed.term.trim() === '') throw invalid(`line ${index + 1}: "term" must be a non-empty string`);
       if (parsed.mode !== undefined && parsed.mode !== 'word' && parsed.mode !== 'substring') throw invalid(`line ${index + 1}: "mode" is word or substring`);
       const id = typeof parsed.id === 'string' && parsed.id ? parsed.id : createHash('sha256').update(parsed.term).digest('hex').slice(0, 12);
@@ -231,7 +234,7 @@ export function networkCommands(program: Command): void {
           if (value === undefined) return undefined;
           const date = new Date(value);
           if (Number.isNaN(date.getTime()) || !/[zZ]|[+-]\d\d:?\d\d$/.test(value)) throw invalid(`--${name} must be ISO 8601 with a time zone`);
-          return date;
+          return assertTimestamp(date, `--${name}`);
         };
         const bar = progressBar('auditing', undefined, 'impressions');
         const report = await auditRecommendations(bulwark.sql, bulwark.guardrail, { from: when(options.from, 'from'), to: when(options.to, 'to'), onProgress: (n) => bar.update(n) });

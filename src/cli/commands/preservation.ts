@@ -5,6 +5,7 @@ import { invalid } from '../../errors.ts';
 import type { PreservationService } from '../../preservation/preservation-service.ts';
 import { type GlobalOptions, withBulwark } from '../context.ts';
 import { printJson, table } from '../output.ts';
+import { assertTimestamp } from '../../validation/edge.ts';
 
 const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 const recordId = (text: string) => {
@@ -84,6 +85,7 @@ export function preservationCommands(program: Command): void {
       withPreservation(command, async (service, { json }) => {
         const until = options.until ? new Date(options.until) : undefined;
         if (until && Number.isNaN(until.getTime())) throw invalid('--until is an ISO 8601 time, e.g. 2027-01-01T00:00:00Z');
+        if (until) assertTimestamp(until, '--until');
         const hold = await service.hold(recordId(id), { reason: options.reason, until, by: actor() });
         if (json) return printJson(hold);
         process.stdout.write(`hold ${hold.id} placed on record ${hold.record_id}${hold.until ? ` until ${hold.until}` : ' until released'}\n`);

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isoTimestamp } from '../../validation/edge.ts';
 import type { Bulwark } from '../../app.ts';
 import { invalid } from '../../errors.ts';
 import { DEFAULT_MAX_VIDEO_BYTES } from '../../signals/vpdq/options.ts';
@@ -18,7 +19,7 @@ export const contentBody = z.strictObject({
   content_id: z.string().min(1).max(200),
   account_id: z.string().min(1).max(200),
   content_type: z.enum(CONTENT_TYPES).default('photo'),
-  created_at: z.iso.datetime({ offset: true }).optional().describe('When the user created the content (ISO 8601)'),
+  created_at: isoTimestamp().optional().describe('When the user created the content (ISO 8601)'),
   media_base64: z.string().optional().describe('The media bytes, base64-encoded'),
   signals: z
     .array(z.object({ signal_type: z.string(), value: z.string().max(1000), quality: z.number().int().min(0).max(100).optional() }))
@@ -75,7 +76,7 @@ export const contentRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (pl
         querystring: z.object({
           account_id: z.string().min(1).max(200),
           content_type: z.enum(CONTENT_TYPES).optional().describe('photo or video; by default what the Content-Type header says'),
-          created_at: z.iso.datetime({ offset: true }).optional().describe('When the user created the content (ISO 8601)'),
+          created_at: isoTimestamp().optional().describe('When the user created the content (ISO 8601)'),
         }),
       },
     },

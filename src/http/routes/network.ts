@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isoTimestamp } from '../../validation/edge.ts';
 import type { Bulwark } from '../../app.ts';
 import { renderAuditHtml } from '../../audit/audit-report-html.ts';
 import { auditRecommendations } from '../../audit/recommendation-audit.ts';
@@ -73,7 +74,7 @@ export const networkRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (pl
       schema: {
         tags: ['audit'],
         summary: 'How often the recommender linked suspects to each other and to minors, before and after the guardrail',
-        querystring: z.object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional(), format: z.enum(['json', 'html']).default('json') }),
+        querystring: z.object({ from: isoTimestamp().optional(), to: isoTimestamp().optional(), format: z.enum(['json', 'html']).default('json') }),
       },
     },
     async (request, reply) => {

@@ -20,6 +20,27 @@ interface FormValues {
   good_faith?: string;
 }
 
+const FORM_FIELDS = ['category', 'locations', 'explanation', 'name', 'email', 'good_faith'] as const;
+
+/**
+ * The form's fields from a body of any shape: a browser sends strings, but anyone may post
+ * JSON or anything else here. Each field must be text (or absent); any other type is
+ * named in `wrong` and the form is shown again with nothing sent.
+ */
+function formValues(body: unknown): { values: FormValues; wrong: string[] } {
+  if (body === undefined || body === null) return { values: {}, wrong: [] };
+  if (typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) return { values: {}, wrong: ['the notice must be sent as form fields'] };
+  const values: FormValues = {};
+  const wrong: string[] = [];
+  for (const field of FORM_FIELDS) {
+    const value = (body as Record<string, unknown>)[field];
+    if (value === undefined) continue;
+    if (typeof value === 'string') values[field] = value;
+    else wrong.push(`${field} must be text`);
+  }
+  return { values, wrong };
+}
+
 function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -81,7 +102,8 @@ export const noticeFormRoutes = (bulwark: Bulwark): FastifyPluginAsync => async 
   app.get('/notices', { schema: { hide: true } }, async (_request, reply) => send(reply, 200, form()));
 
   app.post('/notices', { schema: { hide: true } }, async (request, reply) => {
-    const values = (request.body ?? {}) as FormValues;
+    const { values, wrong } = formValues(request.body);
+    if (wrong.length > 0) return send(reply, 400, form(values, wrong));
     const name = values.name?.trim();
     const email = values.email?.trim();
     try {

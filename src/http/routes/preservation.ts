@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { isoTimestamp } from '../../validation/edge.ts';
 import { PRESERVATION_REASONS, type PreservationService } from '../../preservation/preservation-service.ts';
 
 const idParams = z.object({ id: z.coerce.number().int().positive() });
@@ -85,7 +86,7 @@ export const preservationRoutes = (preservation: PreservationService): FastifyPl
         tags: ['preservation'],
         summary: 'Place a legal hold: the record is kept past its expiry until the hold is released or ends',
         params: idParams,
-        body: z.strictObject({ reason: z.string().min(3).max(500), until: z.string().datetime({ offset: true }).optional() }),
+        body: z.strictObject({ reason: z.string().min(3).max(500), until: isoTimestamp().optional() }),
       },
     },
     async (request, reply) => {

@@ -1,5 +1,6 @@
 import { invalid } from '../../errors.ts';
 import type { SqlClient } from '../../store/sql.ts';
+import { TIMESTAMP_RANGE_MESSAGE, timestampInRange } from '../../validation/edge.ts';
 import {
   ACTIVE_RECIPIENTS_INDICATOR, APPLICABILITY, AUTOMATED_INDICATORS, AUTOMATED_SECTION, CATEGORY_ROWS, type CategoryRows, COMPLAINT_KINDS, COMPLAINT_SECTIONS,
   COMPLAINTS_SUBMITTED, DISPUTES_SUBMITTED, HUMAN_RESOURCES_INDICATORS, HUMAN_RESOURCES_SECTION, IDENTIFICATION_INDICATORS, MEASURE_AUTOMATED_DETECTION,
@@ -65,6 +66,7 @@ export function parseBound(text: string, name: string): Date {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) throw invalid(`${name} must be an ISO 8601 time with an offset, e.g. 2025-01-01T00:00:00Z`, { [name]: text });
   const date = new Date(text);
   if (Number.isNaN(date.getTime())) throw invalid(`${name} is not a valid time`, { [name]: text });
+  if (!timestampInRange(date)) throw invalid(`${name} ${TIMESTAMP_RANGE_MESSAGE}`, { [name]: text });
   return date;
 }
 
