@@ -5,6 +5,7 @@ import type { Bulwark } from '../app.ts';
 import type { ApiKeyInfo } from '../auth/api-keys.ts';
 import { RetryLaterError } from '../errors.ts';
 import { assertStorable } from '../validation/edge.ts';
+import { answerExpectContinue } from './expect-continue.ts';
 import { problem, problemFromError, sendProblem } from './problem.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { bankRoutes } from './routes/banks.ts';
@@ -52,6 +53,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { coerceTypes: 'array' } },
   });
+  answerExpectContinue(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
