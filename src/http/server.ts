@@ -7,6 +7,7 @@ import { RetryLaterError } from '../errors.ts';
 import { assertStorable } from '../validation/edge.ts';
 import { answerExpectContinue } from './expect-continue.ts';
 import { problem, problemFromError, sendProblem } from './problem.ts';
+import { withRequestLogSerializer } from './request-log.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { bankRoutes } from './routes/banks.ts';
 import { contentRoutes } from './routes/content.ts';
@@ -48,7 +49,8 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
     bodyLimit,
-    logger: options.logger ?? false,
+    // Request logs leave out the values of sensitive query parameters (request-log.ts).
+    logger: withRequestLogSerializer(options.logger),
     // Request ids let operators correlate logs without logging what was sent.
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { coerceTypes: 'array' } },

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isoTimestamp } from '../../validation/edge.ts';
@@ -58,24 +58,46 @@ export const preservationRoutes = (preservation: PreservationService): FastifyPl
     preservation.get(request.params.id),
   );
 
-  app.get(
+  const openSnapshot = async (request: FastifyRequest, reply: FastifyReply, id: number, purpose: string, withMedia: boolean) => {
+    const opened = await preservation.open(id, { by: actor(request), purpose, withMedia });
+    reply.header('cache-control', 'no-store');
+    return {
+      record: opened.record,
+      snapshot: opened.snapshot,
+      ...(opened.media ? { media: opened.media.map((m) => ({ content_id: m.content_id, media_type: m.media_type, base64: m.bytes.toString('base64') })) } : {}),
+    };
+  };
+
+  // The purpose travels in the body: a query string ends up in request logs, proxies' access
+  // logs and browser histories, and the purpose may name a person or a case.
+  app.post(
     '/preservations/:id/snapshot',
     {
       schema: {
         tags: ['preservation'],
         summary: 'Decrypt a record (logged with the purpose given); media as base64 only when asked for',
         params: idParams,
+        body: z.strictObject({ purpose: z.string().min(3).max(500), media: z.boolean().optional() }),
+      },
+    },
+    async (request, reply) => openSnapshot(request, reply, request.params.id, request.body.purpose, request.body.media === true),
+  );
+
+  // Kept for clients written against the first version; the request log shows its purpose as [redacted].
+  app.get(
+    '/preservations/:id/snapshot',
+    {
+      schema: {
+        tags: ['preservation'],
+        summary: 'Deprecated: use POST /v1/preservations/{id}/snapshot, which takes the purpose in the body',
+        deprecated: true,
+        params: idParams,
         querystring: z.object({ purpose: z.string().min(3).max(500), media: booleanFlag.optional() }),
       },
     },
     async (request, reply) => {
-      const opened = await preservation.open(request.params.id, { by: actor(request), purpose: request.query.purpose, withMedia: request.query.media === true });
-      reply.header('cache-control', 'no-store');
-      return {
-        record: opened.record,
-        snapshot: opened.snapshot,
-        ...(opened.media ? { media: opened.media.map((m) => ({ content_id: m.content_id, media_type: m.media_type, base64: m.bytes.toString('base64') })) } : {}),
-      };
+      reply.header('deprecation', 'true');
+      return openSnapshot(request, reply, request.params.id, request.query.purpose, request.query.media === true);
     },
   );
 
