@@ -93,7 +93,7 @@ for (const target of targets) {
     let clock = new Date();
     const now = () => clock;
     const service = (configured = true) =>
-      new StatementService(bulwark.sql, bulwark.events, { now, baseDelayMs: 1000, ...(configured ? { tdb: { url: tdb.url, token: tdb.token, timeoutMs: 300 } } : {}) });
+      new StatementService(bulwark.sql, bulwark.events, { now, baseDelayMs: 1000, ...(configured ? { tdb: { url: tdb.url, token: tdb.token, deadline: tdb.deadline } } : {}) });
 
     before(async () => {
       tdb = await new TransparencyDbServer().start();

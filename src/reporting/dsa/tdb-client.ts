@@ -5,7 +5,14 @@ export interface TdbConfig {
   url: string;
   /** The API token, sent as `Authorization: Bearer <token>`. */
   token: string;
+  /** How long one call may take before it counts as a timeout and is retried later (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Where a call's deadline comes from, instead of timeoutMs: a signal that aborts (with a
+   * TimeoutError) when the call has taken too long. Tests end a call this way on an event
+   * rather than on the wall clock.
+   */
+  deadline?: () => AbortSignal;
 }
 
 /** The configuration from BULWARK_DSA_TDB_URL and BULWARK_DSA_TDB_TOKEN, or undefined when either is missing. */
@@ -32,7 +39,7 @@ export async function postStatements(config: TdbConfig, statements: TdbStatement
       method: 'POST',
       headers: { authorization: `Bearer ${config.token}`, accept: 'application/json', 'content-type': 'application/json' },
       body: JSON.stringify({ statements }),
-      signal: AbortSignal.timeout(config.timeoutMs ?? 30_000),
+      signal: config.deadline?.() ?? AbortSignal.timeout(config.timeoutMs ?? 30_000),
     });
   } catch (error) {
     const name = (error as { name?: string }).name;
