@@ -97,20 +97,6 @@ export async function findFiles(paths: string[], extensions: ReadonlySet<string>
   return { files, skipped };
 }
 
-/**
- * The paths of findFiles, for commands that take a plain list: a file that cannot be
- * reached (a dangling link) is an error here rather than a silent omission.
- */
-export async function expandImagePaths(paths: string[]): Promise<string[]> {
-  const { files } = await findFiles(paths);
-  const unreachable = files.filter((file) => file.problem);
-  if (unreachable.length > 0) {
-    const [first] = unreachable;
-    throw invalid(`${first.path}: ${first.problem}${unreachable.length > 1 ? ` (and ${unreachable.length - 1} more files that cannot be read)` : ''}`);
-  }
-  return files.map((file) => file.path);
-}
-
 export interface MediaFile extends FoundFile {
   contentType: 'photo' | 'video';
 }
