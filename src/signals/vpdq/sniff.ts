@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { looksLikeBmp } from '../pdq/bmp.ts';
 
 /**
  * What a file is, from its first bytes: enough to tell a still image sent as a video (and
@@ -24,9 +25,7 @@ export function sniffMedia(head: Uint8Array): SniffedMedia | undefined {
   if (ascii(head, 0, 6) === 'GIF87a' || ascii(head, 0, 6) === 'GIF89a') return { kind: 'image', format: 'gif' };
   if (ascii(head, 0, 4) === 'RIFF' && ascii(head, 8, 12) === 'WEBP') return { kind: 'image', format: 'webp' };
   if (ascii(head, 0, 4) === 'II*\u0000' || ascii(head, 0, 4) === 'MM\u0000*') return { kind: 'image', format: 'tiff' };
-  if (ascii(head, 0, 2) === 'BM' && head.length >= 18 && [12, 40, 52, 56, 64, 108, 124].includes(head[14] | (head[15] << 8))) {
-    return { kind: 'image', format: 'bmp' };
-  }
+  if (looksLikeBmp(head)) return { kind: 'image', format: 'bmp' };
   if (ascii(head, 4, 8) === 'ftyp') {
     const brand = ascii(head, 8, 12);
     return IMAGE_BRANDS.has(brand) ? { kind: 'image', format: brand === 'avif' ? 'avif' : 'heif' } : { kind: 'video', format: brand.startsWith('qt') ? 'mov' : 'mp4' };
