@@ -13,11 +13,18 @@ export interface SpooledUpload {
   remove(): Promise<void>;
 }
 
+const tooLarge = (maxBytes: number) => new BulwarkError('too_large', `the upload exceeds the limit of ${maxBytes} bytes`, { max_bytes: maxBytes });
+
 /**
  * Streams a request body to a temporary file, never holding it in memory whole (videos run
- * to gigabytes). More than maxBytes is refused as too large and nothing is kept.
+ * to gigabytes). More than maxBytes is refused as too large and nothing is kept. A body whose
+ * declared length (the request's Content-Length) is already over the limit is refused before
+ * a byte is read, so a client waiting for "100 Continue" gets the 413 instead and never sends
+ * it (expect-continue.ts).
  */
-export async function spoolUpload(body: Readable, maxBytes: number): Promise<SpooledUpload> {
+export async function spoolUpload(body: Readable, maxBytes: number, declaredLength?: string | number): Promise<SpooledUpload> {
+  const declared = declaredLength === undefined || declaredLength === '' ? NaN : Number(declaredLength);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-upload-'));
   const remove = () => rm(dir, { recursive: true, force: true });
   const path = join(dir, 'media');
@@ -25,7 +32,7 @@ export async function spoolUpload(body: Readable, maxBytes: number): Promise<Spo
   const limit = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       bytes += chunk.length;
-      if (bytes > maxBytes) done(new BulwarkError('too_large', `the upload exceeds the limit of ${maxBytes} bytes`, { max_bytes: maxBytes }));
+      if (bytes > maxBytes) done(tooLarge(maxBytes));
       else done(null, chunk);
     },
   });

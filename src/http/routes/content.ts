@@ -93,7 +93,7 @@ export const contentRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (pl
         });
       let result;
       if (body instanceof Readable) {
-        const upload = await spoolUpload(body, bulwark.config.video?.maxBytes ?? DEFAULT_MAX_VIDEO_BYTES);
+        const upload = await spoolUpload(body, bulwark.config.video?.maxBytes ?? DEFAULT_MAX_VIDEO_BYTES, request.headers['content-length']);
         try {
           result = await submit({ path: upload.path });
         } finally {

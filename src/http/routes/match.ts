@@ -43,7 +43,7 @@ export const matchRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plug
     async (request) => {
       const options = toMatchOptions(request.query);
       if (request.body instanceof Readable) {
-        const upload = await spoolUpload(request.body, bulwark.config.video?.maxBytes ?? DEFAULT_MAX_VIDEO_BYTES);
+        const upload = await spoolUpload(request.body, bulwark.config.video?.maxBytes ?? DEFAULT_MAX_VIDEO_BYTES, request.headers['content-length']);
         try {
           const computed = await bulwark.hashing.hash('video', { path: upload.path }, { maxPixels: bulwark.config.maxPixels, video: bulwark.config.video });
           return matchResultJson(await bulwark.matcher.match(computed, options));
