@@ -1,7 +1,8 @@
 import type { Stats } from 'node:fs';
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { invalid } from '../errors.ts';
+import type { MediaInput } from '../signals/types.ts';
 import { sniffFile } from '../signals/vpdq/sniff.ts';
 
 /**
@@ -114,4 +115,17 @@ export async function contentTypeOfFile(path: string): Promise<MediaFile['conten
 export async function expandMediaPaths(paths: string[]): Promise<{ files: MediaFile[]; skipped: string[] }> {
   const { files, skipped } = await findFiles(paths, MEDIA_EXTENSIONS);
   return { files: await Promise.all(files.map(async (file) => ({ ...file, contentType: await contentTypeOfFile(file.path) }))), skipped };
+}
+
+/**
+ * What the hashers take for a found file: a video by its path (never read whole), a picture
+ * as its bytes. A file that cannot be reached or read is an 'invalid' error, so a command
+ * reports it as a file it could not hash and goes on with the rest.
+ */
+export async function mediaInput(file: MediaFile): Promise<MediaInput> {
+  if (file.problem) throw invalid(file.problem);
+  if (file.contentType === 'video') return { path: file.path };
+  return readFile(file.path).catch((error: NodeJS.ErrnoException) => {
+    throw invalid(`cannot read file: ${error.code ?? error.message}`);
+  });
 }

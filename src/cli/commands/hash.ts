@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { BulwarkError, invalid } from '../../errors.ts';
 import { defaultSignalRegistry } from '../../signals/default-registry.ts';
 import { hashContent } from '../../signals/hash-content.ts';
 import type { ComputedSignal } from '../../signals/types.ts';
 import { globals } from '../context.ts';
-import { IMAGE_EXTENSIONS, expandMediaPaths } from '../files.ts';
+import { IMAGE_EXTENSIONS, expandMediaPaths, mediaInput } from '../files.ts';
 import { progressBar, reportError } from '../output.ts';
 
 export interface FileHashes {
@@ -62,18 +61,11 @@ is non-zero when no file was found at all.`,
       }
       const progress = progressBar('hashing', media.length, 'files');
       let failures = 0;
-      for (const [i, { path: file, contentType, problem }] of media.entries()) {
+      for (const [i, found] of media.entries()) {
+        const file = found.path;
         let result: FileHashes;
         try {
-          if (problem) throw invalid(problem);
-          // Videos are hashed from the file (never read whole); photos from their bytes.
-          const input =
-            contentType === 'video'
-              ? { path: file }
-              : await readFile(file).catch((error: NodeJS.ErrnoException) => {
-                  throw invalid(`cannot read file: ${error.code ?? error.message}`);
-                });
-          const signals = await hashContent(registry, contentType, input, { variants: options.dihedral, video: { secondsPerHash: options.secondsPerHash } });
+          const signals = await hashContent(registry, found.contentType, await mediaInput(found), { variants: options.dihedral, video: { secondsPerHash: options.secondsPerHash } });
           result = fileHashes(file, signals);
         } catch (error) {
           if (!(error instanceof BulwarkError)) throw error;

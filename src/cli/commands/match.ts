@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { BulwarkError, invalid } from '../../errors.ts';
+import { BulwarkError } from '../../errors.ts';
 import { matchResultJson } from '../../http/serialize.ts';
 import { definedPercent } from '../../match/matcher.ts';
 import { withBulwark } from '../context.ts';
-import { expandMediaPaths } from '../files.ts';
+import { expandMediaPaths, mediaInput } from '../files.ts';
 import { progressBar, reportError } from '../output.ts';
 
 interface MatchCommandOptions {
@@ -30,8 +29,7 @@ export function matchCommand(program: Command): void {
     .action(async (paths: string[], options: MatchCommandOptions, command: Command) => {
       await withBulwark(command, async (bulwark, { json }) => {
         const { files: media } = await expandMediaPaths(paths);
-        const files = media.map((file) => file.path);
-        const progress = progressBar('matching', files.length, 'files');
+        const progress = progressBar('matching', media.length, 'files');
         const matchOptions = {
           ...(options.threshold !== undefined ? { maxDistance: { pdq: options.threshold } } : {}),
           minQuality: options.minQuality,
@@ -40,12 +38,10 @@ export function matchCommand(program: Command): void {
         };
         let failures = 0;
         let matched = 0;
-        for (const [i, { path: file, contentType, problem }] of media.entries()) {
+        for (const [i, found] of media.entries()) {
+          const file = found.path;
           try {
-            if (problem) throw invalid(problem);
-            // Videos are hashed from the file (never read whole); photos from their bytes.
-            const input = contentType === 'video' ? { path: file } : await readFile(file);
-            const signals = await bulwark.hashing.hash(contentType, input, { variants: options.dihedral, maxPixels: bulwark.config.maxPixels, video: bulwark.config.video });
+            const signals = await bulwark.hashing.hash(found.contentType, await mediaInput(found), { variants: options.dihedral, maxPixels: bulwark.config.maxPixels, video: bulwark.config.video });
             const result = matchResultJson(await bulwark.matcher.match(signals, matchOptions));
             if (result.matched) matched++;
             if (json) process.stdout.write(`${JSON.stringify({ file, ...result })}\n`);
@@ -67,8 +63,8 @@ export function matchCommand(program: Command): void {
           progress.update(i + 1);
         }
         progress.stop();
-        if (!json) process.stderr.write(`${matched} of ${files.length} files matched\n`);
-        if (failures > 0) reportError(new BulwarkError('invalid', `${failures} of ${files.length} files could not be hashed`), {});
+        if (!json) process.stderr.write(`${matched} of ${media.length} files matched\n`);
+        if (failures > 0) reportError(new BulwarkError('invalid', `${failures} of ${media.length} files could not be hashed`), {});
       });
     });
 }
