@@ -91,7 +91,9 @@ for (const target of targets) {
         mediaKey,
         now: () => clock,
         random: () => 0,
-        timeoutMs: 2000,
+        // Calls end by event: answered calls are never cut short, and the stand-in passes the
+        // deadline of a call it will never answer (no wall-clock timeout decides a test).
+        deadline: server.deadline,
         ...options,
       });
     const advance = (ms: number) => {
@@ -203,7 +205,7 @@ for (const target of targets) {
 
     for (const [step, mode] of [['fileinfo', 500], ['upload', 'schema'], ['finish', 'timeout']] as const) {
       it(`retracts a report when ${step} fails (${mode}) and delivers it on a later attempt`, async () => {
-        const ncmec = service({}, { timeoutMs: 300 });
+        const ncmec = service();
         const caseId = await decidedCase(`content-${step}`, `acct-${step}`);
         const { report } = await ncmec.createFromCase(caseId, 'cli');
         server.failNext(step, mode);
@@ -248,7 +250,7 @@ for (const target of targets) {
       const started = new Promise<void>((resolve) => (uploadStarted = resolve));
       let releaseUpload!: () => void;
       const gate = new Promise<void>((resolve) => (releaseUpload = resolve));
-      const real = new CyberTiplineClient({ baseUrl: server.url, username: server.username, password: server.password });
+      const real = new CyberTiplineClient({ baseUrl: server.url, username: server.username, password: server.password, deadline: server.deadline });
       const stalled: CyberTiplineApi = {
         submit: (xml) => real.submit(xml),
         upload: async (...args) => {

@@ -31,6 +31,8 @@ export class NcmecServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly held: ServerResponse[] = [];
+  /** Deadlines handed to clients (CyberTiplineClientOptions.deadline) whose calls may still be waiting. */
+  private readonly deadlines = new Set<AbortController>();
   private nextReportId = 70001;
   private nextFileId = 1;
   url = '';
@@ -64,6 +66,23 @@ export class NcmecServer {
     this.failures.push({ step, mode });
   }
 
+  /**
+   * A client's deadline (pass as the deadline option) that passes on an event, not on the
+   * clock: when this stand-in takes a call it will never answer (a 'timeout' failure), the
+   * deadlines of the calls waiting then pass at once, with the TimeoutError a real deadline
+   * gives. Calls that are answered are never cut short, however slow the machine.
+   */
+  readonly deadline = (): AbortSignal => {
+    const controller = new AbortController();
+    this.deadlines.add(controller);
+    return controller.signal;
+  };
+
+  private passDeadlines(): void {
+    for (const controller of this.deadlines) controller.abort(new DOMException('the stand-in will not answer this call', 'TimeoutError'));
+    this.deadlines.clear();
+  }
+
   finished(): StoredReport[] {
     return [...this.reports.values()].filter((report) => report.state === 'finished');
   }
@@ -87,6 +106,7 @@ export class NcmecServer {
       if (mode === 'timeout') {
         this.calls.push({ step, code: -1 });
         this.held.push(response);
+        this.passDeadlines(); // never answers; the client's deadline passes now
         return;
       }
       if (mode === 500) return reply(500, 1000, 'Server error', {}, 'reportResponse', step);

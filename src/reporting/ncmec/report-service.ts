@@ -72,6 +72,8 @@ export interface NcmecReportServiceOptions {
   leaseMs?: number;
   /** ISPWS call timeout (default 60 s). */
   timeoutMs?: number;
+  /** Where an ISPWS call's deadline comes from instead of timeoutMs (CyberTiplineClientOptions.deadline). */
+  deadline?: () => AbortSignal;
   random?: () => number;
   onError?: (error: unknown) => void;
   /** Hears every finished attempt: ids and codes only. */
@@ -138,7 +140,7 @@ export class NcmecReportService {
   ) {
     this.vault = options.mediaKey ? new MediaVault(options.mediaKey) : undefined;
     const { baseUrl, username, password } = options.config;
-    this.api = options.api ?? (username && password ? new CyberTiplineClient({ baseUrl, username, password, timeoutMs: options.timeoutMs }) : undefined);
+    this.api = options.api ?? (username && password ? new CyberTiplineClient({ baseUrl, username, password, timeoutMs: options.timeoutMs, deadline: options.deadline }) : undefined);
     this.now = options.now ?? (() => new Date());
     this.baseDelayMs = options.baseDelayMs ?? 30_000;
     this.maxDelayMs = options.maxDelayMs ?? 60 * 60_000;
