@@ -50,6 +50,8 @@ class FakePlatform {
   reply: (request: ReceivedRequest) => Reply = (request) => ({ status: 200, body: { applied: true, id: request.body.id } });
   private server: Server | undefined;
   private readonly hanging: ServerResponse[] = [];
+  /** Deadlines handed to Bulwark (deadline options) whose deliveries may still be waiting. */
+  private readonly deadlines = new Set<AbortController>();
   private waiters: { count: number; resolve: () => void }[] = [];
   port = 0;
 
@@ -74,6 +76,7 @@ class FakePlatform {
         const reply = request.signatureValid ? this.reply(request) : { status: 401 };
         if (reply === 'hang') {
           this.hanging.push(res);
+          this.passDeadlines(); // never answers; the sender's deadline passes now
           return;
         }
         res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
@@ -83,6 +86,23 @@ class FakePlatform {
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
     return this;
+  }
+
+  /**
+   * A deadline (pass as the deadline option of ActionService and WebhookTarget) that passes on
+   * an event, not on the clock: when this platform takes a request it will never answer, the
+   * deadlines waiting then pass at once, with the TimeoutError a real deadline gives. Answered
+   * requests are never cut short, however slow the machine.
+   */
+  readonly deadline = (): AbortSignal => {
+    const controller = new AbortController();
+    this.deadlines.add(controller);
+    return controller.signal;
+  };
+
+  private passDeadlines(): void {
+    for (const controller of this.deadlines) controller.abort(new DOMException('the platform will not answer this request', 'TimeoutError'));
+    this.deadlines.clear();
   }
 
   /** Closes the port: connections are refused until start() again. */
@@ -124,8 +144,8 @@ const request = (overrides: Partial<ActionRequest> = {}): ActionRequest => ({
   ...overrides,
 });
 
-const registryFor = (platform: FakePlatform, timeoutMs = 2000) =>
-  new ActionTargetRegistry({ fallback: new WebhookTarget({ url: platform.url, secret: SECRET, timeoutMs }) });
+/** Deliveries to the platform end by its event (deadline), never by the wall clock. */
+const registryFor = (platform: FakePlatform) => new ActionTargetRegistry({ fallback: new WebhookTarget({ url: platform.url, secret: SECRET, deadline: platform.deadline }) });
 
 async function enqueue(bulwark: Bulwark, service: ActionService, req: ActionRequest): Promise<ActionRecord> {
   return bulwark.sql.transaction((tx) => service.enqueue(tx, req));
@@ -235,7 +255,7 @@ for (const target of targets) {
      * store is shared (opening one per test is slow on PGlite); events are read from the
      * sequence number returned here.
      */
-    async function setup(options: ActionServiceOptions & { timeoutMs?: number; registry?: ActionTargetRegistry; location?: StoreLocation } = {}) {
+    async function setup(options: ActionServiceOptions & { registry?: ActionTargetRegistry; location?: StoreLocation } = {}) {
       platform.requests.length = 0;
       platform.reply = (req) => ({ status: 200, body: { applied: true, id: req.body.id } });
       let bulwark = shared;
@@ -248,8 +268,8 @@ for (const target of targets) {
       const latest = await bulwark.sql.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM events');
       const fromSeq = Number(latest.rows[0].seq ?? 0);
       const clock = testClock();
-      const registry = options.registry ?? registryFor(platform, options.timeoutMs);
-      const service = new ActionService(bulwark.sql, bulwark.events, registry, { baseDelayMs: 1000, now: clock.now, ...options });
+      const registry = options.registry ?? registryFor(platform);
+      const service = new ActionService(bulwark.sql, bulwark.events, registry, { baseDelayMs: 1000, now: clock.now, deadline: platform.deadline, ...options });
       const eventsOf = (...types: string[]) => bulwark.events.read({ afterSeq: fromSeq, types, limit: 1000 });
       return { bulwark, service, clock, registry, eventsOf };
     }
@@ -343,7 +363,7 @@ for (const target of targets) {
     });
 
     it('retries a request that timed out', async () => {
-      const { bulwark, service, clock } = await setup({ timeoutMs: 300 });
+      const { bulwark, service, clock } = await setup();
       let hang = true;
       platform.reply = (req) => (hang ? ((hang = false), 'hang') : { status: 200, body: { id: req.body.id } });
       const action = await enqueue(bulwark, service, request());
@@ -511,9 +531,9 @@ for (const target of targets) {
         // Another process: its own connection pool on the same schema.
         const other = await openBulwark({ ...bulwark.config, guardrailRefreshMs: 60_000 });
         open.push(other);
-        second = new ActionService(other.sql, other.events, registryFor(platform), { concurrency: 4, now: () => new Date() });
+        second = new ActionService(other.sql, other.events, registryFor(platform), { concurrency: 4, now: () => new Date(), deadline: platform.deadline });
       } else {
-        second = new ActionService(bulwark.sql, bulwark.events, registryFor(platform), { concurrency: 4, now: () => new Date() });
+        second = new ActionService(bulwark.sql, bulwark.events, registryFor(platform), { concurrency: 4, now: () => new Date(), deadline: platform.deadline });
       }
       platform.reply = (req) => ({ status: 200, body: { id: req.body.id } });
       const ids: number[] = [];
@@ -574,7 +594,7 @@ for (const target of targets) {
       assert.equal(await service.dispatchDue(), 0);
       assert.equal((await service.get(action.id)).status, 'pending');
       assert.equal((await service.get(action.id)).attempts, 0, 'waiting for configuration uses no attempts');
-      registry.set('remove_content', new WebhookTarget({ url: platform.url, secret: SECRET }));
+      registry.set('remove_content', new WebhookTarget({ url: platform.url, secret: SECRET, deadline: platform.deadline }));
       assert.equal(await service.dispatchDue(), 1);
       assert.equal((await service.get(action.id)).status, 'succeeded');
     });
@@ -594,7 +614,7 @@ for (const target of targets) {
 
       const reopened = await openBulwark({ ...location, guardrailRefreshMs: 60_000 });
       open.push(reopened);
-      const service = new ActionService(reopened.sql, reopened.events, registryFor(platform));
+      const service = new ActionService(reopened.sql, reopened.events, registryFor(platform), { deadline: platform.deadline });
       assert.equal((await service.get(action.id)).status, 'pending');
       assert.equal(await service.dispatchDue(), 1);
       assert.equal((await service.get(action.id)).status, 'succeeded');
@@ -617,13 +637,23 @@ for (const target of targets) {
     });
 
     it('hands targets a deadline even when they ignore it', async () => {
-      const stuck: ActionTarget = { deliver: () => new Promise(() => undefined) };
-      const { bulwark, service } = await setup({ registry: new ActionTargetRegistry({ fallback: stuck }), timeoutMs: 100 });
+      // The deadline passes once the target has the delivery (an event, not a timer); the target never settles.
+      const deadline = new AbortController();
+      let handed: AbortSignal | undefined;
+      const stuck: ActionTarget = {
+        deliver: (_delivery, signal) => {
+          handed = signal;
+          queueMicrotask(() => deadline.abort(new DOMException('deadline passed', 'TimeoutError')));
+          return new Promise(() => undefined);
+        },
+      };
+      const { bulwark, service } = await setup({ registry: new ActionTargetRegistry({ fallback: stuck }), deadline: () => deadline.signal });
       const action = await enqueue(bulwark, service, request());
       assert.equal(await service.dispatchDue(), 1);
       const waiting = await service.get(action.id);
       assert.equal(waiting.status, 'retrying');
       assert.equal(waiting.lastError, 'timeout');
+      assert.equal(handed?.aborted, true, 'the target was handed the deadline');
     });
 
     it('appends finished events in the status change’s transaction and publishes them after commit', async () => {

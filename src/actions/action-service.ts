@@ -44,6 +44,12 @@ export interface ActionServiceOptions {
   maxDelayMs?: number;
   /** Longest one delivery may take, whatever the target (default 10 s). */
   timeoutMs?: number;
+  /**
+   * Where a delivery's deadline comes from, instead of timeoutMs: a signal that aborts (with a
+   * TimeoutError) when the delivery has taken too long. Tests end a delivery this way on an
+   * event rather than on the wall clock. The lease is still sized from timeoutMs.
+   */
+  deadline?: () => AbortSignal;
   now?: () => Date;
   /** Actions one dispatcher claims and delivers at once (default 16). */
   concurrency?: number;
@@ -199,6 +205,7 @@ export class ActionService {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly timeoutMs: number;
+  private readonly deadline: () => AbortSignal;
   private readonly concurrency: number;
   private readonly now: () => Date;
   private readonly random: () => number;
@@ -222,6 +229,7 @@ export class ActionService {
     this.baseDelayMs = options.baseDelayMs ?? 2000;
     this.maxDelayMs = options.maxDelayMs ?? 15 * 60_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.deadline = options.deadline ?? (() => AbortSignal.timeout(this.timeoutMs));
     this.concurrency = options.concurrency ?? 16;
     this.now = options.now ?? (() => new Date());
     this.random = options.random ?? Math.random;
@@ -511,7 +519,7 @@ export class ActionService {
     if (!target) {
       outcome = { kind: 'retry', errorCode: noTargetError(row.type) };
     } else {
-      const signal = AbortSignal.timeout(this.timeoutMs);
+      const signal = this.deadline();
       // A target that ignores its signal must still not hold the dispatcher past the timeout.
       const abandoned = new Promise<DeliveryOutcome>((resolve) => {
         signal.addEventListener('abort', () => resolve({ kind: 'retry', errorCode: failureCode(signal.reason, signal) }), { once: true });

@@ -10,6 +10,12 @@ export interface WebhookTargetOptions {
   /** HMAC key shared with the platform; held only in memory, never logged or stored. */
   secret: string;
   timeoutMs?: number;
+  /**
+   * Where a request's deadline comes from, instead of timeoutMs: a signal that aborts (with a
+   * TimeoutError) when the request has taken too long. Tests end a request this way on an
+   * event rather than on the wall clock.
+   */
+  deadline?: () => AbortSignal;
   /** Clock for the signed timestamp; the platform checks it against its own, so it is the real time by default. */
   now?: () => Date;
 }
@@ -42,6 +48,7 @@ export class WebhookTarget implements ActionTarget {
   // A private field: util.inspect, JSON.stringify and error reports never show it.
   readonly #secret: string;
   readonly #now: () => Date;
+  readonly #deadline: (() => AbortSignal) | undefined;
 
   constructor(options: WebhookTargetOptions) {
     const url = new URL(options.url);
@@ -51,13 +58,14 @@ export class WebhookTarget implements ActionTarget {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
     this.#secret = options.secret;
     this.#now = options.now ?? (() => new Date());
+    this.#deadline = options.deadline;
   }
 
   async deliver(delivery: ActionDelivery, signal: AbortSignal): Promise<DeliveryOutcome> {
     const sentAt = this.#now();
     const timestamp = Math.floor(sentAt.getTime() / 1000);
     const body = webhookBody(delivery, sentAt);
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const timeout = this.#deadline?.() ?? AbortSignal.timeout(this.timeoutMs);
     const combined = AbortSignal.any([signal, timeout]);
     let response: Response;
     try {
