@@ -177,6 +177,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   });
   const audit = new AuditLog(sql, auditSetup.parts.keyring);
   const auditCheckpoints = new AuditCheckpointer(audit, auditSetup.parts.signer, auditSetup.parts.trusted, auditSetup.parts.sinks);
+  const auditWarningList = auditWarnings(auditSetup.parts, auditSetup.config);
   const reviewers = new ReviewerService(sql, audit);
   const reports = new ReportService(sql, events);
   const actions = new ActionService(sql, events, actionTargetsFromConfig(config.webhooks ?? {}), config.actionOptions);
@@ -222,7 +223,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     if (ncmec.canSubmit) stops.push(ncmec.start());
     stops.push(actions.start(config.actionDispatchIntervalMs));
     // A server on a real store says what audit protection is missing (in-memory test stores stay quiet).
-    if (config.dataDir || config.databaseUrl) for (const warning of auditWarnings(auditSetup.parts, auditSetup.config)) process.stderr.write(`audit log: ${warning}\n`);
+    if (config.dataDir || config.databaseUrl) for (const warning of auditWarningList) process.stderr.write(`audit log: ${warning}\n`);
     if (auditCheckpoints.signer && auditCheckpoints.sinks.length > 0) {
       const interval = auditSetup.config.checkpointIntervalMs || 300_000;
       stops.push(auditCheckpoints.start(interval, (error) => process.stderr.write(`audit checkpoint not written: ${error.message}\n`)));
@@ -251,6 +252,6 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   };
   return {
     config, sql, signals, hashing, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
-    audit, auditCheckpoints, auditWarnings: auditWarnings(auditSetup.parts, auditSetup.config), reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, close,
+    audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, close,
   };
 }
