@@ -36,6 +36,33 @@ export interface ServerOptions {
   logger?: boolean | object;
   /** The built review console (default console/dist). */
   consoleDir?: string;
+  /**
+   * Which peers' X-Forwarded-For (and -Proto, -Host) to believe for the client address that
+   * logs and login lockouts use (fastify's trustProxy): false (the default) believes none, so
+   * the address is the connection's; addresses or CIDR ranges of the proxies; a hop count; or
+   * true for any peer, safe only when nothing but the proxy can reach the server.
+   */
+  trustProxy?: TrustProxy;
+}
+
+export type TrustProxy = boolean | number | string[];
+
+const hops = (count: number) => (_address: string, hop: number) => hop < count;
+
+/**
+ * BULWARK_TRUST_PROXY: unset, empty, "false" or "0" trusts no proxy; "true" any peer; a whole
+ * number that many hops; otherwise a comma-separated list of proxy addresses or CIDR ranges.
+ */
+export function trustProxyFromEnv(value: string | undefined): TrustProxy {
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'false' || text === '0') return false;
+  if (text === 'true') return true;
+  if (/^\d+$/.test(text)) return Number(text);
+  const list = text.split(',').map((entry) => entry.trim());
+  const address = /^[0-9A-Fa-f.:]+(\/\d{1,3})?$/;
+  const bad = list.find((entry) => !address.test(entry));
+  if (bad !== undefined) throw new Error(`BULWARK_TRUST_PROXY: ${JSON.stringify(bad)} is not an IP address or CIDR range (or use true, false or a hop count)`);
+  return list;
 }
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
@@ -49,6 +76,9 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
     bodyLimit,
+    // The client address (logs, login lockouts) comes from X-Forwarded-For only from trusted proxies.
+    // A hop count is given as the function fastify makes of one: trust the nearest n hops.
+    trustProxy: typeof options.trustProxy === 'number' ? hops(options.trustProxy) : (options.trustProxy ?? false),
     // Request logs leave out the values of sensitive query parameters (request-log.ts).
     logger: withRequestLogSerializer(options.logger),
     // Request ids let operators correlate logs without logging what was sent.

@@ -10,7 +10,7 @@ import { startDemoPlatform } from '../../demo/demo-platform.ts';
 import { syntheticPlatform } from '../../demo/synthetic-platform.ts';
 import type { PlatformEventInput } from '../../ingest/platform-events.ts';
 import { encodeImage, shapesImage } from '../../demo/benign-images.ts';
-import { buildServer } from '../../http/server.ts';
+import { buildServer, trustProxyFromEnv } from '../../http/server.ts';
 import { hashContent } from '../../signals/hash-content.ts';
 import { migrate } from '../../store/migrate.ts';
 import { openSql } from '../../store/sql.ts';
@@ -42,7 +42,11 @@ const storeOf = (options: GlobalOptions) => (options.databaseUrl ? { databaseUrl
 
 async function serve(bulwark: Bulwark, options: ServeOptions): Promise<string> {
   const envKey = process.env.BULWARK_API_KEY ? await registerEnvironmentKey(bulwark.apiKeys, process.env.BULWARK_API_KEY) : undefined;
-  const app = await buildServer(bulwark, { bodyLimit: options.bodyLimit, logger: { level: process.env.BULWARK_LOG_LEVEL ?? 'info' } });
+  const app = await buildServer(bulwark, {
+    bodyLimit: options.bodyLimit,
+    logger: { level: process.env.BULWARK_LOG_LEVEL ?? 'info' },
+    trustProxy: trustProxyFromEnv(process.env.BULWARK_TRUST_PROXY),
+  });
   if (envKey) app.log[envKey.level](envKey.message);
   const address = await app.listen({ port: options.port, host: options.host });
   const stop = async () => {
