@@ -251,6 +251,7 @@ for (const target of targets) {
       const next = await app.inject({ method: 'POST', url: '/console/api/queues/known-media/next', headers });
       assert.equal(next.statusCode, 200, next.body);
       const caseId = next.json().id as number;
+      assert.equal((await app.inject({ method: 'POST', url: `/console/api/cases/${caseId}/reveal`, headers })).statusCode, 200);
       const media = await app.inject({ url: `/console/api/cases/${caseId}/media`, headers: { cookie } });
       assert.equal(media.statusCode, 200);
       assert.ok(media.rawPayload.equals(png));
@@ -258,6 +259,7 @@ for (const target of targets) {
       // The claim lapses (moved into the past rather than waited for): the case is back in its queue.
       await bulwark.sql.query(`UPDATE cases SET claimed_until = now() - interval '1 second' WHERE id = $1`, [caseId]);
       const accessedBefore = (await bulwark.audit.list({ subject: `case:${caseId}` })).filter((entry) => entry.action === 'media.accessed').length;
+      expectProblem(await app.inject({ url: `/console/api/cases/${caseId}/preview`, headers: { cookie } }), 403, /claim on case \d+ has lapsed/);
       expectProblem(await app.inject({ url: `/console/api/cases/${caseId}/media`, headers: { cookie } }), 403, /claim on case \d+ has lapsed/);
       expectProblem(await app.inject({ method: 'POST', url: `/console/api/cases/${caseId}/reveal`, headers }), 403, /has lapsed/);
       const accessedAfter = (await bulwark.audit.list({ subject: `case:${caseId}` })).filter((entry) => entry.action === 'media.accessed').length;
@@ -265,11 +267,15 @@ for (const target of targets) {
 
       // Leads keep their access; another reviewer may take the lapsed case, and then only they see it.
       const lead = await login('lead-media');
+      assert.equal((await app.inject({ url: `/console/api/cases/${caseId}/preview`, headers: { cookie: lead.cookie } })).statusCode, 200);
+      assert.equal((await app.inject({ method: 'POST', url: `/console/api/cases/${caseId}/reveal`, headers: { cookie: lead.cookie, 'x-csrf-token': lead.csrf } })).statusCode, 200);
       assert.equal((await app.inject({ url: `/console/api/cases/${caseId}/media`, headers: { cookie: lead.cookie } })).statusCode, 200);
       const taker = await login('rev-next');
       const taken = await app.inject({ method: 'POST', url: '/console/api/queues/known-media/next', headers: { cookie: taker.cookie, 'x-csrf-token': taker.csrf } });
       assert.equal(taken.json().id, caseId);
+      assert.equal((await app.inject({ method: 'POST', url: `/console/api/cases/${caseId}/reveal`, headers: { cookie: taker.cookie, 'x-csrf-token': taker.csrf } })).statusCode, 200);
       assert.equal((await app.inject({ url: `/console/api/cases/${caseId}/media`, headers: { cookie: taker.cookie } })).statusCode, 200);
+      expectProblem(await app.inject({ url: `/console/api/cases/${caseId}/preview`, headers: { cookie } }), 403, /claim case/);
       expectProblem(await app.inject({ url: `/console/api/cases/${caseId}/media`, headers: { cookie } }), 403, /claim case/);
     });
   });

@@ -98,7 +98,7 @@ describe('review over HTTP: the console API and /v1', () => {
     expectProblem(await app.inject({ url: '/console/api/queues', headers: auth }), 401, /log in again/);
   });
 
-  it('walks a reviewer through a case: claim, media only when held, reveal counted, decide, action delivered', async () => {
+  it('walks a reviewer through a case: claim, media only when held, blurred preview, original after a counted reveal, decide, action delivered', async () => {
     const { cookie, csrf } = await login('rev-one');
     const headers = { cookie, 'x-csrf-token': csrf };
     const session = (await app.inject({ url: '/console/api/session', headers: { cookie } })).json();
@@ -113,12 +113,18 @@ describe('review over HTTP: the console API and /v1', () => {
     assert.equal(next.statusCode, 200, next.body);
     assert.equal(next.json().id, caseId);
     assert.equal(next.json().content.media_available, true);
+    const preview = await app.inject({ url: `/console/api/cases/${caseId}/preview`, headers: { cookie } });
+    assert.equal(preview.statusCode, 200);
+    assert.equal(preview.headers['content-type'], 'image/jpeg');
+    assert.equal(preview.headers['cache-control'], 'no-store');
+    assert.ok(!preview.rawPayload.equals(png));
+    expectProblem(await app.inject({ url: `/console/api/cases/${caseId}/media`, headers: { cookie } }), 403, /reveal the media/);
+    assert.equal((await app.inject({ method: 'POST', url: `/console/api/cases/${caseId}/reveal`, headers })).json().exposure_today, 1);
     const media = await app.inject({ url: `/console/api/cases/${caseId}/media`, headers: { cookie } });
     assert.equal(media.statusCode, 200);
     assert.equal(media.headers['content-type'], 'image/png');
     assert.equal(media.headers['cache-control'], 'no-store');
     assert.ok(media.rawPayload.equals(png));
-    assert.equal((await app.inject({ method: 'POST', url: `/console/api/cases/${caseId}/reveal`, headers })).json().exposure_today, 1);
     expectProblem(await app.inject({ method: 'POST', url: `/console/api/cases/${caseId}/decision`, headers, payload: { verdict: 'confirm' } }), 400, /must cite a policy/);
     const decided = await app.inject({ method: 'POST', url: `/console/api/cases/${caseId}/decision`, headers, payload: { verdict: 'confirm', policy: 'csam', note: 'test decision' } });
     assert.equal(decided.statusCode, 200, decided.body);

@@ -111,13 +111,15 @@ for (const target of targets) {
       await expectError(bulwark.cases.decide(claimed!.id, reviewer, { verdict: 'approve' }), 'invalid', /not one of confirm, dismiss, escalate/);
       await expectError(bulwark.cases.decide(claimed!.id, reviewer, { verdict: 'confirm' }), 'invalid', /must cite a policy/);
       await expectError(bulwark.cases.decide(claimed!.id, reviewer, { verdict: 'confirm', policy: 'made-up' }), 'invalid', /unknown policy/);
-      const media = await bulwark.cases.media(claimed!.id, reviewer);
-      assert.equal(media.mediaType, 'image/png');
-      assert.ok(media.media.equals(exact.png), 'the sealed media opens to the uploaded bytes');
+      await expectError(bulwark.cases.media(claimed!.id, reviewer), 'forbidden', /reveal the media of case \d+ first/);
       await expectError(bulwark.cases.media(claimed!.id, other), 'forbidden', /may not see|claim case/);
       await expectError(bulwark.cases.reveal(claimed!.id, other), 'forbidden', /may not see|claim case/);
       assert.equal(await bulwark.reviewers.exposureToday(other.id), 0, 'a refused reveal counts nothing');
       assert.equal((await bulwark.cases.reveal(claimed!.id, reviewer)).exposureToday, 1);
+      const media = await bulwark.cases.media(claimed!.id, reviewer);
+      assert.equal(media.mediaType, 'image/png');
+      assert.ok(media.media.equals(exact.png), 'the sealed media opens to the uploaded bytes');
+      await expectError(bulwark.cases.media(claimed!.id, reviewer), 'forbidden', /reveal the media/);
       assert.equal((await bulwark.cases.reveal(claimed!.id, reviewer)).exposureToday, 2);
       assert.equal(await bulwark.reviewers.exposureToday(lead.id), 0);
 

@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { BulwarkError, conflict, invalid, notFound } from '../errors.ts';
 import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { MediaVault } from '../media/media-vault.ts';
+import { blurredPreview, PREVIEW_MEDIA_TYPE } from '../media/preview.ts';
 import type { Reviewer, ReviewerService } from '../reviewers/reviewer-service.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { ESCALATION_QUEUE, maySeeQueue, type QueueRecord, type QueueStats, queueRecord, queueStats } from './queues.ts';
@@ -47,7 +48,11 @@ export interface DecideInput {
 export interface CaseServiceOptions {
   /** How long a claimed case stays with a reviewer before it returns to its queue. */
   claimMs: number;
+  /** How long a reveal keeps the original open for the one fetch it allows (default DEFAULT_REVEAL_MS). */
+  revealMs?: number;
 }
+
+export const DEFAULT_REVEAL_MS = 2 * 60_000;
 
 export const DEFAULT_CASE_OPTIONS: CaseServiceOptions = { claimMs: 15 * 60_000 };
 
@@ -406,28 +411,67 @@ export class CaseService {
     if (!live) throw new BulwarkError('forbidden', `your claim on case ${row.id} has lapsed and the case is back in its queue; claim it again to see its media`);
   }
 
-  /** Counts one exposure of the reviewer to the case's media, and logs it. */
+  /** The content whose media the case shows, for a reviewer who may open it; not found when Bulwark holds none. */
+  private async mediaOf(client: SqlClient, id: number, reviewer: Reviewer): Promise<{ row: CaseRow; contentId: string }> {
+    const row = await this.row(client, id);
+    await this.assertMaySee(client, row, reviewer);
+    this.assertMayOpenMedia(row, reviewer);
+    const contentId = await this.subjectType(row.subject_kind).mediaContentId?.(client, row.subject_id);
+    if (contentId === undefined || !this.vault || !(await this.vault.has(client, contentId))) throw notFound(`Bulwark holds no media for case ${id}`);
+    return { row, contentId };
+  }
+
+  /**
+   * The reviewer asks to see the case's media as it is: counted as one exposure, logged as
+   * `media.revealed` (the only thing that makes media "viewed", e.g. for NCMEC), and opens the
+   * original to this reviewer for one fetch within `revealMs`.
+   */
   async reveal(id: number, reviewer: Reviewer): Promise<{ exposureToday: number }> {
     return this.sql.transaction(async (tx) => {
-      const row = await this.row(tx, id);
-      await this.assertMaySee(tx, row, reviewer);
-      this.assertMayOpenMedia(row, reviewer);
+      const { row, contentId } = await this.mediaOf(tx, id, reviewer);
       const exposureToday = await this.reviewers.recordExposure(tx, reviewer.id);
-      await this.audit.append(tx, { actor: reviewer.username, action: 'media.revealed', subject: `case:${id}`, detail: { subject: { kind: row.subject_kind, id: row.subject_id } } });
+      await tx.query(
+        `INSERT INTO media_reveals (case_id, reviewer_id, content_id, open_until) VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+         ON CONFLICT (case_id, reviewer_id) DO UPDATE SET content_id = EXCLUDED.content_id, open_until = EXCLUDED.open_until`,
+        [id, reviewer.id, contentId, (this.options.revealMs ?? DEFAULT_REVEAL_MS) / 1000],
+      );
+      await this.audit.append(tx, {
+        actor: reviewer.username,
+        action: 'media.revealed',
+        subject: `case:${id}`,
+        detail: { subject: { kind: row.subject_kind, id: row.subject_id }, content_id: contentId },
+      });
       return { exposureToday };
     });
   }
 
-  /** The case's media, for the reviewer holding it (or a lead); every access is logged. */
-  async media(id: number, reviewer: Reviewer): Promise<{ mediaType: string; media: Buffer }> {
-    const row = await this.row(this.sql, id);
-    await this.assertMaySee(this.sql, row, reviewer);
-    this.assertMayOpenMedia(row, reviewer);
-    const contentId = await this.subjectType(row.subject_kind).mediaContentId?.(this.sql, row.subject_id);
-    if (contentId === undefined || !this.vault) throw notFound(`Bulwark holds no media for case ${id}`);
-    const opened = await this.vault.open(this.sql, contentId);
+  /**
+   * A blurred, greyscale preview of the case's media (see media/preview.ts), for whoever may
+   * open it. Logged as `media.previewed`; it is not an exposure and not a view.
+   */
+  async preview(id: number, reviewer: Reviewer): Promise<{ mediaType: string; media: Buffer }> {
+    const { contentId } = await this.mediaOf(this.sql, id, reviewer);
+    const opened = await this.vault!.open(this.sql, contentId);
     if (!opened) throw notFound(`Bulwark holds no media for case ${id}`);
-    await this.sql.transaction((tx) => this.audit.append(tx, { actor: reviewer.username, action: 'media.accessed', subject: `case:${id}` }));
+    const media = await blurredPreview(opened.media);
+    await this.sql.transaction((tx) => this.audit.append(tx, { actor: reviewer.username, action: 'media.previewed', subject: `case:${id}`, detail: { content_id: contentId } }));
+    return { mediaType: PREVIEW_MEDIA_TYPE, media };
+  }
+
+  /**
+   * The case's original media, once per reveal: only to a reviewer (or lead) who revealed it in
+   * the last `revealMs`, and only while they may still open it. Logged as `media.accessed`.
+   */
+  async media(id: number, reviewer: Reviewer): Promise<{ mediaType: string; media: Buffer }> {
+    const contentId = await this.sql.transaction(async (tx) => {
+      const { contentId } = await this.mediaOf(tx, id, reviewer);
+      const used = await tx.query('DELETE FROM media_reveals WHERE case_id = $1 AND reviewer_id = $2 AND content_id = $3 AND open_until > now() RETURNING 1', [id, reviewer.id, contentId]);
+      if (used.rows.length === 0) throw new BulwarkError('forbidden', `reveal the media of case ${id} first (POST /console/api/cases/${id}/reveal); each reveal opens the original once`);
+      await this.audit.append(tx, { actor: reviewer.username, action: 'media.accessed', subject: `case:${id}`, detail: { content_id: contentId } });
+      return contentId;
+    });
+    const opened = await this.vault!.open(this.sql, contentId);
+    if (!opened) throw notFound(`Bulwark holds no media for case ${id}`);
     return opened;
   }
 

@@ -110,6 +110,18 @@ export const consoleApiRoutes = (bulwark: Bulwark): FastifyPluginAsync => async 
     return { exposure_today: exposureToday };
   });
 
+  // Before a reveal the console shows only this: blurred and grey, made on the server.
+  app.get('/cases/:id/preview', { schema: { ...schema, params: caseParams } }, async (request, reply) => {
+    const { mediaType, media } = await bulwark.cases.preview(request.params.id, reviewer(request));
+    return reply
+      .header('content-type', mediaType)
+      .header('content-disposition', 'inline')
+      .header('x-content-type-options', 'nosniff')
+      .header('cross-origin-resource-policy', 'same-origin')
+      .send(media);
+  });
+
+  // The original, once per reveal (POST /cases/:id/reveal first).
   app.get('/cases/:id/media', { schema: { ...schema, params: caseParams } }, async (request, reply) => {
     const { mediaType, media } = await bulwark.cases.media(request.params.id, reviewer(request));
     return reply

@@ -37,6 +37,12 @@ export interface ReportFacts {
 
 const SCHEMA_ATTRIBUTES = { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', 'xsi:noNamespaceSchemaLocation': 'https://report.cybertip.org/ispws/xsd' };
 
+/**
+ * The content a `media.revealed` entry showed: named by content_id since reveals open the
+ * original (migration 0015 indexes this expression); older entries only name the case's subject.
+ */
+const REVEALED_CONTENT = "COALESCE(detail->>'content_id', CASE WHEN detail->'subject'->>'kind' = 'content' THEN detail->'subject'->>'id' END)";
+
 const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif', 'image/tiff': 'tif' };
 
 interface ContentRow {
@@ -91,7 +97,16 @@ export async function loadReportFacts(client: SqlClient, caseId: number, reporta
     throw invalid(`case ${caseId} is about a ${row.subject_kind}; reports are made from content or account cases`);
   }
   if (contents.length === 0) throw conflict(`case ${caseId} has no content Bulwark holds to report`);
-  const viewed = await client.query('SELECT 1 FROM audit_log WHERE subject = $1 AND action IN ($2, $3) LIMIT 1', [`case:${caseId}`, 'media.revealed', 'media.accessed']);
+  // Viewed means a person saw the media unblurred: a reveal of that content, in this case or
+  // any other (an earlier case about it, an appeal). Blurred previews and fetches do not count.
+  const viewed = new Set(
+    (
+      await client.query<{ content_id: string }>(
+        `SELECT DISTINCT ${REVEALED_CONTENT} AS content_id FROM audit_log WHERE action = 'media.revealed' AND ${REVEALED_CONTENT} = ANY($1::text[])`,
+        [contents.map((content) => content.content_id)],
+      )
+    ).rows.map((r) => r.content_id),
+  );
   const identifiers = accountId
     ? (
         await client.query<{ kind: string; value: string }>(
@@ -109,7 +124,7 @@ export async function loadReportFacts(client: SqlClient, caseId: number, reporta
     md5: signal(content, 'md5'),
     sha256: signal(content, 'sha256'),
     pdq: signal(content, 'pdq'),
-    viewed_by_esp: viewed.rows.length > 0,
+    viewed_by_esp: viewed.has(content.content_id),
     uploaded_at: isoUtc(new Date(content.created_at ?? content.received_at)),
     media_held: content.media_type !== null,
   }));
