@@ -93,6 +93,12 @@ describe('hashing in worker threads', () => {
       });
       assert.equal(pool.stats().crashed, 1);
       assert.equal((await pool.hash('photo', { path: gate }))[0].signalType, 'md5', 'a new worker takes the next job');
+      await assert.rejects(pool.hash('bug', { path: gate }), (error: unknown) => {
+        assert.ok(!(error instanceof BulwarkError), 'a bug in a hasher is not blamed on the media');
+        assert.match(String(error), /a hasher bug/);
+        return true;
+      });
+      assert.equal(pool.stats().crashed, 1, 'and no worker was lost');
     } finally {
       await pool.close();
     }

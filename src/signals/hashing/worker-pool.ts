@@ -89,12 +89,18 @@ export class WorkerPoolHashing implements MediaHashing {
     return result.signals;
   }
 
-  /** Why a job failed outside the hashers' own errors: its worker was lost, or it ran too long. */
-  private failure(error: unknown): BulwarkError {
-    if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
+  /**
+   * Why a job failed outside the hashers' own errors: it ran too long, or its worker was lost
+   * (a native crash in a decoder, or the thread's memory limit), which the media caused and
+   * which is answered as such. Anything else is a bug in Bulwark and stays an error as it is.
+   */
+  private failure(error: unknown): unknown {
+    if (!(error instanceof Error)) return error;
+    if (error.name === 'AbortError' || error.name === 'TimeoutError') {
       return new BulwarkError('too_large', `hashing took longer than ${Math.round(this.maxJobMs / 1000)} s and was stopped; the media is too large or too complex`);
     }
-    // The worker died mid-job (a native crash, or its memory limit): piscina replaces it.
+    const workerLost = /^worker exited with code/.test(error.message) || (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+    if (!workerLost) return error;
     this.crashed++;
     return new BulwarkError('invalid', 'the media could not be hashed: the hashing worker stopped while decoding it');
   }
