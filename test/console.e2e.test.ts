@@ -255,6 +255,18 @@ describe('review console in Chromium', { skip }, () => {
     const { context, page, close } = await newPage();
     // A controllable clock (running at normal speed until told otherwise) to check the reveal timeout without waiting for it.
     await context.clock.install();
+    // Every media request the page makes: before a reveal only the server's blurred preview may be fetched.
+    const mediaRequests: { kind: string; caseId: number }[] = [];
+    const mediaResponses: { kind: string; contentType: string | undefined; status: number }[] = [];
+    page.on('request', (request) => {
+      const found = /\/console\/api\/cases\/(\d+)\/(media|preview)(?:\?|$)/.exec(new URL(request.url()).pathname);
+      if (found) mediaRequests.push({ kind: found[2], caseId: Number(found[1]) });
+    });
+    page.on('response', (response) => {
+      const found = /\/console\/api\/cases\/\d+\/(media|preview)$/.exec(new URL(response.url()).pathname);
+      if (found) mediaResponses.push({ kind: found[1], contentType: response.headers()['content-type'], status: response.status() });
+    });
+    const fetched = (kind: string, caseId: number) => mediaRequests.filter((request) => request.kind === kind && request.caseId === caseId).length;
     await login(page, 'rev-media');
     await page.getByTestId('queue-table').waitFor();
     assert.equal(await page.getByTestId('exposure-counter').innerText(), '0');
@@ -263,6 +275,9 @@ describe('review console in Chromium', { skip }, () => {
     await media.waitFor();
     const firstCase = page.getByTestId('case');
     const firstId = Number(await firstCase.getAttribute('data-case-id'));
+    assert.equal(fetched('preview', firstId), 1, 'the blurred preview was fetched');
+    assert.equal(fetched('media', firstId), 0, 'no request fetched the original before the reveal');
+    assert.deepEqual(mediaResponses.map((response) => [response.kind, response.contentType, response.status]), [['preview', 'image/jpeg', 200]]);
     const firstContent = await page.getByTestId('content-id').innerText();
     assert.ok(contentIds.includes(firstContent));
     assert.equal(await media.getAttribute('data-revealed'), 'false');
@@ -272,8 +287,11 @@ describe('review console in Chromium', { skip }, () => {
     assert.match(await page.getByTestId('matches').innerText(), /console-test[\s\S]*md5[\s\S]*tag-alpha/);
     await screenshot(page, '2-content-blurred');
 
+    assert.equal(fetched('media', firstId), 0, 'still no original before the reveal');
     await page.keyboard.press('v');
     await page.locator('[data-testid=case-media][data-revealed=true]').waitFor();
+    assert.equal(fetched('media', firstId), 1, 'the reveal fetched the original, once');
+    assert.deepEqual(mediaResponses.at(-1), { kind: 'media', contentType: 'image/png', status: 200 });
     assert.equal(await mediaFilter(page), 'none');
     await exposureShows(page, 1);
     await screenshot(page, '2-content-revealed');
@@ -284,6 +302,9 @@ describe('review console in Chromium', { skip }, () => {
     const secondContent = await page.getByTestId('content-id').innerText();
     assert.notEqual(secondContent, firstContent, 'the next case of the queue opened');
     assert.equal(await media.getAttribute('data-revealed'), 'false', 'the next case starts blurred');
+    const secondId = Number(await page.getByTestId('case').getAttribute('data-case-id'));
+    assert.equal(fetched('preview', secondId), 1);
+    assert.equal(fetched('media', secondId), 0, 'the next case\'s original is not fetched before its reveal');
     assert.match(await mediaFilter(page), /blur\(.*grayscale\(1\)/);
     assert.match(await page.getByTestId('status').innerText(), new RegExp(`Case #${firstId}: Confirm`));
     assert.equal(await page.getByTestId('exposure-counter').innerText(), '1');
@@ -326,6 +347,10 @@ describe('review console in Chromium', { skip }, () => {
     await page.clock.fastForward(2_000);
     await concealed();
     assert.match(await mediaFilter(page), /grayscale\(1\)/);
+    assert.equal(fetched('media', secondId), 3, 'each reveal fetched the original once, and nothing else did');
+    // (A decided case's preview may be asked for once more as its holder clears, and refused: no bytes.)
+    const originals = mediaResponses.filter((response) => response.kind === 'media');
+    assert.ok(originals.length === 4 && originals.every((response) => response.status === 200), `every original fetch followed a reveal: ${JSON.stringify(mediaResponses)}`);
     await close();
   });
 

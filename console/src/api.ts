@@ -135,13 +135,25 @@ export class ConsoleApi {
     return data!.entries;
   }
 
-  /** The case's media bytes, or null when Bulwark does not hold them (404). Never cached by the browser. */
+  /**
+   * The case's blurred, greyscale preview, made by the server: all the console shows before a
+   * reveal. Null when Bulwark does not hold the media (404). Never cached by the browser.
+   */
+  async preview(id: number): Promise<Blob | null> {
+    return this.image(`/cases/${id}/preview`, 'The preview could not be loaded.');
+  }
+
+  /** The case's original media: the server gives it once per reveal (call reveal first). */
   async media(id: number): Promise<Blob | null> {
+    return this.image(`/cases/${id}/media`, 'The media could not be loaded.');
+  }
+
+  private async image(path: string, failure: string): Promise<Blob | null> {
     let response: Response;
     try {
-      response = await fetch(`${BASE}/cases/${id}/media`, { credentials: 'same-origin', cache: 'no-store' });
+      response = await fetch(BASE + path, { credentials: 'same-origin', cache: 'no-store' });
     } catch {
-      throw new ApiError(0, 'The server could not be reached', 'The media could not be loaded.');
+      throw new ApiError(0, 'The server could not be reached', failure);
     }
     if (response.status === 404) return null;
     if (response.status === 401) {
