@@ -81,7 +81,11 @@ describe('video through the HTTP API', { skip: videoTestsSkipReason() }, () => {
     const truncated = await put('bad-truncated', full.subarray(0, Math.floor(full.length / 3)));
     assert.ok(truncated.statusCode >= 400 && truncated.statusCode < 500, `a truncated video: ${truncated.statusCode} ${truncated.body}`);
     expectProblem(await put('bad-huge', Buffer.concat([full, full])), 413, /exceeds the limit of 3145728 bytes/);
-    for (const id of ['bad-empty', 'bad-text', 'bad-picture', 'bad-truncated', 'bad-huge']) {
+    const photoAsVideo = await app.inject({
+      method: 'PUT', url: '/v1/content/bad-photo-stream?account_id=acct-7&content_type=photo', headers: { ...auth, 'content-type': 'video/mp4' }, payload: full,
+    });
+    expectProblem(photoAsVideo, 415, /video\/\* body is hashed as a video/);
+    for (const id of ['bad-empty', 'bad-text', 'bad-picture', 'bad-truncated', 'bad-huge', 'bad-photo-stream']) {
       assert.equal((await app.inject({ url: `/v1/content/${id}`, headers: auth })).statusCode, 404, `${id} was not stored`);
     }
   });

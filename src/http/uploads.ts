@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { IncomingHttpHeaders } from 'node:http';
 import { BulwarkError, invalid } from '../errors.ts';
+import { DEFAULT_MAX_VIDEO_BYTES } from '../signals/vpdq/options.ts';
 
 /** An upload written to a private temporary file, to be hashed from disk and then removed. */
 export interface SpooledUpload {
@@ -48,4 +50,18 @@ export async function spoolUpload(body: Readable, maxBytes: number, declaredLeng
     throw invalid('media is empty (0 bytes)');
   }
   return { path, bytes, remove };
+}
+
+/**
+ * A video/* request body, streamed to a temporary file under the video size limit (default
+ * 1 GiB), handed to `use` as a path, and removed afterwards whatever happens. Only videos
+ * come this way: pictures arrive buffered, under the server's much smaller body limit.
+ */
+export async function withSpooledVideo<T>(body: Readable, headers: IncomingHttpHeaders, maxBytes: number | undefined, use: (path: string) => Promise<T>): Promise<T> {
+  const upload = await spoolUpload(body, maxBytes ?? DEFAULT_MAX_VIDEO_BYTES, headers['content-length']);
+  try {
+    return await use(upload.path);
+  } finally {
+    await upload.remove();
+  }
 }

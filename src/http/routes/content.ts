@@ -4,10 +4,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isoTimestamp } from '../../validation/edge.ts';
 import type { Bulwark } from '../../app.ts';
-import { invalid } from '../../errors.ts';
-import { DEFAULT_MAX_VIDEO_BYTES } from '../../signals/vpdq/options.ts';
+import { BulwarkError, invalid } from '../../errors.ts';
 import { contentJson } from '../serialize.ts';
-import { spoolUpload } from '../uploads.ts';
+import { withSpooledVideo } from '../uploads.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const CONTENT_TYPES = ['photo', 'video'] as const;
@@ -93,12 +92,10 @@ export const contentRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (pl
         });
       let result;
       if (body instanceof Readable) {
-        const upload = await spoolUpload(body, bulwark.config.video?.maxBytes ?? DEFAULT_MAX_VIDEO_BYTES, request.headers['content-length']);
-        try {
-          result = await submit({ path: upload.path });
-        } finally {
-          await upload.remove();
-        }
+        // A picture sent as video/* would otherwise be spooled under the video limit and then
+        // read whole into a worker, past the body limit that bounds pictures.
+        if (contentType !== 'video') throw new BulwarkError('unsupported_media', 'a video/* body is hashed as a video: send pictures as image/* or application/octet-stream');
+        result = await withSpooledVideo(body, request.headers, bulwark.config.video?.maxBytes, (path) => submit({ path }));
       } else {
         if (!Buffer.isBuffer(body)) throw invalid('send the media as the body with Content-Type image/*, video/* or application/octet-stream');
         if (body.length === 0) throw invalid('media is empty (0 bytes)');

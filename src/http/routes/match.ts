@@ -4,9 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Bulwark } from '../../app.ts';
 import { invalid } from '../../errors.ts';
-import { DEFAULT_MAX_VIDEO_BYTES } from '../../signals/vpdq/options.ts';
 import { matchResultJson } from '../serialize.ts';
-import { spoolUpload } from '../uploads.ts';
+import { withSpooledVideo } from '../uploads.ts';
 import { matchOptionsQuery, toMatchOptions, zodIssuesToInvalid } from './shared.ts';
 
 export const signalsBody = z.object({
@@ -43,13 +42,10 @@ export const matchRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plug
     async (request) => {
       const options = toMatchOptions(request.query);
       if (request.body instanceof Readable) {
-        const upload = await spoolUpload(request.body, bulwark.config.video?.maxBytes ?? DEFAULT_MAX_VIDEO_BYTES, request.headers['content-length']);
-        try {
-          const computed = await bulwark.hashing.hash('video', { path: upload.path }, { maxPixels: bulwark.config.maxPixels, video: bulwark.config.video });
+        return withSpooledVideo(request.body, request.headers, bulwark.config.video?.maxBytes, async (path) => {
+          const computed = await bulwark.hashing.hash('video', { path }, { maxPixels: bulwark.config.maxPixels, video: bulwark.config.video });
           return matchResultJson(await bulwark.matcher.match(computed, options));
-        } finally {
-          await upload.remove();
-        }
+        });
       }
       if (Buffer.isBuffer(request.body)) {
         const computed = await bulwark.hashing.hash('photo', request.body, {
