@@ -137,6 +137,7 @@ for (const target of targets) {
       assert.equal(review?.content?.content_id, 'c-appealed', 'the appeal shows what was decided about');
       assert.deepEqual(review?.decision_options.map((o) => o.verdict), ['uphold', 'reverse', 'escalate']);
       assert.match(review!.reasons[0].summary, /against decision \d+ \(confirm under csam by first-reviewer on content c-appealed\): "The picture is my own drawing\."/);
+      await bulwark.cases.reveal(review!.id, second);
       assert.ok((await bulwark.cases.media(review!.id, second)).media.equals(png), 'the appeal reviewer can reveal the media under appeal');
       const reversed = await bulwark.cases.decide(review!.id, second, { verdict: 'reverse', note: 'a drawing, not the banked picture' });
       assert.deepEqual(reversed.decision.actions.map((a) => [a.type, a.target.id]), [['restore_content', 'c-appealed']]);
