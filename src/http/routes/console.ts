@@ -112,24 +112,12 @@ export const consoleApiRoutes = (bulwark: Bulwark): FastifyPluginAsync => async 
 
   // Before a reveal the console shows only this: blurred and grey, made on the server.
   app.get('/cases/:id/preview', { schema: { ...schema, params: caseParams } }, async (request, reply) => {
-    const { mediaType, media } = await bulwark.cases.preview(request.params.id, reviewer(request));
-    return reply
-      .header('content-type', mediaType)
-      .header('content-disposition', 'inline')
-      .header('x-content-type-options', 'nosniff')
-      .header('cross-origin-resource-policy', 'same-origin')
-      .send(media);
+    return sendMedia(reply, await bulwark.cases.preview(request.params.id, reviewer(request)));
   });
 
   // The original, once per reveal (POST /cases/:id/reveal first).
   app.get('/cases/:id/media', { schema: { ...schema, params: caseParams } }, async (request, reply) => {
-    const { mediaType, media } = await bulwark.cases.media(request.params.id, reviewer(request));
-    return reply
-      .header('content-type', mediaType)
-      .header('content-disposition', 'inline')
-      .header('x-content-type-options', 'nosniff')
-      .header('cross-origin-resource-policy', 'same-origin')
-      .send(media);
+    return sendMedia(reply, await bulwark.cases.media(request.params.id, reviewer(request)));
   });
 
   app.post(
@@ -174,3 +162,13 @@ export const consolePages = (distDir = CONSOLE_DIST): FastifyPluginAsync => asyn
   await app.register(fastifyStatic, { root: distDir, prefix: '/console/', index: 'index.html', wildcard: true });
   app.get('/console', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console/'));
 };
+
+/** Case media (preview or original) as an inline image that no other site may embed or sniff as something else. */
+function sendMedia(reply: FastifyReply, { mediaType, media }: { mediaType: string; media: Buffer }): FastifyReply {
+  return reply
+    .header('content-type', mediaType)
+    .header('content-disposition', 'inline')
+    .header('x-content-type-options', 'nosniff')
+    .header('cross-origin-resource-policy', 'same-origin')
+    .send(media);
+}
