@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
-import { type Bulwark, openBulwark } from '../../app.ts';
+import { type Bulwark, type BulwarkConfig, openBulwark } from '../../app.ts';
 import { registerEnvironmentKey } from '../../auth/api-keys.ts';
 import { startDemoPlatform } from '../../demo/demo-platform.ts';
 import { syntheticPlatform } from '../../demo/synthetic-platform.ts';
@@ -14,7 +14,7 @@ import { buildServer, trustProxyFromEnv } from '../../http/server.ts';
 import { hashContent } from '../../signals/hash-content.ts';
 import { migrate } from '../../store/migrate.ts';
 import { openSql } from '../../store/sql.ts';
-import { bulwarkConfig, globals, type GlobalOptions } from '../context.ts';
+import { bulwarkConfig, globals, type GlobalOptions, hashingConfigFromEnv, videoConfigFromEnv } from '../context.ts';
 import { printJson } from '../output.ts';
 
 interface ServeOptions {
@@ -28,13 +28,15 @@ interface ServeOptions {
 /** The instance configuration with serve's own hashing flags over the environment's. */
 function serveConfig(command: Command, options: ServeOptions) {
   const config = bulwarkConfig(globals(command));
+  return { ...config, hashing: hashingWithFlags(config.hashing, options) };
+}
+
+/** Hashing settings: the --hash-workers and --hash-queue flags over those from the environment. */
+function hashingWithFlags(fromEnv: BulwarkConfig['hashing'], options: ServeOptions): BulwarkConfig['hashing'] {
   return {
-    ...config,
-    hashing: {
-      ...config.hashing,
-      ...(options.hashWorkers !== undefined ? { workers: options.hashWorkers } : {}),
-      ...(options.hashQueue !== undefined ? { maxQueue: options.hashQueue } : {}),
-    },
+    ...fromEnv,
+    ...(options.hashWorkers !== undefined ? { workers: options.hashWorkers } : {}),
+    ...(options.hashQueue !== undefined ? { maxQueue: options.hashQueue } : {}),
   };
 }
 
@@ -199,7 +201,8 @@ export function demoCommand(program: Command): void {
         dataDir: join(dir, 'data'),
         mediaKey: await demoMediaKey(dir),
         webhooks: { webhookUrl: platform.url, secret: webhookSecret },
-        hashing: { workers: options.hashWorkers, maxQueue: options.hashQueue },
+        hashing: hashingWithFlags(hashingConfigFromEnv(process.env), options),
+        video: videoConfigFromEnv(process.env),
       });
       const samples = join(dir, 'samples');
       await mkdir(samples, { recursive: true });
