@@ -25,6 +25,7 @@ import { type Bulwark, openBulwark } from '../src/app.ts';
 import { BulwarkError } from '../src/errors.ts';
 import type { StoreLocation } from '../src/store/sql.ts';
 import { storeTargets } from './helpers/stores.ts';
+import { EventDeadlines } from './helpers/event-deadlines.ts';
 
 const targets = await storeTargets();
 const SECRET = 'test-secret-0123456789abcdef';
@@ -50,8 +51,7 @@ class FakePlatform {
   reply: (request: ReceivedRequest) => Reply = (request) => ({ status: 200, body: { applied: true, id: request.body.id } });
   private server: Server | undefined;
   private readonly hanging: ServerResponse[] = [];
-  /** Deadlines handed to Bulwark (deadline options) whose deliveries may still be waiting. */
-  private readonly deadlines = new Set<AbortController>();
+  private readonly deadlines = new EventDeadlines('the platform will not answer this request');
   private waiters: { count: number; resolve: () => void }[] = [];
   port = 0;
 
@@ -76,7 +76,7 @@ class FakePlatform {
         const reply = request.signatureValid ? this.reply(request) : { status: 401 };
         if (reply === 'hang') {
           this.hanging.push(res);
-          this.passDeadlines(); // never answers; the sender's deadline passes now
+          this.deadlines.pass(); // never answers; the sender's deadline passes now
           return;
         }
         res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
@@ -88,22 +88,8 @@ class FakePlatform {
     return this;
   }
 
-  /**
-   * A deadline (pass as the deadline option of ActionService and WebhookTarget) that passes on
-   * an event, not on the clock: when this platform takes a request it will never answer, the
-   * deadlines waiting then pass at once, with the TimeoutError a real deadline gives. Answered
-   * requests are never cut short, however slow the machine.
-   */
-  readonly deadline = (): AbortSignal => {
-    const controller = new AbortController();
-    this.deadlines.add(controller);
-    return controller.signal;
-  };
-
-  private passDeadlines(): void {
-    for (const controller of this.deadlines) controller.abort(new DOMException('the platform will not answer this request', 'TimeoutError'));
-    this.deadlines.clear();
-  }
+  /** The deadline to hand the client under test: it passes when this stand-in holds a call it will never answer. */
+  readonly deadline = this.deadlines.next;
 
   /** Closes the port: connections are refused until start() again. */
   async stop(): Promise<void> {

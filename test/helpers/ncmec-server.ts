@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { FILE_DETAILS, REPORT } from '../../src/reporting/ncmec/schema.ts';
 import { validateDocument } from '../../src/reporting/ncmec/validator.ts';
 import { childText, escapeXml, parseXml, type XmlElement } from '../../src/reporting/ncmec/xml.ts';
+import { EventDeadlines } from './event-deadlines.ts';
 
 type Step = 'submit' | 'upload' | 'fileinfo' | 'finish' | 'retract';
 /** How a step fails when told to: an HTTP 500, a schema-error response (4100), or no answer at all. */
@@ -31,8 +32,7 @@ export class NcmecServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly held: ServerResponse[] = [];
-  /** Deadlines handed to clients (CyberTiplineClientOptions.deadline) whose calls may still be waiting. */
-  private readonly deadlines = new Set<AbortController>();
+  private readonly deadlines = new EventDeadlines('the stand-in will not answer this call');
   private nextReportId = 70001;
   private nextFileId = 1;
   url = '';
@@ -66,22 +66,8 @@ export class NcmecServer {
     this.failures.push({ step, mode });
   }
 
-  /**
-   * A client's deadline (pass as the deadline option) that passes on an event, not on the
-   * clock: when this stand-in takes a call it will never answer (a 'timeout' failure), the
-   * deadlines of the calls waiting then pass at once, with the TimeoutError a real deadline
-   * gives. Calls that are answered are never cut short, however slow the machine.
-   */
-  readonly deadline = (): AbortSignal => {
-    const controller = new AbortController();
-    this.deadlines.add(controller);
-    return controller.signal;
-  };
-
-  private passDeadlines(): void {
-    for (const controller of this.deadlines) controller.abort(new DOMException('the stand-in will not answer this call', 'TimeoutError'));
-    this.deadlines.clear();
-  }
+  /** The deadline to hand the client under test: it passes when this stand-in holds a call it will never answer. */
+  readonly deadline = this.deadlines.next;
 
   finished(): StoredReport[] {
     return [...this.reports.values()].filter((report) => report.state === 'finished');
@@ -106,7 +92,7 @@ export class NcmecServer {
       if (mode === 'timeout') {
         this.calls.push({ step, code: -1 });
         this.held.push(response);
-        this.passDeadlines(); // never answers; the client's deadline passes now
+        this.deadlines.pass(); // never answers; the client's deadline passes now
         return;
       }
       if (mode === 500) return reply(500, 1000, 'Server error', {}, 'reportResponse', step);

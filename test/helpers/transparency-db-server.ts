@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { MAX_STATEMENTS_PER_CALL, MULTI_STATEMENT_PATH, validateStatement } from '../../src/reporting/dsa/tdb-schema.ts';
+import { EventDeadlines } from './event-deadlines.ts';
 
 type Failure = { kind: '500' } | { kind: '429'; retryAfterSeconds: number } | { kind: 'timeout' };
 
@@ -16,8 +17,7 @@ export class TransparencyDbServer {
   readonly requests: { path: string; authorization: string | undefined; count: number; status: number }[] = [];
   readonly accepted = new Map<string, Record<string, unknown>>();
   private readonly failures: Failure[] = [];
-  /** Deadlines handed to clients (TdbConfig.deadline) whose calls may still be waiting. */
-  private readonly deadlines = new Set<AbortController>();
+  private readonly deadlines = new EventDeadlines('the stand-in will not answer this call');
   private server: Server | undefined;
   url = '';
 
@@ -25,22 +25,8 @@ export class TransparencyDbServer {
     this.failures.push(...failures);
   }
 
-  /**
-   * A client's deadline (pass as TdbConfig.deadline) that passes on an event, not on the clock:
-   * when this stand-in takes a call it will never answer (a 'timeout' failure), the deadlines
-   * of the calls waiting then pass at once, with the TimeoutError a real deadline gives. Calls
-   * that are answered are never cut short, however slow the machine.
-   */
-  readonly deadline = (): AbortSignal => {
-    const controller = new AbortController();
-    this.deadlines.add(controller);
-    return controller.signal;
-  };
-
-  private passDeadlines(): void {
-    for (const controller of this.deadlines) controller.abort(new DOMException('the stand-in will not answer this call', 'TimeoutError'));
-    this.deadlines.clear();
-  }
+  /** The deadline to hand the client under test: it passes when this stand-in holds a call it will never answer. */
+  readonly deadline = this.deadlines.next;
 
   async start(): Promise<this> {
     this.server = createServer((request, response) => void this.handle(request, response));
@@ -65,7 +51,7 @@ export class TransparencyDbServer {
     if (request.headers.authorization !== `Bearer ${this.token}`) return record(0, 401), send(401, { message: 'Unauthenticated.' });
     if (request.method !== 'POST' || request.url !== MULTI_STATEMENT_PATH) return record(0, 404), send(404, { message: 'Not Found' });
     const failure = this.failures.shift();
-    if (failure?.kind === 'timeout') return record(0, 0), this.passDeadlines(); // never answers; the client's deadline passes now
+    if (failure?.kind === 'timeout') return record(0, 0), this.deadlines.pass(); // never answers; the client's deadline passes now
     if (failure?.kind === '500') return record(0, 500), send(500, { message: 'Server Error' });
     if (failure?.kind === '429') return record(0, 429), send(429, { message: 'Too Many Attempts.' }, { 'retry-after': String(failure.retryAfterSeconds) });
     let body: { statements?: unknown };
