@@ -75,11 +75,14 @@ export class WorkerPoolHashing implements MediaHashing {
       this.refused++;
       throw new HashingBusyError(this.retryAfterSeconds);
     }
-    const job: HashJob = { contentType, media: Buffer.isBuffer(media) ? new Uint8Array(media) : media, ...(options ? { options } : {}) };
+    // The bytes are copied once into a buffer of their own, which is then moved to the worker
+    // rather than copied again (a Buffer may be a view into a larger shared pool).
+    const bytes = Buffer.isBuffer(media) ? new Uint8Array(media) : undefined;
+    const job: HashJob = { contentType, media: bytes ?? media, ...(options ? { options } : {}) };
     let result: HashJobResult;
     this.inFlight++;
     try {
-      result = await this.pool.run(job, { signal: AbortSignal.timeout(this.maxJobMs) });
+      result = await this.pool.run(job, { signal: AbortSignal.timeout(this.maxJobMs), ...(bytes ? { transferList: [bytes.buffer] } : {}) });
     } catch (error) {
       throw this.failure(error);
     } finally {
