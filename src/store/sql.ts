@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { type EmbeddedStoreLock, lockEmbeddedStore } from './embedded-lock.ts';
 
 export interface QueryResult<Row> {
   rows: Row[];
@@ -44,17 +44,29 @@ function assertSchemaName(schema: string): void {
 class PgliteClient implements SqlClient {
   readonly driver = 'pglite' as const;
 
-  private constructor(private readonly db: Pick<PGlite, 'query' | 'exec'>, private readonly owner?: PGlite) {}
+  private constructor(
+    private readonly db: Pick<PGlite, 'query' | 'exec'>,
+    private readonly owner?: PGlite,
+    private readonly lock?: EmbeddedStoreLock,
+  ) {}
 
   static async open(dataDir: string | undefined, schema: string | undefined): Promise<PgliteClient> {
-    if (dataDir) mkdirSync(dataDir, { recursive: true });
-    const db = new PGlite(dataDir);
-    await db.waitReady;
-    if (schema) {
-      assertSchemaName(schema);
-      await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
+    // Taken before PGlite reads a file: a second process must not even load the store.
+    const lock = dataDir ? lockEmbeddedStore(dataDir) : undefined;
+    let db: PGlite | undefined;
+    try {
+      db = new PGlite(dataDir);
+      await db.waitReady;
+      if (schema) {
+        assertSchemaName(schema);
+        await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
+      }
+      return new PgliteClient(db, db, lock);
+    } catch (error) {
+      await db?.close().catch(() => undefined);
+      lock?.release();
+      throw error;
     }
-    return new PgliteClient(db, db);
   }
 
   async query<Row>(text: string, params: unknown[] = []): Promise<QueryResult<Row>> {
@@ -72,7 +84,12 @@ class PgliteClient implements SqlClient {
   }
 
   async close(): Promise<void> {
-    await this.owner?.close();
+    try {
+      await this.owner?.close();
+    } finally {
+      // Only after PGlite has written its last page can another process safely open the files.
+      this.lock?.release();
+    }
   }
 }
 

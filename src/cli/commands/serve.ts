@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError } from 'commander';
@@ -12,6 +13,8 @@ import type { PlatformEventInput } from '../../ingest/platform-events.ts';
 import { encodeImage, shapesImage } from '../../demo/benign-images.ts';
 import { buildServer, trustProxyFromEnv } from '../../http/server.ts';
 import { hashContent } from '../../signals/hash-content.ts';
+import { BulwarkError } from '../../errors.ts';
+import { recordServerAddress } from '../../store/embedded-lock.ts';
 import { migrate } from '../../store/migrate.ts';
 import { openSql } from '../../store/sql.ts';
 import { bulwarkConfig, globals, type GlobalOptions, hashingConfigFromEnv, videoConfigFromEnv } from '../context.ts';
@@ -50,7 +53,14 @@ async function serve(bulwark: Bulwark, options: ServeOptions): Promise<string> {
     trustProxy: trustProxyFromEnv(process.env.BULWARK_TRUST_PROXY),
   });
   if (envKey) app.log[envKey.level](envKey.message);
-  const address = await app.listen({ port: options.port, host: options.host });
+  let address: string;
+  try {
+    address = await app.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    await app.close();
+    throw listenError(error, options);
+  }
+  recordServerAddress(address);
   const stop = async () => {
     await app.close();
     await bulwark.close();
@@ -59,6 +69,36 @@ async function serve(bulwark: Bulwark, options: ServeOptions): Promise<string> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return address;
+}
+
+/** A listen failure the person can fix with a flag says which one. */
+function listenError(error: unknown, options: ServeOptions): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${options.host}:${options.port}`;
+  if (code === 'EADDRINUSE') {
+    return new BulwarkError('unavailable', `cannot listen on ${where}: the port is already in use (by another program, or another bulwark serve); choose another with --port <n> or the PORT environment variable`);
+  }
+  if (code === 'EACCES') return new BulwarkError('unavailable', `cannot listen on ${where}: not permitted (ports below 1024 need privileges); choose another with --port <n> or the PORT environment variable`);
+  if (code === 'EADDRNOTAVAIL') return new BulwarkError('unavailable', `cannot listen on ${where}: no such address on this machine; choose another with --host <host> or the BULWARK_HOST environment variable`);
+  return error;
+}
+
+/**
+ * The demo seeds its store for a while before it listens: trying the port first reports a
+ * port in use in a moment rather than after that; listen still catches one taken since.
+ */
+async function assertPortFree(options: ServeOptions): Promise<void> {
+  if (options.port === 0) return;
+  const probe = createServer();
+  try {
+    await new Promise<void>((done, fail) => {
+      probe.once('error', fail);
+      probe.listen({ port: options.port, host: options.host, exclusive: true }, done);
+    });
+  } catch (error) {
+    throw listenError(error, options);
+  }
+  await new Promise<void>((done) => probe.close(() => done()));
 }
 
 function serveOptions(command: Command): Command {
@@ -79,7 +119,14 @@ function wholeNumber(value: string): number {
 export function serveCommand(program: Command): void {
   serveOptions(program.command('serve').description('start the Bulwark HTTP API')).action(async (options: ServeOptions, command: Command) => {
     const bulwark = await openBulwark(serveConfig(command, options));
-    const address = await serve(bulwark, options);
+    let address: string;
+    try {
+      address = await serve(bulwark, options);
+    } catch (error) {
+      // Its worker threads and timers would keep the process alive after the error is printed.
+      await bulwark.close();
+      throw error;
+    }
     process.stderr.write(`Bulwark listening on ${address} (OpenAPI: ${address}/openapi.json)\n`);
   });
 }
@@ -194,39 +241,53 @@ export function demoCommand(program: Command): void {
     .option('--dir <dir>', 'folder for the demo store and sample images', '.bulwark/demo')
     .action(async (options: ServeOptions & { dir: string }) => {
       const dir = resolve(options.dir);
+      await assertPortFree(options);
       await mkdir(dir, { recursive: true });
       const webhookSecret = randomBytes(24).toString('base64url');
       const platform = await startDemoPlatform(webhookSecret, (line) => process.stderr.write(`${line}\n`));
-      const bulwark = await openBulwark({
-        dataDir: join(dir, 'data'),
-        mediaKey: await demoMediaKey(dir),
-        webhooks: { webhookUrl: platform.url, secret: webhookSecret },
-        hashing: hashingWithFlags(hashingConfigFromEnv(process.env), options),
-        video: videoConfigFromEnv(process.env),
-      });
-      const samples = join(dir, 'samples');
-      await mkdir(samples, { recursive: true });
-      const banks = await bulwark.banks.list();
-      if (!banks.some((bank) => bank.name === 'demo-known-media')) {
-        await bulwark.banks.create('demo-known-media', 'Demo bank: hashes of benign generated pictures standing in for known media');
-        const rows = [];
-        for (let seed = 1; seed <= 20; seed++) {
-          const png = await encodeImage(shapesImage(seed, 480, 360), 'png');
-          if (seed === 1) await writeFile(join(samples, 'known-original.png'), png);
-          for (const signal of await hashContent(bulwark.signals, 'photo', png)) {
-            rows.push({ line: seed, signalType: signal.signalType, value: signal.value, source: 'demo generator', tags: ['demo'] });
+      let bulwark: Bulwark | undefined;
+      let address: string;
+      let network: Awaited<ReturnType<typeof seedNetworkDemo>>;
+      let review: Awaited<ReturnType<typeof seedReviewDemo>>;
+      let key: string;
+      let samples: string;
+      try {
+        bulwark = await openBulwark({
+          dataDir: join(dir, 'data'),
+          mediaKey: await demoMediaKey(dir),
+          webhooks: { webhookUrl: platform.url, secret: webhookSecret },
+          hashing: hashingWithFlags(hashingConfigFromEnv(process.env), options),
+          video: videoConfigFromEnv(process.env),
+        });
+        samples = join(dir, 'samples');
+        await mkdir(samples, { recursive: true });
+        const banks = await bulwark.banks.list();
+        if (!banks.some((bank) => bank.name === 'demo-known-media')) {
+          await bulwark.banks.create('demo-known-media', 'Demo bank: hashes of benign generated pictures standing in for known media');
+          const rows = [];
+          for (let seed = 1; seed <= 20; seed++) {
+            const png = await encodeImage(shapesImage(seed, 480, 360), 'png');
+            if (seed === 1) await writeFile(join(samples, 'known-original.png'), png);
+            for (const signal of await hashContent(bulwark.signals, 'photo', png)) {
+              rows.push({ line: seed, signalType: signal.signalType, value: signal.value, source: 'demo generator', tags: ['demo'] });
+            }
           }
+          await bulwark.banks.importRows('demo-known-media', rows, { sourceName: 'demo generator', format: 'generated' });
+          const original = await encodeImage(shapesImage(1, 480, 360), 'png');
+          await writeFile(join(samples, 'known-resized.jpg'), await sharp(original).resize(400).jpeg({ quality: 70 }).toBuffer());
+          await writeFile(join(samples, 'unrelated.png'), await encodeImage(shapesImage(999, 480, 360), 'png'));
         }
-        await bulwark.banks.importRows('demo-known-media', rows, { sourceName: 'demo generator', format: 'generated' });
-        const original = await encodeImage(shapesImage(1, 480, 360), 'png');
-        await writeFile(join(samples, 'known-resized.jpg'), await sharp(original).resize(400).jpeg({ quality: 70 }).toBuffer());
-        await writeFile(join(samples, 'unrelated.png'), await encodeImage(shapesImage(999, 480, 360), 'png'));
+        await activateDemoRules(bulwark);
+        network = await seedNetworkDemo(bulwark);
+        review = await seedReviewDemo(bulwark);
+        key = process.env.BULWARK_API_KEY ?? (await bulwark.apiKeys.create('demo')).key;
+        address = await serve(bulwark, options);
+      } catch (error) {
+        // The demo platform's server, hashing threads and timers would keep the process alive after the error.
+        await bulwark?.close();
+        await platform.close();
+        throw error;
       }
-      await activateDemoRules(bulwark);
-      const network = await seedNetworkDemo(bulwark);
-      const review = await seedReviewDemo(bulwark);
-      const key = process.env.BULWARK_API_KEY ?? (await bulwark.apiKeys.create('demo')).key;
-      const address = await serve(bulwark, options);
       const guardrailBody = JSON.stringify({ viewer: network.minor, candidates: [{ account_id: network.seller }, { account_id: network.ordinary }] });
       process.stderr.write(
         [
