@@ -45,6 +45,7 @@ import { InlineHashing } from './signals/hashing/inline.ts';
 import type { MediaHashing } from './signals/hashing/media-hashing.ts';
 import type { VideoHashOptions } from './signals/types.ts';
 import { WorkerPoolHashing } from './signals/hashing/worker-pool.ts';
+import type { Role } from './distributed/settings.ts';
 
 export interface BulwarkConfig extends StoreLocation {
   /** Decompression-bomb guard for uploaded images. */
@@ -92,6 +93,13 @@ export interface BulwarkConfig extends StoreLocation {
   ncmec?: NcmecConfig;
   /** Audit-log keys and checkpoints (BULWARK_AUDIT_*); absent, read from the environment (docs/audit-log.md). */
   audit?: AuditConfig;
+  /**
+   * What this process runs (default 'all'): 'api' serves requests and leaves outbox consumers
+   * and action delivery to 'worker' processes sharing its PostgreSQL.
+   */
+  role?: Role;
+  /** On a shared PostgreSQL, how often the background stages look for events written by other processes. */
+  outboxPollMs?: number;
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -133,6 +141,8 @@ export interface Bulwark {
   readonly dsa: StatementService;
   /** CyberTipline reports to NCMEC. */
   readonly ncmec: NcmecReportService;
+  /** Makes the background stages this process runs catch up now, e.g. when another process says it wrote events. */
+  wake(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -210,14 +220,18 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const ncmec = new NcmecReportService(sql, audit, events, { config: ncmecConfig, mediaKey: config.mediaKey });
   const preserveReported = reportableDecisionPreserver(sql, events, preservation, { verdicts: ncmecConfig.reportableVerdicts, policies: ncmecConfig.autoReportPolicies });
   const consumers = [preserveReported, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
-  const stops = [hashMatchLabeller.start(), guardrail.start(config.guardrailRefreshMs ?? 1000), rules.runner.start(), notices.tracker.start()];
+  // An api process leaves every outbox stage and delivery to the workers; the rest is the same.
+  const background = config.role !== 'api';
+  const dispatching = background && config.dispatchActions !== false;
+  const stops = [guardrail.start(config.guardrailRefreshMs ?? 1000)];
+  if (background) stops.push(hashMatchLabeller.start(), rules.runner.start(), notices.tracker.start());
   // Only a shared PostgreSQL can have another process activate a rule file; the embedded store is this process's alone.
   if (sql.driver === 'postgres') {
     const refreshRules = setInterval(() => void rules.refresh().catch(() => undefined), config.guardrailRefreshMs ?? 1000);
     refreshRules.unref();
     stops.push(() => clearInterval(refreshRules));
   }
-  if (config.dispatchActions !== false) {
+  if (dispatching) {
     stops.push(preservation.start(config.preservationIntervalMs ?? 3_600_000));
     stops.push(dsa.start());
     if (ncmec.canSubmit) stops.push(ncmec.start());
@@ -232,15 +246,20 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     stops.push(events.subscribe((event) => event.type === CASE_DECIDED_EVENT && void actions.dispatchDue().catch(() => undefined)));
   }
   await matcher.refresh();
-  await hashMatchLabeller.drain();
   await guardrail.refresh();
   await rules.load();
-  await rules.runner.drain();
-  await notices.tracker.drain();
-  await dsa.consumer.drain();
-  for (const consumer of consumers) {
-    stops.push(consumer.start());
-    await consumer.drain();
+  if (background) for (const consumer of consumers) stops.push(consumer.start());
+  const running = background ? [hashMatchLabeller, rules.runner, notices.tracker, dsa.consumer, ...consumers] : [];
+  for (const consumer of running) await consumer.drain();
+  const wake = async () => {
+    await Promise.all(running.map((consumer) => consumer.drain()));
+    if (dispatching) await actions.dispatchDue();
+  };
+  // Consumers hear events of this process at once; those of other processes only through a wake-up or this poll.
+  if (background && config.outboxPollMs && sql.driver === 'postgres') {
+    const poll = setInterval(() => void wake().catch(() => undefined), config.outboxPollMs);
+    poll.unref();
+    stops.push(() => clearInterval(poll));
   }
   const close = async () => {
     for (const stop of stops) stop();
@@ -252,6 +271,6 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   };
   return {
     config, sql, signals, hashing, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
-    audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, close,
+    audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, wake, close,
   };
 }

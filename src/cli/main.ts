@@ -35,6 +35,7 @@ legalCommands(program);
 (await import('./commands/ncmec.ts')).ncmecCommands(program);
 (await import('./commands/dsa.ts')).dsaCommands(program);
 (await import('./commands/preservation.ts')).preservationCommands(program);
+(await import('./commands/dead-letters.ts')).deadLetterCommands(program);
 migrateCommand(program);
 
 try {

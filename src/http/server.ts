@@ -11,6 +11,9 @@ import { withRequestLogSerializer } from './request-log.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { bankRoutes } from './routes/banks.ts';
 import { contentRoutes } from './routes/content.ts';
+import { deadLetterRoutes } from './routes/dead-letters.ts';
+import type { Distributed } from '../distributed/runtime.ts';
+import { healthBody } from '../distributed/worker-health.ts';
 import { eventRoutes } from './routes/events.ts';
 import { guardrailRoutes } from './routes/guardrails.ts';
 import { matchRoutes } from './routes/match.ts';
@@ -43,6 +46,8 @@ export interface ServerOptions {
    * true for any peer, safe only when nothing but the proxy can reach the server.
    */
   trustProxy?: TrustProxy;
+  /** The process's NATS link (--nats-url): its state shows in /healthz, and dead letters are read through it. */
+  distributed?: Distributed;
 }
 
 export type TrustProxy = boolean | number | string[];
@@ -140,12 +145,13 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   const typed = app.withTypeProvider<ZodTypeProvider>();
   // Answered from memory on the event loop, which hashing never occupies: it stays quick
   // however busy the hashing workers are, and says how busy they are.
-  typed.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', banks: bulwark.matcher.stats(), hashing: bulwark.hashing.stats() }))
+  typed.get('/healthz', { schema: { hide: true } }, async () => healthBody(bulwark, options.distributed, { banks: bulwark.matcher.stats(), hashing: bulwark.hashing.stats() }));
   typed.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(bankRoutes(bulwark), { prefix: '/v1' });
   await app.register(matchRoutes(bulwark), { prefix: '/v1' });
   await app.register(contentRoutes(bulwark), { prefix: '/v1' });
   await app.register(eventRoutes(bulwark), { prefix: '/v1' });
+  await app.register(deadLetterRoutes(options.distributed), { prefix: '/v1' });
   await app.register(accountRoutes(bulwark), { prefix: '/v1' });
   await app.register(termRoutes(bulwark), { prefix: '/v1' });
   await app.register(guardrailRoutes(bulwark), { prefix: '/v1' });

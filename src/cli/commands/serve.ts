@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import sharp from 'sharp';
 import { type Bulwark, type BulwarkConfig, openBulwark } from '../../app.ts';
 import { registerEnvironmentKey } from '../../auth/api-keys.ts';
@@ -19,6 +19,9 @@ import { migrate } from '../../store/migrate.ts';
 import { openSql } from '../../store/sql.ts';
 import { bulwarkConfig, globals, type GlobalOptions, hashingConfigFromEnv, videoConfigFromEnv } from '../context.ts';
 import { printJson } from '../output.ts';
+import { type Distributed, startDistributed } from '../../distributed/runtime.ts';
+import { natsSettingsFromEnv, ROLES, type Role } from '../../distributed/settings.ts';
+import { serveWorkerHealth } from '../../distributed/worker-health.ts';
 
 interface ServeOptions {
   port: number;
@@ -26,6 +29,9 @@ interface ServeOptions {
   bodyLimit: number;
   hashWorkers?: number;
   hashQueue?: number;
+  role?: Role;
+  natsUrl?: string;
+  healthPort?: number;
 }
 
 /** The instance configuration with serve's own hashing flags over the environment's. */
@@ -45,12 +51,13 @@ function hashingWithFlags(fromEnv: BulwarkConfig['hashing'], options: ServeOptio
 
 const storeOf = (options: GlobalOptions) => (options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir });
 
-async function serve(bulwark: Bulwark, options: ServeOptions): Promise<string> {
+async function serve(bulwark: Bulwark, options: ServeOptions, distributed?: Distributed): Promise<string> {
   const envKey = process.env.BULWARK_API_KEY ? await registerEnvironmentKey(bulwark.apiKeys, process.env.BULWARK_API_KEY) : undefined;
   const app = await buildServer(bulwark, {
     bodyLimit: options.bodyLimit,
     logger: { level: process.env.BULWARK_LOG_LEVEL ?? 'info' },
     trustProxy: trustProxyFromEnv(process.env.BULWARK_TRUST_PROXY),
+    distributed,
   });
   if (envKey) app.log[envKey.level](envKey.message);
   let address: string;
@@ -63,6 +70,7 @@ async function serve(bulwark: Bulwark, options: ServeOptions): Promise<string> {
   recordServerAddress(address);
   const stop = async () => {
     await app.close();
+    await distributed?.close();
     await bulwark.close();
     process.exit(0);
   };
@@ -117,18 +125,39 @@ function wholeNumber(value: string): number {
 }
 
 export function serveCommand(program: Command): void {
-  serveOptions(program.command('serve').description('start the Bulwark HTTP API')).action(async (options: ServeOptions, command: Command) => {
-    const bulwark = await openBulwark(serveConfig(command, options));
-    let address: string;
-    try {
-      address = await serve(bulwark, options);
-    } catch (error) {
-      // Its worker threads and timers would keep the process alive after the error is printed.
-      await bulwark.close();
-      throw error;
-    }
-    process.stderr.write(`Bulwark listening on ${address} (OpenAPI: ${address}/openapi.json)\n`);
-  });
+  serveOptions(program.command('serve').description('start the Bulwark HTTP API, its background work, or both (--role)'))
+    .addOption(new Option('--role <role>', 'api: HTTP only; worker: outbox consumers, action delivery and JetStream events, no HTTP API; all: both in one process').choices(ROLES).env('BULWARK_ROLE').default('all'))
+    .addOption(new Option('--nats-url <url>', 'NATS server with JetStream (comma-separated for a cluster): platform events from JetStream, wake-ups between processes').env('BULWARK_NATS_URL'))
+    .option('--health-port <n>', 'worker only: answer GET /healthz on this port', wholeNumber)
+    .action(async (options: ServeOptions, command: Command) => {
+      const role = options.role ?? 'all';
+      const config = serveConfig(command, options);
+      if (role !== 'all' && !config.databaseUrl) {
+        throw new BulwarkError('invalid', `--role ${role} needs PostgreSQL (--database-url or BULWARK_DATABASE_URL): the embedded store belongs to one process, so api and worker processes cannot share it; use --role all`);
+      }
+      const nats = natsSettingsFromEnv(options.natsUrl);
+      const bulwark = await openBulwark({
+        ...config,
+        role,
+        // A worker receives no uploads, so it needs no hashing threads.
+        ...(role === 'worker' ? { hashing: { workers: 0 } } : {}),
+        // Events of other processes reach the consumers through a NATS wake-up, or else this poll.
+        ...(config.databaseUrl && (role !== 'all' || nats) ? { outboxPollMs: nats ? 5000 : 1000 } : {}),
+      });
+      const log = (level: 'warn' | 'error', message: string) => process.stderr.write(`${level}: ${message}\n`);
+      const distributed = nats ? startDistributed(bulwark, nats, role, log) : undefined;
+      let address: string;
+      try {
+        address = role === 'worker' ? await serveWorkerHealth(bulwark, distributed, options.healthPort, options.host) : await serve(bulwark, options, distributed);
+      } catch (error) {
+        // Its worker threads and timers would keep the process alive after the error is printed.
+        await distributed?.close();
+        await bulwark.close();
+        throw error;
+      }
+      if (role === 'worker') process.stderr.write(`Bulwark worker running${address ? ` (health: ${address}/healthz)` : ''}\n`);
+      else process.stderr.write(`Bulwark listening on ${address} (OpenAPI: ${address}/openapi.json)${role === 'api' ? ' as api only' : ''}\n`);
+    });
 }
 
 export function migrateCommand(program: Command): void {

@@ -1,0 +1,72 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { Bulwark } from '../app.ts';
+import { NatsLink, type LinkStatus } from './connection.ts';
+import { DeadLetters } from './dead-letters.ts';
+import { applyEvents, splitIntoLanes } from './event-handlers.ts';
+import { LaneWorker, type WorkerLog } from './lane-worker.ts';
+import { outboxWakeups } from './outbox-wakeups.ts';
+import type { NatsSettings, Role } from './settings.ts';
+import { ensureStreams } from './streams.ts';
+import { names } from './subjects.ts';
+
+export interface Distributed {
+  readonly link: NatsLink;
+  /** Resolves once connected and the streams exist; dead letters need JetStream. */
+  readonly deadLetters: Promise<DeadLetters>;
+  status(): LinkStatus & { degraded: boolean };
+  close(): Promise<void>;
+}
+
+/**
+ * What a process does on NATS: every role sends outbox wake-ups and can read dead letters;
+ * workers also listen for wake-ups and pull platform events from JetStream. Nothing here
+ * blocks start-up: it all begins when the connection first comes up.
+ */
+export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role: Role, log: WorkerLog): Distributed {
+  const n = names(settings);
+  const link = new NatsLink(settings.url, `bulwark-${role}-${process.pid}`);
+  const worker = role !== 'api';
+  const stopWakeups = outboxWakeups(bulwark, link, n, worker);
+  const lanes: LaneWorker[] = [];
+  let closed = false;
+  const deadLetters = link.ready.then(async (nc) => {
+    const jsm = await jetstreamManager(nc);
+    // Every process retries set-up until it succeeds: a server restarted with JetStream still starting answers errors for a while.
+    for (;;) {
+      try {
+        await ensureStreams(jsm, settings);
+        break;
+      } catch (error) {
+        link.failed(error);
+        if (closed) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+    const js = jetstream(nc);
+    const dead = new DeadLetters(js, jsm, settings);
+    if (worker && !closed) {
+      for (let partition = 0; partition < settings.partitions; partition++) {
+        lanes.push(new LaneWorker(link, js, n.eventStream, n.laneConsumer(partition), applyEvents(bulwark.platformEvents), dead, settings, log));
+      }
+      lanes.push(new LaneWorker(link, js, n.eventStream, n.repartitioner, splitIntoLanes(js, settings), dead, settings, log));
+      for (const lane of lanes) lane.start();
+    }
+    return dead;
+  });
+  deadLetters.catch((error) => link.failed(error));
+  return {
+    link,
+    deadLetters,
+    status: () => {
+      const status = link.status();
+      const expected = worker ? settings.partitions + 1 : 0;
+      return { ...status, degraded: status.state !== 'connected' || status.consumers.length < expected };
+    },
+    close: async () => {
+      closed = true;
+      stopWakeups();
+      await Promise.all(lanes.map((lane) => lane.stop()));
+      await link.close();
+    },
+  };
+}
