@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import { openBulwark } from '../src/app.ts';
+import { publishPlatformEvents } from '../src/distributed/publish.ts';
+import { DEFAULT_NATS } from '../src/distributed/settings.ts';
+import { names } from '../src/distributed/subjects.ts';
+import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
+import { type BulwarkProcess, startBulwarkProcess } from './helpers/bulwark-process.ts';
+import { type NatsServer, startNatsServer } from './helpers/nats.ts';
+import { postgresAvailable, scratchDatabase, until } from './helpers/postgres-scratch.ts';
+
+// The issue asks for 100k events and 10k uploads; CI runs fewer (BULWARK_SCALE_EVENTS, BULWARK_SCALE_UPLOADS raise them).
+const EVENTS = Number(process.env.BULWARK_SCALE_EVENTS ?? 20_000);
+const UPLOADS = Number(process.env.BULWARK_SCALE_UPLOADS ?? 400);
+const AT = '2026-11-25T10:00:00Z';
+const API_KEY = `scale-out-test-${randomBytes(16).toString('hex')}`;
+const RULES = `version: 1
+queues:
+  - { name: known-media, description: Uploads that match the test bank, sla_minutes: 60 }
+policies:
+  - { id: known-media, title: Known illegal media, legal_ground: "test" }
+rules:
+  - id: match-review
+    description: Every match on the test bank is reviewed
+    on: content.matched
+    when: { all: [{ fact: match.banks, contains_any: [scale] }] }
+    then:
+      case: { queue: known-media, severity: critical, priority: 90 }
+`;
+
+const nats: NatsServer | undefined = await startNatsServer();
+const enabled = nats !== undefined && (await postgresAvailable());
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+describe('one api and two worker processes on one PostgreSQL and NATS JetStream', { skip: !enabled, timeout: 600_000 }, () => {
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
+  let client: pg.Client;
+  let nc: NatsConnection;
+  const processes: BulwarkProcess[] = [];
+  const bankHashes = Array.from({ length: 50 }, () => hex(32));
+
+  before(async () => {
+    db = await scratchDatabase();
+    // Seeded before the processes start, as an operator would: a bank and a rule that opens a case per match.
+    const setup = await openBulwark({ databaseUrl: db.url, hashing: { workers: 0 }, role: 'api' });
+    await setup.banks.create('scale', 'random PDQ hashes');
+    await setup.banks.importRows('scale', bankHashes.map((value, i) => ({ line: i + 1, signalType: 'pdq', value, tags: [] })), { sourceName: 'test', format: 'generated' });
+    await setup.rules.activate(RULES, 'scale-rules.yaml');
+    await setup.close();
+    client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    nc = await connect({ servers: nats!.url });
+  });
+  after(async () => {
+    for (const process of processes) await process.stop();
+    await nc?.close();
+    await client?.end();
+    await nats?.close();
+    await db?.drop();
+  });
+
+  const count = async (query: string) => Number((await client.query<{ n: string | null }>(query)).rows[0].n ?? 0);
+  const env = { BULWARK_API_KEY: API_KEY, BULWARK_NATS_ACK_WAIT_MS: '3000', BULWARK_HASH_WORKERS: '1' };
+  const start = async (role: 'api' | 'worker') => {
+    const started = await startBulwarkProcess(role, { databaseUrl: db.url, natsUrl: nats!.url, env });
+    processes.push(started);
+    return started;
+  };
+
+  it('applies every event and upload exactly once in effect while a worker is killed and restarted, and the outbox catches up', async () => {
+    const api = await start('api');
+    const first = await start('worker');
+    await start('worker');
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const settings = { namespace: DEFAULT_NATS.namespace, partitions: DEFAULT_NATS.partitions };
+    const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
+
+    const event = (i: number): PlatformEventInput => ({ event_id: `ev-${i}`, type: 'message', actor: `acct-${i % 997}`, target: `acct-${(i * 31) % 991}-t`, occurred_at: AT });
+    const publish = async (from: number, to: number) => {
+      for (let i = from; i < to; i += 250) await publishPlatformEvents(js, settings, 'app', Array.from({ length: Math.min(250, to - i) }, (_, k) => event(i + k)));
+    };
+    let accepted = 0;
+    let matched = 0;
+    const upload = async (i: number) => {
+      const matches = i % 3 === 0;
+      const response = await fetch(`${api.url}/v1/content`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ content_id: `up-${i}`, account_id: `uploader-${i % 40}`, signals: [{ signal_type: 'pdq', value: matches ? bankHashes[i % bankHashes.length] : hex(32), quality: 90 }] }),
+      });
+      assert.equal(response.status, 201, await response.text());
+      accepted++;
+      if (matches) matched++;
+    };
+    const uploads = (async () => {
+      for (let i = 0; i < UPLOADS; i += 8) await Promise.all(Array.from({ length: Math.min(8, UPLOADS - i) }, (_, k) => upload(i + k)));
+    })();
+
+    const half = Math.floor(EVENTS / 2);
+    await publish(0, half);
+    // In the middle: some of the first half applied, the second half not yet published.
+    await until(async () => (await count('SELECT count(*) AS n FROM platform_event_ids')) >= half / 4);
+    await first.crash();
+    const appliedAtCrash = await count('SELECT count(*) AS n FROM platform_event_ids');
+    await publish(half, EVENTS);
+    processes.push(await startBulwarkProcess('worker', { databaseUrl: db.url, natsUrl: nats!.url, env }));
+    await uploads;
+
+    const stream = names(settings);
+    await until(async () => (await jsm.streams.info(stream.eventStream)).state.messages === 0 && (await count('SELECT count(*) AS n FROM platform_event_ids')) === EVENTS);
+    assert.equal(await count("SELECT sum(count) AS n FROM account_edges WHERE kind = 'message'"), EVENTS, 'each event counted once');
+    assert.equal((await jsm.streams.info(stream.deadStream)).state.messages, 0, 'nothing dead-lettered');
+
+    assert.equal(accepted, UPLOADS);
+    assert.equal(await count('SELECT count(*) AS n FROM content'), UPLOADS, 'each accepted upload stored once');
+    const status = async () => (await (await fetch(`${api.url}/v1/outbox/status`, { headers })).json()) as { consumers: { name: string; behind: number }[] };
+    await until(async () => (await status()).consumers.every((consumer) => consumer.behind === 0));
+    assert.ok((await status()).consumers.some((consumer) => consumer.name === 'rules.runner'));
+    assert.equal(await count("SELECT count(*) AS n FROM cases WHERE subject_kind = 'content'"), matched, 'one case per matching upload');
+    assert.equal(await count("SELECT count(DISTINCT subject_id) AS n FROM cases WHERE subject_kind = 'content'"), matched);
+    const health = (await (await fetch(`${api.url}/healthz`)).json()) as { status: string; role: string };
+    assert.deepEqual([health.status, health.role], ['ok', 'api']);
+    process.stderr.write(`scale-out: ${EVENTS} events and ${UPLOADS} uploads (${matched} matching) through 1 api + 2 workers, one killed at ${appliedAtCrash} events applied and restarted\n`);
+  });
+
+  it('refuses --role api or worker on the embedded store', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const result = spawnSync(process.execPath, [new URL('../bin/bulwark.js', import.meta.url).pathname, '--data-dir', `/tmp/bulwark-role-${hex(4)}`, 'serve', '--role', 'worker'], { encoding: 'utf8' });
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /--role worker needs PostgreSQL/);
+  });
+});
