@@ -251,12 +251,11 @@ for (const target of targets) {
       } else {
         await bulwark.sql.exec('TRUNCATE action_attempts, actions');
       }
-      const latest = await bulwark.sql.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM events');
-      const fromSeq = Number(latest.rows[0].seq ?? 0);
+      const from = await bulwark.events.end();
       const clock = testClock();
       const registry = options.registry ?? registryFor(platform);
       const service = new ActionService(bulwark.sql, bulwark.events, registry, { baseDelayMs: 1000, now: clock.now, deadline: platform.deadline, ...options });
-      const eventsOf = (...types: string[]) => bulwark.events.read({ afterSeq: fromSeq, types, limit: 1000 });
+      const eventsOf = (...types: string[]) => bulwark.events.read({ after: from, types, limit: 1000 });
       return { bulwark, service, clock, registry, eventsOf };
     }
 

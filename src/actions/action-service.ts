@@ -188,11 +188,6 @@ const attemptOutcomeOf = (outcome: DeliveryOutcome): AttemptOutcome =>
 const finishedEventType = (status: ActionStatus) =>
   status === 'succeeded' ? ACTION_SUCCEEDED_EVENT : status === 'partial' ? ACTION_PARTIAL_EVENT : ACTION_DEAD_EVENT;
 
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms).unref();
-  });
-
 /**
  * Enforcement actions and their delivery. An action is written in the transaction of the
  * decision that caused it, so it exists exactly when the decision does; its row is then the
@@ -217,7 +212,6 @@ export class ActionService {
   private again = false;
   private running = 0;
   /** Checks for just-enqueued actions becoming visible; idle() waits for them. */
-  private readonly probes = new Set<Promise<void>>();
 
   constructor(
     private readonly sql: SqlClient,
@@ -311,7 +305,8 @@ export class ActionService {
       decision_id: valid.decisionId,
       ...(parentLike ? { members: valid.members!.length } : {}),
     });
-    if (this.running > 0) this.dispatchOnceVisible(id);
+    // Delivered as soon as the caller's transaction commits, whether or not the caller publishes its events.
+    if (this.running > 0) tx.afterCommit(() => this.running > 0 && void this.dispatchDue().catch(this.onError));
     return this.load(tx, id, { children: true });
   }
 
@@ -340,8 +335,8 @@ export class ActionService {
 
   /** Resolves when nothing of this service is using the store (call after stopping, before closing the store). */
   async idle(): Promise<void> {
-    while (this.dispatching || this.probes.size > 0) {
-      await Promise.all([this.dispatching?.catch(() => undefined), ...this.probes]);
+    while (this.dispatching) {
+      await this.dispatching.catch(() => undefined);
     }
   }
 
@@ -629,28 +624,6 @@ export class ActionService {
     const lastError = dead > 0 ? `${dead} of ${total} members failed` : null;
     await tx.query('UPDATE actions SET status = $2, completed_at = $3, attempts = $4, last_error = $5 WHERE id = $1', [parentId, status, now, attempts, lastError]);
     return this.appendFinished(tx, { ...parent, status, attempts });
-  }
-
-  /**
-   * Dispatches as soon as a just-enqueued action is visible, i.e. its transaction committed.
-   * On PGlite the check waits for the transaction itself; on PostgreSQL it looks a few times
-   * and otherwise leaves the action to the timer (it may also have been rolled back).
-   */
-  private dispatchOnceVisible(id: number): void {
-    const probe = (async () => {
-      for (const wait of [0, 10, 50, 200, 1000]) {
-        if (wait) await sleep(wait);
-        if (this.running === 0) return;
-        const seen = await this.sql.query('SELECT 1 FROM actions WHERE id = $1', [id]);
-        if (seen.rows.length > 0) {
-          await this.dispatchDue();
-          return;
-        }
-      }
-    })()
-      .catch(this.onError)
-      .finally(() => this.probes.delete(probe));
-    this.probes.add(probe);
   }
 
   // ---- reading ----

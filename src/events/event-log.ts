@@ -1,4 +1,15 @@
-import type { SqlClient } from '../store/sql.ts';
+import { OUTBOX_WRITER_LOCK_CLASS, OUTBOX_WRITER_LOCK_KEY, type SqlClient } from '../store/sql.ts';
+
+/**
+ * Where an event stands in the outbox's read order: the id of the transaction that wrote it,
+ * then its sequence number. `txId` is PostgreSQL's 64-bit xid8, kept as decimal text.
+ */
+export interface OutboxPosition {
+  txId: string;
+  seq: number;
+}
+
+export const OUTBOX_START: OutboxPosition = { txId: '0', seq: 0 };
 
 export interface DomainEvent<Payload = unknown> {
   seq: number;
@@ -7,49 +18,76 @@ export interface DomainEvent<Payload = unknown> {
   subject: string;
   payload: Payload;
   occurredAt: Date;
+  /** Its place in the read order; absent on events not read from the store. */
+  position?: OutboxPosition;
 }
 
 export type EventListener = (event: DomainEvent) => void;
 
+export interface OutboxPage {
+  events: DomainEvent[];
+  /** Where the next read starts: past every event returned, and past the settled horizon when the page was not full. */
+  next: OutboxPosition;
+  /**
+   * Events of the requested types are committed but not yet readable, because an older
+   * transaction is still running; reading again once it ends returns them.
+   */
+  heldBack: boolean;
+}
+
 interface EventRow {
-  seq: number;
-  type: string;
-  subject: string;
+  seq: number | null;
+  type: string | null;
+  subject: string | null;
   payload: unknown;
-  occurred_at: Date;
+  occurred_at: Date | null;
+  tx_id: string | null;
 }
 
 const toEvent = (row: EventRow): DomainEvent => ({
-  seq: row.seq,
-  type: row.type,
-  subject: row.subject,
+  seq: Number(row.seq),
+  type: row.type!,
+  subject: row.subject!,
   payload: row.payload,
-  occurredAt: row.occurred_at,
+  occurredAt: row.occurred_at!,
+  position: { txId: row.tx_id!, seq: Number(row.seq) },
 });
+
+/** "txid-seq", the outbox cursor as the HTTP API and CLI show it. */
+export const formatPosition = (position: OutboxPosition): string => `${position.txId}-${position.seq}`;
+
+export function parsePosition(text: string): OutboxPosition | undefined {
+  const match = /^(\d{1,20})-(\d{1,16})$/.exec(text);
+  return match ? { txId: BigInt(match[1]).toString(), seq: Number(match[2]) } : undefined;
+}
+
+export function comparePositions(a: OutboxPosition, b: OutboxPosition): number {
+  const tx = BigInt(a.txId) - BigInt(b.txId);
+  return tx !== 0n ? (tx < 0n ? -1 : 1) : a.seq - b.seq;
+}
 
 /**
  * The pipeline's outbox. An event is written in the same transaction as the state change
- * it describes, so it exists exactly when the change does; later stages read it by
- * sequence number (and resume from the last one they handled), and in-process listeners
- * hear it right after commit.
+ * it describes, so it exists exactly when the change does; later stages read it in outbox
+ * order (and resume from the last position they handled), and in-process listeners hear it
+ * right after commit.
+ *
+ * Outbox order is (writing transaction id, sequence), and a read returns only events of
+ * transactions older than the oldest one still running. Every transaction that may yet
+ * commit has an id at or above that horizon, so nothing can later appear behind a reader's
+ * position, and no writer waits for another: appends take no lock.
  */
 export class EventLog {
   private readonly listeners = new Set<EventListener>();
-  private readonly lockedTransactions = new WeakSet<SqlClient>();
+  private readonly consumers = new Map<string, string[]>();
 
   constructor(private readonly sql: SqlClient) {}
 
   async append(tx: SqlClient, type: string, subject: string, payload: unknown): Promise<DomainEvent> {
-    // Sequence numbers are taken at insert but become visible at commit; holding this lock
-    // to commit makes them visible in order, so a reader that has seen seq n never later
-    // finds a committed event below n.
-    if (tx.driver === 'postgres' && !this.lockedTransactions.has(tx)) {
-      await tx.query('SELECT pg_advisory_xact_lock(7262389002)');
-      // Held to the end of the transaction: later appends in it need not ask again.
-      this.lockedTransactions.add(tx);
-    }
+    if (!tx.mayWriteEvents) throw new Error(`${type} appended outside a transaction that holds the outbox writer lock`);
     const result = await tx.query<EventRow>(
-      'INSERT INTO events (type, subject, payload) VALUES ($1, $2, $3::jsonb) RETURNING seq, type, subject, payload, occurred_at',
+      `INSERT INTO events (type, subject, payload) VALUES ($1, $2, $3::jsonb)
+       RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id`,
       [type, subject, JSON.stringify(payload)],
     );
     return toEvent(result.rows[0]);
@@ -65,12 +103,99 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 
-  async read(options: { afterSeq?: number; limit?: number; types?: string[] } = {}, client: SqlClient = this.sql): Promise<DomainEvent[]> {
+  /** Reads committed events after a position, in outbox order. */
+  async readPage(options: { after?: OutboxPosition; limit?: number; types?: string[] } = {}, client: SqlClient = this.sql): Promise<OutboxPage> {
+    const after = options.after ?? OUTBOX_START;
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
+    const types = options.types ?? null;
+    // PGlite runs one transaction at a time: whatever a reader sees has committed, and nothing
+    // can commit behind it, so there is no horizon to wait for (and one query per read).
+    const serial = client.driver === 'pglite';
+    const horizon = serial ? null : await this.horizon(client);
     const result = await client.query<EventRow>(
-      `SELECT seq, type, subject, payload, occurred_at FROM events
-       WHERE seq > $1 AND ($2::text[] IS NULL OR type = ANY($2::text[])) ORDER BY seq LIMIT $3`,
-      [options.afterSeq ?? 0, options.types ?? null, Math.min(Math.max(options.limit ?? 100, 1), 1000)],
+      `SELECT seq, type, subject, payload, occurred_at, tx_id::text AS tx_id FROM events
+       WHERE (tx_id, seq) > ($1::xid8, $2::bigint) AND ($3::xid8 IS NULL OR tx_id < $3::xid8) AND ($4::text[] IS NULL OR type = ANY($4::text[]))
+       ORDER BY events.tx_id, events.seq LIMIT $5`,
+      [after.txId, after.seq, horizon, types, limit],
     );
-    return result.rows.map(toEvent);
+    const events = result.rows.map(toEvent);
+    const last = events.length > 0 ? events[events.length - 1].position! : after;
+    if (events.length === limit || horizon === null) return { events, next: last, heldBack: false };
+    // Nothing of these types is left below the horizon: the next read may start at it.
+    const settled: OutboxPosition = { txId: horizon, seq: 0 };
+    const next = comparePositions(settled, last) > 0 ? settled : last;
+    const waiting = await client.query<{ held: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, seq) > ($1::xid8, $2::bigint) AND ($3::text[] IS NULL OR type = ANY($3::text[]))) AS held`,
+      [next.txId, next.seq, types],
+    );
+    return { events, next, heldBack: waiting.rows[0].held };
+  }
+
+  /**
+   * The oldest transaction id whose events may still appear. On PostgreSQL: the oldest
+   * running transaction that holds the outbox writer lock (every transaction that may append
+   * takes it before it has an id), or the next id to be assigned. Transactions that never
+   * append (bank imports, other applications on the server) hold nobody back. Read in its own
+   * statement before the events are: a writer that ends in between is then already visible.
+   */
+  private async horizon(client: SqlClient): Promise<string> {
+    const result = await client.query<{ horizon: string }>(
+      `WITH snap AS (SELECT pg_current_snapshot() AS s),
+       writers AS (
+         SELECT pid FROM pg_locks
+         WHERE locktype = 'advisory' AND granted AND classid = ${OUTBOX_WRITER_LOCK_CLASS} AND objid = (${OUTBOX_WRITER_LOCK_KEY})::oid AND objsubid = 2
+       ),
+       writer_xids AS (
+         SELECT transactionid::text AS xid32 FROM pg_locks WHERE locktype = 'transactionid' AND pid IN (SELECT pid FROM writers)
+       )
+       SELECT COALESCE(
+         (SELECT x FROM snap, pg_snapshot_xip(snap.s) AS x WHERE (x::text::numeric % 4294967296)::text IN (SELECT xid32 FROM writer_xids) ORDER BY x LIMIT 1),
+         (SELECT pg_snapshot_xmax(s) FROM snap)
+       )::text AS horizon`,
+    );
+    return result.rows[0].horizon;
+  }
+
+  /** The events of readPage, for callers that page by the last event they saw. */
+  async read(options: { after?: OutboxPosition; limit?: number; types?: string[] } = {}, client: SqlClient = this.sql): Promise<DomainEvent[]> {
+    return (await this.readPage(options, client)).events;
+  }
+
+  /** The end of the outbox as of now: a reader starting here sees only events committed later. */
+  async end(client: SqlClient = this.sql): Promise<OutboxPosition> {
+    const horizon: OutboxPosition = client.driver === 'pglite' ? OUTBOX_START : { txId: await this.horizon(client), seq: 0 };
+    const last = await client.query<{ tx_id: string; seq: number }>('SELECT tx_id::text AS tx_id, seq FROM events ORDER BY events.tx_id DESC, events.seq DESC LIMIT 1');
+    const row = last.rows[0];
+    const newest = row ? { txId: row.tx_id, seq: Number(row.seq) } : OUTBOX_START;
+    return comparePositions(newest, horizon) > 0 ? newest : horizon;
+  }
+
+  /** The position of the event with this sequence number: lets a reader that kept only a seq resume exactly there. */
+  async positionOf(seq: number, client: SqlClient = this.sql): Promise<OutboxPosition | undefined> {
+    const result = await client.query<{ tx_id: string }>('SELECT tx_id::text AS tx_id FROM events WHERE seq = $1', [seq]);
+    return result.rows[0] ? { txId: result.rows[0].tx_id, seq } : undefined;
+  }
+
+  /** Records which event types a named consumer reads, so that status() can say how far behind it is. */
+  registerConsumer(name: string, types: string[]): void {
+    this.consumers.set(name, types);
+  }
+
+  /** Each consumer known to this process: its position and how many committed events of its types lie past it. */
+  async status(client: SqlClient = this.sql): Promise<{ name: string; position: OutboxPosition; behind: number }[]> {
+    const out: { name: string; position: OutboxPosition; behind: number }[] = [];
+    for (const [name, types] of this.consumers) {
+      const result = await client.query<{ tx_id: string | null; seq: number | null; behind: number }>(
+        `SELECT o.tx_id::text AS tx_id, o.seq, (
+           SELECT count(*) FROM events e
+           WHERE (e.tx_id, e.seq) > (COALESCE(o.tx_id, '0'::xid8), COALESCE(o.seq, 0)) AND e.type = ANY($2::text[])
+         ) AS behind
+         FROM (SELECT 1) one LEFT JOIN consumer_offsets o ON o.consumer = $1`,
+        [name, types],
+      );
+      const row = result.rows[0];
+      out.push({ name, position: { txId: row.tx_id ?? '0', seq: Number(row.seq ?? 0) }, behind: Number(row.behind) });
+    }
+    return out;
   }
 }

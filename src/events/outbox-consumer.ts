@@ -3,10 +3,22 @@ import type { DomainEvent, EventLog } from './event-log.ts';
 
 export type EventHandler = (tx: SqlClient, event: DomainEvent) => Promise<DomainEvent[] | void>;
 
+/** Events per transaction. */
+const BATCH = 100;
+/**
+ * On PGlite a transaction has the store to itself: every upload waits for the whole batch,
+ * so batches there are short (a batch of 100 rule firings held uploads for seconds).
+ */
+const SERIAL_BATCH = 10;
+
+/** How long a pass waits before looking again for events held back behind a running writer, at first and at most. */
+const HELD_BACK_BACKOFF_MS = { first: 1, max: 50 };
+
 /**
  * A later pipeline stage reading the outbox. Its position is stored beside the work it
  * does, in one transaction, so each event is handled exactly once even across restarts and
- * several processes (the position row is locked while a batch is handled).
+ * several processes. Only its own position row is locked while a batch is handled: writers
+ * of events and other consumers never wait for it.
  */
 export class OutboxConsumer {
   private draining: Promise<number> | undefined;
@@ -18,9 +30,17 @@ export class OutboxConsumer {
     readonly name: string,
     private readonly types: string[],
     private readonly handler: EventHandler,
-  ) {}
+  ) {
+    events.registerConsumer(name, types);
+  }
 
-  /** Handles every pending event; concurrent calls share one pass, and a call during a pass causes another. */
+  /**
+   * Handles every event committed before the call; concurrent calls share one pass, and a
+   * call during a pass causes another. Events committed behind a writer still running are
+   * not readable until it ends (src/events/event-log.ts); the pass waits for it, since that
+   * writer may publish nothing that would wake this consumer. Writers are Bulwark's own
+   * short transactions, other consumers' batches at the longest.
+   */
   drain(): Promise<number> {
     if (this.draining) {
       this.again = true;
@@ -28,12 +48,19 @@ export class OutboxConsumer {
     }
     this.draining = (async () => {
       let total = 0;
+      let backoffMs = 0;
       do {
         this.again = false;
         for (;;) {
-          const handled = await this.batch();
+          const { handled, heldBack } = await this.batch();
           total += handled;
-          if (handled === 0) break;
+          if (handled > 0) {
+            backoffMs = 0;
+            continue;
+          }
+          if (!heldBack) break;
+          backoffMs = Math.min(Math.max(backoffMs * 2, HELD_BACK_BACKOFF_MS.first), HELD_BACK_BACKOFF_MS.max);
+          await new Promise((resolve) => setTimeout(resolve, backoffMs));
         }
       } while (this.again);
       return total;
@@ -70,22 +97,41 @@ export class OutboxConsumer {
     };
   }
 
-  private async batch(): Promise<number> {
+  private async batch(): Promise<{ handled: number; heldBack: boolean }> {
     const published: DomainEvent[] = [];
-    const handled = await this.sql.transaction(async (tx) => {
-      await tx.query('INSERT INTO consumer_offsets (consumer) VALUES ($1) ON CONFLICT (consumer) DO NOTHING', [this.name]);
-      const position = await tx.query<{ seq: number }>('SELECT seq FROM consumer_offsets WHERE consumer = $1 FOR UPDATE', [this.name]);
-      const after = Number(position.rows[0].seq);
-      const pending = await this.events.read({ afterSeq: after, limit: 100, types: this.types }, tx);
-      if (pending.length === 0) return 0;
-      for (const event of pending) {
+    const outcome = await this.sql.transaction(async (tx) => {
+      // Read before writing anything: a transaction has an id only once it writes, and while
+      // it runs its id holds back the outbox horizon, this consumer's own reads included.
+      // PGlite runs one transaction at a time: no one else can move the position meanwhile.
+      const serial = tx.driver === 'pglite';
+      const seen = await this.position(tx, false);
+      const after = seen ?? { txId: '0', seq: 0 };
+      const page = await this.events.readPage({ after, limit: serial ? SERIAL_BATCH : BATCH, types: this.types }, tx);
+      // With nothing to handle the position stays: reads by type skip other types' events
+      // through the index anyway, and an idle pass then writes nothing.
+      if (page.events.length === 0) return { handled: 0, heldBack: page.heldBack };
+      if (!seen) await tx.query('INSERT INTO consumer_offsets (consumer) VALUES ($1) ON CONFLICT (consumer) DO NOTHING', [this.name]);
+      const locked = serial && seen ? seen : await this.position(tx, true);
+      // Another process moved the position while this one read: its read is stale, read again.
+      if (!locked || locked.txId !== after.txId || locked.seq !== after.seq) return { handled: 0, heldBack: false, moved: true };
+      for (const event of page.events) {
         const emitted = await this.handler(tx, event);
         if (emitted) published.push(...emitted);
       }
-      await tx.query('UPDATE consumer_offsets SET seq = $2 WHERE consumer = $1', [this.name, pending[pending.length - 1].seq]);
-      return pending.length;
+      await tx.query('UPDATE consumer_offsets SET tx_id = $2::xid8, seq = $3 WHERE consumer = $1', [this.name, page.next.txId, page.next.seq]);
+      return { handled: page.events.length, heldBack: page.heldBack };
     });
     this.events.published(published);
-    return handled;
+    if ('moved' in outcome) this.again = true;
+    return outcome;
+  }
+
+  private async position(tx: SqlClient, lock: boolean): Promise<{ txId: string; seq: number } | undefined> {
+    const result = await tx.query<{ tx_id: string; seq: number }>(
+      `SELECT tx_id::text AS tx_id, seq FROM consumer_offsets WHERE consumer = $1${lock ? ' FOR UPDATE' : ''}`,
+      [this.name],
+    );
+    const row = result.rows[0];
+    return row ? { txId: row.tx_id, seq: Number(row.seq) } : undefined;
   }
 }

@@ -1,4 +1,4 @@
-import type { EventLog } from '../events/event-log.ts';
+import { type EventLog, OUTBOX_START, type OutboxPosition } from '../events/event-log.ts';
 import { CONTENT_MATCHED_EVENT } from '../ingest/content.ts';
 import type { SqlClient } from '../store/sql.ts';
 
@@ -71,7 +71,7 @@ export class RecommendationGuardrail {
   private readonly standing = new Map<string, Standing>();
   private readonly matchedContent = new Set<string>();
   private lastSeq = 0;
-  private lastEventSeq = 0;
+  private lastEventPosition: OutboxPosition = OUTBOX_START;
   private refreshing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private loaded = false;
@@ -133,12 +133,10 @@ export class RecommendationGuardrail {
       if (page.rows.length < 50000) break;
     }
     for (;;) {
-      const events = await this.events.read({ afterSeq: this.lastEventSeq, limit: 1000, types: [CONTENT_MATCHED_EVENT] });
-      for (const event of events) {
-        this.matchedContent.add((event.payload as { content_id: string }).content_id);
-        this.lastEventSeq = event.seq;
-      }
-      if (events.length < 1000) break;
+      const page = await this.events.readPage({ after: this.lastEventPosition, limit: 1000, types: [CONTENT_MATCHED_EVENT] });
+      for (const event of page.events) this.matchedContent.add((event.payload as { content_id: string }).content_id);
+      this.lastEventPosition = page.next;
+      if (page.events.length < 1000) break;
     }
     this.loaded = true;
   }

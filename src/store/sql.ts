@@ -17,9 +17,33 @@ export interface SqlClient {
   /** Runs several statements separated by semicolons, without parameters (migrations). */
   exec(text: string): Promise<void>;
   /** Runs fn in one transaction: committed when fn resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** False inside a transaction opened with `writesEvents: false`, which may not append to the outbox. */
+  readonly mayWriteEvents: boolean;
+  /**
+   * Runs callback once this transaction has committed (never if it rolls back); outside a
+   * transaction, right away. For work that must see the transaction's writes, such as
+   * delivering an action it enqueued.
+   */
+  afterCommit(callback: () => void): void;
   close(): Promise<void>;
 }
+
+export interface TransactionOptions {
+  /**
+   * False for long transactions that never append to the outbox (a bank import): on
+   * PostgreSQL they then do not hold back outbox readers while they run. Default true.
+   */
+  writesEvents?: boolean;
+}
+
+/**
+ * Every PostgreSQL transaction that may append to the outbox holds this shared advisory lock
+ * (key: this number and the schema) from its first statement, before it has a transaction
+ * id. Outbox readers wait only for running transactions that hold it (src/events/event-log.ts).
+ */
+export const OUTBOX_WRITER_LOCK_CLASS = 726238900;
+export const OUTBOX_WRITER_LOCK_KEY = 'hashtext(current_schema()) & 2147483647';
 
 export interface StoreLocation {
   /** postgres://… for a PostgreSQL server; absent for the embedded store. */
@@ -48,6 +72,7 @@ class PgliteClient implements SqlClient {
     private readonly db: Pick<PGlite, 'query' | 'exec'>,
     private readonly owner?: PGlite,
     private readonly lock?: EmbeddedStoreLock,
+    readonly mayWriteEvents = true,
   ) {}
 
   static async open(dataDir: string | undefined, schema: string | undefined): Promise<PgliteClient> {
@@ -78,9 +103,20 @@ class PgliteClient implements SqlClient {
     await this.db.exec(text);
   }
 
-  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (!this.owner) throw new Error('nested transactions are not supported');
-    return this.owner.transaction((tx) => fn(new PgliteClient(tx)));
+    let client: PgliteClient | undefined;
+    const result = await this.owner.transaction((tx) => fn((client = new PgliteClient(tx, undefined, undefined, options.writesEvents !== false))));
+    runCommitted(client!.committed);
+    return result;
+  }
+
+  private readonly committed: (() => void)[] = [];
+
+  afterCommit(callback: () => void): void {
+    // Only the store's own client has an owner; outside a transaction there is nothing to wait for.
+    if (this.owner) queueMicrotask(callback);
+    else this.committed.push(callback);
   }
 
   async close(): Promise<void> {
@@ -104,7 +140,11 @@ const pgTypes = {
 class PostgresClient implements SqlClient {
   readonly driver = 'postgres' as const;
 
-  private constructor(private readonly pool: pg.Pool, private readonly connection?: pg.PoolClient) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly connection?: pg.PoolClient,
+    readonly mayWriteEvents = true,
+  ) {}
 
   static async connect(databaseUrl: string, schema: string | undefined): Promise<PostgresClient> {
     if (schema) assertSchemaName(schema);
@@ -116,7 +156,8 @@ class PostgresClient implements SqlClient {
     });
     if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     else await pool.query('SELECT 1');
-    return new PostgresClient(pool);
+    // Outside a transaction nothing holds the outbox writer lock, so events are appended only inside one.
+    return new PostgresClient(pool, undefined, false);
   }
 
   private get runner(): pg.Pool | pg.PoolClient {
@@ -132,13 +173,17 @@ class PostgresClient implements SqlClient {
     await this.runner.query(text);
   }
 
-  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.connection) throw new Error('nested transactions are not supported');
+    const writesEvents = options.writesEvents !== false;
     const connection = await this.pool.connect();
     try {
-      await connection.query('BEGIN');
-      const result = await fn(new PostgresClient(this.pool, connection));
+      // One round trip for both: the lock must be held before the transaction writes anything.
+      await connection.query(writesEvents ? `BEGIN; SELECT pg_advisory_xact_lock_shared(${OUTBOX_WRITER_LOCK_CLASS}, ${OUTBOX_WRITER_LOCK_KEY})` : 'BEGIN');
+      const client = new PostgresClient(this.pool, connection, writesEvents);
+      const result = await fn(client);
       await connection.query('COMMIT');
+      runCommitted(client.committed);
       return result;
     } catch (error) {
       await connection.query('ROLLBACK').catch(() => undefined);
@@ -148,7 +193,25 @@ class PostgresClient implements SqlClient {
     }
   }
 
+  private readonly committed: (() => void)[] = [];
+
+  afterCommit(callback: () => void): void {
+    if (this.connection) this.committed.push(callback);
+    else queueMicrotask(callback);
+  }
+
   async close(): Promise<void> {
     if (!this.connection) await this.pool.end();
+  }
+}
+
+/** Callbacks are the caller's fire-and-forget work: one that throws must not undo a commit already made. */
+function runCommitted(callbacks: (() => void)[]): void {
+  for (const callback of callbacks) {
+    try {
+      callback();
+    } catch (error) {
+      process.stderr.write(`a callback after commit failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
   }
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { BulwarkError, invalid } from '../../errors.ts';
-import type { DomainEvent } from '../../events/event-log.ts';
+import { type DomainEvent, OUTBOX_START, type OutboxPosition } from '../../events/event-log.ts';
 import { issueText } from '../../rules/facts/common.ts';
 import { type FactLookup, type Firing, RuleEngine, type RuleSet, SqlFactLookup, defaultFactProviders, loadRuleFile } from '../../rules/index.ts';
 import { globals, withBulwark } from '../context.ts';
@@ -92,13 +92,13 @@ async function evaluateAll(engine: RuleEngine, events: AsyncIterable<RecordedEve
   return report;
 }
 
-async function* outboxEvents(read: (afterSeq: number) => Promise<DomainEvent[]>): AsyncIterable<RecordedEvent> {
-  let after = 0;
+async function* outboxEvents(read: (after: OutboxPosition) => Promise<DomainEvent[]>): AsyncIterable<RecordedEvent> {
+  let after = OUTBOX_START;
   for (;;) {
     const page = await read(after);
     if (page.length === 0) return;
     for (const event of page) yield { event, hasSeq: true };
-    after = page[page.length - 1].seq;
+    after = page[page.length - 1].position!;
   }
 }
 
@@ -160,8 +160,8 @@ export function rulesCommands(program: Command): void {
         let read = 0;
         const report = await evaluateAll(
           engine,
-          outboxEvents(async (afterSeq) => {
-            const page = engine.eventTypes.length ? await bulwark.events.read({ afterSeq, limit: 1000, types: engine.eventTypes }) : [];
+          outboxEvents(async (after) => {
+            const page = engine.eventTypes.length ? await bulwark.events.read({ after, limit: 1000, types: engine.eventTypes }) : [];
             read += page.length;
             bar?.update(read);
             return page;

@@ -3,6 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Bulwark } from '../../app.ts';
 import { platformEventSchema } from '../../ingest/platform-events.ts';
+import { invalid } from '../../errors.ts';
+import { formatPosition, OUTBOX_START, type OutboxPosition, parsePosition } from '../../events/event-log.ts';
 
 export const MAX_EVENTS_PER_BATCH = 10_000;
 
@@ -32,24 +34,58 @@ export const eventRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plug
     {
       schema: {
         tags: ['events'],
-        summary: 'Read Bulwark’s own events (matches, labels, networks) after a sequence number; resume from next_after',
+        summary: 'Read Bulwark’s own events (matches, labels, networks) in outbox order; resume from next_after',
+        description:
+          'Events come in the order no later commit can fill in behind a reader: by writing transaction, then sequence. ' +
+          '`after` is the `next_after` (or an event’s `position`) of an earlier page; a plain sequence number resumes after that event.',
         querystring: z.object({
-          after: z.coerce.number().int().min(0).optional(),
+          after: z
+            .string()
+            .regex(/^\d{1,16}$|^\d{1,20}-\d{1,16}$/, 'a position such as 1234-56 (next_after of an earlier page) or an event’s seq')
+            .optional(),
           limit: z.coerce.number().int().min(1).max(1000).optional(),
           type: z.string().optional().describe('Comma-separated event types'),
         }),
       },
     },
     async (request) => {
-      const events = await bulwark.events.read({
-        afterSeq: request.query.after,
+      const after = await outboxPosition(bulwark, request.query.after);
+      const page = await bulwark.events.readPage({
+        after,
         limit: request.query.limit,
         types: request.query.type?.split(',').map((type) => type.trim()).filter(Boolean),
       });
       return {
-        events: events.map((event) => ({ seq: event.seq, type: event.type, subject: event.subject, payload: event.payload, occurred_at: event.occurredAt.toISOString() })),
-        next_after: events.length > 0 ? events[events.length - 1].seq : (request.query.after ?? 0),
+        events: page.events.map((event) => ({
+          seq: event.seq,
+          position: formatPosition(event.position!),
+          type: event.type,
+          subject: event.subject,
+          payload: event.payload,
+          occurred_at: event.occurredAt.toISOString(),
+        })),
+        next_after: formatPosition(page.next),
       };
     },
   );
+
+  app.get(
+    '/outbox/status',
+    { schema: { tags: ['events'], summary: 'Each pipeline stage reading the outbox in this process: its position and how many events it has not handled yet' } },
+    async () => ({
+      consumers: (await bulwark.events.status()).map((consumer) => ({ name: consumer.name, position: formatPosition(consumer.position), behind: consumer.behind })),
+    }),
+  );
 };
+
+/** A cursor from the query: a position as next_after gives it, or a plain seq (the event's own position). */
+async function outboxPosition(bulwark: Bulwark, after: string | undefined): Promise<OutboxPosition> {
+  if (!after) return OUTBOX_START;
+  const parsed = parsePosition(after);
+  if (parsed) return parsed;
+  const seq = Number(after);
+  if (seq === 0) return OUTBOX_START;
+  const position = await bulwark.events.positionOf(seq);
+  if (!position) throw invalid(`no event has seq ${seq}; resume from the next_after of an earlier page`);
+  return position;
+}
