@@ -123,6 +123,17 @@ describe('HTTP API', () => {
     assert.equal(precomputed.json().matched, true);
     const events = (await app.inject({ url: '/v1/outbox?type=content.matched', headers: auth })).json();
     assert.deepEqual(events.events.map((e: { payload: { content_id: string } }) => e.payload.content_id), ['post-1', 'post-2']);
+    // Resuming: from next_after nothing is left; from the first event's position or its plain seq, the second follows.
+    const outbox = (query: string) => app.inject({ url: `/v1/outbox?type=content.matched&${query}`, headers: auth });
+    assert.deepEqual((await outbox(`after=${events.next_after}`)).json().events, []);
+    const [firstEvent, secondEvent] = events.events as { seq: number; position: string }[];
+    assert.deepEqual((await outbox(`after=${firstEvent.position}`)).json().events.map((e: { seq: number }) => e.seq), [secondEvent.seq]);
+    assert.deepEqual((await outbox(`after=${firstEvent.seq}`)).json().events.map((e: { seq: number }) => e.seq), [secondEvent.seq]);
+    expectProblem(await outbox('after=not-a-cursor'), 400, /position/);
+    expectProblem(await outbox('after=999999'), 400, /no event has seq/);
+    const status = (await app.inject({ url: '/v1/outbox/status', headers: auth })).json();
+    const labeller = status.consumers.find((c: { name: string }) => c.name === 'graph.hash-match-labeller');
+    assert.ok(labeller && typeof labeller.behind === 'number' && /^\d+-\d+$/.test(labeller.position), JSON.stringify(status));
     assert.equal((await app.inject({ url: '/v1/content/post-1', headers: auth })).json().account_id, 'user-1');
     expectProblem(await app.inject({ url: '/v1/content/missing', headers: auth }), 404, /no content/);
   });
