@@ -194,6 +194,9 @@ if (postgres) {
       try {
         await writer.banks.create('shared');
         await writer.banks.addEntry('shared', { signalType: 'md5', value: md5(4242) });
+        // A query never waits for another process's change to load: it starts the look and answers from what is loaded.
+        await reader.matcher.match([{ signalType: 'md5', value: md5(4242) }]);
+        await reader.matcher.idle();
         assert.equal((await reader.matcher.match([{ signalType: 'md5', value: md5(4242) }])).matched, true);
         await writer.banks.removeEntry('shared', 'md5', md5(4242));
         assert.equal((await reader.matcher.match([{ signalType: 'md5', value: md5(4242) }])).matched, false);

@@ -56,18 +56,24 @@ export interface ImportResult {
   rowsDuplicate: number;
 }
 
-/** Something that must hear when a bank's entries change (the matcher's indexes). */
+/**
+ * Something that must hear when a bank's entries change (the matcher's indexes). A listener
+ * may return a promise that settles once the change is visible to it: the service awaits it,
+ * so whoever made the change (an import) reads its own writes. It must never reject.
+ */
 export interface BankChangeListener {
-  bankChanged(change: BankChange): void;
+  bankChanged(change: BankChange): void | Promise<void>;
 }
 
 export type BankChange =
-  | { kind: 'entries-added'; bankId: number; revision: number; entries: { id: number; signalType: string; value: string }[] }
+  | { kind: 'entries-added'; bankId: number; bankName: string; revision: number; entries: { id: number; signalType: string; value: string }[] }
   | { kind: 'entry-removed'; bankId: number; revision: number; entryId: number; signalType: string }
   | { kind: 'settings-changed'; bankId: number; revision: number; enabled: boolean; matchSettings: BankMatchSettings }
   | { kind: 'bulk-changed' | 'deleted'; bankId: number; revision: number };
 
 const BANK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Rows an import checks between two turns of the event loop. */
+const IMPORT_SLICE = 200;
 
 interface BankRow {
   id: number;
@@ -120,9 +126,10 @@ const INSERT_ENTRIES_FROM_JSON = `
   SELECT $1, r.signal_type, r.value, r.source, coalesce(r.tags, '{}'), $2
   FROM jsonb_to_recordset($3::jsonb) AS r(signal_type text, value text, source text, tags text[])
   ON CONFLICT (bank_id, signal_type, md5(value)) DO NOTHING`;
-// Counting in SQL instead of returning every inserted row: drivers pay per row returned.
-const COUNT_INSERTED = (insert: string) => `WITH inserted AS (${insert} RETURNING 1) SELECT count(*) AS added FROM inserted`;
-const RETURN_INSERTED = (insert: string) => `${insert} RETURNING signal_type, value`;
+// Counting in SQL instead of returning every inserted row: drivers pay per row returned. The
+// id range goes to the bank's change log, so matchers read an import's entries by key range.
+const COUNT_INSERTED = (insert: string) => `WITH inserted AS (${insert} RETURNING id) SELECT count(*) AS added, min(id) AS first, max(id) AS last FROM inserted`;
+const RETURN_INSERTED = (insert: string) => `${insert} RETURNING id, signal_type, value`;
 
 export class BankService {
   private readonly listeners: BankChangeListener[] = [];
@@ -133,8 +140,8 @@ export class BankService {
     this.listeners.push(listener);
   }
 
-  private emit(change: BankChange): void {
-    for (const listener of this.listeners) listener.bankChanged(change);
+  private async emit(change: BankChange): Promise<void> {
+    await Promise.all(this.listeners.map((listener) => listener.bankChanged(change)));
   }
 
   async create(name: string, description = ''): Promise<Bank> {
@@ -172,21 +179,25 @@ export class BankService {
   async update(name: string, changes: { description?: string; enabled?: boolean; matchSettings?: BankMatchSettings }): Promise<Bank> {
     const bank = await this.get(name);
     const matchSettings = changes.matchSettings ? checkMatchSettings(changes.matchSettings, this.signals) : undefined;
+    // One statement, so the revision and its (empty) change-log row commit together.
     const result = await this.sql.query<BankRow>(
-      `UPDATE banks SET description = coalesce($2, description), enabled = coalesce($3, enabled),
-         match_settings = coalesce($4::jsonb, match_settings), revision = revision + 1, updated_at = now()
-       WHERE id = $1 RETURNING ${BANK_COLUMNS}`,
+      `WITH updated AS (
+         UPDATE banks SET description = coalesce($2, description), enabled = coalesce($3, enabled),
+           match_settings = coalesce($4::jsonb, match_settings), revision = revision + 1, updated_at = now()
+         WHERE id = $1 RETURNING ${BANK_COLUMNS}
+       ), logged AS (INSERT INTO bank_entry_changes (bank_id, revision) SELECT id, revision FROM updated)
+       SELECT * FROM updated`,
       [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null],
     );
     const updated = toBank(result.rows[0]);
-    this.emit({ kind: 'settings-changed', bankId: updated.id, revision: updated.revision, enabled: updated.enabled, matchSettings: updated.matchSettings });
+    await this.emit({ kind: 'settings-changed', bankId: updated.id, revision: updated.revision, enabled: updated.enabled, matchSettings: updated.matchSettings });
     return updated;
   }
 
   async delete(name: string): Promise<void> {
     const bank = await this.get(name);
     await this.sql.query('DELETE FROM banks WHERE id = $1', [bank.id]);
-    this.emit({ kind: 'deleted', bankId: bank.id, revision: bank.revision + 1 });
+    await this.emit({ kind: 'deleted', bankId: bank.id, revision: bank.revision + 1 });
   }
 
   async addEntry(bankName: string, entry: NewBankEntry): Promise<BankEntry> {
@@ -202,9 +213,9 @@ export class BankService {
       if (inserted.rows.length === 0) {
         throw conflict(`bank ${JSON.stringify(bankName)} already has ${signalType} ${value}`, { bank: bankName, signal_type: signalType, value });
       }
-      return { row: inserted.rows[0], revision: await bumpRevision(tx, bank.id) };
+      return { row: inserted.rows[0], revision: await bumpRevision(tx, bank.id, { added: [inserted.rows[0].id] }) };
     });
-    this.emit({ kind: 'entries-added', bankId: bank.id, revision, entries: [{ id: row.id, signalType, value }] });
+    await this.emit({ kind: 'entries-added', bankId: bank.id, bankName: bank.name, revision, entries: [{ id: row.id, signalType, value }] });
     return toEntry(row);
   }
 
@@ -213,7 +224,7 @@ export class BankService {
    * if it does not exist; entries already present are skipped. Call the returned function
    * after commit so this process's matcher sees them at once.
    */
-  async addEntriesIn(tx: SqlClient, bankName: string, entries: NewBankEntry[], description = ''): Promise<{ added: number; published: () => void }> {
+  async addEntriesIn(tx: SqlClient, bankName: string, entries: NewBankEntry[], description = ''): Promise<{ added: number; published: () => Promise<void> | void }> {
     if (!BANK_NAME.test(bankName)) throw invalid(`invalid bank name ${JSON.stringify(bankName)}`, { name: bankName });
     const rows = entries.map((entry) => ({ ...this.signals.normalize(entry.signalType, entry.value), source: entry.source ?? null, tags: normalizeTags(entry.tags ?? []) }));
     await tx.query('INSERT INTO banks (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [bankName, description]);
@@ -226,8 +237,8 @@ export class BankService {
       [bankId, JSON.stringify(rows.map((row) => ({ signal_type: row.signalType, value: row.value, source: row.source, tags: row.tags })))],
     );
     if (inserted.rows.length === 0) return { added: 0, published: () => undefined };
-    const revision = await bumpRevision(tx, bankId);
-    const change: BankChange = { kind: 'entries-added', bankId, revision, entries: inserted.rows.map((row) => ({ id: Number(row.id), signalType: row.signal_type, value: row.value })) };
+    const revision = await bumpRevision(tx, bankId, { added: inserted.rows.map((row) => Number(row.id)) });
+    const change: BankChange = { kind: 'entries-added', bankId, bankName, revision, entries: inserted.rows.map((row) => ({ id: Number(row.id), signalType: row.signal_type, value: row.value })) };
     return { added: inserted.rows.length, published: () => this.emit(change) };
   }
 
@@ -240,9 +251,9 @@ export class BankService {
         [bank.id, type, value],
       );
       if (deleted.rows.length === 0) throw notFound(`bank ${JSON.stringify(bankName)} has no ${type} ${value}`, { bank: bankName, signal_type: type, value });
-      return { entryId: deleted.rows[0].id, revision: await bumpRevision(tx, bank.id) };
+      return { entryId: deleted.rows[0].id, revision: await bumpRevision(tx, bank.id, { removed: [deleted.rows[0].id] }) };
     });
-    this.emit({ kind: 'entry-removed', bankId: bank.id, revision, entryId, signalType: type });
+    await this.emit({ kind: 'entry-removed', bankId: bank.id, revision, entryId, signalType: type });
   }
 
   async removeEntryById(bankName: string, entryId: number): Promise<void> {
@@ -302,6 +313,11 @@ export class BankService {
       const importId = created.rows[0].id;
       let rowsRead = 0;
       let rowsAdded = 0;
+      const ids = { first: Infinity, last: -Infinity };
+      const widen = (first: number | null, last: number | null) => {
+        if (first !== null) ids.first = Math.min(ids.first, Number(first));
+        if (last !== null) ids.last = Math.max(ids.last, Number(last));
+      };
       let batch: (RawBankRow & { normalizedValue: string; normalizedType: string })[] = [];
 
       const flush = async () => {
@@ -309,10 +325,15 @@ export class BankService {
         const payload = batch.map((row) => ({ signal_type: row.normalizedType, value: row.normalizedValue, source: row.source ?? null, tags: row.tags }));
         const params = [bank.id, importId, JSON.stringify(payload)];
         if (onDuplicate === 'skip') {
-          rowsAdded += (await tx.query<{ added: number }>(COUNT_INSERTED(INSERT_ENTRIES_FROM_JSON), params)).rows[0].added;
+          const counted = (await tx.query<{ added: number; first: number | null; last: number | null }>(COUNT_INSERTED(INSERT_ENTRIES_FROM_JSON), params)).rows[0];
+          rowsAdded += Number(counted.added);
+          widen(counted.first, counted.last);
         }
-        const inserted = onDuplicate === 'error' ? await tx.query<{ signal_type: string; value: string }>(RETURN_INSERTED(INSERT_ENTRIES_FROM_JSON), params) : undefined;
-        if (inserted) rowsAdded += inserted.rows.length;
+        const inserted = onDuplicate === 'error' ? await tx.query<{ id: number; signal_type: string; value: string }>(RETURN_INSERTED(INSERT_ENTRIES_FROM_JSON), params) : undefined;
+        if (inserted) {
+          rowsAdded += inserted.rows.length;
+          for (const row of inserted.rows) widen(row.id, row.id);
+        }
         if (inserted && inserted.rows.length < batch.length) {
           const added = new Set(inserted.rows.map((row) => `${row.signal_type}\u0000${row.value}`));
           const seen = new Set<string>();
@@ -336,6 +357,9 @@ export class BankService {
           throw error;
         }
         if (batch.length >= batchSize) await flush();
+        // Rows from memory or a parsed body come without a pause: checking thousands in one go
+        // would hold up the queries this process answers meanwhile.
+        else if (rowsRead % IMPORT_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       await flush();
       const rowsDuplicate = rowsRead - rowsAdded;
@@ -345,21 +369,42 @@ export class BankService {
         rowsAdded,
         rowsDuplicate,
       ]);
-      const revision = await bumpRevision(tx, bank.id);
+      const added = rowsAdded > 0 ? { importId, firstId: ids.first, lastId: ids.last, count: rowsAdded } : undefined;
+      const revision = await bumpRevision(tx, bank.id, { imported: added });
       return { importId, rowsRead, rowsAdded, rowsDuplicate, revision };
     });
-    this.emit({ kind: 'bulk-changed', bankId: bank.id, revision: result.revision });
+    await this.emit({ kind: 'bulk-changed', bankId: bank.id, revision: result.revision });
     const { revision: _revision, ...summary } = result;
     return summary;
   }
 }
 
-async function bumpRevision(tx: SqlClient, bankId: number): Promise<number> {
+/** What one revision of a bank changed, as its change-log row records it. */
+export interface BankEntryChange {
+  added?: number[];
+  imported?: { importId: number; firstId: number; lastId: number; count: number };
+  removed?: number[];
+}
+
+/**
+ * Gives the bank its next revision and logs what it changed, inside the caller's transaction:
+ * every change to a bank's entries goes through here, so matchers can apply it as a delta.
+ */
+export async function bumpRevision(tx: SqlClient, bankId: number, change: BankEntryChange = {}): Promise<number> {
   const result = await tx.query<{ revision: number }>(
     'UPDATE banks SET revision = revision + 1, updated_at = now() WHERE id = $1 RETURNING revision',
     [bankId],
   );
-  return result.rows[0].revision;
+  const revision = Number(result.rows[0].revision);
+  const added = change.added ?? [];
+  const removed = change.removed ?? [];
+  const imported = change.imported;
+  await tx.query(
+    `INSERT INTO bank_entry_changes (bank_id, revision, added_ids, import_id, first_id, last_id, removed_ids, entries)
+     VALUES ($1, $2, $3::bigint[], $4, $5, $6, $7::bigint[], $8)`,
+    [bankId, revision, added, imported?.importId ?? null, imported?.firstId ?? null, imported?.lastId ?? null, removed, added.length + removed.length + (imported?.count ?? 0)],
+  );
+  return revision;
 }
 
 function normalizeTags(tags: string[]): string[] {

@@ -16,6 +16,7 @@ import type { Distributed } from '../distributed/runtime.ts';
 import { healthBody } from '../distributed/worker-health.ts';
 import { eventRoutes } from './routes/events.ts';
 import { guardrailRoutes } from './routes/guardrails.ts';
+import { indexStatusRoutes } from './routes/index-status.ts';
 import { matchRoutes } from './routes/match.ts';
 import { consoleApiRoutes, consolePages } from './routes/console.ts';
 import { legalRoutes } from './routes/legal.ts';
@@ -149,6 +150,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   typed.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(bankRoutes(bulwark), { prefix: '/v1' });
   await app.register(matchRoutes(bulwark), { prefix: '/v1' });
+  await app.register(indexStatusRoutes(bulwark), { prefix: '/v1' });
   await app.register(contentRoutes(bulwark), { prefix: '/v1' });
   await app.register(eventRoutes(bulwark), { prefix: '/v1' });
   await app.register(deadLetterRoutes(options.distributed), { prefix: '/v1' });

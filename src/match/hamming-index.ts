@@ -100,6 +100,16 @@ interface Table {
   entries: Uint32Array;
 }
 
+/** A multi-index's tables without its hashes (see MultiIndexHash256Index.parts). */
+export interface MultiIndexParts {
+  size: number;
+  idBits: number;
+  scanWhenCheaper: boolean;
+  tables: Pick<Table, 'start' | 'length' | 'prefixBits' | 'lowBits' | 'offsetBase'>[];
+  offsets: Uint32Array;
+  entries: Uint32Array;
+}
+
 /**
  * Multi-index hashing (Norouzi, Punjani and Fleet, 2012). The 256 bits are cut into m
  * substrings; a hash within distance r of the query has, by pigeonhole, some substring
@@ -135,6 +145,30 @@ export class MultiIndexHash256Index implements Hash256Index {
   ) {
     this.idMask = idBits === 32 ? 0xffffffff : (1 << idBits) - 1;
     this.brute = new BruteForceHash256Index(words, size);
+  }
+
+  /**
+   * The tables as plain arrays, so an index built on a worker thread can be moved to another
+   * thread (transfer offsets' and entries' buffers) and revived there with fromParts.
+   */
+  parts(): MultiIndexParts {
+    return {
+      size: this.size,
+      idBits: this.idBits,
+      scanWhenCheaper: this.scanWhenCheaper,
+      tables: this.tables.map(({ start, length, prefixBits, lowBits, offsetBase }) => ({ start, length, prefixBits, lowBits, offsetBase })),
+      offsets: this.offsets,
+      entries: this.entries,
+    };
+  }
+
+  static fromParts(words: Uint32Array, parts: MultiIndexParts): MultiIndexHash256Index {
+    const tables = parts.tables.map((table, t) => ({
+      ...table,
+      offsets: parts.offsets.subarray(table.offsetBase, table.offsetBase + (1 << table.prefixBits) + 1),
+      entries: parts.entries.subarray(t * parts.size, (t + 1) * parts.size),
+    }));
+    return new MultiIndexHash256Index(words, parts.size, tables, parts.offsets, parts.entries, parts.idBits, parts.scanWhenCheaper);
   }
 
   /** Bytes held by the index's own tables (the hashes are shared with the caller). */

@@ -1,9 +1,10 @@
 import type { BankChange, BankChangeListener, BankService } from '../banks/banks.ts';
-import type { BankMatchSettings } from '../banks/match-settings.ts';
 import { invalid } from '../errors.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
 import type { ComputedSignal, MatchPercent, SignalIndex } from '../signals/types.ts';
 import type { SqlClient } from '../store/sql.ts';
+import { BankIndexStore } from './bank-store.ts';
+import { type BankIndexStatus, IndexSync, type IndexSyncOptions, type LoadedBank } from './bank-sync.ts';
 
 export const DEFAULT_MIN_QUALITY = 50;
 
@@ -57,161 +58,139 @@ export interface MatchResult {
   matches: BankMatch[];
 }
 
-interface BankSettingsRow {
-  id: number;
-  name: string;
-  enabled: boolean;
-  match_settings: BankMatchSettings;
-  revision: number;
-}
-
-interface LoadedBank {
-  id: number;
-  name: string;
-  enabled: boolean;
-  matchSettings: BankMatchSettings;
-  revision: number;
-  stale: boolean;
-  indexes: Map<string, SignalIndex>;
-}
-
-export interface MatcherOptions {
-  /** How often to look for bank changes made by other processes (PostgreSQL deployments). */
+export interface MatcherOptions extends IndexSyncOptions {
+  /** How often a query may start a look for bank changes made by other processes (PostgreSQL deployments). */
   refreshIntervalMs?: number;
-  /** Page size when loading a bank's entries into memory. */
+  /** Entries per page when reading a bank or a change from the store. */
   loadPageSize?: number;
+}
+
+/** One bank's index of one signal type, for /healthz and metrics. */
+export interface IndexStats {
+  bank: string;
+  signalType: string;
+  size: number;
+  revision: number | null;
+  storeRevision: number;
+  revisionsBehind: number;
+  entriesBehind: number | null;
+  rebuilding: boolean;
 }
 
 /**
  * Keeps an in-memory index per bank and signal type, and answers which banks a set of
- * computed signals matches. Changes made through this process's BankService are applied
- * to the indexes at once; changes made elsewhere are noticed through each bank's
- * revision counter and the bank is reloaded.
+ * computed signals matches. A query never waits for the indexes to change: it runs against
+ * the last complete state of each bank, while IndexSync (bank-sync.ts) applies changes made
+ * here at once and catches up with changes made elsewhere in the background, noticed through
+ * each bank's revision when a query finds the last look older than refreshIntervalMs.
  */
 export class Matcher implements BankChangeListener {
-  private readonly banks = new Map<number, LoadedBank>();
-  private lastRefresh = 0;
-  private refreshing: Promise<void> | undefined;
+  private readonly sync: IndexSync;
+  private lastCheck = 0;
+  private checking: Promise<void> | undefined;
   private readonly refreshIntervalMs: number;
-  private readonly loadPageSize: number;
 
   constructor(
-    private readonly sql: SqlClient,
+    sql: SqlClient,
     private readonly signals: SignalRegistry,
     private readonly bankService: BankService,
     options: MatcherOptions = {},
   ) {
     this.refreshIntervalMs = options.refreshIntervalMs ?? 1000;
-    this.loadPageSize = options.loadPageSize ?? 50_000;
+    this.sync = new IndexSync(new BankIndexStore(sql, options.loadPageSize ?? 5000), signals, options);
     bankService.onChange(this);
   }
 
-  bankChanged(change: BankChange): void {
-    const bank = this.banks.get(change.bankId);
-    if (!bank) {
-      this.lastRefresh = 0;
-      return;
-    }
-    if (change.kind === 'deleted') {
-      this.banks.delete(change.bankId);
-      return;
-    }
-    // Apply in-process changes directly when nothing happened in between; otherwise reload.
-    if (change.revision !== bank.revision + 1 || change.kind === 'bulk-changed') {
-      bank.stale = true;
-      this.lastRefresh = 0;
-      return;
-    }
-    if (change.kind === 'entries-added') {
-      for (const entry of change.entries) this.indexFor(bank, entry.signalType).add({ entryId: entry.id, value: entry.value });
-    } else if (change.kind === 'entry-removed') {
-      bank.indexes.get(change.signalType)?.remove(change.entryId);
-    } else if (change.kind === 'settings-changed') {
-      bank.enabled = change.enabled;
-      bank.matchSettings = change.matchSettings;
-    }
-    bank.revision = change.revision;
+  private get banks(): Map<number, LoadedBank> {
+    return this.sync.banks;
   }
 
-  /** Brings every index up to date with the store. */
+  bankChanged(change: BankChange): void | Promise<void> {
+    return this.sync.changed(change);
+  }
+
+  /** Brings every index up to date with the store, waiting until it is (start-up, tests, the CLI). */
   async refresh(): Promise<void> {
-    if (!this.refreshing) {
-      this.refreshing = this.reloadChangedBanks().finally(() => {
-        this.refreshing = undefined;
-      });
-    }
-    return this.refreshing;
+    this.lastCheck = Date.now();
+    await Promise.all(await this.sync.check());
   }
 
-  private async refreshIfDue(): Promise<void> {
-    if (Date.now() - this.lastRefresh >= this.refreshIntervalMs) await this.refresh();
+  /** Reads the store's revisions now and starts catching up, without waiting for it (status). */
+  async checkStore(): Promise<void> {
+    this.lastCheck = Date.now();
+    await this.sync.check();
   }
 
-  private async reloadChangedBanks(): Promise<void> {
-    const startedAt = Date.now();
-    const current = await this.sql.query<BankSettingsRow>(
-      'SELECT id, name, enabled, match_settings, revision FROM banks',
+  private checkIfDue(): void {
+    if (this.checking || Date.now() - this.lastCheck < this.refreshIntervalMs) return;
+    this.lastCheck = Date.now();
+    this.checking = this.sync.check().then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      this.checking = undefined;
+    });
+  }
+
+  /** Settles when the look for changes a query started, and the catch-ups it set off, are done (tests, benchmarks). */
+  async idle(): Promise<void> {
+    await this.checking;
+    await this.sync.idle();
+  }
+
+  /** Each bank's indexes: sizes, the revision applied, the store's, and what is running to close the gap. */
+  status(): BankIndexStatus[] {
+    return this.sync.status();
+  }
+
+  /** How many entries of each signal type are in memory, per bank, and how far behind the store (for health and metrics). */
+  stats(): IndexStats[] {
+    return this.sync.status().flatMap((bank) =>
+      bank.indexes.map((index) => ({
+        bank: bank.bank,
+        signalType: index.signalType,
+        size: index.size,
+        revision: bank.revision,
+        storeRevision: bank.storeRevision,
+        revisionsBehind: bank.revisionsBehind,
+        entriesBehind: bank.entriesBehind,
+        rebuilding: bank.rebuilding,
+      })),
     );
-    const seen = new Set<number>();
-    for (const row of current.rows) {
-      seen.add(row.id);
-      const loaded = this.banks.get(row.id);
-      if (loaded && !loaded.stale && loaded.revision === row.revision) continue;
-      await this.loadBank(row);
-    }
-    for (const id of this.banks.keys()) if (!seen.has(id)) this.banks.delete(id);
-    this.lastRefresh = startedAt;
   }
 
-  private async loadBank(row: BankSettingsRow): Promise<void> {
-    // Entries stream page by page into the indexes, so a bank of millions never sits in
-    // memory as one object per entry.
-    const loading: LoadedBank = { id: row.id, name: row.name, enabled: row.enabled, matchSettings: row.match_settings, revision: row.revision, stale: false, indexes: new Map() };
-    let afterId = 0;
-    for (;;) {
-      // One row per signal type and page: drivers pay per row, so aggregating makes loading
-      // several times faster than reading an entry a row.
-      const page = await this.sql.query<{ signal_type: string; ids: number[]; vals: string[]; n: number; last: number }>(
-        `SELECT signal_type, json_agg(id ORDER BY id) AS ids, json_agg(value ORDER BY id) AS vals, count(*) AS n, max(id) AS last
-         FROM (SELECT id, signal_type, value FROM bank_entries WHERE bank_id = $1 AND id > $2 ORDER BY id LIMIT $3) page
-         GROUP BY signal_type`,
-        [row.id, afterId, this.loadPageSize],
-      );
-      let loaded = 0;
-      for (const group of page.rows) {
-        const index = this.indexFor(loading, group.signal_type);
-        group.ids.forEach((entryId, i) => index.add({ entryId, value: group.vals[i] }));
-        loaded += group.n;
-        afterId = Math.max(afterId, group.last);
-      }
-      if (loaded < this.loadPageSize) break;
-    }
-    for (const index of loading.indexes.values()) index.compact?.();
-    // The revision read before loading may be older than what was loaded; that only causes
-    // one more reload later, never a missed entry.
-    this.banks.set(row.id, loading);
+  /** The live index of one bank and signal type (benchmarks, tests). */
+  index(bankName: string, signalType: string): SignalIndex | undefined {
+    return [...this.banks.values()].find((bank) => bank.name === bankName)?.indexes.get(signalType);
   }
 
-  private indexFor(bank: LoadedBank, signalType: string): SignalIndex {
-    let index = bank.indexes.get(signalType);
-    if (!index) bank.indexes.set(signalType, (index = this.signals.get(signalType).createIndex([])));
-    return index;
+  /** Merges each of the bank's indexes into one structure in the background now, due or not; queries keep running meanwhile. */
+  async rebuild(bankName: string): Promise<void> {
+    const bank = [...this.banks.values()].find((candidate) => candidate.name === bankName);
+    if (!bank) throw invalid(`unknown bank: ${bankName}`, { banks: [bankName] });
+    await Promise.all([...bank.indexes.values()].map((index) => index.rebuild?.() ?? index.maintain?.()));
   }
 
-  /** How many entries of each signal type are in memory, per bank (for health and metrics). */
-  stats(): { bank: string; signalType: string; size: number }[] {
-    return [...this.banks.values()].flatMap((bank) =>
-      [...bank.indexes].map(([signalType, index]) => ({ bank: bank.name, signalType, size: index.size })),
-    );
+  /** Banks by name that this process does not know yet: looked for in the store once, then refused. */
+  private async unknownBanks(names: Set<string>): Promise<string[]> {
+    const missing = () => {
+      const known = new Set([...this.banks.values()].map((bank) => bank.name));
+      return [...names].filter((name) => !known.has(name));
+    };
+    if (missing().length === 0) return [];
+    // Only a request naming a bank this process has not loaded waits, and only for that bank.
+    await this.sync.check();
+    const pending = this.sync.status().filter((bank) => names.has(bank.bank) && bank.revision === null);
+    await Promise.all(pending.map((bank) => this.sync.pending(bank.bank)));
+    return missing();
   }
 
   async match(computed: ComputedSignal[], options: MatchOptions = {}): Promise<MatchResult> {
-    await this.refreshIfDue();
+    this.checkIfDue();
     const minQuality = options.minQuality ?? DEFAULT_MIN_QUALITY;
     const bankFilter = options.banks ? new Set(options.banks) : undefined;
     if (bankFilter) {
-      const known = new Set([...this.banks.values()].map((bank) => bank.name));
-      const unknown = [...bankFilter].filter((name) => !known.has(name));
+      const unknown = await this.unknownBanks(bankFilter);
       if (unknown.length > 0) throw invalid(`unknown bank${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, { banks: unknown });
     }
     const hits: Omit<BankMatch, 'source' | 'tags'>[] = [];

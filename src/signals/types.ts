@@ -43,14 +43,45 @@ export interface SignalQuery {
   minMatchPercent?: Partial<MatchPercent>;
 }
 
-/** An in-memory index of one bank's values of one signal type. */
+/**
+ * An in-memory index of one bank's values of one signal type. Searches run on the thread that
+ * answers requests, so nothing an index does on their path may take long: add and remove are
+ * cheap, and heavier work waits for batch() and maintain(), which keep searches exact meanwhile.
+ */
 export interface SignalIndex {
   readonly size: number;
+  /** Adding an entry id already present does nothing; removing one absent does nothing. */
   add(entry: SignalIndexEntry): void;
   remove(entryId: number): void;
   search(query: SignalQuery): SignalHit[];
-  /** Rebuilds internal structures after a bulk load (optional: indexes that need no rebuild omit it). */
+  /** Rebuilds internal structures after a bulk load, on this thread (optional: indexes that need no rebuild omit it). */
   compact?(): void;
+  /**
+   * Changes to make visible together. Without it, a batch is applied by add and remove one by
+   * one (see batchOf). Until the batch is applied, nothing else may add to the index.
+   */
+  batch?(): SignalIndexBatch;
+  /**
+   * Upkeep after changes (folding them into faster structures), off this thread where it is
+   * heavy; searches stay exact and are never held up meanwhile. Resolves when none is due.
+   */
+  maintain?(): Promise<void>;
+  /** Whether upkeep is running now. */
+  readonly maintaining?: boolean;
+  /** Folds everything into one structure in the background now, due or not (operators, benchmarks). */
+  rebuild?(): Promise<void>;
+}
+
+/** Additions and removals gathered off to the side, then made visible in one step. */
+export interface SignalIndexBatch {
+  /** Changes gathered so far. */
+  readonly size: number;
+  add(entry: SignalIndexEntry): void;
+  remove(entryId: number): void;
+  /** Readies the additions for searching (e.g. builds their own index on a worker thread); nothing is visible yet. */
+  prepare(): Promise<void>;
+  /** Makes every change visible in one synchronous step, so a search sees all of them or none. */
+  apply(): void;
 }
 
 export interface SignalType {

@@ -85,6 +85,15 @@ export class VpdqSignalIndex implements SignalIndex {
     this.frameIndex.compact();
   }
 
+  /** The frames' PDQ index does the heavy upkeep; the maps from frames to videos need none. */
+  maintain(): Promise<void> {
+    return this.frameIndex.maintain();
+  }
+
+  get maintaining(): boolean {
+    return this.frameIndex.maintaining;
+  }
+
   /**
    * Videos matching the query's frames, or those of one of its variants (a video hashed
    * without its black bars): for each video, the best of them, by query percentage, then
