@@ -10,6 +10,7 @@ import { ContentSubject } from './cases/subjects/content-subject.ts';
 import { NetworkSubject } from './cases/subjects/network-subject.ts';
 import { BankService } from './banks/banks.ts';
 import { EventLog } from './events/event-log.ts';
+import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
 import { AccountDirectory } from './graph/accounts.ts';
 import { NetworkDetectionService } from './graph/detection-service.ts';
@@ -58,6 +59,11 @@ export interface BulwarkConfig extends StoreLocation {
   /** Video limits and sampling (BULWARK_VIDEO_MAX_BYTES, BULWARK_VIDEO_MAX_SECONDS, BULWARK_VIDEO_SECONDS_PER_HASH). */
   video?: VideoHashOptions;
   matchOptions?: MatchOptions;
+  /**
+   * The share of time the pipeline's background stages keep while requests are in flight
+   * (BULWARK_PIPELINE_SHARE, default 0.25; 1 never gives way): src/events/foreground-load.ts.
+   */
+  pipelineShare?: number;
   /** How often a process looks for bank changes made by other processes. */
   bankRefreshMs?: number;
   signals?: SignalRegistry;
@@ -163,7 +169,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const signals = config.signals ?? defaultSignalRegistry();
   const banks = new BankService(sql, signals);
   const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs });
-  const events = new EventLog(sql);
+  const events = new EventLog(sql, new ForegroundLoad({ share: config.pipelineShare ?? pipelineShareFromEnv() }));
   const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
   const hashing: MediaHashing =
     config.hashing?.workers === 0 ? new InlineHashing(signals) : new WorkerPoolHashing({ workers: config.hashing?.workers, maxQueue: config.hashing?.maxQueue });

@@ -442,10 +442,14 @@ export class ActionService {
     // Within one pass an action is tried once, even when its retry falls due at once (zero delays).
     const tried: number[] = [];
     for (;;) {
-      const claimed = await this.claim(deliverable, tried);
+      // Deliveries give way to requests in flight like the outbox consumers (src/events/foreground-load.ts).
+      const claimed = await this.events.foreground.turn(async () => {
+        const rows = await this.claim(deliverable, tried);
+        tried.push(...rows.map((row) => Number(row.id)));
+        await Promise.all(rows.map((row) => this.attempt(row)));
+        return rows;
+      });
       if (claimed.length === 0) return tried.length;
-      tried.push(...claimed.map((row) => Number(row.id)));
-      await Promise.all(claimed.map((row) => this.attempt(row)));
     }
   }
 

@@ -372,7 +372,8 @@ export class BankService {
       const added = rowsAdded > 0 ? { importId, firstId: ids.first, lastId: ids.last, count: rowsAdded } : undefined;
       const revision = await bumpRevision(tx, bank.id, { imported: added });
       return { importId, rowsRead, rowsAdded, rowsDuplicate, revision };
-    });
+      // An import of millions of rows runs for minutes and appends no event: outbox readers need not wait for it.
+    }, { writesEvents: false });
     await this.emit({ kind: 'bulk-changed', bankId: bank.id, revision: result.revision });
     const { revision: _revision, ...summary } = result;
     return summary;

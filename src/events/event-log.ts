@@ -1,3 +1,4 @@
+import { ForegroundLoad } from './foreground-load.ts';
 import { OUTBOX_WRITER_LOCK_CLASS, OUTBOX_WRITER_LOCK_KEY, type SqlClient } from '../store/sql.ts';
 
 /**
@@ -81,7 +82,13 @@ export class EventLog {
   private readonly listeners = new Set<EventListener>();
   private readonly consumers = new Map<string, string[]>();
 
-  constructor(private readonly sql: SqlClient) {}
+  /**
+   * @param foreground how busy the request path is; consumers give way to it between batches.
+   */
+  constructor(
+    private readonly sql: SqlClient,
+    readonly foreground: ForegroundLoad = new ForegroundLoad({ share: 1 }),
+  ) {}
 
   async append(tx: SqlClient, type: string, subject: string, payload: unknown): Promise<DomainEvent> {
     if (!tx.mayWriteEvents) throw new Error(`${type} appended outside a transaction that holds the outbox writer lock`);

@@ -52,7 +52,7 @@ export class OutboxConsumer {
       do {
         this.again = false;
         for (;;) {
-          const { handled, heldBack } = await this.batch();
+          const { handled, heldBack } = await this.events.foreground.turn(() => this.batch());
           total += handled;
           if (handled > 0) {
             backoffMs = 0;

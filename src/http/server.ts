@@ -111,6 +111,12 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route for ${request.method} ${request.url.split('?')[0]}`)));
 
+  // Requests in flight make the pipeline's background stages give way (src/events/foreground-load.ts).
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/healthz') return;
+    reply.raw.once('close', bulwark.events.foreground.enter());
+  });
+
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0];
     // The console and its API authenticate reviewers with sessions, not API keys.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { type EmbeddedStoreLock, lockEmbeddedStore } from './embedded-lock.ts';
@@ -165,7 +166,7 @@ class PostgresClient implements SqlClient {
   }
 
   async query<Row>(text: string, params: unknown[] = []): Promise<QueryResult<Row>> {
-    const result = await this.runner.query(text, params);
+    const result = await this.runner.query({ name: statementName(text), text, values: params });
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
   }
 
@@ -203,6 +204,22 @@ class PostgresClient implements SqlClient {
   async close(): Promise<void> {
     if (!this.connection) await this.pool.end();
   }
+}
+
+const statementNames = new Map<string, string>();
+
+/**
+ * Every query runs as a named prepared statement: each connection parses and plans a text
+ * once instead of on every call, which on the upload path was a large share of the server's
+ * work. Names come from the text, so the same query shares one name on every connection.
+ */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `b${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 /** Callbacks are the caller's fire-and-forget work: one that throws must not undo a commit already made. */
