@@ -166,7 +166,18 @@ class PostgresClient implements SqlClient {
   }
 
   async query<Row>(text: string, params: unknown[] = []): Promise<QueryResult<Row>> {
-    const result = await this.runner.query({ name: statementName(text), text, values: params });
+    const run = () => this.runner.query({ name: statementName(text), text, values: params });
+    let result: pg.QueryResult;
+    try {
+      result = await run();
+    } catch (error) {
+      // A migration by another process changed a table under a prepared statement: prepare it
+      // anew. Inside a transaction the error has aborted it, so only the next attempt can.
+      if (!isStalePlan(error)) throw error;
+      renameStatement(text);
+      if (this.connection) throw error;
+      result = await run();
+    }
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
   }
 
@@ -207,19 +218,31 @@ class PostgresClient implements SqlClient {
 }
 
 const statementNames = new Map<string, string>();
+const MAX_STATEMENT_NAMES = 2000;
 
 /**
  * Every query runs as a named prepared statement: each connection parses and plans a text
  * once instead of on every call, which on the upload path was a large share of the server's
  * work. Names come from the text, so the same query shares one name on every connection.
  */
-function statementName(text: string): string {
+function statementName(text: string): string | undefined {
   let name = statementNames.get(text);
+  // Texts built with values inlined would prepare without end on every connection: past this many, run unnamed.
+  if (!name && statementNames.size >= MAX_STATEMENT_NAMES) return undefined;
   if (!name) {
     name = `b${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
     statementNames.set(text, name);
   }
   return name;
+}
+
+const isStalePlan = (error: unknown) =>
+  (error as { code?: string }).code === '0A000' && /cached plan must not change result type/.test((error as Error).message);
+
+/** Gives a text a fresh statement name, which every connection prepares again on first use. */
+function renameStatement(text: string): void {
+  const name = statementName(text);
+  if (name) statementNames.set(text, `${name}_`);
 }
 
 /** Callbacks are the caller's fire-and-forget work: one that throws must not undo a commit already made. */

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { type SqlClient, openSql } from '../src/store/sql.ts';
+import { type StoreTarget, storeTargets } from './helpers/stores.ts';
+
+const postgres = (await storeTargets()).find((target): target is StoreTarget => target.name === 'postgres');
+
+describe('prepared statements on PostgreSQL', { skip: postgres ? false : 'PostgreSQL is not reachable' }, () => {
+  let sql: SqlClient;
+  let location: ReturnType<StoreTarget['location']>;
+
+  before(async () => {
+    location = postgres!.location();
+    sql = await openSql(location);
+    await sql.exec('CREATE TABLE prepared_probe (id int PRIMARY KEY)');
+    await sql.query('INSERT INTO prepared_probe (id) VALUES ($1)', [1]);
+  });
+  after(async () => {
+    await sql.close();
+    await postgres!.cleanup();
+  });
+
+  it('keeps answering after another process adds a column under a prepared statement', async () => {
+    // The pool has one idle connection that has prepared this text: the same one answers again.
+    const text = 'SELECT * FROM prepared_probe ORDER BY id';
+    assert.deepEqual((await sql.query(text)).rows, [{ id: 1 }]);
+    const other = new pg.Client({ connectionString: location.databaseUrl, options: `-c search_path=${location.schema}` });
+    await other.connect();
+    try {
+      await other.query("ALTER TABLE prepared_probe ADD COLUMN note text NOT NULL DEFAULT 'added'");
+    } finally {
+      await other.end();
+    }
+    assert.deepEqual((await sql.query(text)).rows, [{ id: 1, note: 'added' }]);
+    assert.deepEqual((await sql.query(text)).rows, [{ id: 1, note: 'added' }]);
+  });
+
+  it('runs the same text with different values as one statement', async () => {
+    for (const id of [2, 3, 4]) await sql.query('INSERT INTO prepared_probe (id) VALUES ($1)', [id]);
+    const counted = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM prepared_probe WHERE id > $1', [1]);
+    assert.equal(counted.rows[0].n, 3);
+  });
+});
