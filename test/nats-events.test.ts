@@ -9,6 +9,7 @@ import { publishPlatformEvents } from '../src/distributed/publish.ts';
 import { type Distributed, startDistributed } from '../src/distributed/runtime.ts';
 import type { NatsSettings } from '../src/distributed/settings.ts';
 import { names } from '../src/distributed/subjects.ts';
+import { LaneWorker, storeUnavailable } from '../src/distributed/lane-worker.ts';
 import { buildServer } from '../src/http/server.ts';
 import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
 import { type NatsServer, startNatsServer, testNamespace } from './helpers/nats.ts';
@@ -149,6 +150,42 @@ describe('platform events on NATS JetStream', { skip: !enabled, timeout: 180_000
     assert.equal((await app.inject({ url: '/healthz' })).json().status, 'ok');
     await app.close();
     await stopWorker(worker);
+  });
+
+  it('holds a message while the store is unavailable, without spending its deliveries, and applies it once the store answers', async () => {
+    // Its own stream and one lane, with a handler that meets a store refusing connections twice.
+    const settings = settingsFor({ maxDeliver: 1 });
+    const schema = newSchema();
+    const worker = await startWorker(schema, settings);
+    const n = names(settings);
+    let refusals = 2;
+    let applied = 0;
+    let storeChecks = 0;
+    const lane = new LaneWorker(
+      worker.distributed.link,
+      js,
+      n.eventStream,
+      n.laneConsumer(1),
+      async () => {
+        if (refusals-- > 0) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        applied++;
+      },
+      await worker.distributed.deadLetters,
+      settings,
+      (level, message) => process.env.DEBUG_NATS && process.stderr.write(`${level}: ${message}\n`),
+      async () => void storeChecks++,
+    );
+    // The worker's own puller of that lane steps aside so the test's handler gets the message.
+    await worker.distributed.close();
+    lane.start();
+    await js.publish(`${settings.namespace}.events.app.p1`, JSON.stringify([{ event_id: 'held-1', type: 'message', actor: 'x', target: 'y', occurred_at: AT }]), { msgID: 'held-1' });
+    await until(async () => applied === 1 && (await streamEmpty(settings)));
+    assert.equal(storeChecks, 2, 'pulling waited for the store after each refusal');
+    assert.equal(await deadCount(settings), 0, 'with max_deliver 1, a counted failure would have been dead-lettered');
+    assert.ok(!storeUnavailable(Object.assign(new Error('relation "x" does not exist'), { code: '42P01' })));
+    assert.ok(storeUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })));
+    await lane.stop();
+    await worker.bulwark.close();
   });
 
   it('loses nothing accepted when NATS goes away and comes back; the worker reconnects and /healthz says degraded meanwhile', async () => {

@@ -13,6 +13,17 @@ export class UnusableMessage extends Error {
 export type MessageHandler = (message: JsMsg) => Promise<void>;
 export type WorkerLog = (level: 'warn' | 'error', message: string) => void;
 
+/**
+ * The store could not be reached or shed the transaction (connection lost, server shutting
+ * down, too many connections, serialization failure): no fault of the message, so it is
+ * retried without counting towards the dead letters.
+ */
+export function storeUnavailable(error: unknown): boolean {
+  const code = String((error as { code?: unknown }).code ?? '');
+  if (/^(08|57P0|53300|40001|40P01)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code)) return true;
+  return /Connection terminated|connection.*(closed|ended)|timeout exceeded when trying to connect/i.test((error as Error).message ?? '');
+}
+
 /** Waits before a message that failed is offered again: 1 s, 2 s, 4 s … at most 30 s. */
 const retryDelayMs = (deliveries: number) => Math.min(30_000, 1000 * 2 ** Math.max(0, deliveries - 1));
 
@@ -26,6 +37,10 @@ export class LaneWorker {
   private stopped = false;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
+  /** The message being handled, which stop() lets finish so its ack is not lost. */
+  private busy: Promise<void> | undefined;
+  /** Deliveries of a message that ended because the store was away, which do not count against it. */
+  private readonly excused = new Map<number, number>();
 
   constructor(
     private readonly link: NatsLink,
@@ -36,6 +51,8 @@ export class LaneWorker {
     private readonly deadLetters: DeadLetters,
     private readonly settings: NatsSettings,
     private readonly log: WorkerLog,
+    /** Resolves once the store answers again; pulling waits for it after the store failed. */
+    private readonly storeReady: () => Promise<void> = async () => undefined,
   ) {}
 
   start(): void {
@@ -47,9 +64,16 @@ export class LaneWorker {
       try {
         const consumer = await this.js.consumers.get(this.stream, this.durable);
         this.messages = await consumer.consume({ max_messages: 1 });
+        // stop() may have come while consume() was starting, before there was anything to close.
+        if (this.stopped) {
+          await this.messages.close().catch(() => undefined);
+          break;
+        }
         this.link.consumerRunning(this.durable, true);
         for await (const message of this.messages) {
-          await this.process(message);
+          this.busy = this.process(message);
+          await this.busy;
+          this.busy = undefined;
           if (this.stopped) break;
         }
       } catch (error) {
@@ -65,7 +89,9 @@ export class LaneWorker {
   private async process(message: JsMsg): Promise<void> {
     const deliveries = message.info.deliveryCount;
     const where = `${this.durable} message ${message.seq}`;
-    if (deliveries > this.settings.maxDeliver) {
+    // Another worker's excused deliveries are not known here: each store outage may cost a message one of its deliveries.
+    const counted = deliveries - (this.excused.get(message.seq) ?? 0);
+    if (counted > this.settings.maxDeliver) {
       // Earlier deliveries ended without an answer: a worker stopped or crashed while handling it.
       await this.bury(message, `delivered ${deliveries} times without an outcome (a worker may have stopped while handling it)`);
       return;
@@ -75,11 +101,19 @@ export class LaneWorker {
     try {
       await this.handle(message);
       message.ack();
+      this.excused.delete(message.seq);
     } catch (error) {
-      if (error instanceof UnusableMessage) {
+      if (storeUnavailable(error)) {
+        // Pulling on would only spend the deliveries of the messages behind this one; wait for the store.
+        this.log('warn', `${where} waits: the store is unavailable (${(error as Error).message})`);
+        this.link.failed(error);
+        this.excused.set(message.seq, (this.excused.get(message.seq) ?? 0) + 1);
+        message.nak(retryDelayMs(1));
+        await this.storeReady();
+      } else if (error instanceof UnusableMessage) {
         this.log('warn', `${where} dead-lettered: ${error.message}`);
         await this.bury(message, error.message, error.problems);
-      } else if (deliveries >= this.settings.maxDeliver) {
+      } else if (counted >= this.settings.maxDeliver) {
         this.log('error', `${where} failed ${deliveries} times, dead-lettered: ${(error as Error).message}`);
         await this.bury(message, `failed ${deliveries} times; last error: ${(error as Error).message}`);
       } else {
@@ -96,6 +130,7 @@ export class LaneWorker {
   private async bury(message: JsMsg, reason: string, problems: DeadLetterProblem[] = []): Promise<void> {
     try {
       await this.deadLetters.add(message, reason, problems);
+      this.excused.delete(message.seq);
       // No reason text: nats-server 2.9 does not know "+TERM <reason>" and would leave the message pending.
       message.term();
     } catch (error) {
@@ -104,9 +139,10 @@ export class LaneWorker {
     }
   }
 
+  /** Lets a message in hand finish, then stops pulling; a loop still starting ends when it next looks. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.messages?.close().catch(() => undefined);
-    await this.loop;
+    await this.busy;
+    void this.messages?.close().catch(() => undefined);
   }
 }

@@ -29,6 +29,12 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
   const stopWakeups = outboxWakeups(bulwark, link, n, worker);
   const lanes: LaneWorker[] = [];
   let closed = false;
+  const storeReady = async () => {
+    for (let waitMs = 250; !closed; waitMs = Math.min(waitMs * 2, 5000)) {
+      if (await bulwark.sql.query('SELECT 1').then(() => true, () => false)) return;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  };
   const deadLetters = link.ready.then(async (nc) => {
     const jsm = await jetstreamManager(nc);
     // Every process retries set-up until it succeeds: a server restarted with JetStream still starting answers errors for a while.
@@ -46,9 +52,9 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
     const dead = new DeadLetters(js, jsm, settings);
     if (worker && !closed) {
       for (let partition = 0; partition < settings.partitions; partition++) {
-        lanes.push(new LaneWorker(link, js, n.eventStream, n.laneConsumer(partition), applyEvents(bulwark.platformEvents), dead, settings, log));
+        lanes.push(new LaneWorker(link, js, n.eventStream, n.laneConsumer(partition), applyEvents(bulwark.platformEvents), dead, settings, log, storeReady));
       }
-      lanes.push(new LaneWorker(link, js, n.eventStream, n.repartitioner, splitIntoLanes(js, settings), dead, settings, log));
+      lanes.push(new LaneWorker(link, js, n.eventStream, n.repartitioner, splitIntoLanes(js, settings), dead, settings, log, storeReady));
       for (const lane of lanes) lane.start();
     }
     return dead;
