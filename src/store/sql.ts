@@ -155,6 +155,9 @@ class PostgresClient implements SqlClient {
       max: Number(process.env.BULWARK_PG_POOL_SIZE ?? 10),
       options: schema ? `-c search_path=${schema}` : undefined,
     });
+    // The server ending an idle connection (a restart, a failover, pg_terminate_backend) must not
+    // end this process: the pool drops that connection and opens another for the next query.
+    pool.on('error', (error) => process.stderr.write(`PostgreSQL closed an idle connection: ${error.message}\n`));
     if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     else await pool.query('SELECT 1');
     // Outside a transaction nothing holds the outbox writer lock, so events are appended only inside one.
@@ -189,6 +192,12 @@ class PostgresClient implements SqlClient {
     if (this.connection) throw new Error('nested transactions are not supported');
     const writesEvents = options.writesEvents !== false;
     const connection = await this.pool.connect();
+    // A connection lost while checked out fails its query; this keeps the error event from ending the process.
+    let lost: Error | undefined;
+    const onLost = (error: Error) => {
+      lost = error;
+    };
+    connection.on('error', onLost);
     try {
       // One round trip for both: the lock must be held before the transaction writes anything.
       await connection.query(writesEvents ? `BEGIN; SELECT pg_advisory_xact_lock_shared(${OUTBOX_WRITER_LOCK_CLASS}, ${OUTBOX_WRITER_LOCK_KEY})` : 'BEGIN');
@@ -201,7 +210,9 @@ class PostgresClient implements SqlClient {
       await connection.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      connection.release();
+      connection.off('error', onLost);
+      // A lost connection is destroyed instead of going back to the pool.
+      connection.release(lost);
     }
   }
 

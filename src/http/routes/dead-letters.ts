@@ -3,7 +3,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Distributed } from '../../distributed/runtime.ts';
 import type { DeadLetter, DeadLetters } from '../../distributed/dead-letters.ts';
-import { RetryLaterError } from '../../errors.ts';
+import { conflict, RetryLaterError } from '../../errors.ts';
+
+const NOT_CONFIGURED = 'NATS is not configured on this server (--nats-url or BULWARK_NATS_URL): platform events arrive over HTTP only, so there are no dead letters';
 
 const letterJson = (letter: DeadLetter) => ({
   seq: letter.seq,
@@ -24,8 +26,10 @@ const letterJson = (letter: DeadLetter) => ({
 export const deadLetterRoutes = (distributed: Distributed | undefined): FastifyPluginAsync => async (plugin) => {
   const app = plugin.withTypeProvider<ZodTypeProvider>();
 
+  // Without NATS no platform event arrives through JetStream, so none can be a dead letter:
+  // that is the server's configuration, not a fault, and retrying later would not change it.
   const deadLetters = async (): Promise<DeadLetters> => {
-    if (!distributed) throw new RetryLaterError('NATS is not configured on this server (--nats-url or BULWARK_NATS_URL), so there are no dead letters to show', 60);
+    if (!distributed) throw conflict(NOT_CONFIGURED);
     if (!distributed.link.connected) throw new RetryLaterError(`NATS is ${distributed.link.status().state}; dead letters are readable once it is connected`, 5);
     return distributed.deadLetters;
   };
@@ -40,6 +44,7 @@ export const deadLetterRoutes = (distributed: Distributed | undefined): FastifyP
       },
     },
     async (request) => {
+      if (!distributed) return { dead_letters: [], total: 0, note: NOT_CONFIGURED };
       const { deadLetters: letters, total } = await (await deadLetters()).list(request.query.limit);
       return { dead_letters: letters.map(letterJson), total };
     },

@@ -6,7 +6,7 @@ import { type StoreTarget, storeTargets } from './helpers/stores.ts';
 
 const postgres = (await storeTargets()).find((target): target is StoreTarget => target.name === 'postgres');
 
-describe('prepared statements on PostgreSQL', { skip: postgres ? false : 'PostgreSQL is not reachable' }, () => {
+describe('the PostgreSQL client', { skip: postgres ? false : 'PostgreSQL is not reachable' }, () => {
   let sql: SqlClient;
   let location: ReturnType<StoreTarget['location']>;
 
@@ -40,5 +40,26 @@ describe('prepared statements on PostgreSQL', { skip: postgres ? false : 'Postgr
     for (const id of [2, 3, 4]) await sql.query('INSERT INTO prepared_probe (id) VALUES ($1)', [id]);
     const counted = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM prepared_probe WHERE id > $1', [1]);
     assert.equal(counted.rows[0].n, 3);
+  });
+
+  it('survives the server ending its connections, idle or in a transaction, and answers the next query', async () => {
+    const admin = new pg.Client({ connectionString: location.databaseUrl });
+    await admin.connect();
+    const endMine = () => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE $1', ['%prepared_probe%']);
+    try {
+      await sql.query('SELECT count(*) FROM prepared_probe');
+      await endMine();
+      await sql.query('SELECT 1 AS one FROM prepared_probe LIMIT 1').catch(() => undefined);
+      assert.equal((await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM prepared_probe')).rows[0].n, 4);
+      const inTransaction = sql.transaction(async (tx) => {
+        await tx.query('SELECT count(*) FROM prepared_probe');
+        await endMine();
+        await tx.query('SELECT count(*) FROM prepared_probe');
+      });
+      await assert.rejects(inTransaction);
+      assert.equal((await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM prepared_probe')).rows[0].n, 4);
+    } finally {
+      await admin.end();
+    }
   });
 });
