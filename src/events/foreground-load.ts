@@ -64,8 +64,9 @@ export class ForegroundLoad {
    * so that together they keep about `share` of the time, however many stages there are.
    */
   turn<T>(work: () => Promise<T>): Promise<T> {
-    if (this.share >= 1 || (!this.busy && !this.queued)) return work();
-    this.queued++;
+    // Idle, work runs at once even beside pieces still in line from the surge: those were
+    // released when the last request ended, and one stage never runs two pieces at a time.
+    if (this.share >= 1 || !this.busy) return work();
     const run = this.line.then(async () => {
       await this.pause(this.resumeAt - this.now());
       const started = this.now();
@@ -74,7 +75,6 @@ export class ForegroundLoad {
       } finally {
         const took = this.now() - started;
         this.resumeAt = this.now() + Math.min((took * (1 - this.share)) / this.share, this.maxPauseMs);
-        this.queued--;
       }
     });
     this.line = run.then(
@@ -84,7 +84,6 @@ export class ForegroundLoad {
     return run;
   }
 
-  private queued = 0;
   private line: Promise<void> = Promise.resolve();
   private resumeAt = 0;
 

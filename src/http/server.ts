@@ -112,8 +112,10 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, `no route for ${request.method} ${request.url.split('?')[0]}`)));
 
   // Requests in flight make the pipeline's background stages give way (src/events/foreground-load.ts).
+  // Monitoring (health, outbox and index status) is not work the pipeline should wait for.
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url === '/healthz') return;
+    const path = request.url.split('?')[0];
+    if (path === '/healthz' || (request.method === 'GET' && path.endsWith('/status'))) return;
     reply.raw.once('close', bulwark.events.foreground.enter());
   });
 
