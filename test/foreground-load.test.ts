@@ -52,6 +52,8 @@ describe('background work giving way to requests', () => {
     leave(); // a second call is harmless: a request leaves once
     await b;
     assert.deepEqual(order, ['a starts', 'a ends', 'b runs']);
+    assert.equal(load.busy, true, 'a request that just ended still counts for a moment');
+    clock += 1000;
     assert.equal(load.busy, false);
   });
 

@@ -14,6 +14,9 @@ export interface ForegroundLoadOptions {
 
 export const DEFAULT_PIPELINE_SHARE = 0.25;
 
+/** How long after the last request the request path still counts as busy. */
+const QUIET_MS = 100;
+
 /**
  * How busy the request path is, so that the pipeline's background stages give way to it
  * during a surge. An upload's answer already says whether it matched, and the platform can
@@ -49,13 +52,21 @@ export class ForegroundLoad {
       if (left) return;
       left = true;
       this.inFlight--;
+      this.lastLeftAt = this.now();
       if (this.inFlight === 0) for (const wake of [...this.waiting]) wake();
     };
   }
 
+  /**
+   * Requests are in flight, or one ended a moment ago. On the embedded store queries run on
+   * the event loop, so while a stage works no new request is even read, the last ones finish,
+   * and the count alone would say idle in the middle of a surge.
+   */
   get busy(): boolean {
-    return this.inFlight > 0;
+    return this.inFlight > 0 || this.now() - this.lastLeftAt < QUIET_MS;
   }
+
+  private lastLeftAt = -Infinity;
 
   /**
    * Runs one piece of background work (a consumer's batch, a delivery pass). While no request
