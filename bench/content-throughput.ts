@@ -15,7 +15,6 @@
  *     [--bank-size 200000] [--seconds 20] [--connections 32]
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,10 +22,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
 import { openBulwark } from '../src/app.ts';
 import type { RawBankRow } from '../src/banks/import-formats.ts';
 import { seededRandom } from '../src/demo/benign-images.ts';
+import { matchRuleFile } from '../test/helpers/match-rules.ts';
+import { scratchDatabase } from '../test/helpers/postgres-scratch.ts';
 
 const { values } = parseArgs({
   options: {
@@ -46,20 +46,7 @@ const stores = values.store === 'both' ? ['postgres', 'embedded'] : [values.stor
 const random = seededRandom(42);
 const randomHex = (digits: number) => Array.from({ length: digits }, () => Math.floor(random() * 16).toString(16)).join('');
 
-const RULES = `version: 1
-queues:
-  - { name: known-media, description: Uploads that match the bench bank, sla_minutes: 60 }
-policies:
-  - { id: known-media, title: Known illegal media, legal_ground: "bench" }
-rules:
-  - id: match-remove
-    description: Every match on the bench bank is removed and reviewed
-    on: content.matched
-    when: { all: [{ fact: match.banks, contains_any: [bench] }] }
-    then:
-      actions: [remove_content]
-      case: { queue: known-media, severity: critical, priority: 90 }
-`;
+const RULES = matchRuleFile({ bank: 'bench', remove: true });
 
 /** The platform's webhook endpoint: counts deliveries and answers 200 at once. */
 const webhook = { deliveries: 0 };
@@ -102,24 +89,8 @@ function* bankRows(): Generator<RawBankRow> {
 
 async function run(store: string): Promise<StoreRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bulwark-bench-'));
-  let databaseUrl: string | undefined;
-  let dropDatabase = async () => undefined as void;
-  if (store === 'postgres') {
-    const name = `bulwark_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: values['database-url'] });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(values['database-url']!);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      const client = new pg.Client({ connectionString: values['database-url'] });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    };
-  }
+  const scratch = store === 'postgres' ? await scratchDatabase(values['database-url']) : undefined;
+  const databaseUrl = scratch?.url;
   const location = databaseUrl ? { databaseUrl } : { dataDir };
   console.log(`\n[${store}] preparing a bank of ${bankSize.toLocaleString()} PDQ hashes and the rule…`);
   bankHashes.length = 0;
@@ -189,7 +160,7 @@ async function run(store: string): Promise<StoreRun> {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
     rmSync(dataDir, { recursive: true, force: true });
-    await dropDatabase();
+    await scratch?.drop();
   }
 }
 

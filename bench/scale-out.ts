@@ -22,6 +22,7 @@ import { openBulwark } from '../src/app.ts';
 import { publishPlatformEvents } from '../src/distributed/publish.ts';
 import { DEFAULT_NATS } from '../src/distributed/settings.ts';
 import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
+import { matchRuleFile } from '../test/helpers/match-rules.ts';
 import { type BulwarkProcess, startBulwarkProcess } from '../test/helpers/bulwark-process.ts';
 import { startNatsServer } from '../test/helpers/nats.ts';
 import { scratchDatabase } from '../test/helpers/postgres-scratch.ts';
@@ -38,19 +39,7 @@ const { values } = parseArgs({
 const AT = '2026-11-25T10:00:00Z';
 const API_KEY = `bench-scale-${randomBytes(16).toString('hex')}`;
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
-const RULES = `version: 1
-queues:
-  - { name: known-media, description: Uploads that match the bench bank, sla_minutes: 60 }
-policies:
-  - { id: known-media, title: Known illegal media, legal_ground: "bench" }
-rules:
-  - id: match-review
-    description: Every match opens a case
-    on: content.matched
-    when: { all: [{ fact: match.banks, contains_any: [bench] }] }
-    then:
-      case: { queue: known-media, severity: critical, priority: 90 }
-`;
+const RULES = matchRuleFile({ bank: 'bench' });
 
 interface Cluster {
   db: Awaited<ReturnType<typeof scratchDatabase>>;

@@ -9,6 +9,7 @@ import { publishPlatformEvents } from '../src/distributed/publish.ts';
 import { DEFAULT_NATS } from '../src/distributed/settings.ts';
 import { names } from '../src/distributed/subjects.ts';
 import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
+import { matchRuleFile } from './helpers/match-rules.ts';
 import { type BulwarkProcess, startBulwarkProcess } from './helpers/bulwark-process.ts';
 import { type NatsServer, startNatsServer } from './helpers/nats.ts';
 import { postgresAvailable, scratchDatabase, until } from './helpers/postgres-scratch.ts';
@@ -18,19 +19,7 @@ const EVENTS = Number(process.env.BULWARK_SCALE_EVENTS ?? 20_000);
 const UPLOADS = Number(process.env.BULWARK_SCALE_UPLOADS ?? 400);
 const AT = '2026-11-25T10:00:00Z';
 const API_KEY = `scale-out-test-${randomBytes(16).toString('hex')}`;
-const RULES = `version: 1
-queues:
-  - { name: known-media, description: Uploads that match the test bank, sla_minutes: 60 }
-policies:
-  - { id: known-media, title: Known illegal media, legal_ground: "test" }
-rules:
-  - id: match-review
-    description: Every match on the test bank is reviewed
-    on: content.matched
-    when: { all: [{ fact: match.banks, contains_any: [scale] }] }
-    then:
-      case: { queue: known-media, severity: critical, priority: 90 }
-`;
+const RULES = matchRuleFile({ bank: 'scale' });
 
 const nats: NatsServer | undefined = await startNatsServer();
 const enabled = nats !== undefined && (await postgresAvailable());

@@ -37,21 +37,21 @@ export interface OutboxPage {
 }
 
 interface EventRow {
-  seq: number | null;
-  type: string | null;
-  subject: string | null;
+  seq: number;
+  type: string;
+  subject: string;
   payload: unknown;
-  occurred_at: Date | null;
-  tx_id: string | null;
+  occurred_at: Date;
+  tx_id: string;
 }
 
 const toEvent = (row: EventRow): DomainEvent => ({
   seq: Number(row.seq),
-  type: row.type!,
-  subject: row.subject!,
+  type: row.type,
+  subject: row.subject,
   payload: row.payload,
-  occurredAt: row.occurred_at!,
-  position: { txId: row.tx_id!, seq: Number(row.seq) },
+  occurredAt: row.occurred_at,
+  position: { txId: row.tx_id, seq: Number(row.seq) },
 });
 
 /** "txid-seq", the outbox cursor as the HTTP API and CLI show it. */
@@ -74,9 +74,9 @@ export function comparePositions(a: OutboxPosition, b: OutboxPosition): number {
  * right after commit.
  *
  * Outbox order is (writing transaction id, sequence), and a read returns only events of
- * transactions older than the oldest one still running. Every transaction that may yet
- * commit has an id at or above that horizon, so nothing can later appear behind a reader's
- * position, and no writer waits for another: appends take no lock.
+ * transactions older than the oldest running one that may append (horizon()). Every such
+ * transaction that may yet commit has an id at or above that horizon, so nothing can later
+ * appear behind a reader's position, and no writer waits for another or for a reader.
  */
 export class EventLog {
   private readonly listeners = new Set<EventListener>();

@@ -1,5 +1,5 @@
 import type { SqlClient } from '../store/sql.ts';
-import type { DomainEvent, EventLog } from './event-log.ts';
+import { comparePositions, type DomainEvent, type EventLog, OUTBOX_START, type OutboxPosition } from './event-log.ts';
 
 export type EventHandler = (tx: SqlClient, event: DomainEvent) => Promise<DomainEvent[] | void>;
 
@@ -105,7 +105,7 @@ export class OutboxConsumer {
       // PGlite runs one transaction at a time: no one else can move the position meanwhile.
       const serial = tx.driver === 'pglite';
       const seen = await this.position(tx, false);
-      const after = seen ?? { txId: '0', seq: 0 };
+      const after = seen ?? OUTBOX_START;
       const page = await this.events.readPage({ after, limit: serial ? SERIAL_BATCH : BATCH, types: this.types }, tx);
       // With nothing to handle the position stays: reads by type skip other types' events
       // through the index anyway, and an idle pass then writes nothing.
@@ -113,7 +113,7 @@ export class OutboxConsumer {
       if (!seen) await tx.query('INSERT INTO consumer_offsets (consumer) VALUES ($1) ON CONFLICT (consumer) DO NOTHING', [this.name]);
       const locked = serial && seen ? seen : await this.position(tx, true);
       // Another process moved the position while this one read: its read is stale, read again.
-      if (!locked || locked.txId !== after.txId || locked.seq !== after.seq) return { handled: 0, heldBack: false, moved: true };
+      if (!locked || comparePositions(locked, after) !== 0) return { handled: 0, heldBack: false, moved: true };
       for (const event of page.events) {
         const emitted = await this.handler(tx, event);
         if (emitted) published.push(...emitted);
@@ -126,7 +126,7 @@ export class OutboxConsumer {
     return outcome;
   }
 
-  private async position(tx: SqlClient, lock: boolean): Promise<{ txId: string; seq: number } | undefined> {
+  private async position(tx: SqlClient, lock: boolean): Promise<OutboxPosition | undefined> {
     const result = await tx.query<{ tx_id: string; seq: number }>(
       `SELECT tx_id::text AS tx_id, seq FROM consumer_offsets WHERE consumer = $1${lock ? ' FOR UPDATE' : ''}`,
       [this.name],

@@ -22,19 +22,19 @@ export async function postgresAvailable(): Promise<boolean> {
   return false;
 }
 
-/** A new database on the test server, for child processes that take only a URL; drop() removes it. */
-export async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/** A new database on the test server (or the one adminUrl names), for child processes that take only a URL; drop() removes it. */
+export async function scratchDatabase(adminUrl = POSTGRES_URL): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `bw_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(POSTGRES_URL);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     drop: async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
