@@ -193,6 +193,8 @@ function assertMatchesReference(width: number, height: number, seed: number): vo
   assert.equal(firstDifference(luma, before), -1, 'the input luma is left untouched');
 }
 
+const isNormalOrZero = (x: number) => Math.fround(x) === 0 || Math.abs(Math.fround(x)) >= 2 ** -126;
+
 describe('PDQ computation is bit-exact with the reference', () => {
   it('matches the plain transcription on sizes covering every window size up to 6, short rows and edge cases', () => {
     const sizes: [number, number][] = [
@@ -214,7 +216,11 @@ describe('PDQ computation is bit-exact with the reference', () => {
   it('divides by multiplying with the reciprocal without changing any float32 result', () => {
     // The optimised box filter relies on this (see reciprocalsUpTo in pdq.ts).
     fc.assert(
-      fc.property(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), fc.integer({ min: 1, max: 4096 }), (sum, n) => {
+      // Every value the filter divides is a sum or difference of float32 luma-derived values, so a
+      // multiple of an ulp of at least ~1e-12: never a float32 subnormal (below 2^-126), where
+      // the identity does not hold (-2.74e-40 / 234 differs in the last place) and which the
+      // generator would otherwise draw now and then.
+      fc.property(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).filter(isNormalOrZero), fc.integer({ min: 1, max: 4096 }), (sum, n) => {
         const s = f32(sum);
         return Object.is(f32(s * (1 / n)), f32(s / n));
       }),
