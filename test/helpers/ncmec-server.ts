@@ -158,7 +158,8 @@ export class NcmecServer {
   }
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
+/** The whole request body. */
+export function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,0 +1,62 @@
+import { failureCode, parseRetryAfter } from '../../actions/webhook-target.ts';
+import { ExchangeError } from '../exchange.ts';
+
+/**
+ * One call to a source's JSON API, turned into the answer or an ExchangeError the fetcher can
+ * act on: 429 and 5xx (and an unreachable source) are retried, honouring Retry-After; 401/403
+ * and anything malformed stop the exchange until an operator acts. Messages name the call and
+ * the status only: never the URL (ThreatExchange puts its token in it), never a credential.
+ */
+export interface JsonCall {
+  /** What is being called, for messages: "StopNCII FetchHashes". */
+  what: string;
+  url: string;
+  init: RequestInit;
+  signal: AbortSignal;
+  fetch: typeof globalThis.fetch;
+  now: () => Date;
+  /** Values that must never appear in an error message (they are cut out of the source's own text). */
+  secrets: string[];
+  /** Reads the source's own explanation out of an error body, e.g. Graph API's error.message. */
+  describeError?: (body: unknown) => { message?: string; retryable?: boolean; unauthorized?: boolean } | undefined;
+}
+
+export async function callJson(call: JsonCall): Promise<unknown> {
+  let response: Response;
+  let text: string;
+  try {
+    response = await call.fetch(call.url, { ...call.init, signal: call.signal });
+    text = await response.text();
+  } catch (error) {
+    if (call.signal.aborted) throw call.signal.reason ?? error;
+    throw new ExchangeError(`${call.what}: the source could not be reached (${failureCode(error)})`, true);
+  }
+  let body: unknown;
+  let parsed = true;
+  try {
+    body = text.length > 0 ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = false;
+  }
+  if (response.ok) {
+    if (!parsed) throw new ExchangeError(`${call.what}: the answer is not valid JSON (HTTP ${response.status}, ${text.length} bytes)`, false);
+    return body;
+  }
+  const described = parsed ? call.describeError?.(body) : undefined;
+  const detail = described?.message ? `: ${redact(described.message, call.secrets).slice(0, 200)}` : '';
+  const status = `HTTP ${response.status}${detail}`;
+  if (response.status === 401 || response.status === 403 || described?.unauthorized) {
+    throw new ExchangeError(`${call.what}: the source refused the credentials (${status})`, false);
+  }
+  if (response.status === 429 || response.status >= 500 || described?.retryable) {
+    throw new ExchangeError(`${call.what}: the source is busy or failing (${status})`, true, parseRetryAfter(response.headers.get('retry-after'), call.now()));
+  }
+  throw new ExchangeError(`${call.what}: the source refused the request (${status})`, false);
+}
+
+/** The text with every secret replaced, so a source echoing a request cannot leak one into a stored error. */
+export function redact(text: string, secrets: string[]): string {
+  let result = text;
+  for (const secret of secrets) if (secret.length > 0) result = result.split(secret).join('[redacted]');
+  return result;
+}
