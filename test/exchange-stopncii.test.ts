@@ -1,30 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ExchangeError, type ExchangeCheckpoint, type FetchPage, type SignalExchange } from '../src/exchange/exchange.ts';
+import type { ExchangeCheckpoint, FetchPage } from '../src/exchange/exchange.ts';
 import { parseFetchHashes } from '../src/exchange/types/stopncii-records.ts';
 import { STOPNCII_BASE_URL, stopNciiExchangeType } from '../src/exchange/types/stopncii.ts';
 import { BulwarkError } from '../src/errors.ts';
+import { collectPages as collect, ExchangeFailures } from './helpers/exchange-runs.ts';
 import { StopNciiServer } from './helpers/stopncii-server.ts';
 
 const pdq = () => randomBytes(32).toString('hex');
 const md5 = () => randomBytes(16).toString('hex');
 const never = new AbortController().signal;
-
-async function collect(exchange: SignalExchange, checkpoint: ExchangeCheckpoint | null, limit = Infinity): Promise<FetchPage[]> {
-  const pages: FetchPage[] = [];
-  for await (const page of exchange.fetch(checkpoint, never)) {
-    pages.push(page);
-    if (pages.length >= limit) break;
-  }
-  return pages;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ExchangeError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  assert.ok(error instanceof ExchangeError, `expected an ExchangeError, got ${String(error)}`);
-  return error;
-}
 
 const keys = (pages: FetchPage[]) => pages.flatMap((page) => page.items.map((item) => item.key));
 
@@ -32,25 +18,20 @@ describe('StopNCII exchange against the stand-in', () => {
   const server = new StopNciiServer();
   let clock = new Date('2026-12-01T00:00:00Z');
   const secrets = () => Object.values(server.keys);
-  const errors: ExchangeError[] = [];
+  const failures = new ExchangeFailures();
   const exchange = (overrides: Record<string, string> = {}, pageSize = 2) =>
     stopNciiExchangeType.create(stopNciiExchangeType.parseConfig({ baseUrl: server.url, pageSize }), {
       fetch: globalThis.fetch,
       now: () => clock,
       credentials: { fetchKey: server.keys.fetch, subscriptionKey: server.keys.subscription, feedbackKey: server.keys.feedback, ...overrides },
     });
-  const expectFailure = async (promise: Promise<unknown>) => {
-    const error = await failure(promise);
-    errors.push(error);
-    return error;
-  };
+  const expectFailure = (promise: Promise<unknown>) => failures.expect(promise);
 
   before(() => server.start());
   after(async () => {
     await server.stop();
     // Whatever failed, no message carried a key.
-    assert.ok(errors.length >= 6);
-    for (const error of errors) for (const secret of secrets()) assert.ok(!error.message.includes(secret), error.message);
+    failures.assertNoneMention(secrets(), 6);
   });
   beforeEach(() => {
     server.records.clear();

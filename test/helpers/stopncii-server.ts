@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody } from './ncmec-server.ts';
+import { StandInHttpServer } from './stand-in-http.ts';
 
 /** How the next call to an endpoint fails when told to. */
 export type StopNciiFailure = { status: 429 | 500 | 503; retryAfter?: string } | 'malformed';
@@ -24,7 +24,8 @@ const FEEDBACK_VALUES = ['None', 'QualityUnknown', 'PendingReview', 'Blocked', '
  * handed out by an opaque nextPageToken, and the last page names nextSetTimestamp, where the
  * next set starts. Time is the server's own clock (`now`, Unix seconds) so tests move it.
  */
-export class StopNciiServer {
+export class StopNciiServer extends StandInHttpServer {
+  protected readonly basePath = '/v1';
   readonly records = new Map<string, StopNciiRecord>();
   /** Feedback received, in order. */
   readonly feedback: { hashValue: string; feedbackValue: string; tags: string[] }[] = [];
@@ -32,28 +33,10 @@ export class StopNciiServer {
   readonly calls: { endpoint: string; status: number; query: Record<string, string> }[] = [];
   /** The server's clock in Unix seconds. */
   now = 1_700_000_000;
-  url = '';
   private readonly failures: { endpoint: string; failure: StopNciiFailure }[] = [];
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
 
-  constructor(readonly keys = { fetch: 'fetch-function-key-test', feedback: 'feedback-function-key-test', subscription: 'subscription-key-test' }) {}
-
-  async start(): Promise<this> {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = undefined;
+  constructor(readonly keys = { fetch: 'fetch-function-key-test', feedback: 'feedback-function-key-test', subscription: 'subscription-key-test' }) {
+    super();
   }
 
   /** Adds or replaces a record, modified now; any hashValue is stored as given (tests plant bad ones). */
@@ -76,7 +59,7 @@ export class StopNciiServer {
     this.failures.push({ endpoint, failure });
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const url = new URL(request.url ?? '/', 'http://localhost');
     const endpoint = url.pathname.replace(/^\/v1\//, '');
