@@ -124,6 +124,24 @@ describe('ThreatExchange exchange against the stand-in', () => {
     assert.deepEqual(items(changed).map((item) => [item.key, item.tags]), [[`HASH_PDQ ${hashes[6]}`, ['tag-gamma']]]);
   });
 
+  it('starts again from the last second read when a stored paging cursor has expired, with nothing doubled or lost', async () => {
+    const hashes = Array.from({ length: 5 }, () => pdq());
+    for (const hash of hashes) {
+      server.addDescriptor('HASH_PDQ', hash, OTHER_APP);
+      server.now++;
+    }
+    const firstTwo = await collect(exchange(), null, 2);
+    server.expireCursors();
+    server.calls.length = 0;
+    const rest = await collect(exchange(), firstTwo[1].checkpoint);
+    assert.deepEqual(server.calls.map((call) => [call.status, call.query.after !== undefined, call.query.start_time]), [
+      [400, true, undefined],
+      [200, false, String(server.now - 2)],
+    ]);
+    const resumed = [...keys(firstTwo), ...keys(rest)];
+    assert.deepEqual(resumed, hashes.map((hash) => `HASH_PDQ ${hash}`));
+  });
+
   it('calls a checkpoint stale 85 days after it was made', () => {
     const checkpoint: ExchangeCheckpoint = { progressAt: '2026-01-01T00:00:00.000Z', state: { updateTime: 1, boundary: [], fetchedAt: '2026-09-01T00:00:00.000Z' } };
     assert.equal(exchange().isStale!(checkpoint, new Date('2026-11-24T00:00:00Z')), false);

@@ -42,6 +42,7 @@ export class ThreatExchangeServer extends StandInHttpServer {
   readonly calls: { route: string; status: number; query: Record<string, string> }[] = [];
   now = 1_700_000_000;
   private nextId = 5_000_001;
+  private cursorGeneration = 1;
   private readonly failures: { route: string; failure: ThreatExchangeFailure }[] = [];
 
   constructor(readonly options = { accessToken: '1000000001|tx-test-app-secret-token', privacyGroup: '2000000002', apiVersion: 'v21.0' }) {
@@ -66,6 +67,11 @@ export class ThreatExchangeServer extends StandInHttpServer {
     const indicator = this.holder(descriptorId);
     indicator.descriptors = indicator.descriptors.filter((descriptor) => descriptor.id !== descriptorId);
     this.touch(indicator);
+  }
+
+  /** Every paging cursor handed out so far stops working, as Graph cursors do after a while. */
+  expireCursors(): void {
+    this.cursorGeneration++;
   }
 
   failNext(route: 'threat_updates' | 'reaction', failure: ThreatExchangeFailure): void {
@@ -120,6 +126,8 @@ export class ThreatExchangeServer extends StandInHttpServer {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000 || !Number.isInteger(start)) return graphError(400, 100, 'Invalid parameter', 'GraphMethodException');
     const fields = topLevelFields(params.get('fields') ?? 'id');
     const after = params.get('after') ? Buffer.from(params.get('after')!, 'base64url').toString('utf8').split(':').map(Number) : undefined;
+    if (after && (after.length !== 3 || after[0] !== this.cursorGeneration)) return graphError(400, 100, 'Invalid parameter: the cursor has expired', 'GraphMethodException');
+    after?.shift();
     const ordered = [...this.indicators.values()]
       .filter((indicator) => indicator.lastUpdated >= start)
       .sort((a, b) => a.lastUpdated - b.lastUpdated || Number(a.id) - Number(b.id))
@@ -129,7 +137,7 @@ export class ThreatExchangeServer extends StandInHttpServer {
     const answer: { data: unknown[]; paging?: unknown } = { data };
     if (ordered.length > limit) {
       const last = page.at(-1)!;
-      const cursor = Buffer.from(`${last.lastUpdated}:${last.id}`).toString('base64url');
+      const cursor = Buffer.from(`${this.cursorGeneration}:${last.lastUpdated}:${last.id}`).toString('base64url');
       const next = new URL(`${this.url}/${this.options.apiVersion}/${this.options.privacyGroup}/threat_updates/`);
       for (const [name, value] of params) if (name !== 'after') next.searchParams.set(name, value);
       next.searchParams.set('after', cursor);

@@ -51,7 +51,17 @@ export async function callJson(call: JsonCall): Promise<unknown> {
   if (response.status === 429 || response.status >= 500 || described?.retryable) {
     throw new ExchangeError(`${call.what}: the source is busy or failing (${status})`, true, parseRetryAfter(response.headers.get('retry-after'), call.now()));
   }
-  throw new ExchangeError(`${call.what}: the source refused the request (${status})`, false);
+  throw new RequestRefused(`${call.what}: the source refused the request (${status})`, response.status);
+}
+
+/** A 4xx other than 401/403/429: the request itself was wrong (a bad parameter, an expired cursor). */
+export class RequestRefused extends ExchangeError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message, false);
+  }
 }
 
 /** The text with every secret replaced, so a source echoing a request cannot leak one into a stored error. */

@@ -11,7 +11,7 @@ import {
 } from '../exchange.ts';
 import { invalid } from '../../errors.ts';
 import { configObject, httpUrlField, integerField, refuseUnknownFields, requiredVariable } from './config-fields.ts';
-import { callJson } from './json-api.ts';
+import { callJson, RequestRefused } from './json-api.ts';
 import { parseUpdatesPage, updateDigest, updateTime, updateToItem } from './threatexchange-updates.ts';
 
 /**
@@ -35,6 +35,13 @@ export const THREATEXCHANGE_GRAPH_URL = 'https://graph.facebook.com';
 export const THREATEXCHANGE_STALE_AFTER_MS = 85 * 24 * 3600 * 1000;
 /** The fields python-threatexchange asks /threat_updates for. */
 export const THREAT_UPDATES_FIELDS = 'indicator,type,last_updated,should_delete,descriptors{id,reactions,owner{id},tags,status}';
+
+/**
+ * Most digests kept of updates read in the checkpoint's last second. Past it (a bulk upload
+ * within one second), a restart from that second hands some updates out again, which only
+ * replaces them with themselves: duplicates, never losses.
+ */
+const BOUNDARY_LIMIT = 5000;
 
 /** The reaction each verdict posts; a false positive may name another negative reaction as its reason. */
 const REACTIONS: Record<ExchangeFeedback['verdict'], string> = { seen: 'SAW_THIS_TOO', true_positive: 'HELPFUL', false_positive: 'DISAGREE_WITH_TAGS' };
@@ -102,8 +109,19 @@ class ThreatExchange implements SignalExchange {
     const state = readState(checkpoint);
     let url = state.next ? this.followable(state.next) : this.firstUrl(state.updateTime);
     let { updateTime: currentTime, boundary } = state;
+    let resumingCursor = state.next !== undefined;
     for (;;) {
-      const body = await this.call('ThreatExchange threat_updates', this.withToken(url), { method: 'GET' }, signal);
+      let body: unknown;
+      try {
+        body = await this.call('ThreatExchange threat_updates', this.withToken(url), { method: 'GET' }, signal);
+      } catch (error) {
+        // A stored cursor the API no longer takes: start again from the last second read, whose updates the boundary recognises.
+        if (!(resumingCursor && error instanceof RequestRefused)) throw error;
+        resumingCursor = false;
+        url = this.firstUrl(currentTime);
+        continue;
+      }
+      resumingCursor = false;
       const { updates, next } = parseUpdatesPage(body, this.config.pageSize);
       const items: ExchangeItem[] = [];
       const skipped: { item: string; reason: string }[] = [];
@@ -113,7 +131,7 @@ class ThreatExchange implements SignalExchange {
         const digest = updateDigest(raw);
         if (time !== undefined && time === currentTime && boundary.includes(digest)) return; // Read already, at the second we restarted from.
         if (time !== undefined && (currentTime === null || time > currentTime)) [currentTime, boundary] = [time, []];
-        if (time === currentTime) boundary.push(digest);
+        if (time === currentTime && boundary.length < BOUNDARY_LIMIT) boundary.push(digest);
         const read = updateToItem(raw, this.myAppId);
         if (typeof read === 'string') skipped.push({ item: `data[${index}]`, reason: read });
         else items.push(read);
