@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ExchangeCheckpoint, FetchPage } from '../src/exchange/exchange.ts';
+import { callJson } from '../src/exchange/types/json-api.ts';
 import { parseFetchHashes } from '../src/exchange/types/stopncii-records.ts';
 import { STOPNCII_BASE_URL, stopNciiExchangeType } from '../src/exchange/types/stopncii.ts';
 import { BulwarkError } from '../src/errors.ts';
@@ -116,6 +117,33 @@ describe('StopNCII exchange against the stand-in', () => {
     server.now++;
     const after = await collect(exchange(), rest.at(-1)!.checkpoint);
     assert.deepEqual(keys(after), [`ImagePDQ ${changed}`]);
+  });
+
+  it('reads the set again from its start when a stored page token has expired, losing nothing', async () => {
+    const hashes = Array.from({ length: 5 }, () => pdq());
+    for (const hash of hashes) {
+      server.put('ImagePDQ', hash);
+      server.now++;
+    }
+    const [first] = await collect(exchange(), null, 1);
+    server.expireTokens();
+    server.calls.length = 0;
+    const rest = await collect(exchange(), first.checkpoint);
+    assert.deepEqual(server.calls.map((call) => [call.status, call.query.startTimestamp, call.query.nextPageToken === first.checkpoint.state.pageToken]), [
+      [400, '10', true],
+      [200, '10', false],
+      [200, '10', false],
+      [200, '10', false],
+    ]);
+    assert.deepEqual(new Set([...keys([first]), ...keys(rest)]), new Set(hashes.map((hash) => `ImagePDQ ${hash}`)));
+    assert.equal(rest.at(-1)!.checkpoint.progressAt, new Date(server.now * 1000).toISOString());
+  });
+
+  it('refuses an answer larger than the limit without buffering it', async () => {
+    const error = await failures.expect(
+      callJson({ what: 'StopNCII FetchHashes', url: 'http://127.0.0.1:9/', init: {}, signal: never, fetch: async () => new Response('x'.repeat(5000)), now: () => clock, secrets: [], maxBytes: 1024 }),
+    );
+    assert.deepEqual([error.retryable, error.message], [false, 'StopNCII FetchHashes: the answer is larger than 1024 bytes']);
   });
 
   it('calls a checkpoint stale 30 days after it was made', () => {

@@ -34,6 +34,7 @@ export class StopNciiServer extends StandInHttpServer {
   /** The server's clock in Unix seconds. */
   now = 1_700_000_000;
   private readonly failures: { endpoint: string; failure: StopNciiFailure }[] = [];
+  private tokenGeneration = 1;
 
   constructor(readonly keys = { fetch: 'fetch-function-key-test', feedback: 'feedback-function-key-test', subscription: 'subscription-key-test' }) {
     super();
@@ -53,6 +54,11 @@ export class StopNciiServer extends StandInHttpServer {
     record.hashStatus = status;
     record.caseNumbers = Object.fromEntries(Object.keys(record.caseNumbers).map((id) => [id, status]));
     record.lastModtimestamp = this.now;
+  }
+
+  /** Every page token handed out so far stops working. */
+  expireTokens(): void {
+    this.tokenGeneration++;
   }
 
   failNext(endpoint: 'FetchHashes' | 'SubmitFeedback', failure: StopNciiFailure): void {
@@ -90,10 +96,10 @@ export class StopNciiServer extends StandInHttpServer {
     const pageSize = Number(query.pageSize ?? 800);
     if (!Number.isInteger(start) || start < 0) return reply(400, { statusCode: 400, message: 'startTimestamp must be a Unix time' });
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 5000) return reply(400, { statusCode: 400, message: 'pageSize out of range' });
-    let cursor = { start, until: this.now, offset: 0 };
+    let cursor: PageCursor = { start, until: this.now, offset: 0, generation: this.tokenGeneration };
     if (query.nextPageToken) {
       const decoded = decodeToken(query.nextPageToken);
-      if (!decoded || decoded.start !== start) return reply(400, { statusCode: 400, message: 'Invalid nextPageToken' });
+      if (!decoded || decoded.start !== start || decoded.generation !== this.tokenGeneration) return reply(400, { statusCode: 400, message: 'Invalid or expired nextPageToken' });
       cursor = decoded;
     }
     const set = [...this.records.values()]
@@ -103,7 +109,7 @@ export class StopNciiServer extends StandInHttpServer {
     const hasMoreRecords = cursor.offset + page.length < set.length;
     reply(200, {
       count: page.length,
-      nextPageToken: hasMoreRecords ? encodeToken({ ...cursor, offset: cursor.offset + page.length }) : null,
+      nextPageToken: hasMoreRecords ? encodeToken({ start: cursor.start, until: cursor.until, offset: cursor.offset + page.length, generation: this.tokenGeneration }) : null,
       nextSetTimestamp: cursor.until,
       hasMoreRecords,
       hashRecords: page,
@@ -128,14 +134,21 @@ export class StopNciiServer extends StandInHttpServer {
   }
 }
 
-function encodeToken(cursor: { start: number; until: number; offset: number }): string {
+interface PageCursor {
+  start: number;
+  until: number;
+  offset: number;
+  generation: number;
+}
+
+function encodeToken(cursor: PageCursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
-function decodeToken(token: string): { start: number; until: number; offset: number } | undefined {
+function decodeToken(token: string): PageCursor | undefined {
   try {
     const cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    return [cursor.start, cursor.until, cursor.offset].every(Number.isInteger) ? cursor : undefined;
+    return [cursor.start, cursor.until, cursor.offset, cursor.generation].every(Number.isInteger) ? cursor : undefined;
   } catch {
     return undefined;
   }

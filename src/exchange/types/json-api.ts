@@ -17,6 +17,8 @@ export interface JsonCall {
   now: () => Date;
   /** Values that must never appear in an error message (they are cut out of the source's own text). */
   secrets: string[];
+  /** Largest answer read; past it the call fails without retry (an enormous page is refused, not buffered). Default 32 MiB. */
+  maxBytes?: number;
   /** Reads the source's own explanation out of an error body, e.g. Graph API's error.message. */
   describeError?: (body: unknown) => { message?: string; retryable?: boolean; unauthorized?: boolean } | undefined;
 }
@@ -26,9 +28,10 @@ export async function callJson(call: JsonCall): Promise<unknown> {
   let text: string;
   try {
     response = await call.fetch(call.url, { ...call.init, signal: call.signal });
-    text = await response.text();
+    text = await readCapped(response, call.maxBytes ?? DEFAULT_MAX_BYTES);
   } catch (error) {
     if (call.signal.aborted) throw call.signal.reason ?? error;
+    if (error instanceof AnswerTooLarge) throw new ExchangeError(`${call.what}: the answer is larger than ${error.limit} bytes`, false);
     throw new ExchangeError(`${call.what}: the source could not be reached (${failureCode(error)})`, true);
   }
   let body: unknown;
@@ -62,6 +65,33 @@ export class RequestRefused extends ExchangeError {
   ) {
     super(message, false);
   }
+}
+
+const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+
+class AnswerTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super('answer too large');
+  }
+}
+
+/** The body as text, read no further than `limit` bytes. */
+async function readCapped(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw new AnswerTooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The text with every secret replaced, so a source echoing a request cannot leak one into a stored error. */

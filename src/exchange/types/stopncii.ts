@@ -9,7 +9,7 @@ import {
   type SignalExchange,
 } from '../exchange.ts';
 import { configObject, httpUrlField, integerField, refuseUnknownFields, requiredVariable } from './config-fields.ts';
-import { callJson } from './json-api.ts';
+import { callJson, RequestRefused } from './json-api.ts';
 import { parseFetchHashes, recordsToItems } from './stopncii-records.ts';
 
 /**
@@ -92,18 +92,29 @@ class StopNciiExchange implements SignalExchange {
     let setStart = resumed?.setStart ?? FIRST_SET_START;
     let pageToken = resumed?.pageToken;
     let progressAt = checkpoint?.progressAt ?? null;
+    let resumingToken = pageToken !== undefined;
     for (;;) {
       const query = new URLSearchParams({ startTimestamp: String(setStart), pageSize: String(this.config.pageSize) });
       if (pageToken) query.set('nextPageToken', pageToken);
-      const body = await callJson({
-        what: 'StopNCII FetchHashes',
-        url: `${this.config.baseUrl}/FetchHashes?${query}`,
-        init: { method: 'GET', headers: this.headers(this.context.credentials.fetchKey) },
-        signal,
-        fetch: this.context.fetch,
-        now: this.context.now,
-        secrets: this.secrets,
-      });
+      let body: unknown;
+      try {
+        body = await callJson({
+          what: 'StopNCII FetchHashes',
+          url: `${this.config.baseUrl}/FetchHashes?${query}`,
+          init: { method: 'GET', headers: this.headers(this.context.credentials.fetchKey) },
+          signal,
+          fetch: this.context.fetch,
+          now: this.context.now,
+          secrets: this.secrets,
+        });
+      } catch (error) {
+        // Page tokens do not last: one refused after a restart means reading the set again from its start (records only repeat).
+        if (!(resumingToken && error instanceof RequestRefused)) throw error;
+        resumingToken = false;
+        pageToken = undefined;
+        continue;
+      }
+      resumingToken = false;
       const page = parseFetchHashes(body, this.config.pageSize);
       const fetchedAt = this.context.now().toISOString();
       const { items, skipped } = recordsToItems(page.records);
