@@ -10,7 +10,7 @@
  * <fingerprints> whose children are named by type (md5, sha1, pdna, pdq, netclean…); large
  * fingerprints (videntifier, tmk-pdqf, ssvh-…) come as <x rel="self" href="…"/> without a value.
  */
-import { el, parseXml, serializeXml, type XmlElement } from '../../reporting/ncmec/xml.ts';
+import { el, parseXml, serializeXml, textEl, type XmlElement } from '../../reporting/ncmec/xml.ts';
 
 export const HASH_SHARING_NAMESPACE = 'https://hashsharing.ncmec.org/hashsharing/v2';
 
@@ -136,21 +136,6 @@ export function parseFeedbackReasons(xml: string): FeedbackReason[] {
 export function feedbackSubmissionXml(vote: { affirmative: true } | { negativeReasonIds: string[] }): string {
   const body = 'affirmative' in vote
     ? el('affirmative', {})
-    : el('negative', {}, el('reasonIds', {}, ...vote.negativeReasonIds.map((guid) => ({ name: 'guid', attributes: {}, children: [], text: guid }))));
+    : el('negative', {}, el('reasonIds', {}, ...vote.negativeReasonIds.map((guid) => textEl('guid', guid))));
   return serializeXml(el('feedbackSubmission', { xmlns: HASH_SHARING_NAMESPACE }, body));
-}
-
-/** Reads a feedback submission (the stand-in's side): the vote and its reason ids. */
-export function parseFeedbackSubmission(xml: string): { vote: 'affirmative' } | { vote: 'negative'; reasonIds: string[] } {
-  const root = parseXml(xml);
-  if (localName(root) !== 'feedbackSubmission') throw new NcmecFormatError(`expected <feedbackSubmission>, got <${root.name}>`);
-  if (root.attributes.xmlns !== HASH_SHARING_NAMESPACE) throw new NcmecFormatError(`<feedbackSubmission> must be in namespace ${HASH_SHARING_NAMESPACE}`);
-  if (root.children.length !== 1) throw new NcmecFormatError('<feedbackSubmission> holds exactly one of <affirmative> or <negative>');
-  const [vote] = root.children;
-  if (localName(vote) === 'affirmative') return { vote: 'affirmative' };
-  if (localName(vote) !== 'negative') throw new NcmecFormatError(`unexpected <${vote.name}> in <feedbackSubmission>`);
-  const reasonIdList = child(vote, 'reasonIds');
-  const reasonIds = reasonIdList ? children(reasonIdList, 'guid').map((guid) => guid.text?.trim() ?? '') : [];
-  if (reasonIds.length === 0 || reasonIds.some((guid) => !guid)) throw new NcmecFormatError('<negative> needs <reasonIds> with at least one <guid>');
-  return { vote: 'negative', reasonIds };
 }
