@@ -269,6 +269,25 @@ describe('NCMEC hash sharing exchange', () => {
     assert.match(gone.message, /HTTP 404/);
   });
 
+  it('refuses an answer over the size limit instead of holding it, and stops when told to', async () => {
+    seed();
+    const client = new NcmecHashClient(server.url, { user: USER, password: PASSWORD }, { fetch: globalThis.fetch, now }, 500);
+    const signal = new AbortController().signal;
+    const enormous = await rejection(client.get('v2/entries?from=1970-01-01T00%3A00%3A00Z&to=2024-05-31T23%3A59%3A55Z', 'entries', signal));
+    assert.equal(enormous.retryable, false);
+    assert.match(enormous.message, /over 500 bytes/);
+
+    const controller = new AbortController();
+    const pages: FetchPage[] = [];
+    await assert.rejects(async () => {
+      for await (const page of exchange().fetch(null, controller.signal)) {
+        pages.push(page);
+        controller.abort();
+      }
+    }, (error: unknown) => (error as Error).name === 'AbortError');
+    assert.equal(pages.length, 1, 'no request after the abort');
+  });
+
   it('checks its configuration and names the missing credential variable', () => {
     assert.deepEqual(ncmecExchangeType.parseConfig({ environment: 'Test_Industry', only_members: [42, '43'] }), { environment: 'test-industry', only_members: ['42', '43'] });
     assert.throws(() => ncmecExchangeType.parseConfig({}), /environment: give exactly one of environment or url/);

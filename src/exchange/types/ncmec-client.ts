@@ -5,6 +5,9 @@
  */
 import { ExchangeError, type ExchangeContext } from '../exchange.ts';
 
+/** A page of 1000 entries is about 1 MB; an answer far larger is refused rather than held in memory. */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 export class NcmecHashClient {
   private readonly authorization: string;
   private readonly root: URL;
@@ -14,6 +17,7 @@ export class NcmecHashClient {
     baseUrl: string,
     credentials: { user: string; password: string },
     private readonly context: Pick<ExchangeContext, 'fetch' | 'now'>,
+    private readonly maxAnswerBytes = MAX_ANSWER_BYTES,
   ) {
     this.root = new URL(baseUrl.replace(/\/+$/, ''));
     this.authorization = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
@@ -48,9 +52,10 @@ export class NcmecHashClient {
         body,
         signal,
       });
-      text = await response.text();
+      text = await readLimited(response, this.maxAnswerBytes);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
+      if (error instanceof ExchangeError) throw new ExchangeError(`NCMEC ${what}: ${error.message}`, false);
       throw new ExchangeError(`NCMEC ${what}: the request failed (${(error as Error)?.name ?? 'network error'})`, true);
     }
     if (response.ok) return text;
@@ -59,6 +64,19 @@ export class NcmecHashClient {
     if (status === 429 || status >= 500) throw new ExchangeError(`NCMEC ${what}: HTTP ${status}`, true, retryAfterMs(response.headers.get('retry-after'), this.context.now()));
     throw new NcmecHttpError(`NCMEC ${what}: HTTP ${status}`, status);
   }
+}
+
+async function readLimited(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    // Leaving the loop by throwing cancels the rest of the body.
+    if (size > limit) throw new ExchangeError(`the answer is over ${limit} bytes; refused`, false);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A 4xx other than 401/403/429: the request is wrong and will stay wrong (or a paging link expired). */

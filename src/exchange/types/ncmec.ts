@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { invalid } from '../../errors.ts';
-import { credentialVariable, ExchangeError, type ExchangeContext, type ExchangeFeedback, type ExchangeType, type SignalExchange } from '../exchange.ts';
+import { credentialVariable, ExchangeError, type ExchangeCheckpoint, type ExchangeContext, type ExchangeFeedback, type ExchangeType, type SignalExchange } from '../exchange.ts';
 import { NcmecHashClient } from './ncmec-client.ts';
 import { fetchNcmecPages } from './ncmec-fetch.ts';
 import { feedbackSubmissionXml, NcmecFormatError, parseFeedbackReasons, type FeedbackReason } from './ncmec-xml.ts';
@@ -107,7 +107,7 @@ class NcmecExchange implements SignalExchange {
     this.client = new NcmecHashClient(baseUrl, { user: context.credentials.user ?? '', password: context.credentials.password ?? '' }, context);
   }
 
-  fetch(checkpoint: Parameters<SignalExchange['fetch']>[0], signal: AbortSignal) {
+  fetch(checkpoint: ExchangeCheckpoint | null, signal: AbortSignal) {
     return fetchNcmecPages(
       this.client,
       {
