@@ -213,6 +213,36 @@ describe('NCMEC hash sharing exchange', () => {
     assert.deepEqual(keysOf(pages).sort(), [...ALL_KEYS].sort());
   });
 
+  it('refuses a paging link that repeats the page it came from, and names entries it cannot read', async () => {
+    seed();
+    const parsedConfig = ncmecExchangeType.parseConfig({ url: server.url });
+    let firstPage = '';
+    const repeating: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const text = await response.text();
+      if (!String(input).includes('start=')) firstPage = text;
+      return new Response(String(input).includes('start=4') ? firstPage : text, { status: response.status, headers: response.headers });
+    };
+    const looping = ncmecExchangeType.create(parsedConfig, { fetch: repeating, now, credentials: { user: USER, password: PASSWORD } });
+    const error = await rejection(readAll(looping, null));
+    assert.equal(error.retryable, false);
+    assert.match(error.message, /page 2: the paging link repeats an earlier page/);
+
+    const damaging: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const text = (await response.text()).replace(/(<images count="\d+"[^>]*>)/, '$1<image><member id="42">M</member></image><surprise/>');
+      return new Response(text, { status: response.status, headers: response.headers });
+    };
+    const damaged = ncmecExchangeType.create(parsedConfig, { fetch: damaging, now, credentials: { user: USER, password: PASSWORD } });
+    const pages = await readAll(damaged, null);
+    assert.deepEqual(keysOf(pages).sort(), [...ALL_KEYS].sort());
+    const skipped = pages.flatMap((page) => page.skipped ?? []);
+    assert.deepEqual(skipped.slice(0, 2), [
+      { item: 'images[0]', reason: '<image> has no <id>' },
+      { item: 'images[1]', reason: 'unexpected <surprise> in <images>' },
+    ]);
+  });
+
   it('asks to retry after 429 (honouring Retry-After) and 5xx, and stops on refused credentials', async () => {
     seed();
     server.failNext({ status: 429, retryAfterSeconds: 120 });
