@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody } from './ncmec-server.ts';
-import { StandInHttpServer } from './stand-in-http.ts';
+import { LocalHttpServer, readBody } from './local-http-server.ts';
 
 /** How the next call to an endpoint fails when told to. */
 export type StopNciiFailure = { status: 429 | 500 | 503; retryAfter?: string } | 'malformed';
@@ -24,8 +23,7 @@ const FEEDBACK_VALUES = ['None', 'QualityUnknown', 'PendingReview', 'Blocked', '
  * handed out by an opaque nextPageToken, and the last page names nextSetTimestamp, where the
  * next set starts. Time is the server's own clock (`now`, Unix seconds) so tests move it.
  */
-export class StopNciiServer extends StandInHttpServer {
-  protected readonly basePath = '/v1';
+export class StopNciiServer {
   readonly records = new Map<string, StopNciiRecord>();
   /** Feedback received, in order. */
   readonly feedback: { hashValue: string; feedbackValue: string; tags: string[] }[] = [];
@@ -35,9 +33,18 @@ export class StopNciiServer extends StandInHttpServer {
   now = 1_700_000_000;
   private readonly failures: { endpoint: string; failure: StopNciiFailure }[] = [];
   private tokenGeneration = 1;
+  url = '';
+  private readonly server = new LocalHttpServer((request, response) => void this.handle(request, response));
 
-  constructor(readonly keys = { fetch: 'fetch-function-key-test', feedback: 'feedback-function-key-test', subscription: 'subscription-key-test' }) {
-    super();
+  constructor(readonly keys = { fetch: 'fetch-function-key-test', feedback: 'feedback-function-key-test', subscription: 'subscription-key-test' }) {}
+
+  async start(): Promise<this> {
+    this.url = `http://127.0.0.1:${await this.server.listen()}/v1`;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return this.server.close();
   }
 
   /** Adds or replaces a record, modified now; any hashValue is stored as given (tests plant bad ones). */
@@ -65,7 +72,7 @@ export class StopNciiServer extends StandInHttpServer {
     this.failures.push({ endpoint, failure });
   }
 
-  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const url = new URL(request.url ?? '/', 'http://localhost');
     const endpoint = url.pathname.replace(/^\/v1\//, '');

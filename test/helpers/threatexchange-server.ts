@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody } from './ncmec-server.ts';
-import { StandInHttpServer } from './stand-in-http.ts';
+import { LocalHttpServer, readBody } from './local-http-server.ts';
 
 /** How the next call to a route fails when told to: an HTTP status (with a Graph error code), or a body that is not JSON. */
 export type ThreatExchangeFailure = { status: number; code?: number; retryAfter?: string } | 'malformed';
@@ -33,8 +32,7 @@ const REACTION_TYPES = ['SAW_THIS_TOO', 'NON_MALICIOUS', 'DISAGREE_WITH_TAGS', '
  * last descriptor is deleted becomes a should_delete update. Errors are Graph's
  * {error: {message, type, code}}; a bad token is code 190. Time is `now`, Unix seconds.
  */
-export class ThreatExchangeServer extends StandInHttpServer {
-  protected readonly basePath = '';
+export class ThreatExchangeServer {
   readonly indicators = new Map<string, Indicator>();
   /** Reactions received, in order. */
   readonly reactions: { descriptorId: string; reactions: string[]; appId: string }[] = [];
@@ -44,9 +42,18 @@ export class ThreatExchangeServer extends StandInHttpServer {
   private nextId = 5_000_001;
   private cursorGeneration = 1;
   private readonly failures: { route: string; failure: ThreatExchangeFailure }[] = [];
+  url = '';
+  private readonly server = new LocalHttpServer((request, response) => void this.handle(request, response));
 
-  constructor(readonly options = { accessToken: '1000000001|tx-test-app-secret-token', privacyGroup: '2000000002', apiVersion: 'v21.0' }) {
-    super();
+  constructor(readonly options = { accessToken: '1000000001|tx-test-app-secret-token', privacyGroup: '2000000002', apiVersion: 'v21.0' }) {}
+
+  async start(): Promise<this> {
+    this.url = `http://127.0.0.1:${await this.server.listen()}`;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return this.server.close();
   }
 
   get appId(): string {
@@ -90,7 +97,7 @@ export class ThreatExchangeServer extends StandInHttpServer {
     return indicator;
   }
 
-  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     const url = new URL(request.url ?? '/', 'http://localhost');
     const params = new URLSearchParams(url.search);
