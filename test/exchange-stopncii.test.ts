@@ -143,7 +143,7 @@ describe('StopNCII exchange against the stand-in', () => {
     const error = await failures.expect(
       callJson({ what: 'StopNCII FetchHashes', url: 'http://127.0.0.1:9/', init: {}, signal: never, fetch: async () => new Response('x'.repeat(5000)), now: () => clock, secrets: [], maxBytes: 1024 }),
     );
-    assert.deepEqual([error.retryable, error.message], [false, 'StopNCII FetchHashes: the answer is larger than 1024 bytes']);
+    assert.deepEqual([error.retryable, error.message], [false, 'StopNCII FetchHashes: the answer is over 1024 bytes; refused']);
   });
 
   it('calls a checkpoint stale 30 days after it was made', () => {

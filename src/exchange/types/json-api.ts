@@ -1,5 +1,6 @@
 import { failureCode, parseRetryAfter } from '../../actions/webhook-target.ts';
 import { ExchangeError } from '../exchange.ts';
+import { readLimited } from './ncmec-client.ts';
 
 /**
  * One call to a source's JSON API, turned into the answer or an ExchangeError the fetcher can
@@ -23,15 +24,18 @@ export interface JsonCall {
   describeError?: (body: unknown) => { message?: string; retryable?: boolean; unauthorized?: boolean } | undefined;
 }
 
+/** A page of StopNCII records or ThreatExchange updates is well under a megabyte. */
+const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+
 export async function callJson(call: JsonCall): Promise<unknown> {
   let response: Response;
   let text: string;
   try {
     response = await call.fetch(call.url, { ...call.init, signal: call.signal });
-    text = await readCapped(response, call.maxBytes ?? DEFAULT_MAX_BYTES);
+    text = await readLimited(response, call.maxBytes ?? DEFAULT_MAX_BYTES);
   } catch (error) {
     if (call.signal.aborted) throw call.signal.reason ?? error;
-    if (error instanceof AnswerTooLarge) throw new ExchangeError(`${call.what}: the answer is larger than ${error.limit} bytes`, false);
+    if (error instanceof ExchangeError) throw new ExchangeError(`${call.what}: ${error.message}`, false);
     throw new ExchangeError(`${call.what}: the source could not be reached (${failureCode(error)})`, true);
   }
   let body: unknown;
@@ -65,33 +69,6 @@ export class RequestRefused extends ExchangeError {
   ) {
     super(message, false);
   }
-}
-
-const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
-
-class AnswerTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super('answer too large');
-  }
-}
-
-/** The body as text, read no further than `limit` bytes. */
-async function readCapped(response: Response, limit: number): Promise<string> {
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw new AnswerTooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The text with every secret replaced, so a source echoing a request cannot leak one into a stored error. */
