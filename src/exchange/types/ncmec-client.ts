@@ -66,7 +66,8 @@ export class NcmecHashClient {
   }
 }
 
-async function readLimited(response: Response, limit: number): Promise<string> {
+/** The body as text, refused (ExchangeError, not retryable) once it passes `limit` bytes. */
+export async function readLimited(response: Response, limit: number): Promise<string> {
   if (!response.body) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
