@@ -268,6 +268,14 @@ for (const target of await storeTargets()) {
       await app.inject({ method: 'PUT', url: '/c/bank/TEST_BANK', headers: auth, payload: { enabled: false } });
       assert.deepEqual((await app.inject({ url: `/m/lookup?signal_type=pdq&signal=${pngPdq}`, headers: auth })).json(), {});
       await app.inject({ method: 'PUT', url: '/c/bank/TEST_BANK', headers: auth, payload: { enabled: true } });
+
+      // A renamed bank's matches carry the new name at once.
+      await app.inject({ method: 'PUT', url: '/c/bank/TEST_BANK', headers: auth, payload: { name: 'TEST_BANK_NEW' } });
+      assert.deepEqual((await app.inject({ url: `/m/lookup?signal_type=pdq&signal=${pngPdq}`, headers: auth })).json(), { TEST_BANK_NEW: [{ bank_content_id: id, distance: '0' }] });
+      assert.equal((await app.inject({ method: 'POST', url: '/c/banks', headers: auth, payload: { name: 'TAKEN' } })).statusCode, 201);
+      expectHmaError(await app.inject({ method: 'PUT', url: '/c/bank/TEST_BANK_NEW', headers: auth, payload: { name: 'TAKEN' } }), 403, /Bank name already exists/);
+      assert.equal((await app.inject({ method: 'PUT', url: '/c/bank/TEST_BANK_NEW', headers: auth, payload: { name: 'TEST_BANK' } })).statusCode, 200);
+      await app.inject({ method: 'DELETE', url: '/c/bank/TAKEN', headers: auth });
     });
 
     it('shows, changes and deletes banked content, and adds hashes directly', async () => {
