@@ -3,6 +3,7 @@ import type { Bulwark } from '../../../app.ts';
 import { BankContentService } from '../../../banks/bank-contents.ts';
 import { RemoteMediaFetcher, type RemoteMediaOptions, remoteMediaOptionsFromEnv } from '../../remote-media.ts';
 import { hmaCurationRoutes } from './curation.ts';
+import { type HmaExchangeBackend, hmaExchangeRoutes } from './exchanges.ts';
 import { hmaHashingRoutes } from './hashing.ts';
 import { hmaMatchingRoutes } from './matching.ts';
 import { acceptMultipart, answerInHmaShape } from './shapes.ts';
@@ -31,4 +32,8 @@ export const hmaRoutes = (bulwark: Bulwark, options: HmaOptions): FastifyPluginA
   await app.register(hmaHashingRoutes(bulwark, fetcher));
   await app.register(hmaMatchingRoutes(bulwark, contents, fetcher));
   await app.register(hmaCurationRoutes(bulwark, contents, fetcher));
+  // The exchange stage (src/exchange/exchange-service.ts) comes from another branch: the
+  // /c/exchanges routes are served once it is part of this build.
+  const exchanges = (bulwark as Bulwark & { exchanges?: HmaExchangeBackend }).exchanges;
+  if (exchanges) await app.register(hmaExchangeRoutes(exchanges));
 };
