@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +19,8 @@ import { storeTargets } from './helpers/stores.ts';
  */
 
 const randomPdq = () => randomBytes(32).toString('hex');
+/** Bank controls (per-bank enabled_ratio, per-entry disabling) come from another branch (ex-controls). */
+const bankControls = existsSync(new URL('../src/banks/entry-disabling.ts', import.meta.url));
 const MAX_REMOTE_BYTES = 200_000;
 
 /** A multipart/form-data body as curl --form builds it. */
@@ -67,6 +70,8 @@ class MediaServer {
       response.writeHead(302, { location: '/image1.png' }).end();
     } else if (path === '/to-loopback.png') {
       response.writeHead(302, { location: `http://127.0.0.1:${this.port}/image1.png` }).end();
+    } else if (path === '/to-other-port.png') {
+      response.writeHead(302, { location: `http://localhost:${this.port + 1}/image1.png` }).end();
     } else if (path === '/notes.txt') {
       response.writeHead(200, { 'content-type': 'text/plain' }).end('plain text');
     } else if (path === '/declared-huge.png') {
@@ -172,7 +177,9 @@ for (const target of await storeTargets()) {
       assert.deepEqual(off.json(), { name: 'MY_TEST_BANK_RENAMED', matching_enabled_ratio: 0 });
       const on = await app.inject({ method: 'PUT', url: '/c/bank/MY_TEST_BANK_RENAMED', headers: auth, payload: { enabled_ratio: 1.0 } });
       assert.equal(on.json().matching_enabled_ratio, 1);
-      expectHmaError(await app.inject({ method: 'PUT', url: '/c/bank/MY_TEST_BANK_RENAMED', headers: auth, payload: { enabled_ratio: 0.5 } }), 400, /enabled_ratio 0.5 is not supported/);
+      const half = await app.inject({ method: 'PUT', url: '/c/bank/MY_TEST_BANK_RENAMED', headers: auth, payload: { enabled_ratio: 0.5 } });
+      if (bankControls) assert.deepEqual(half.json(), { name: 'MY_TEST_BANK_RENAMED', matching_enabled_ratio: 0.5 });
+      else expectHmaError(half, 400, /enabled_ratio 0.5 is not supported/);
       expectHmaError(await app.inject({ method: 'PUT', url: '/c/bank/MY_TEST_BANK_RENAMED', headers: auth, payload: { enabled_ratio: 2 } }), 400, /enabled_ratio/);
 
       assert.deepEqual((await app.inject({ method: 'DELETE', url: '/c/bank/MY_TEST_BANK_RENAMED', headers: auth })).json(), { message: 'Done' });
@@ -216,7 +223,8 @@ for (const target of await storeTargets()) {
       expectHmaError(await get(`http://elsewhere.example:${media.port}/image1.png`), 400, /not on the allow-list/);
       expectHmaError(await get(`file:///etc/hostname`), 400, /only http and https/);
       expectHmaError(await get(`http://user:secret@localhost:${media.port}/image1.png`), 400, /credentials in URLs/);
-      expectHmaError(await get(hmaUrl('/to-loopback.png')), 400, /redirect to another host \(127.0.0.1\) refused/);
+      expectHmaError(await get(hmaUrl('/to-loopback.png')), 400, /redirect to another host \(127.0.0.1:\d+\) refused/);
+      expectHmaError(await get(hmaUrl('/to-other-port.png')), 400, /redirect to another host \(localhost:\d+\) refused/);
       // On the list through ".media.test", but it resolves to loopback, which only a host named itself may reach.
       expectHmaError(await get(`http://img.media.test:${media.port}/image1.png`), 400, /resolves to a private or loopback address/);
       expectHmaError(await get(hmaUrl('/declared-huge.png')), 413, /Content too large/);
@@ -303,6 +311,10 @@ for (const target of await storeTargets()) {
       assert.equal('note' in (await app.inject({ url: `/c/bank/TEST_BANK/content/${id}`, headers: auth })).json(), false, 'an empty note clears it');
       expectHmaError(await app.inject({ method: 'PUT', url: `/c/bank/TEST_BANK/content/${id}`, headers: auth, payload: { disable_until_ts: 9999999999 } }), 400, /less than 5 years/);
       expectHmaError(await app.inject({ method: 'PUT', url: `/c/bank/TEST_BANK/content/${id}`, headers: auth, payload: { disable_until_ts: -1 } }), 400, /non-negative/);
+      if (!bankControls) {
+        expectHmaError(await app.inject({ method: 'PUT', url: `/c/bank/TEST_BANK/content/${id}`, headers: auth, payload: { disable_until_ts: 0, note: 'kept?' } }), 400, /needs bank controls/);
+        assert.equal('note' in (await app.inject({ url: `/c/bank/TEST_BANK/content/${id}`, headers: auth })).json(), false, 'a refused change changes nothing');
+      }
       expectHmaError(await app.inject({ method: 'PUT', url: `/c/bank/TEST_BANK/content/${id}`, headers: auth, payload: { note: 'x'.repeat(256) } }), 400, /at most 255/);
 
       // Hashes added directly, two signal types as one content.
@@ -324,6 +336,33 @@ for (const target of await storeTargets()) {
       assert.deepEqual((await app.inject({ method: 'DELETE', url: `/c/bank/TEST_BANK/content/${signalId}`, headers: auth })).json(), { deleted: 0 });
       assert.deepEqual((await app.inject({ url: `/m/lookup?signal_type=md5&signal=${md5}`, headers: auth })).json(), {}, 'both hashes left the index');
       assert.deepEqual((await app.inject({ url: `/m/lookup?signal_type=pdq&signal=${pdq}`, headers: auth })).json(), {});
+    });
+
+    it('keeps enabled_ratio with a seeded coin and disables content until a time or until re-enabled', { skip: bankControls ? false : 'bank controls (branch ex-controls) are not part of this build' }, async () => {
+      const created = await app.inject({ method: 'POST', url: '/c/banks', headers: auth, payload: { name: 'TRIAL_LIST', enabled_ratio: 0.5 } });
+      assert.deepEqual(created.json(), { name: 'TRIAL_LIST', matching_enabled_ratio: 0.5 });
+      const pdq = randomPdq();
+      const id = (await app.inject({ method: 'POST', url: '/c/bank/TRIAL_LIST/signal', headers: auth, payload: { pdq } })).json().id;
+      const counted = async (seed: number) => 'TRIAL_LIST' in (await app.inject({ url: `/m/lookup?signal_type=pdq&signal=${pdq}&seed=${seed}`, headers: auth })).json();
+      const outcomes = await Promise.all(Array.from({ length: 40 }, (_, seed) => counted(seed)));
+      assert.ok(outcomes.includes(true) && outcomes.includes(false), 'at 0.5 some seeds count the bank and some do not');
+      for (let seed = 0; seed < 5; seed++) assert.equal(await counted(seed), outcomes[seed], 'the same seed lands the same way');
+      await app.inject({ method: 'PUT', url: '/c/bank/TRIAL_LIST', headers: auth, payload: { enabled_ratio: 1 } });
+
+      const put = (disable_until_ts: number) => app.inject({ method: 'PUT', url: `/c/bank/TRIAL_LIST/content/${id}`, headers: auth, payload: { disable_until_ts } });
+      const shown = async () => (await app.inject({ url: `/c/bank/TRIAL_LIST/content/${id}`, headers: auth })).json().disable_until_ts;
+      const matches = async () => (await app.inject({ url: `/m/lookup?signal_type=pdq&signal=${pdq}`, headers: auth })).json();
+      assert.equal((await put(0)).json().disable_until_ts, 0);
+      assert.equal(await shown(), 0);
+      assert.deepEqual(await matches(), {}, 'disabled until re-enabled');
+      const later = Math.floor(Date.now() / 1000) + 30 * 24 * 3600;
+      assert.equal((await put(later)).json().disable_until_ts, later);
+      assert.deepEqual(await matches(), {}, 'disabled until a time to come');
+      assert.equal((await put(1)).json().disable_until_ts, 1);
+      assert.deepEqual(await matches(), { TRIAL_LIST: [{ bank_content_id: id, distance: '0' }] });
+      await put(0);
+      assert.equal((await put(100)).json().disable_until_ts, 1, 'a time already past is enabled, as in HMA');
+      assert.deepEqual(await matches(), { TRIAL_LIST: [{ bank_content_id: id, distance: '0' }] });
     });
 
     it('adds content by URL with JSON metadata, and refuses bad metadata and notes', async () => {

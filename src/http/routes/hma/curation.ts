@@ -7,10 +7,9 @@ import type { Bank } from '../../../banks/banks.ts';
 import { BulwarkError, invalid, notFound } from '../../../errors.ts';
 import type { RemoteMediaFetcher } from '../../remote-media.ts';
 import { HMA_CONTENT_TYPES, hashUpload, hashUrl } from './hashing.ts';
-import { bankConfigJson, bulwarkBankName, checkMetadata, checkNote, enabledFromRatio, flag, multipartOf } from './shapes.ts';
+import { disableUntilTs, ratioChanges, setDisableUntil } from './bank-controls.ts';
+import { bankConfigJson, bulwarkBankName, checkMetadata, checkNote, flag, multipartOf } from './shapes.ts';
 
-/** BankContentConfig.ENABLED: Bulwark entries match until removed. */
-const ENABLED = 1;
 const FIVE_YEARS_SECONDS = 5 * 365 * 24 * 3600;
 
 const bankParams = z.object({ bank_name: z.string().max(255) });
@@ -47,7 +46,9 @@ export const hmaCurationRoutes = (bulwark: Bulwark, contents: BankContentService
     },
     async (request, reply) => {
       const { name, enabled_ratio: enabledRatio, enabled } = request.body;
-      const on = enabledRatio !== undefined && enabledRatio !== null ? enabledFromRatio(enabledRatio) : (enabled ?? true);
+      const ratio = enabledRatio ?? (enabled === false ? 0 : 1);
+      // Checked before anything is made, so a ratio this build cannot keep leaves no bank behind.
+      const changes = ratioChanges(bulwark, ratio);
       const bulwarkName = bulwarkBankName(name, { creating: true });
       let bank: Bank;
       try {
@@ -56,7 +57,7 @@ export const hmaCurationRoutes = (bulwark: Bulwark, contents: BankContentService
         if (error instanceof BulwarkError && error.kind === 'conflict') throw new BulwarkError('forbidden', 'Bank already exists');
         throw error;
       }
-      if (!on) bank = await bulwark.banks.update(bulwarkName, { enabled: false });
+      if (ratio !== 1) bank = await bulwark.banks.update(bulwarkName, changes);
       return reply.code(201).send(bankConfigJson(bank));
     },
   );
@@ -78,8 +79,9 @@ export const hmaCurationRoutes = (bulwark: Bulwark, contents: BankContentService
     async (request) => {
       let bank = await existingBank(bulwark, request.params.bank_name, 'Bank not found');
       const { name, enabled, enabled_ratio: enabledRatio } = request.body;
-      let on: boolean | undefined = enabled ?? undefined;
-      if (enabledRatio !== undefined && enabledRatio !== null) on = enabledFromRatio(enabledRatio);
+      let changes: { enabled: boolean; enabledRatio?: number } | undefined;
+      if (enabled !== undefined && enabled !== null) changes = ratioChanges(bulwark, enabled ? 1 : 0);
+      if (enabledRatio !== undefined && enabledRatio !== null) changes = ratioChanges(bulwark, enabledRatio);
       const newName = name !== undefined && name !== null ? bulwarkBankName(name, { creating: true }) : undefined;
       if (newName !== undefined && newName !== bank.name) {
         try {
@@ -89,7 +91,7 @@ export const hmaCurationRoutes = (bulwark: Bulwark, contents: BankContentService
           throw error;
         }
       }
-      if (on !== undefined && on !== bank.enabled) bank = await bulwark.banks.update(bank.name, { enabled: on });
+      if (changes) bank = await bulwark.banks.update(bank.name, changes);
       return bankConfigJson(bank);
     },
   );
@@ -180,7 +182,7 @@ export const hmaCurationRoutes = (bulwark: Bulwark, contents: BankContentService
       const includeMetadata = flag(request.query.include_metadata, 'include_metadata', true);
       return {
         id: content.id,
-        disable_until_ts: ENABLED,
+        disable_until_ts: disableUntilTs(await bulwark.banks.entriesByIds(content.entryIds)),
         original_media_uri: null,
         bank: bankConfigJson(bank),
         ...(includeSignals ? { signals: content.signals } : {}),
@@ -204,20 +206,21 @@ export const hmaCurationRoutes = (bulwark: Bulwark, contents: BankContentService
       const bank = await existingBank(bulwark, request.params.bank_name);
       let content = await contentOf(contents, bank, request.params.content_id);
       const body = request.body;
+      // Both checked before either is applied.
+      const note = 'note' in body ? checkNote(body.note) : undefined;
       if (body.disable_until_ts !== undefined) {
         const ts = Number(body.disable_until_ts);
         if (!Number.isSafeInteger(ts)) throw invalid(`Invalid int: '${body.disable_until_ts}'`);
         if (ts < 0) throw invalid('disable_until_ts must be a non-negative integer');
-        if (ts > Math.floor(Date.now() / 1000) + FIVE_YEARS_SECONDS) throw invalid('disable_until_ts must be less than 5 years in the future');
-        // Per-entry disabling comes with bank controls (another branch); until then entries are always enabled.
-        if (ts !== ENABLED) throw invalid('disabling content (disable_until_ts other than 1) is not supported by this Bulwark yet: delete the content instead');
+        const now = Math.floor(Date.now() / 1000);
+        if (ts > now + FIVE_YEARS_SECONDS) throw invalid('disable_until_ts must be less than 5 years in the future');
+        await setDisableUntil(bulwark, bank.name, content.entryIds, ts, now);
       }
-      const note = 'note' in body ? checkNote(body.note) : undefined;
       if (note !== undefined) content = await contents.setNote(bank.name, content.id, note);
       // HMA answers with its BankContentConfig dataclass as stored.
       return {
         id: content.id,
-        disable_until_ts: ENABLED,
+        disable_until_ts: disableUntilTs(await bulwark.banks.entriesByIds(content.entryIds)),
         collab_metadata: {},
         original_media_uri: null,
         bank: bankConfigJson(bank),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Bulwark } from '../../../app.ts';
 import type { BankContentService } from '../../../banks/bank-contents.ts';
 import { BulwarkError, invalid } from '../../../errors.ts';
-import type { MatchResult } from '../../../match/matcher.ts';
+import type { MatchOptions, MatchResult } from '../../../match/matcher.ts';
 import type { ComputedSignal, SignalType } from '../../../signals/types.ts';
 import type { RemoteMediaFetcher } from '../../remote-media.ts';
 import { hashUpload, hashUrl } from './hashing.ts';
@@ -53,12 +53,14 @@ function bankFilter(banks: string | undefined): string[] | undefined {
 }
 
 /** Matches, dropping banks the filter names that do not exist (HMA intersects with the banks it knows). */
-async function matchSignal(bulwark: Bulwark, signal: ComputedSignal, banks: string[] | undefined): Promise<MatchResult> {
+async function matchSignal(bulwark: Bulwark, signal: ComputedSignal, banks: string[] | undefined, seed: string | undefined): Promise<MatchResult> {
   let filter = banks;
   for (;;) {
     if (filter && filter.length === 0) return { matched: false, signals: [], matches: [] };
     try {
-      return await bulwark.matcher.match([signal], filter ? { banks: filter } : {});
+      // The seed of the enabled_ratio coin (bank controls; a build without them has no coin to seed).
+      const options: MatchOptions & { seed?: string } = { ...(filter ? { banks: filter } : {}), ...(seed !== undefined ? { seed } : {}) };
+      return await bulwark.matcher.match([signal], options);
     } catch (error) {
       const unknown = error instanceof BulwarkError ? error.details?.banks : undefined;
       if (!filter || !Array.isArray(unknown) || unknown.length === 0) throw error;
@@ -71,9 +73,9 @@ export class HmaLookup {
   constructor(private readonly bulwark: Bulwark, private readonly contents: BankContentService) {}
 
   /** Matches of one signal, per bank, with HMA's content ids and distance strings. */
-  async lookup(signal: ComputedSignal, banks: string[] | undefined): Promise<MatchesByBank> {
+  async lookup(signal: ComputedSignal, banks: string[] | undefined, seed?: string): Promise<MatchesByBank> {
     const type = this.bulwark.signals.get(signal.signalType);
-    const result = await matchSignal(this.bulwark, signal, banks);
+    const result = await matchSignal(this.bulwark, signal, banks, seed);
     const contentIds = await this.contents.contentIds(result.matches.map((match) => match.entryId));
     const byBank: MatchesByBank = {};
     const seen = new Set<string>();
@@ -88,9 +90,9 @@ export class HmaLookup {
   }
 
   /** Matches per signal type, for hashed media (HMA's POST /m/lookup and the URL form). */
-  async lookupAll(computed: ComputedSignal[], banks: string[] | undefined): Promise<Record<string, MatchesByBank>> {
+  async lookupAll(computed: ComputedSignal[], banks: string[] | undefined, seed?: string): Promise<Record<string, MatchesByBank>> {
     const bySignalType: Record<string, MatchesByBank> = {};
-    for (const signal of computed) bySignalType[signal.signalType] = await this.lookup(signal, banks);
+    for (const signal of computed) bySignalType[signal.signalType] = await this.lookup(signal, banks, seed);
     return bySignalType;
   }
 }
@@ -137,12 +139,12 @@ export const hmaMatchingRoutes = (bulwark: Bulwark, contents: BankContentService
       const banks = bankFilter(query.banks);
       if (query.url) {
         const { computed } = await hashUrl(bulwark, fetcher, query.url, query.content_type, query.types);
-        const bySignalType = await lookups.lookupAll(computed, banks);
+        const bySignalType = await lookups.lookupAll(computed, banks, query.seed);
         // The outer signal-type level is dropped when signal_type is given (lookup_get).
         return query.signal_type !== undefined ? (bySignalType[query.signal_type] ?? {}) : bySignalType;
       }
       if (!query.signal || !query.signal_type) throw invalid('Either url or both signal and signal_type are required');
-      return lookups.lookup(givenSignal(bulwark, query.signal_type, query.signal), banks);
+      return lookups.lookup(givenSignal(bulwark, query.signal_type, query.signal), banks, query.seed);
     },
   );
 
@@ -158,7 +160,7 @@ export const hmaMatchingRoutes = (bulwark: Bulwark, contents: BankContentService
     async (request) => {
       flag(request.query.bypass_coinflip, 'bypass_coinflip', false);
       const { computed } = await hashUpload(bulwark, await multipartOf(request), request.query.types);
-      return lookups.lookupAll(computed, bankFilter(request.query.banks));
+      return lookups.lookupAll(computed, bankFilter(request.query.banks), request.query.seed);
     },
   );
 

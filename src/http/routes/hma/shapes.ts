@@ -3,6 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { Bank } from '../../../banks/banks.ts';
 import { BulwarkError, type ErrorKind, invalid } from '../../../errors.ts';
 import { UnstorableInputError } from '../../../validation/edge.ts';
+import { bankRatio } from './bank-controls.ts';
 
 /**
  * Shapes shared by the HMA-compatible routes: HMA 2.x's error body, its bank names and bank
@@ -75,18 +76,8 @@ export function bulwarkBankName(hmaName: string, options: { creating?: boolean }
 
 export const hmaBankName = (bulwarkName: string): string => bulwarkName.toUpperCase();
 
-/** HMA's BankConfig. Bulwark banks are on or off: without per-bank ratios the ratio is 1 or 0. */
-export const bankConfigJson = (bank: Pick<Bank, 'name' | 'enabled'>) => ({
-  name: hmaBankName(bank.name),
-  matching_enabled_ratio: bank.enabled ? 1.0 : 0.0,
-});
-
-/** An enabled_ratio Bulwark can keep: 0 (off) or 1 (on). */
-export function enabledFromRatio(ratio: number): boolean {
-  if (ratio === 1) return true;
-  if (ratio === 0) return false;
-  throw invalid(`enabled_ratio ${ratio} is not supported: this Bulwark keeps a bank on (1.0) or off (0.0), not on for a fraction of lookups`);
-}
+/** HMA's BankConfig. */
+export const bankConfigJson = (bank: Bank) => ({ name: hmaBankName(bank.name), matching_enabled_ratio: bankRatio(bank) });
 
 /** HMA's `distance`: the similarity's pretty_str, "-" for types that match exactly. */
 export const distanceString = (matching: 'exact' | 'distance', distance: number): string => (matching === 'exact' ? '-' : String(distance));
