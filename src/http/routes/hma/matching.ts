@@ -53,10 +53,10 @@ function bankFilter(banks: string | undefined): string[] | undefined {
 }
 
 /** Matches, dropping banks the filter names that do not exist (HMA intersects with the banks it knows). */
-async function matchSignal(bulwark: Bulwark, signal: ComputedSignal, banks: string[] | undefined, seed: string | undefined): Promise<MatchResult> {
+async function matchSignal(bulwark: Bulwark, signal: ComputedSignal, banks: string[] | undefined, seed: string | undefined): Promise<Pick<MatchResult, 'matches'>> {
   let filter = banks;
   for (;;) {
-    if (filter && filter.length === 0) return { matched: false, signals: [], matches: [] };
+    if (filter && filter.length === 0) return { matches: [] };
     try {
       // The seed of the enabled_ratio coin (bank controls; a build without them has no coin to seed).
       const options: MatchOptions & { seed?: string } = { ...(filter ? { banks: filter } : {}), ...(seed !== undefined ? { seed } : {}) };
