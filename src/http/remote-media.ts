@@ -111,7 +111,8 @@ export class RemoteMediaFetcher {
         response.resume();
         if (redirects >= MAX_REDIRECTS) throw refused(`Failed to fetch URL: more than ${MAX_REDIRECTS} redirects`);
         const next = new URL(response.headers.location, url);
-        if (next.hostname.toLowerCase() !== url.hostname.toLowerCase()) throw refused(`Failed to fetch URL: redirect to another host (${next.hostname}) refused`);
+        // The same host and port: another port on the same machine is another service.
+        if (next.host.toLowerCase() !== url.host.toLowerCase()) throw refused(`Failed to fetch URL: redirect to another host (${next.host}) refused`);
         url = this.check(next.href);
         continue;
       }
