@@ -12,6 +12,7 @@ import { BankService } from './banks/banks.ts';
 import { EventLog } from './events/event-log.ts';
 import { ExchangeService } from './exchange/exchange-service.ts';
 import { ExchangeFetcher, type FetcherOptions } from './exchange/fetcher.ts';
+import { entryProvenance } from './exchange/provenance.ts';
 import { defaultExchangeTypes } from './exchange/types/registry.ts';
 import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
@@ -176,6 +177,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const signals = config.signals ?? defaultSignalRegistry();
   const banks = new BankService(sql, signals);
   const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs });
+  matcher.describeProvenanceWith((entryIds) => entryProvenance(sql, entryIds));
   const events = new EventLog(sql, new ForegroundLoad({ share: config.pipelineShare ?? pipelineShareFromEnv() }));
   const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
   const hashing: MediaHashing =

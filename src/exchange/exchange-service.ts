@@ -50,6 +50,61 @@ export interface ExchangeStatus {
   feedback: FeedbackCounts;
 }
 
+export interface FeedbackView {
+  id: number;
+  verdict: string;
+  reason: string | null;
+  caseId: number | null;
+  decisionId: number | null;
+  status: keyof FeedbackCounts;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+
+export interface ExchangeItemView {
+  exchange: string;
+  key: string;
+  member: string | null;
+  tags: string[];
+  signals: { signalType: string; value: string }[];
+  otherFingerprints: Record<string, string>;
+  sourceOpinion: string | null;
+  deleted: boolean;
+  sourceUpdatedAt: Date | null;
+  updatedAt: Date;
+  entryIds: number[];
+  feedback: FeedbackView[];
+}
+
+interface ItemRow {
+  item_key: string;
+  member: string | null;
+  tags: string[];
+  signals: { signalType: string; value: string }[];
+  other_fingerprints: Record<string, string>;
+  source_opinion: string | null;
+  deleted: boolean;
+  source_updated_at: Date | null;
+  updated_at: Date;
+}
+
+interface FeedbackRow {
+  id: string | number;
+  verdict: string;
+  reason: string | null;
+  case_id: string | number | null;
+  decision_id: string | number | null;
+  status: keyof FeedbackCounts;
+  attempts: number;
+  next_attempt_at: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  sent_at: Date | null;
+}
+
 /** Configuring exchanges and reading their status; the fetching itself is the fetcher's. */
 export class ExchangeService {
   constructor(
@@ -117,6 +172,50 @@ export class ExchangeService {
     const exchange = await this.get(name);
     if (!exchange.enabled) throw conflict(`exchange ${JSON.stringify(name)} is disabled: enable it first`, { name });
     return this.fetcher.fetchNow(name, onProgress);
+  }
+
+  /** One item as the source last sent it, the bank entries it holds, and the feedback given on it. */
+  async item(name: string, key: string): Promise<ExchangeItemView> {
+    const exchange = await this.get(name);
+    const found = await this.sql.query<ItemRow>(
+      `SELECT item_key, member, tags, signals, other_fingerprints, source_opinion, deleted, source_updated_at, updated_at
+       FROM exchange_items WHERE exchange_id = $1 AND item_key = $2`,
+      [exchange.id, key],
+    );
+    if (found.rows.length === 0) throw notFound(`exchange ${JSON.stringify(name)} has no item ${JSON.stringify(key)}`, { name, key });
+    const row = found.rows[0];
+    const entries = await this.sql.query<{ entry_id: string | number }>('SELECT entry_id FROM exchange_item_entries WHERE exchange_id = $1 AND item_key = $2 ORDER BY entry_id', [exchange.id, key]);
+    const feedback = await this.sql.query<FeedbackRow>(
+      `SELECT id, verdict, reason, case_id, decision_id, status, attempts, next_attempt_at, last_error, created_at, sent_at
+       FROM exchange_feedback WHERE exchange_id = $1 AND item_key = $2 ORDER BY id`,
+      [exchange.id, key],
+    );
+    return {
+      exchange: exchange.name,
+      key: row.item_key,
+      member: row.member,
+      tags: row.tags,
+      signals: row.signals,
+      otherFingerprints: row.other_fingerprints,
+      sourceOpinion: row.source_opinion,
+      deleted: row.deleted,
+      sourceUpdatedAt: row.source_updated_at,
+      updatedAt: row.updated_at,
+      entryIds: entries.rows.map((entry) => Number(entry.entry_id)),
+      feedback: feedback.rows.map((entry) => ({
+        id: Number(entry.id),
+        verdict: entry.verdict,
+        reason: entry.reason,
+        caseId: entry.case_id === null ? null : Number(entry.case_id),
+        decisionId: entry.decision_id === null ? null : Number(entry.decision_id),
+        status: entry.status,
+        attempts: entry.attempts,
+        nextAttemptAt: entry.next_attempt_at,
+        lastError: entry.last_error,
+        createdAt: entry.created_at,
+        sentAt: entry.sent_at,
+      })),
+    };
   }
 
   async get(name: string): Promise<ExchangeWithState> {

@@ -98,27 +98,32 @@ async function applySlice(tx: SqlClient, target: ItemTarget, items: CheckedItem[
   const added: number[] = [];
   const entryIds = new Map<string, number>();
   if (wanted.size > 0) {
-    const payload = JSON.stringify([...wanted.values()]);
-    const inserted = await tx.query<{ id: string | number }>(
+    const inserted = await tx.query<{ id: string | number; signal_type: string; value: string }>(
       `INSERT INTO bank_entries (bank_id, signal_type, value, source, tags)
        SELECT $1, r.signal_type, r.value, $2, coalesce(r.tags, '{}') FROM jsonb_to_recordset($3::jsonb) AS r(signal_type text, value text, tags text[])
-       ON CONFLICT (bank_id, signal_type, md5(value)) DO NOTHING RETURNING id`,
-      [target.bankId, exchangeEntrySource(target.exchangeName), payload],
+       ON CONFLICT (bank_id, signal_type, md5(value)) DO NOTHING RETURNING id, signal_type, value`,
+      [target.bankId, exchangeEntrySource(target.exchangeName), JSON.stringify([...wanted.values()])],
     );
-    added.push(...inserted.rows.map((row) => Number(row.id)));
-    // Entries this exchange added follow its items' tags; others' entries keep their own.
-    const found = await tx.query<{ id: string | number; signal_type: string; value: string }>(
-      `WITH wanted AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(signal_type text, value text, tags text[])),
-       retagged AS (
-         UPDATE bank_entries e SET tags = w.tags FROM wanted w
-         WHERE e.bank_id = $1 AND e.signal_type = w.signal_type AND md5(e.value) = md5(w.value) AND e.value = w.value
-           AND e.source = $3 AND e.tags IS DISTINCT FROM coalesce(w.tags, '{}')
-       )
-       SELECT e.id, e.signal_type, e.value FROM bank_entries e JOIN wanted w
-         ON e.bank_id = $1 AND e.signal_type = w.signal_type AND md5(e.value) = md5(w.value) AND e.value = w.value`,
-      [target.bankId, payload, exchangeEntrySource(target.exchangeName)],
-    );
-    for (const row of found.rows) entryIds.set(`${row.signal_type}\u0000${row.value}`, Number(row.id));
+    for (const row of inserted.rows) {
+      added.push(Number(row.id));
+      entryIds.set(`${row.signal_type}\u0000${row.value}`, Number(row.id));
+    }
+    // Hashes already in the bank: link to their entries; those this exchange added follow its items' tags.
+    const existing = [...wanted.entries()].filter(([id]) => !entryIds.has(id)).map(([, row]) => row);
+    if (existing.length > 0) {
+      const found = await tx.query<{ id: string | number; signal_type: string; value: string }>(
+        `WITH wanted AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(signal_type text, value text, tags text[])),
+         retagged AS (
+           UPDATE bank_entries e SET tags = coalesce(w.tags, '{}') FROM wanted w
+           WHERE e.bank_id = $1 AND e.signal_type = w.signal_type AND md5(e.value) = md5(w.value) AND e.value = w.value
+             AND e.source = $3 AND e.tags IS DISTINCT FROM coalesce(w.tags, '{}')
+         )
+         SELECT e.id, e.signal_type, e.value FROM bank_entries e JOIN wanted w
+           ON e.bank_id = $1 AND e.signal_type = w.signal_type AND md5(e.value) = md5(w.value) AND e.value = w.value`,
+        [target.bankId, JSON.stringify(existing), exchangeEntrySource(target.exchangeName)],
+      );
+      for (const row of found.rows) entryIds.set(`${row.signal_type}\u0000${row.value}`, Number(row.id));
+    }
   }
   const links: { item_key: string; entry_id: number }[] = [];
   for (const item of items) {
