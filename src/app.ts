@@ -13,6 +13,7 @@ import { EventLog } from './events/event-log.ts';
 import { ExchangeService } from './exchange/exchange-service.ts';
 import { ExchangeFetcher, type FetcherOptions } from './exchange/fetcher.ts';
 import { entryProvenance } from './exchange/provenance.ts';
+import { type DisableEntryIn, EXCHANGE_FEEDBACK_QUEUE, queueFeedback } from './exchange/feedback.ts';
 import { defaultExchangeTypes } from './exchange/types/registry.ts';
 import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
@@ -111,7 +112,7 @@ export interface BulwarkConfig extends StoreLocation {
   /** On a shared PostgreSQL, how often the background stages look for events written by other processes. */
   outboxPollMs?: number;
   /** Signal exchanges (src/exchange/): their types, clock, fetch and schedule; absent, the shipped types and the real world. */
-  exchanges?: Partial<FetcherOptions>;
+  exchanges?: Partial<FetcherOptions> & { disableOnFalsePositive?: DisableEntryIn };
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -236,7 +237,15 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const preserveReported = reportableDecisionPreserver(sql, events, preservation, { verdicts: ncmecConfig.reportableVerdicts, policies: ncmecConfig.autoReportPolicies });
   const exchangeFetcher = new ExchangeFetcher(sql, banks, signals, { ...config.exchanges, types: config.exchanges?.types ?? defaultExchangeTypes() });
   const exchanges = new ExchangeService(sql, banks, exchangeFetcher.options.types, exchangeFetcher, config.exchanges?.env);
-  const consumers = [preserveReported, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
+  // Reviewers' verdicts on content that matched exchanged entries become feedback to those exchanges.
+  // TO WIRE AT MERGE: disabling the entry locally on a false positive needs the bank controls'
+  // BankService.disableEntryIn; the default then becomes, under BULWARK_EXCHANGE_DISABLE_ON_FALSE_POSITIVE,
+  // (tx, entryId, reason) => banks.disableEntryIn(tx, entryId, { reason, onlyIfEnabled: true }).then((toggle) => toggle.published)
+  const disableOnFalsePositive = config.exchanges?.disableOnFalsePositive;
+  const exchangeFeedbackQueue = new OutboxConsumer(sql, events, EXCHANGE_FEEDBACK_QUEUE, [CASE_DECIDED_EVENT], async (tx, event) => {
+    for (const published of await queueFeedback(tx, event, { disableOnFalsePositive })) tx.afterCommit(() => void published());
+  });
+  const consumers = [preserveReported, exchangeFeedbackQueue, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
   // An api process leaves every outbox stage and delivery to the workers; the rest is the same.
   const background = config.role !== 'api';
   const dispatching = background && config.dispatchActions !== false;

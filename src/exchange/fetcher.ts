@@ -6,6 +6,7 @@ import { type ExchangeCheckpoint, ExchangeError, type FetchPage, type SignalExch
 import { type ExchangeWithState, ExchangeStore, type SkippedItem } from './exchange-store.ts';
 import { checkItem, type CheckedItem, itemName } from './item-check.ts';
 import { applyItems, type EntryChanges, releaseUnseenItems } from './item-store.ts';
+import { FeedbackSender } from './feedback.ts';
 import type { ExchangeTypeRegistry } from './types/registry.ts';
 
 export interface FetcherOptions {
@@ -65,6 +66,9 @@ export class ExchangeFetcher {
   private readonly running = new Map<string, Promise<FetchRunResult>>();
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+  /** Sends reviewers' verdicts back to the sources, on the same schedule as the fetches. */
+  readonly feedback: FeedbackSender;
+  private sending: Promise<number> | undefined;
 
   constructor(
     private readonly sql: SqlClient,
@@ -74,11 +78,30 @@ export class ExchangeFetcher {
   ) {
     this.store = new ExchangeStore(sql);
     this.now = options.now ?? (() => new Date());
+    this.feedback = new FeedbackSender(sql, {
+      types: options.types,
+      now: this.now,
+      fetch: options.fetch ?? globalThis.fetch,
+      env: options.env ?? process.env,
+      initialBackoffMs: options.initialBackoffMs,
+      maxBackoffMs: options.maxBackoffMs,
+    });
+  }
+
+  /** Sends the feedback that is due; one pass at a time. */
+  sendFeedback(): Promise<number> {
+    this.sending ??= this.feedback.sendDue(this.abort.signal).finally(() => {
+      this.sending = undefined;
+    });
+    return this.sending;
   }
 
   /** Starts looking for due exchanges every tickMs; returns the function that stops it. */
   start(): () => void {
-    const tick = () => void this.tick().catch(() => undefined);
+    const tick = () => {
+      void this.tick().catch(() => undefined);
+      void this.sendFeedback().catch(() => undefined);
+    };
     this.timer = setInterval(tick, this.options.tickMs ?? 5000);
     this.timer.unref();
     tick();
@@ -99,7 +122,7 @@ export class ExchangeFetcher {
 
   /** Settles when every run under way has ended (tests, shutdown). */
   async idle(): Promise<void> {
-    await Promise.all([...this.running.values()].map((run) => run.catch(() => undefined)));
+    await Promise.all([...this.running.values(), this.sending].map((run) => run?.catch(() => undefined)));
   }
 
   /**

@@ -81,7 +81,8 @@ CREATE TABLE exchange_feedback (
   -- pending: to send; sent; failed: the source refused it for good; unsupported: the type takes no feedback.
   status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'unsupported')),
   attempts        integer NOT NULL DEFAULT 0,
-  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  -- Null: due at once (queued by a decision); otherwise the backoff's time, or a sender's claim.
+  next_attempt_at timestamptz,
   last_error      text,
   created_at      timestamptz NOT NULL DEFAULT now(),
   sent_at         timestamptz
