@@ -256,6 +256,25 @@ for (const target of targets) {
       assert.deepEqual(await bankValues(), []);
     });
 
+    it('never runs one exchange in two fetchers at once: the second is told another is fetching', async () => {
+      const hash = randomPdq();
+      source.pages = [{ items: [item('a', hash)], progressAt: at(1) }];
+      let open!: () => void;
+      source.gate = new Promise<void>((resolve) => (open = resolve));
+      const first = bulwark.exchanges.fetchNow(name);
+      await source.waiting;
+      const other = new ExchangeFetcher(bulwark.sql, bulwark.banks, bulwark.signals, { types, now: clock.now });
+      const refused = await other.fetchNow(name);
+      assert.match(refused.error ?? '', /another process is fetching/);
+      assert.equal(refused.pages, 0);
+      open();
+      assert.equal((await first).error, undefined);
+      source.gate = undefined;
+      assert.equal((await other.fetchNow(name)).error, undefined, 'the lease is free once the first run ends');
+      assert.deepEqual(await bankValues(), [hash]);
+      assert.equal((await bulwark.exchanges.status(name)).lastError, null, 'a refused second run records no failure');
+    });
+
     it('removing the exchange removes the entries only it held', async () => {
       const hash = randomPdq();
       source.pages = [{ items: [item('a', hash)], progressAt: at(1) }];

@@ -137,6 +137,26 @@ export class ExchangeStore {
     });
   }
 
+  /** Takes the exchange's lease for `owner` until `until`, unless another owner holds one that has not run out. */
+  async claim(id: number, owner: string, now: Date, until: Date): Promise<boolean> {
+    const claimed = await this.sql.query(
+      `UPDATE exchange_fetch_state SET lease_owner = $2, lease_until = $4
+       WHERE exchange_id = $1 AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $3) RETURNING exchange_id`,
+      [id, owner, now, until],
+    );
+    return claimed.rows.length > 0;
+  }
+
+  /** Renews the lease inside a page's transaction; false when another process has taken it over. */
+  async renew(tx: SqlClient, id: number, owner: string, until: Date): Promise<boolean> {
+    const renewed = await tx.query('UPDATE exchange_fetch_state SET lease_until = $3 WHERE exchange_id = $1 AND lease_owner = $2 RETURNING exchange_id', [id, owner, until]);
+    return renewed.rows.length > 0;
+  }
+
+  async release(id: number, owner: string): Promise<void> {
+    await this.sql.query('UPDATE exchange_fetch_state SET lease_owner = NULL, lease_until = NULL WHERE exchange_id = $1 AND lease_owner = $2', [id, owner]);
+  }
+
   async recordAttempt(id: number, at: Date): Promise<void> {
     await this.sql.query('UPDATE exchange_fetch_state SET last_attempt_at = $2 WHERE exchange_id = $1', [id, at]);
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { bumpRevision, type BankService } from '../banks/banks.ts';
 import { BulwarkError } from '../errors.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
@@ -54,6 +55,12 @@ export interface FetchProgress {
 /** A page the fetcher will not apply: the exchange is stopped until an operator acts. */
 class RefusedPage extends Error {}
 
+/** Another process took the exchange's lease over (this one stalled past it): this run ends, nothing recorded. */
+class LeaseLost extends Error {}
+
+/** How long a run holds its exchange without applying a page before another process may take it over. */
+const LEASE_MS = 2 * 60_000;
+
 /**
  * Runs every enabled exchange in the background, each on its own schedule: one exchange's
  * slow or failing source never holds up another's. A run resumes from the stored checkpoint
@@ -65,6 +72,8 @@ export class ExchangeFetcher {
   private readonly now: () => Date;
   private readonly running = new Map<string, Promise<FetchRunResult>>();
   private readonly abort = new AbortController();
+  /** This fetcher's name on the leases it takes. */
+  private readonly owner = randomUUID();
   private timer: NodeJS.Timeout | undefined;
   /** Sends reviewers' verdicts back to the sources, on the same schedule as the fetches. */
   readonly feedback: FeedbackSender;
@@ -148,6 +157,22 @@ export class ExchangeFetcher {
 
   private async run(exchange: ExchangeWithState, onProgress?: (progress: FetchProgress) => void): Promise<FetchRunResult> {
     const result: FetchRunResult = { exchange: exchange.name, pages: 0, items: 0, skipped: 0, entriesAdded: 0, entriesRemoved: 0 };
+    if (!(await this.store.claim(exchange.id, this.owner, new Date(), this.leaseEnd()))) {
+      return { ...result, error: 'another process is fetching this exchange now' };
+    }
+    try {
+      return await this.runClaimed(exchange, result, onProgress);
+    } finally {
+      await this.store.release(exchange.id, this.owner).catch(() => undefined);
+    }
+  }
+
+  /** Leases run on the wall clock: they are between processes, which share no fake clock. */
+  private leaseEnd(): Date {
+    return new Date(Date.now() + LEASE_MS);
+  }
+
+  private async runClaimed(exchange: ExchangeWithState, result: FetchRunResult, onProgress?: (progress: FetchProgress) => void): Promise<FetchRunResult> {
     await this.store.recordAttempt(exchange.id, this.now());
     try {
       const source = this.open(exchange);
@@ -173,6 +198,7 @@ export class ExchangeFetcher {
       result.entriesRemoved += finished.removed.length;
       return result;
     } catch (error) {
+      if (error instanceof LeaseLost) return { ...result, error: error.message };
       return { ...result, ...(await this.recordFailure(exchange, error)) };
     }
   }
@@ -202,6 +228,7 @@ export class ExchangeFetcher {
     const { generation, changes, revision } = await this.sql.transaction(async (tx) => {
       const current = await this.store.find(exchange.name, tx, true);
       if (!current || current.id !== exchange.id) throw new RefusedPage('the exchange was removed while it was fetching');
+      if (!(await this.store.renew(tx, exchange.id, this.owner, this.leaseEnd()))) throw new LeaseLost('another process took this fetch over; nothing of the page was applied');
       const before = current.state.progressAt;
       if (before && (progressAt === null || progressAt.getTime() < before.getTime())) {
         throw new RefusedPage(`the exchange sent a checkpoint that goes back (from ${before.toISOString()} to ${progressAt?.toISOString() ?? 'none'}); nothing of its page was applied`);
@@ -228,6 +255,7 @@ export class ExchangeFetcher {
     const { removed, revision } = await this.sql.transaction(async (tx) => {
       const current = await this.store.find(exchange.name, tx, true);
       if (!current || current.id !== exchange.id) throw new RefusedPage('the exchange was removed while it was fetching');
+      if (!(await this.store.renew(tx, exchange.id, this.owner, this.leaseEnd()))) throw new LeaseLost('another process took this fetch over');
       const active = current.state.fullReadGeneration ?? generation;
       const released = active !== null ? await releaseUnseenItems(tx, exchange.id, active) : { removed: [] };
       const revision = await this.bump(tx, exchange.bankId, { added: [], removed: released.removed });

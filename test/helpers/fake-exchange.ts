@@ -25,6 +25,17 @@ export class ScriptedSource {
   calls: (number | null)[] = [];
   feedback: unknown[] = [];
   feedbackError: Error | undefined;
+  /** When set, a fetch waits for it before its first page, and `waiting` settles once one does. */
+  gate: Promise<void> | undefined;
+  private reachedGate: (() => void) | undefined;
+  readonly waiting = new Promise<void>((resolve) => (this.reachedGate = resolve));
+
+  /** Called by the fake exchange on reaching the gate. */
+  async passGate(): Promise<void> {
+    if (!this.gate) return;
+    this.reachedGate?.();
+    await this.gate;
+  }
 
   /** Fails once before page `index` with this error. */
   failOnceBefore(index: number, error: Error): void {
@@ -52,6 +63,7 @@ export function fakeExchangeType(sources: Map<string, ScriptedSource>): Exchange
         async *fetch(checkpoint: ExchangeCheckpoint | null): AsyncIterable<FetchPage> {
           const start = checkpoint === null ? 0 : Number(checkpoint.state.next);
           script.calls.push(checkpoint === null ? null : start);
+          await script.passGate();
           for (let index = start; index < script.pages.length; index++) {
             const failure = script.failBefore.get(index);
             if (failure) {

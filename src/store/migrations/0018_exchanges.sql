@@ -34,7 +34,11 @@ CREATE TABLE exchange_fetch_state (
   generation           bigint NOT NULL DEFAULT 0,
   -- The latest items the exchange could not read or Bulwark refused, each named with why (at most 100).
   skipped              jsonb NOT NULL DEFAULT '[]',
-  skipped_total        bigint NOT NULL DEFAULT 0
+  skipped_total        bigint NOT NULL DEFAULT 0,
+  -- The process running a fetch now and until when (renewed by each page), so that processes
+  -- sharing PostgreSQL never run one exchange twice at once.
+  lease_owner          text,
+  lease_until          timestamptz
 );
 
 -- Every item an exchange has told us about, deleted ones included (a tombstone keeps its provenance).
