@@ -58,12 +58,17 @@ for (const target of targets) {
       assert.equal(claimed?.subject.id, contentId);
       const decided = await bulwark.cases.decide(claimed!.id, reviewer, verdict);
       await bulwark.wake();
-      return decided;
+      return { ...decided, claimed: claimed! };
     };
     const feedbackOf = async (key: string) => (await bulwark.exchanges.item('partner', key)).feedback;
 
     it("queues a confirmed match as true positive for every item holding the entry, and a dismissal as false positive with the reviewer's reason", async () => {
       const confirmed = await decide('upload-shared', shared, { verdict: 'confirm', policy: 'csam' });
+      // The reviewer saw where the matched entry came from (the console's case view shows this).
+      assert.deepEqual(confirmed.claimed.content?.matches[0].provenance, [
+        { exchange: 'partner', member: 'm1', item_key: 'm1-100', tags: ['A1'] },
+        { exchange: 'partner', member: 'm2', item_key: 'm2-200', tags: [] },
+      ]);
       const dismissed = await decide('upload-single', single, { verdict: 'dismiss', note: 'a stock logo' });
       for (const key of ['m1-100', 'm2-200']) {
         assert.deepEqual((await feedbackOf(key)).map((f) => [f.verdict, f.status, f.caseId]), [['true_positive', 'pending', confirmed.case.id]]);
