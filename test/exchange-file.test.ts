@@ -63,6 +63,19 @@ for (const target of targets) {
       assert.deepEqual((await bulwark.exchanges.status('hma-list')).items, { live: 2, deleted: 1 });
     });
 
+    it('polls a server without ETags by If-Modified-Since', async () => {
+      const [a, b] = [randomPdq(), randomPdq()];
+      server.lists.set('/dated.txt', { body: `pdq ${a}\n`, lastModified: 'Mon, 02 Mar 2026 10:00:00 GMT' });
+      await bulwark.exchanges.add({ name: 'dated', type: 'file', bank: 'dated', config: { url: `${server.url}/dated.txt` } });
+      await bulwark.exchanges.fetchNow('dated');
+      await bulwark.exchanges.fetchNow('dated');
+      const log = server.log.filter((entry) => entry.path === '/dated.txt');
+      assert.deepEqual(log.map((entry) => [entry.status, entry.ifModifiedSince]), [[200, undefined], [304, 'Mon, 02 Mar 2026 10:00:00 GMT']]);
+      server.lists.set('/dated.txt', { body: `pdq ${b}\n`, lastModified: 'Tue, 03 Mar 2026 10:00:00 GMT' });
+      await bulwark.exchanges.fetchNow('dated');
+      assert.deepEqual(await values('dated'), [`pdq ${b}`]);
+    });
+
     it('reads bare values when the config names the signal type, and skips a bad line by its number', async () => {
       const [a, b] = [randomPdq(), randomPdq()];
       server.lists.set('/bare.txt', { body: `${a}\nnot a hash line\n${b}\n` });

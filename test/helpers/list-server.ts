@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 
 /** A web server holding one list per path, answering conditional GETs by ETag as a static file server does. */
 export class ListServer {
-  readonly lists = new Map<string, { body: string; contentType?: string; status?: number; retryAfter?: string }>();
-  readonly log: { path: string; status: number; ifNoneMatch?: string; authorization?: string }[] = [];
+  /** A list with lastModified is served by date (Last-Modified / If-Modified-Since) instead of by ETag. */
+  readonly lists = new Map<string, { body: string; contentType?: string; status?: number; retryAfter?: string; lastModified?: string }>();
+  readonly log: { path: string; status: number; ifNoneMatch?: string; ifModifiedSince?: string; authorization?: string }[] = [];
   private server: Server | undefined;
   url = '';
 
@@ -13,7 +14,7 @@ export class ListServer {
     this.server = createServer((request, response) => {
       const path = request.url ?? '/';
       const list = this.lists.get(path);
-      const entry = { path, ifNoneMatch: request.headers['if-none-match'], authorization: request.headers.authorization };
+      const entry = { path, ifNoneMatch: request.headers['if-none-match'], ifModifiedSince: request.headers['if-modified-since'], authorization: request.headers.authorization };
       if (!list) {
         this.log.push({ ...entry, status: 404 });
         response.writeHead(404).end();
@@ -22,6 +23,13 @@ export class ListServer {
       if (list.status) {
         this.log.push({ ...entry, status: list.status });
         response.writeHead(list.status, list.retryAfter ? { 'retry-after': list.retryAfter } : {}).end();
+        return;
+      }
+      if (list.lastModified) {
+        const unchanged = request.headers['if-modified-since'] !== undefined && Date.parse(request.headers['if-modified-since']) >= Date.parse(list.lastModified);
+        this.log.push({ ...entry, status: unchanged ? 304 : 200 });
+        if (unchanged) response.writeHead(304).end();
+        else response.writeHead(200, { 'last-modified': list.lastModified, 'content-type': list.contentType ?? 'text/plain' }).end(list.body);
         return;
       }
       const etag = `"${createHash('sha256').update(list.body).digest('hex').slice(0, 16)}"`;
