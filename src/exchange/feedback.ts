@@ -98,6 +98,7 @@ interface DueRow {
   type: string;
   config: Record<string, unknown>;
   member: string | null;
+  source_id: string | null;
   signals: ExchangeSignal[];
 }
 
@@ -134,7 +135,7 @@ export class FeedbackSender {
          UPDATE exchange_feedback f SET next_attempt_at = $3 FROM due WHERE f.id = due.id
          RETURNING f.id, f.exchange_id, f.item_key, f.verdict, f.reason, f.idempotency_key, f.attempts
        )
-       SELECT c.*, x.name, x.type, x.config, i.member, i.signals
+       SELECT c.*, x.name, x.type, x.config, i.member, i.source_id, i.signals
        FROM claimed c JOIN exchanges x ON x.id = c.exchange_id
        LEFT JOIN exchange_items i ON i.exchange_id = c.exchange_id AND i.item_key = c.item_key
        ORDER BY c.id`,
@@ -157,7 +158,7 @@ export class FeedbackSender {
         return;
       }
       await exchange.sendFeedback(
-        { item: { key: row.item_key, ...(row.member ? { member: row.member } : {}), signals: row.signals ?? [] }, verdict: row.verdict, ...(row.reason ? { reason: row.reason } : {}), idempotencyKey: row.idempotency_key },
+        { item: { key: row.item_key, ...(row.member ? { member: row.member } : {}), ...(row.source_id ? { sourceId: row.source_id } : {}), signals: row.signals ?? [] }, verdict: row.verdict, ...(row.reason ? { reason: row.reason } : {}), idempotencyKey: row.idempotency_key },
         signal,
       );
       await this.sql.query(`UPDATE exchange_feedback SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1`, [row.id, this.options.now()]);

@@ -7,6 +7,7 @@ export interface CheckedItem {
   key: string;
   signals: ExchangeSignal[] | null;
   member: string | null;
+  sourceId: string | null;
   tags: string[];
   otherFingerprints: Record<string, string>;
   sourceOpinion: string | null;
@@ -56,6 +57,10 @@ export function checkItem(item: ExchangeItem, registry: SignalRegistry): ItemChe
     const problem = textProblem('member', item.member, MAX_MEMBER);
     if (problem) return { ok: false, reason: problem };
   }
+  if (item.sourceId !== undefined) {
+    const problem = textProblem('sourceId', item.sourceId, MAX_MEMBER * 8);
+    if (problem) return { ok: false, reason: problem };
+  }
   const tags = [...new Set((item.tags ?? []).map((tag) => (typeof tag === 'string' ? tag.trim() : tag)))].filter((tag) => tag !== '');
   if (tags.length > MAX_TAGS) return { ok: false, reason: `more than ${MAX_TAGS} tags` };
   for (const tag of tags) {
@@ -76,6 +81,7 @@ export function checkItem(item: ExchangeItem, registry: SignalRegistry): ItemChe
       key: item.key,
       signals,
       member: item.member ?? null,
+      sourceId: item.sourceId ?? null,
       tags: tags as string[],
       otherFingerprints,
       sourceOpinion: item.sourceOpinion ?? null,

@@ -58,11 +58,12 @@ async function applySlice(tx: SqlClient, target: ItemTarget, items: CheckedItem[
     [target.exchangeId, keys],
   );
   await tx.query(
-    `INSERT INTO exchange_items (exchange_id, item_key, member, tags, signals, other_fingerprints, source_opinion, deleted, source_updated_at, updated_at, seen_generation)
-     SELECT $1, r.item_key, r.member, coalesce(r.tags, '{}'), coalesce(r.signals, '[]'), coalesce(r.other_fingerprints, '{}'), r.source_opinion, r.deleted, r.source_updated_at, now(), coalesce($3::bigint, 0)
-     FROM jsonb_to_recordset($2::jsonb) AS r(item_key text, member text, tags text[], signals jsonb, other_fingerprints jsonb, source_opinion text, deleted boolean, source_updated_at timestamptz)
+    `INSERT INTO exchange_items (exchange_id, item_key, member, source_id, tags, signals, other_fingerprints, source_opinion, deleted, source_updated_at, updated_at, seen_generation)
+     SELECT $1, r.item_key, r.member, r.source_id, coalesce(r.tags, '{}'), coalesce(r.signals, '[]'), coalesce(r.other_fingerprints, '{}'), r.source_opinion, r.deleted, r.source_updated_at, now(), coalesce($3::bigint, 0)
+     FROM jsonb_to_recordset($2::jsonb) AS r(item_key text, member text, source_id text, tags text[], signals jsonb, other_fingerprints jsonb, source_opinion text, deleted boolean, source_updated_at timestamptz)
      ON CONFLICT (exchange_id, item_key) DO UPDATE SET
        member = coalesce(excluded.member, exchange_items.member),
+       source_id = coalesce(excluded.source_id, exchange_items.source_id),
        tags = CASE WHEN excluded.deleted THEN exchange_items.tags ELSE excluded.tags END,
        -- A tombstone keeps the hashes it withdrew, so its provenance still says what it was.
        signals = CASE WHEN excluded.deleted THEN exchange_items.signals ELSE excluded.signals END,
@@ -78,6 +79,7 @@ async function applySlice(tx: SqlClient, target: ItemTarget, items: CheckedItem[
         items.map((item) => ({
           item_key: item.key,
           member: item.member,
+          source_id: item.sourceId,
           tags: item.tags,
           signals: item.signals ?? [],
           other_fingerprints: item.otherFingerprints,

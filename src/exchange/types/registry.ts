@@ -1,6 +1,9 @@
 import { invalid } from '../../errors.ts';
 import type { ExchangeType } from '../exchange.ts';
 import { fileExchangeType } from './file.ts';
+import { ncmecExchangeType } from './ncmec.ts';
+import { stopNciiExchangeType } from './stopncii.ts';
+import { threatExchangeType } from './threatexchange.ts';
 
 /** The kinds of exchange an operator can configure, by the name they type (`--type file`). */
 export class ExchangeTypeRegistry {
@@ -30,17 +33,12 @@ export class ExchangeTypeRegistry {
   }
 }
 
-/**
- * The exchange types Bulwark ships with. Add a new one here, one file per type under
- * src/exchange/types/: ncmec.ts, stopncii.ts, threatexchange.ts and bulwark.ts join the list
- * below as they land.
- */
+/** The exchange types Bulwark ships with. A new one is one file under src/exchange/types/ and a line here. */
 export function defaultExchangeTypes(): ExchangeTypeRegistry {
   return new ExchangeTypeRegistry([
     fileExchangeType,
-    // ncmecExchangeType,
-    // stopnciiExchangeType,
-    // threatExchangeType,
-    // bulwarkExchangeType,
+    ncmecExchangeType,
+    stopNciiExchangeType,
+    threatExchangeType,
   ]);
 }

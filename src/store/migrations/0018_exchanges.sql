@@ -46,6 +46,9 @@ CREATE TABLE exchange_items (
   exchange_id        integer NOT NULL REFERENCES exchanges(id) ON DELETE CASCADE,
   item_key           text NOT NULL,
   member             text,
+  -- The source's own id for what a verdict is sent about, where the key is not it
+  -- (ThreatExchange: the other members' descriptor ids, comma-separated).
+  source_id          text,
   tags               text[] NOT NULL DEFAULT '{}',
   -- The item's hashes in the registry's names and canonical values: [{signalType, value}].
   signals            jsonb NOT NULL DEFAULT '[]',

@@ -32,8 +32,5 @@ export const hmaRoutes = (bulwark: Bulwark, options: HmaOptions): FastifyPluginA
   await app.register(hmaHashingRoutes(bulwark, fetcher));
   await app.register(hmaMatchingRoutes(bulwark, contents, fetcher));
   await app.register(hmaCurationRoutes(bulwark, contents, fetcher));
-  // The exchange stage (src/exchange/exchange-service.ts) comes from another branch: the
-  // /c/exchanges routes are served once it is part of this build.
-  const exchanges = (bulwark as Bulwark & { exchanges?: HmaExchangeBackend }).exchanges;
-  if (exchanges) await app.register(hmaExchangeRoutes(exchanges));
+  await app.register(hmaExchangeRoutes(bulwark.exchanges));
 };
