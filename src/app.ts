@@ -9,6 +9,8 @@ import { AccountSubject } from './cases/subjects/account-subject.ts';
 import { ContentSubject } from './cases/subjects/content-subject.ts';
 import { NetworkSubject } from './cases/subjects/network-subject.ts';
 import { BankService } from './banks/banks.ts';
+import { FloodQuarantine } from './banks/flood-quarantine.ts';
+import { BankEntrySubject } from './cases/subjects/bank-entry-subject.ts';
 import { EventLog } from './events/event-log.ts';
 import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
@@ -106,6 +108,11 @@ export interface BulwarkConfig extends StoreLocation {
   role?: Role;
   /** On a shared PostgreSQL, how often the background stages look for events written by other processes. */
   outboxPollMs?: number;
+  /**
+   * Bank controls (docs/banks.md): the clock of time-limited entry disables and flood hours, and
+   * the flood guard's default limit per entry and hour (BULWARK_FLOOD_LIMIT, default 1000).
+   */
+  bankControls?: { now?: () => Date; floodLimit?: number; floodFlushAt?: number; floodFlushMs?: number };
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -117,6 +124,8 @@ export interface Bulwark {
   readonly hashing: MediaHashing;
   readonly banks: BankService;
   readonly matcher: Matcher;
+  /** Quarantines bank entries that match too many distinct uploads in an hour. */
+  readonly floodQuarantine: FloodQuarantine;
   readonly content: ContentService;
   readonly events: EventLog;
   readonly apiKeys: ApiKeyService;
@@ -167,8 +176,11 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     throw error;
   }
   const signals = config.signals ?? defaultSignalRegistry();
-  const banks = new BankService(sql, signals);
-  const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs });
+  const bankClock = config.bankControls?.now;
+  const banks = new BankService(sql, signals, { now: bankClock });
+  const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs, now: bankClock });
+  // Set once the case service it opens cases through exists; uploads before that are not counted.
+  let floodQuarantine: FloodQuarantine | undefined;
   const events = new EventLog(sql, new ForegroundLoad({ share: config.pipelineShare ?? pipelineShareFromEnv() }));
   const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
   const hashing: MediaHashing =
@@ -178,6 +190,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     video: config.video,
     matchOptions: config.matchOptions,
     mediaVault: vault,
+    onMatched: (contentId, matches) => floodQuarantine?.record(contentId, matches),
   });
   const apiKeys = new ApiKeyService(sql);
   const accounts = new AccountDirectory(sql, events);
@@ -213,6 +226,13 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   );
   rules = new RuleService(sql, events, audit, factProviders, cases);
   cases.registerSubject(new AppealSubject(cases, accounts, events));
+  cases.registerSubject(new BankEntrySubject(banks));
+  floodQuarantine = new FloodQuarantine(sql, banks, cases, events, {
+    limit: config.bankControls?.floodLimit ?? floodLimitFromEnv(),
+    now: bankClock,
+    flushAt: config.bankControls?.floodFlushAt,
+    flushMs: config.bankControls?.floodFlushMs,
+  });
   const trustedFlaggers = new TrustedFlaggerService(sql, audit);
   const notices = new NoticeService(sql, events, audit, cases, trustedFlaggers, config.notices);
   const appeals = new AppealService(sql, events, audit, cases);
@@ -269,6 +289,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   }
   const close = async () => {
     for (const stop of stops) stop();
+    await floodQuarantine.close();
     await actions.idle();
     await ncmec.idle();
     await auditCheckpoints.idle();
@@ -276,7 +297,15 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     await sql.close();
   };
   return {
-    config, sql, signals, hashing, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
+    config, sql, signals, hashing, banks, matcher, floodQuarantine, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
     audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, wake, close,
   };
+}
+
+function floodLimitFromEnv(): number | undefined {
+  const text = process.env.BULWARK_FLOOD_LIMIT;
+  if (text === undefined || text === '') return undefined;
+  const limit = Number(text);
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`BULWARK_FLOOD_LIMIT must be a whole number of at least 1, got ${JSON.stringify(text)}`);
+  return limit;
 }
