@@ -9,6 +9,8 @@ import { AccountSubject } from './cases/subjects/account-subject.ts';
 import { ContentSubject } from './cases/subjects/content-subject.ts';
 import { NetworkSubject } from './cases/subjects/network-subject.ts';
 import { BankService } from './banks/banks.ts';
+import { FloodQuarantine } from './banks/flood-quarantine.ts';
+import { BankEntrySubject } from './cases/subjects/bank-entry-subject.ts';
 import { EventLog } from './events/event-log.ts';
 import { ExchangeService } from './exchange/exchange-service.ts';
 import { ExchangeFetcher, type FetcherOptions } from './exchange/fetcher.ts';
@@ -113,6 +115,11 @@ export interface BulwarkConfig extends StoreLocation {
   outboxPollMs?: number;
   /** Signal exchanges (src/exchange/): their types, clock, fetch and schedule; absent, the shipped types and the real world. */
   exchanges?: Partial<FetcherOptions> & { disableOnFalsePositive?: DisableEntryIn };
+  /**
+   * Bank controls (docs/banks.md): the clock of time-limited entry disables and flood hours, and
+   * the flood guard's default limit per entry and hour (BULWARK_FLOOD_LIMIT, default 1000).
+   */
+  bankControls?: { now?: () => Date; floodLimit?: number; floodFlushAt?: number; floodFlushMs?: number };
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -124,6 +131,8 @@ export interface Bulwark {
   readonly hashing: MediaHashing;
   readonly banks: BankService;
   readonly matcher: Matcher;
+  /** Quarantines bank entries that match too many distinct uploads in an hour. */
+  readonly floodQuarantine: FloodQuarantine;
   readonly content: ContentService;
   readonly events: EventLog;
   readonly apiKeys: ApiKeyService;
@@ -176,8 +185,11 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     throw error;
   }
   const signals = config.signals ?? defaultSignalRegistry();
-  const banks = new BankService(sql, signals);
-  const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs });
+  const bankClock = config.bankControls?.now;
+  const banks = new BankService(sql, signals, { now: bankClock });
+  const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs, now: bankClock });
+  // Set once the case service it opens cases through exists; uploads before that are not counted.
+  let floodQuarantine: FloodQuarantine | undefined;
   matcher.describeProvenanceWith((entryIds) => entryProvenance(sql, entryIds));
   const events = new EventLog(sql, new ForegroundLoad({ share: config.pipelineShare ?? pipelineShareFromEnv() }));
   const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
@@ -188,6 +200,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     video: config.video,
     matchOptions: config.matchOptions,
     mediaVault: vault,
+    onMatched: (contentId, matches) => floodQuarantine?.record(contentId, matches),
   });
   const apiKeys = new ApiKeyService(sql);
   const accounts = new AccountDirectory(sql, events);
@@ -223,6 +236,13 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   );
   rules = new RuleService(sql, events, audit, factProviders, cases);
   cases.registerSubject(new AppealSubject(cases, accounts, events));
+  cases.registerSubject(new BankEntrySubject(banks));
+  floodQuarantine = new FloodQuarantine(sql, banks, cases, events, {
+    limit: config.bankControls?.floodLimit ?? floodLimitFromEnv(),
+    now: bankClock,
+    flushAt: config.bankControls?.floodFlushAt,
+    flushMs: config.bankControls?.floodFlushMs,
+  });
   const trustedFlaggers = new TrustedFlaggerService(sql, audit);
   const notices = new NoticeService(sql, events, audit, cases, trustedFlaggers, config.notices);
   const appeals = new AppealService(sql, events, audit, cases);
@@ -237,11 +257,14 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const preserveReported = reportableDecisionPreserver(sql, events, preservation, { verdicts: ncmecConfig.reportableVerdicts, policies: ncmecConfig.autoReportPolicies });
   const exchangeFetcher = new ExchangeFetcher(sql, banks, signals, { ...config.exchanges, types: config.exchanges?.types ?? defaultExchangeTypes() });
   const exchanges = new ExchangeService(sql, banks, exchangeFetcher.options.types, exchangeFetcher, config.exchanges?.env);
-  // Reviewers' verdicts on content that matched exchanged entries become feedback to those exchanges.
-  // TO WIRE AT MERGE: disabling the entry locally on a false positive needs the bank controls'
-  // BankService.disableEntryIn; the default then becomes, under BULWARK_EXCHANGE_DISABLE_ON_FALSE_POSITIVE,
-  // (tx, entryId, reason) => banks.disableEntryIn(tx, entryId, { reason, onlyIfEnabled: true }).then((toggle) => toggle.published)
-  const disableOnFalsePositive = config.exchanges?.disableOnFalsePositive;
+  // Reviewers' verdicts on content that matched exchanged entries become feedback to those
+  // exchanges, and a false positive switches the entry off here (the exchange's copy is
+  // untouched; a lead re-enables it) unless BULWARK_EXCHANGE_DISABLE_ON_FALSE_POSITIVE=false.
+  const disableOnFalsePositive =
+    config.exchanges?.disableOnFalsePositive ??
+    (process.env.BULWARK_EXCHANGE_DISABLE_ON_FALSE_POSITIVE === 'false'
+      ? undefined
+      : (tx: SqlClient, entryId: number, reason: string) => banks.disableEntryIn(tx, entryId, { reason, onlyIfEnabled: true }).then((toggle) => toggle.published));
   const exchangeFeedbackQueue = new OutboxConsumer(sql, events, EXCHANGE_FEEDBACK_QUEUE, [CASE_DECIDED_EVENT], async (tx, event) => {
     for (const published of await queueFeedback(tx, event, { disableOnFalsePositive })) tx.afterCommit(() => void published());
   });
@@ -290,6 +313,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   }
   const close = async () => {
     for (const stop of stops) stop();
+    await floodQuarantine.close();
     await actions.idle();
     await ncmec.idle();
     await exchangeFetcher.idle();
@@ -298,7 +322,15 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     await sql.close();
   };
   return {
-    config, sql, signals, hashing, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
+    config, sql, signals, hashing, banks, matcher, floodQuarantine, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
     audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, exchanges, wake, close,
   };
+}
+
+function floodLimitFromEnv(): number | undefined {
+  const text = process.env.BULWARK_FLOOD_LIMIT;
+  if (text === undefined || text === '') return undefined;
+  const limit = Number(text);
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`BULWARK_FLOOD_LIMIT must be a whole number of at least 1, got ${JSON.stringify(text)}`);
+  return limit;
 }

@@ -56,7 +56,7 @@ describe('bulwark command line', () => {
     assert.ok(reviewer.password.length >= 16, 'a generated password is printed once');
     assert.equal(run('reviewer', 'create', 'cli-reviewer').code, 4, 'a duplicate is a conflict');
     const queues = JSON.parse(run('--json', 'cases', 'queues').stdout);
-    assert.deepEqual(queues.map((q: { name: string }) => q.name), ['accounts', 'appeals', 'escalations', 'known-media', 'networks', 'notices', 'reports']);
+    assert.deepEqual(queues.map((q: { name: string }) => q.name), ['accounts', 'appeals', 'bank-entries', 'escalations', 'known-media', 'networks', 'notices', 'reports']);
     const verified = run('--json', 'audit-log', 'verify');
     assert.equal(verified.code, 0, verified.stderr);
     assert.equal(JSON.parse(verified.stdout).intact, true);
@@ -124,5 +124,25 @@ describe('bulwark command line', () => {
     const duplicate = run('--json', 'bank', 'add', 'known', 'md5', 'C'.repeat(32));
     assert.equal(duplicate.code, 4);
     assert.equal(JSON.parse(duplicate.stdout).error.kind, 'conflict');
+  });
+
+  it('disables and re-enables an entry, and sets a bank’s kind, share of traffic and flood limit', () => {
+    const added = JSON.parse(run('--json', 'bank', 'add', 'known', 'md5', 'd'.repeat(32)).stdout);
+    const disabled = run('--json', 'bank', 'disable-entry', 'known', String(added.id), '--reason', 'false positive in a test', '--for', '2h');
+    assert.equal(disabled.code, 0, disabled.stderr);
+    const entry = JSON.parse(disabled.stdout);
+    assert.equal(entry.disabled_reason, 'false positive in a test');
+    assert.ok(Date.parse(entry.disabled_until) > Date.now() + 3600_000, 'two hours from now');
+    const bankNamed = (name: string) => JSON.parse(run('--json', 'bank', 'list').stdout).find((bank: { name: string }) => bank.name === name);
+    assert.equal(run('bank', 'disable-entry', 'known', String(added.id), '--reason', 'x', '--for', 'soon').code, 2, 'a bad duration is refused');
+    const enabled = run('--json', 'bank', 'enable-entry', 'known', String(added.id));
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal(JSON.parse(enabled.stdout).disabled_until, null);
+    const updated = run('--json', 'bank', 'update', 'known', '--enabled-ratio', '0.25', '--flood-limit', '50', '--kind', 'allow');
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.deepEqual((({ kind, enabled_ratio, flood_limit }) => ({ kind, enabled_ratio, flood_limit }))(JSON.parse(updated.stdout)), { kind: 'allow', enabled_ratio: 0.25, flood_limit: 50 });
+    assert.equal(bankNamed('known').enabled_ratio, 0.25, 'bank list shows it');
+    assert.equal(JSON.parse(run('--json', 'bank', 'update', 'known', '--flood-limit', 'default', '--kind', 'block', '--enabled-ratio', '1').stdout).flood_limit, null);
+    assert.equal(run('bank', 'update', 'known', '--enabled-ratio', '2').code, 2, 'a ratio over 1 is refused');
   });
 });

@@ -554,6 +554,7 @@ for (const target of targets) {
         'match.exact': true,
         'match.min_distance': 0,
         'match.tags': ['tag-a'],
+        'match.suppressed_by': [],
         'account.id': 'uploader-1',
         'account.minor': null,
         'account.label': 'confirmed',

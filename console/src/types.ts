@@ -31,7 +31,7 @@ export interface Queue {
 }
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
-export type SubjectKind = 'content' | 'account' | 'network' | 'appeal';
+export type SubjectKind = 'content' | 'account' | 'network' | 'appeal' | 'bank_entry';
 export type NodeRole = 'seller' | 'buyer' | 'member';
 
 export interface CaseReason {
@@ -120,6 +120,20 @@ export interface Decision {
   actions: DecisionAction[];
 }
 
+/** A bank entry the flood guard took out of matching (docs/banks.md). */
+export interface BankEntryFacts {
+  entry_id: number;
+  bank: string;
+  signal_type: string;
+  value: string;
+  source: string | null;
+  tags: string[];
+  disabled_until: string | null;
+  disabled_reason: string | null;
+  uploads_by_hour: { hour: string; uploads: number }[];
+  sample_content_ids: string[];
+}
+
 export interface CaseDetail {
   id: number;
   queue: string;
@@ -138,6 +152,7 @@ export interface CaseDetail {
   content: ContentFacts | null;
   account: AccountFacts | null;
   network: NetworkFacts | null;
+  bank_entry?: BankEntryFacts | null;
   decision_options: DecisionOption[];
   policies: Policy[];
   decisions: Decision[];

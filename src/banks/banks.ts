@@ -4,6 +4,8 @@ import type { SqlClient } from '../store/sql.ts';
 import type { RawBankRow } from './import-formats.ts';
 import { type BankMatchSettings, checkMatchSettings } from './match-settings.ts';
 import { rowError } from './import-formats.ts';
+import { type BankKind, checkBankKind, checkEnabledRatio, checkFloodLimit } from './bank-controls.ts';
+import { type DisableOptions, type EntryToggle, type Toggled, disableEntryIn, enableEntryIn, enableExpiredIn } from './entry-disabling.ts';
 
 export interface Bank {
   id: number;
@@ -12,6 +14,12 @@ export interface Bank {
   enabled: boolean;
   /** How close matches must be in this bank, where it differs from the signal types' defaults. */
   matchSettings: BankMatchSettings;
+  /** block, or allow: its matches suppress the same content's matches in the other banks. */
+  kind: BankKind;
+  /** The share of lookups the bank counts in (a coin per request seed); 1 is all of them. */
+  enabledRatio: number;
+  /** Distinct uploads an entry may match in an hour before quarantine; null: the server's default. */
+  floodLimit: number | null;
   revision: number;
   createdAt: Date;
   updatedAt: Date;
@@ -30,6 +38,9 @@ export interface BankEntry {
   tags: string[];
   importId: number | null;
   addedAt: Date;
+  /** Null: the entry matches. 'infinity': disabled until someone re-enables it. A time: when it matches again. */
+  disabledUntil: Date | 'infinity' | null;
+  disabledReason: string | null;
 }
 
 export interface NewBankEntry {
@@ -66,9 +77,10 @@ export interface BankChangeListener {
 }
 
 export type BankChange =
-  | { kind: 'entries-added'; bankId: number; bankName: string; revision: number; entries: { id: number; signalType: string; value: string }[] }
-  | { kind: 'entry-removed'; bankId: number; revision: number; entryId: number; signalType: string }
-  | { kind: 'settings-changed'; bankId: number; revision: number; enabled: boolean; matchSettings: BankMatchSettings }
+  | { kind: 'entries-added'; bankId: number; bankName: string; bankKind?: BankKind; revision: number; entries: { id: number; signalType: string; value: string }[] }
+  /** until: the entry was disabled until then, rather than removed; matchers sweep it back in when the time comes. */
+  | { kind: 'entry-removed'; bankId: number; revision: number; entryId: number; signalType: string; until?: Date }
+  | { kind: 'settings-changed'; bankId: number; revision: number; enabled: boolean; matchSettings: BankMatchSettings; bankKind: BankKind; enabledRatio: number }
   | { kind: 'bulk-changed' | 'deleted'; bankId: number; revision: number };
 
 const BANK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -81,12 +93,15 @@ interface BankRow {
   description: string;
   enabled: boolean;
   match_settings: BankMatchSettings;
+  kind: BankKind;
+  enabled_ratio: number;
+  flood_limit: number | null;
   revision: number;
   created_at: Date;
   updated_at: Date;
 }
 
-interface EntryRow {
+export interface EntryRow {
   id: number;
   bank_id: number;
   signal_type: string;
@@ -95,6 +110,8 @@ interface EntryRow {
   tags: string[];
   import_id: number | null;
   added_at: Date;
+  disabled_until_ms: number | null;
+  disabled_reason: string | null;
 }
 
 const toBank = (row: BankRow): Bank => ({
@@ -103,6 +120,9 @@ const toBank = (row: BankRow): Bank => ({
   description: row.description,
   enabled: row.enabled,
   matchSettings: row.match_settings,
+  kind: row.kind,
+  enabledRatio: Number(row.enabled_ratio),
+  floodLimit: row.flood_limit === null ? null : Number(row.flood_limit),
   revision: row.revision,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -117,10 +137,25 @@ const toEntry = (row: EntryRow): BankEntry => ({
   tags: row.tags,
   importId: row.import_id,
   addedAt: row.added_at,
+  disabledUntil: untilOf(row.disabled_until_ms),
+  disabledReason: row.disabled_reason,
 });
 
-const BANK_COLUMNS = 'id, name, description, enabled, match_settings, revision, created_at, updated_at';
-const ENTRY_COLUMNS = 'id, bank_id, signal_type, value, source, tags, import_id, added_at';
+/** 'infinity' arrives as Infinity milliseconds from both drivers; a time as a number. */
+const untilOf = (ms: number | string | null): Date | 'infinity' | null => {
+  if (ms === null) return null;
+  const value = Number(ms);
+  return Number.isFinite(value) ? new Date(value) : 'infinity';
+};
+
+const BANK_COLUMNS = 'id, name, description, enabled, match_settings, kind, enabled_ratio, flood_limit, revision, created_at, updated_at';
+/** The entry's columns, of the table under the given alias. */
+export const entryColumns = (alias = '') => {
+  const a = alias ? `${alias}.` : '';
+  return `${a}id, ${a}bank_id, ${a}signal_type, ${a}value, ${a}source, ${a}tags, ${a}import_id, ${a}added_at, ` +
+    `(extract(epoch FROM ${a}disabled_until) * 1000)::float8 AS disabled_until_ms, ${a}disabled_reason`;
+};
+const ENTRY_COLUMNS = entryColumns();
 const INSERT_ENTRIES_FROM_JSON = `
   INSERT INTO bank_entries (bank_id, signal_type, value, source, tags, import_id)
   SELECT $1, r.signal_type, r.value, r.source, coalesce(r.tags, '{}'), $2
@@ -134,7 +169,12 @@ const RETURN_INSERTED = (insert: string) => `${insert} RETURNING id, signal_type
 export class BankService {
   private readonly listeners: BankChangeListener[] = [];
 
-  constructor(private readonly sql: SqlClient, private readonly signals: SignalRegistry) {}
+  private readonly now: () => Date;
+
+  /** @param options.now the clock that says when a time-limited disable is over (tests inject their own). */
+  constructor(private readonly sql: SqlClient, private readonly signals: SignalRegistry, options: { now?: () => Date } = {}) {
+    this.now = options.now ?? (() => new Date());
+  }
 
   onChange(listener: BankChangeListener): void {
     this.listeners.push(listener);
@@ -152,15 +192,16 @@ export class BankService {
     await this.emit({ kind: 'bulk-changed', bankId, revision });
   }
 
-  async create(name: string, description = ''): Promise<Bank> {
+  async create(name: string, description = '', options: { kind?: string } = {}): Promise<Bank> {
+    const kind = checkBankKind(options.kind ?? 'block');
     if (!BANK_NAME.test(name)) {
       throw invalid(`invalid bank name ${JSON.stringify(name)}: use 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit`, { name });
     }
     const existing = await this.sql.query('SELECT 1 FROM banks WHERE name = $1', [name]);
     if (existing.rows.length > 0) throw conflict(`a bank named ${JSON.stringify(name)} already exists`, { name });
     const result = await this.sql.query<BankRow>(
-      `INSERT INTO banks (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING ${BANK_COLUMNS}`,
-      [name, description],
+      `INSERT INTO banks (name, description, kind) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING ${BANK_COLUMNS}`,
+      [name, description, kind],
     );
     if (result.rows.length === 0) throw conflict(`a bank named ${JSON.stringify(name)} already exists`, { name });
     return toBank(result.rows[0]);
@@ -183,22 +224,32 @@ export class BankService {
     }));
   }
 
-  /** Changes what is given; matchSettings, when given, replaces the bank's settings whole. */
-  async update(name: string, changes: { description?: string; enabled?: boolean; matchSettings?: BankMatchSettings }): Promise<Bank> {
+  /**
+   * Changes what is given; matchSettings, when given, replaces the bank's settings whole, and a
+   * floodLimit of null returns the bank to the server's default.
+   */
+  async update(name: string, changes: BankChanges): Promise<Bank> {
     const bank = await this.get(name);
     const matchSettings = changes.matchSettings ? checkMatchSettings(changes.matchSettings, this.signals) : undefined;
+    const kind = changes.kind === undefined ? null : checkBankKind(changes.kind);
+    const ratio = changes.enabledRatio === undefined ? null : checkEnabledRatio(changes.enabledRatio);
+    const floodLimit = changes.floodLimit === undefined ? undefined : checkFloodLimit(changes.floodLimit);
     // One statement, so the revision and its (empty) change-log row commit together.
     const result = await this.sql.query<BankRow>(
       `WITH updated AS (
          UPDATE banks SET description = coalesce($2, description), enabled = coalesce($3, enabled),
-           match_settings = coalesce($4::jsonb, match_settings), revision = revision + 1, updated_at = now()
+           match_settings = coalesce($4::jsonb, match_settings), kind = coalesce($5, kind), enabled_ratio = coalesce($6, enabled_ratio),
+           flood_limit = CASE WHEN $7 THEN $8::integer ELSE flood_limit END, revision = revision + 1, updated_at = now()
          WHERE id = $1 RETURNING ${BANK_COLUMNS}
        ), logged AS (INSERT INTO bank_entry_changes (bank_id, revision) SELECT id, revision FROM updated)
        SELECT * FROM updated`,
-      [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null],
+      [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null, kind, ratio, floodLimit !== undefined, floodLimit ?? null],
     );
     const updated = toBank(result.rows[0]);
-    await this.emit({ kind: 'settings-changed', bankId: updated.id, revision: updated.revision, enabled: updated.enabled, matchSettings: updated.matchSettings });
+    await this.emit({
+      kind: 'settings-changed', bankId: updated.id, revision: updated.revision, enabled: updated.enabled, matchSettings: updated.matchSettings,
+      bankKind: updated.kind, enabledRatio: updated.enabledRatio,
+    });
     return updated;
   }
 
@@ -240,7 +291,7 @@ export class BankService {
       }
       return { row: inserted.rows[0], revision: await bumpRevision(tx, bank.id, { added: [inserted.rows[0].id] }) };
     });
-    await this.emit({ kind: 'entries-added', bankId: bank.id, bankName: bank.name, revision, entries: [{ id: row.id, signalType, value }] });
+    await this.emit({ kind: 'entries-added', bankId: bank.id, bankName: bank.name, bankKind: bank.kind, revision, entries: [{ id: row.id, signalType, value }] });
     return toEntry(row);
   }
 
@@ -253,7 +304,7 @@ export class BankService {
     if (!BANK_NAME.test(bankName)) throw invalid(`invalid bank name ${JSON.stringify(bankName)}`, { name: bankName });
     const rows = entries.map((entry) => ({ ...this.signals.normalize(entry.signalType, entry.value), source: entry.source ?? null, tags: normalizeTags(entry.tags ?? []) }));
     await tx.query('INSERT INTO banks (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [bankName, description]);
-    const bank = await tx.query<{ id: number }>('SELECT id FROM banks WHERE name = $1', [bankName]);
+    const bank = await tx.query<{ id: number; kind: BankKind }>('SELECT id, kind FROM banks WHERE name = $1', [bankName]);
     const bankId = bank.rows[0].id;
     const inserted = await tx.query<{ id: number; signal_type: string; value: string }>(
       `INSERT INTO bank_entries (bank_id, signal_type, value, source, tags)
@@ -263,7 +314,7 @@ export class BankService {
     );
     if (inserted.rows.length === 0) return { added: 0, published: () => undefined };
     const revision = await bumpRevision(tx, bankId, { added: inserted.rows.map((row) => Number(row.id)) });
-    const change: BankChange = { kind: 'entries-added', bankId, bankName, revision, entries: inserted.rows.map((row) => ({ id: Number(row.id), signalType: row.signal_type, value: row.value })) };
+    const change: BankChange = { kind: 'entries-added', bankId, bankName, bankKind: bank.rows[0].kind, revision, entries: inserted.rows.map((row) => ({ id: Number(row.id), signalType: row.signal_type, value: row.value })) };
     return { added: inserted.rows.length, published: () => this.emit(change) };
   }
 
@@ -306,6 +357,51 @@ export class BankService {
     return removed.length;
   }
 
+  /**
+   * Switches an entry off without removing it: it stops matching in every process (the bank's
+   * indexes drop it as a revision), until `until` (a time, by this service's clock) or, with
+   * until null or absent, until enableEntry. Disabling a disabled entry changes its time and
+   * reason only. With `bank`, the entry must be in that bank. The exchange stage calls this
+   * when a reviewer finds an exchanged entry a false positive; the exchange's copy is untouched.
+   */
+  async disableEntry(entryId: number, options: DisableOptions): Promise<BankEntry> {
+    const { entry, published } = await this.sql.transaction((tx) => this.disableEntryIn(tx, entryId, options));
+    await published();
+    return entry;
+  }
+
+  /** disableEntry inside the caller's transaction (a reviewer's decision); call published() after commit. */
+  async disableEntryIn(tx: SqlClient, entryId: number, options: DisableOptions): Promise<EntryToggle<BankEntry>> {
+    const toggled = await disableEntryIn(tx, entryId, options, this.now());
+    return this.toggled(toggled);
+  }
+
+  /**
+   * Switches a disabled entry back on in every process (a no-op for an enabled one). floodExempt:
+   * a reviewer kept the entry after a flood quarantine, so the flood guard leaves it alone.
+   */
+  async enableEntry(entryId: number, options: { bank?: string; floodExempt?: boolean } = {}): Promise<BankEntry> {
+    const { entry, published } = await this.sql.transaction((tx) => this.enableEntryIn(tx, entryId, options));
+    await published();
+    return entry;
+  }
+
+  async enableEntryIn(tx: SqlClient, entryId: number, options: { bank?: string; floodExempt?: boolean } = {}): Promise<EntryToggle<BankEntry>> {
+    return this.toggled(await enableEntryIn(tx, entryId, options));
+  }
+
+  private toggled(toggled: Toggled): EntryToggle<BankEntry> {
+    const change = toggled.change;
+    return { entry: toEntry(toggled.entry), changed: change !== undefined, published: () => (change ? this.emit(change) : undefined) };
+  }
+
+  /** Re-enables every entry whose time-limited disable is over by this service's clock; returns how many. */
+  async enableExpired(): Promise<number> {
+    const { count, changes } = await this.sql.transaction((tx) => enableExpiredIn(tx, this.now()));
+    for (const change of changes) await this.emit(change);
+    return count;
+  }
+
   async listEntries(bankName: string, options: { afterId?: number; limit?: number; signalType?: string } = {}): Promise<BankEntry[]> {
     const bank = await this.get(bankName);
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 10_000);
@@ -328,10 +424,10 @@ export class BankService {
     }
   }
 
-  async entriesByIds(ids: number[]): Promise<(BankEntry & { bankName: string })[]> {
+  async entriesByIds(ids: number[], client: SqlClient = this.sql): Promise<(BankEntry & { bankName: string })[]> {
     if (ids.length === 0) return [];
-    const result = await this.sql.query<EntryRow & { bank_name: string }>(
-      `SELECT e.id, e.bank_id, e.signal_type, e.value, e.source, e.tags, e.import_id, e.added_at, b.name AS bank_name
+    const result = await client.query<EntryRow & { bank_name: string }>(
+      `SELECT ${entryColumns('e')}, b.name AS bank_name
        FROM bank_entries e JOIN banks b ON b.id = e.bank_id WHERE e.id = ANY($1::bigint[])`,
       [ids],
     );
@@ -421,6 +517,15 @@ export class BankService {
     const { revision: _revision, ...summary } = result;
     return summary;
   }
+}
+
+export interface BankChanges {
+  description?: string;
+  enabled?: boolean;
+  matchSettings?: BankMatchSettings;
+  kind?: string;
+  enabledRatio?: number;
+  floodLimit?: number | null;
 }
 
 /** What one revision of a bank changed, as its change-log row records it. */

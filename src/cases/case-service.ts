@@ -297,7 +297,7 @@ export class CaseService {
   }
 
   /** What reviewers see of a subject, by its kind (an appeal shows the subject of the decision it contests). */
-  async subjectSections(client: SqlClient, subject: CaseSubject): Promise<Pick<CaseDetail, 'content' | 'account' | 'network'>> {
+  async subjectSections(client: SqlClient, subject: CaseSubject): Promise<Pick<CaseDetail, 'content' | 'account' | 'network' | 'bank_entry'>> {
     return this.subjectType(subject.kind).describe(client, subject.id);
   }
 

@@ -37,8 +37,17 @@ export const APPEAL_QUEUE: BuiltInQueue = {
   roles: null,
 };
 
+/** Bank entries the flood guard took out of matching, for a lead to keep out or put back. */
+export const BANK_ENTRY_QUEUE: BuiltInQueue = {
+  name: 'bank-entries',
+  description: 'Bank entries quarantined for matching too many uploads in an hour',
+  team: null,
+  sla_minutes: 240,
+  roles: ['lead', 'admin'],
+};
+
 /** Queues Bulwark itself needs, present whatever the rule file declares. */
-export const BUILT_IN_QUEUES: BuiltInQueue[] = [ESCALATION_QUEUE, NOTICE_QUEUE, APPEAL_QUEUE];
+export const BUILT_IN_QUEUES: BuiltInQueue[] = [ESCALATION_QUEUE, NOTICE_QUEUE, APPEAL_QUEUE, BANK_ENTRY_QUEUE];
 
 export interface QueueRecord {
   name: string;

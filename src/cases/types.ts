@@ -1,8 +1,8 @@
 import type { ActionType } from '../actions/types.ts';
 import type { SqlClient } from '../store/sql.ts';
 
-export type SubjectKind = 'content' | 'account' | 'network' | 'appeal';
-export const SUBJECT_KINDS: readonly SubjectKind[] = ['content', 'account', 'network', 'appeal'];
+export type SubjectKind = 'content' | 'account' | 'network' | 'appeal' | 'bank_entry';
+export const SUBJECT_KINDS: readonly SubjectKind[] = ['content', 'account', 'network', 'appeal', 'bank_entry'];
 export interface CaseSubject {
   kind: SubjectKind;
   id: string;
@@ -113,10 +113,27 @@ export interface DecisionView {
   actions: ActionSummary[];
 }
 
+/** A bank entry under review (a flood quarantine): the entry, and what it matched lately. */
+export interface BankEntrySection {
+  entry_id: number;
+  bank: string;
+  signal_type: string;
+  value: string;
+  source: string | null;
+  tags: string[];
+  disabled_until: string | null;
+  disabled_reason: string | null;
+  /** Distinct uploads matched per hour, newest first. */
+  uploads_by_hour: { hour: string; uploads: number }[];
+  /** Some of the uploads it matched in those hours, to look at before deciding. */
+  sample_content_ids: string[];
+}
+
 export interface CaseDetail extends CaseView {
   content: ContentSection | null;
   account: AccountSection | null;
   network: NetworkSection | null;
+  bank_entry?: BankEntrySection | null;
   decision_options: DecisionOption[];
   policies: Policy[];
   decisions: DecisionView[];

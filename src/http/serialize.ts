@@ -1,6 +1,7 @@
 import type { Bank, BankEntry, BankSummary } from '../banks/banks.ts';
 import type { BankMatchSettings } from '../banks/match-settings.ts';
 import type { ContentRecord } from '../ingest/content.ts';
+import type { SuppressedMatch } from '../match/allow-banks.ts';
 import type { BankMatch, EntryProvenance, MatchResult, SignalOutcome } from '../match/matcher.ts';
 
 // The wire format is snake_case JSON with ISO 8601 UTC timestamps; the domain is camelCase.
@@ -17,6 +18,9 @@ export const bankJson = (bank: Bank | BankSummary) => ({
   description: bank.description,
   enabled: bank.enabled,
   match_settings: matchSettingsJson(bank.matchSettings),
+  kind: bank.kind,
+  enabled_ratio: bank.enabledRatio,
+  flood_limit: bank.floodLimit,
   revision: bank.revision,
   created_at: iso(bank.createdAt),
   updated_at: iso(bank.updatedAt),
@@ -31,6 +35,8 @@ export const entryJson = (entry: BankEntry) => ({
   tags: entry.tags,
   import_id: entry.importId,
   added_at: iso(entry.addedAt),
+  disabled_until: entry.disabledUntil === 'infinity' ? 'infinity' : iso(entry.disabledUntil),
+  disabled_reason: entry.disabledReason,
 });
 
 export const signalOutcomeJson = (signal: SignalOutcome) => ({
@@ -55,11 +61,22 @@ export const bankMatchJson = (match: BankMatch) => ({
 });
 
 export const provenanceJson = (from: EntryProvenance) => ({ exchange: from.exchange, member: from.member, item_key: from.itemKey, tags: from.tags });
+export const suppressedMatchJson = (match: SuppressedMatch) => ({
+  ...bankMatchJson(match),
+  suppressed_by: {
+    bank: match.suppressedBy.bank,
+    entry_id: match.suppressedBy.entryId,
+    signal_type: match.suppressedBy.signalType,
+    value: match.suppressedBy.value,
+    distance: match.suppressedBy.distance,
+  },
+});
 
 export const matchResultJson = (result: MatchResult) => ({
   matched: result.matched,
   signals: result.signals.map(signalOutcomeJson),
   matches: result.matches.map(bankMatchJson),
+  suppressed: result.suppressed.map(suppressedMatchJson),
 });
 
 export const contentJson = (record: ContentRecord) => ({
@@ -69,6 +86,7 @@ export const contentJson = (record: ContentRecord) => ({
   matched: record.matched,
   signals: record.signals.map(signalOutcomeJson),
   matches: record.matches.map(bankMatchJson),
+  suppressed: record.suppressed.map(suppressedMatchJson),
   created_at: iso(record.createdAt),
   received_at: iso(record.receivedAt),
 });

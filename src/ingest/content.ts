@@ -1,5 +1,6 @@
 import { BulwarkError, conflict, invalid, notFound } from '../errors.ts';
 import type { EventLog } from '../events/event-log.ts';
+import type { SuppressedMatch } from '../match/allow-banks.ts';
 import type { BankMatch, MatchOptions, Matcher, SignalOutcome } from '../match/matcher.ts';
 import type { MediaHashing } from '../signals/hashing/media-hashing.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
@@ -8,6 +9,8 @@ import type { SqlClient } from '../store/sql.ts';
 import { type MediaVault, sniffMediaType } from '../media/media-vault.ts';
 
 export const CONTENT_MATCHED_EVENT = 'content.matched';
+/** Every match of the content was set aside by an allow bank: nothing to act on, but on record. */
+export const CONTENT_MATCH_SUPPRESSED_EVENT = 'content.match_suppressed';
 
 export interface ContentSubmission {
   contentId: string;
@@ -28,6 +31,8 @@ export interface ContentRecord {
   matched: boolean;
   signals: SignalOutcome[];
   matches: BankMatch[];
+  /** Matches allow banks set aside, each with the allow entry that did. */
+  suppressed: SuppressedMatch[];
   createdAt: Date | null;
   receivedAt: Date;
 }
@@ -53,6 +58,8 @@ export interface ContentMatchedPayload {
     /** The exchange items the entry came from, where it has any (src/exchange/provenance.ts). */
     provenance?: { exchange: string; member: string | null; item_key: string; tags: string[] }[];
   }[];
+  /** Matches allow banks set aside, each naming the allow entry (absent when none were). */
+  suppressed?: { bank: string; signal_type: string; distance: number; entry_id: number; suppressed_by: { bank: string; entry_id: number; signal_type: string; distance: number } }[];
 }
 
 interface ContentRow {
@@ -61,6 +68,7 @@ interface ContentRow {
   content_type: string;
   signals: SignalOutcome[];
   matches: BankMatch[];
+  suppressed: SuppressedMatch[];
   created_at: Date | null;
   received_at: Date;
 }
@@ -72,11 +80,12 @@ const toRecord = (row: ContentRow): ContentRecord => ({
   matched: row.matches.length > 0,
   signals: row.signals,
   matches: row.matches,
+  suppressed: row.suppressed,
   createdAt: row.created_at,
   receivedAt: row.received_at,
 });
 
-const CONTENT_COLUMNS = 'content_id, account_id, content_type, signals, matches, created_at, received_at';
+const CONTENT_COLUMNS = 'content_id, account_id, content_type, signals, matches, suppressed, created_at, received_at';
 const ID_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
 export interface ContentServiceOptions {
@@ -85,6 +94,8 @@ export interface ContentServiceOptions {
   matchOptions?: MatchOptions;
   /** Where the media of matched content is kept for review; absent, no media is kept. */
   mediaVault?: MediaVault;
+  /** Hears, after commit, which entries each new upload matched (the flood guard counts them). */
+  onMatched?: (contentId: string, matches: BankMatch[]) => void;
 }
 
 /** Ingest stage: hashes submitted content, matches it, stores the outcome and emits match events. */
@@ -110,12 +121,13 @@ export class ContentService {
     if (existing) return { record: existing, duplicate: true };
 
     const computed = await this.computeSignals(submission);
-    const result = await this.matcher.match(computed, this.options.matchOptions);
+    // The content id is the coin of banks enabled for a share of traffic: a resubmission gets the same answer.
+    const result = await this.matcher.match(computed, { ...this.options.matchOptions, seed: submission.contentId });
     const { row, event } = await this.sql.transaction(async (tx) => {
       const inserted = await tx.query<ContentRow>(
-        `INSERT INTO content (content_id, account_id, content_type, signals, matches, created_at)
-         VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6) ON CONFLICT (content_id) DO NOTHING RETURNING ${CONTENT_COLUMNS}`,
-        [submission.contentId, submission.accountId, submission.contentType, JSON.stringify(result.signals), JSON.stringify(result.matches), submission.createdAt ?? null],
+        `INSERT INTO content (content_id, account_id, content_type, signals, matches, suppressed, created_at)
+         VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7) ON CONFLICT (content_id) DO NOTHING RETURNING ${CONTENT_COLUMNS}`,
+        [submission.contentId, submission.accountId, submission.contentType, JSON.stringify(result.signals), JSON.stringify(result.matches), JSON.stringify(result.suppressed), submission.createdAt ?? null],
       );
       if (inserted.rows.length === 0) return { row: undefined, event: undefined };
       // Media kept for review are what reviewers can look at: pictures, sealed in the store.
@@ -123,9 +135,12 @@ export class ContentService {
       if (result.matched && Buffer.isBuffer(submission.media) && this.options.mediaVault) {
         await this.options.mediaVault.store(tx, submission.contentId, sniffMediaType(submission.media), submission.media);
       }
+      const payload = matchedPayload(submission, result.matches, result.suppressed);
       const event = result.matched
-        ? await this.events.append(tx, CONTENT_MATCHED_EVENT, `content:${submission.contentId}`, matchedPayload(submission, result.matches))
-        : undefined;
+        ? await this.events.append(tx, CONTENT_MATCHED_EVENT, `content:${submission.contentId}`, payload)
+        : result.suppressed.length > 0
+          ? await this.events.append(tx, CONTENT_MATCH_SUPPRESSED_EVENT, `content:${submission.contentId}`, payload)
+          : undefined;
       return { row: inserted.rows[0], event };
     });
     if (!row) {
@@ -135,6 +150,7 @@ export class ContentService {
       return { record: raced, duplicate: true };
     }
     if (event) this.events.published([event]);
+    if (result.matched) this.options.onMatched?.(submission.contentId, result.matches);
     return { record: toRecord(row), duplicate: false };
   }
 
@@ -171,7 +187,7 @@ function validateSubmission(submission: ContentSubmission): void {
   }
 }
 
-function matchedPayload(submission: ContentSubmission, matches: BankMatch[]): ContentMatchedPayload {
+function matchedPayload(submission: ContentSubmission, matches: BankMatch[], suppressed: SuppressedMatch[]): ContentMatchedPayload {
   return {
     content_id: submission.contentId,
     account_id: submission.accountId,
@@ -186,5 +202,16 @@ function matchedPayload(submission: ContentSubmission, matches: BankMatch[]): Co
       tags: match.tags,
       ...(match.provenance?.length ? { provenance: match.provenance.map((from) => ({ exchange: from.exchange, member: from.member, item_key: from.itemKey, tags: from.tags })) } : {}),
     })),
+    ...(suppressed.length > 0
+      ? {
+          suppressed: suppressed.map((match) => ({
+            bank: match.bank,
+            signal_type: match.signalType,
+            distance: match.distance,
+            entry_id: match.entryId,
+            suppressed_by: { bank: match.suppressedBy.bank, entry_id: match.suppressedBy.entryId, signal_type: match.suppressedBy.signalType, distance: match.suppressedBy.distance },
+          })),
+        }
+      : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { BankKind } from '../banks/bank-controls.ts';
 import type { BankMatchSettings } from '../banks/match-settings.ts';
 import type { SqlClient } from '../store/sql.ts';
 
@@ -6,6 +7,8 @@ export interface BankRow {
   name: string;
   enabled: boolean;
   match_settings: BankMatchSettings;
+  kind: BankKind;
+  enabled_ratio: number;
   revision: number;
 }
 
@@ -27,7 +30,9 @@ export interface EntryGroup {
   values: string[];
 }
 
-const BANK_COLUMNS = 'id, name, enabled, match_settings, revision';
+const BANK_COLUMNS = 'id, name, enabled, match_settings, kind, enabled_ratio, revision';
+/** Indexes hold the entries that match: a disabled one comes back through the revision that enables it. */
+const ENABLED = 'disabled_until IS NULL';
 
 /**
  * What the matcher reads from the store: banks and their revisions, what each revision
@@ -101,7 +106,7 @@ export class BankIndexStore {
     for (let from = firstId - 1; from < lastId; from += this.pageSize) {
       const page = await this.sql.query<{ signal_type: string; ids: number[]; vals: string[] }>(
         `SELECT signal_type, json_agg(id ORDER BY id) AS ids, json_agg(value ORDER BY id) AS vals
-         FROM bank_entries WHERE id > $1 AND id <= $2 AND import_id = $3 GROUP BY signal_type`,
+         FROM bank_entries WHERE id > $1 AND id <= $2 AND import_id = $3 AND ${ENABLED} GROUP BY signal_type`,
         [from, Math.min(from + this.pageSize, lastId), importId],
       );
       if (page.rows.length > 0) yield page.rows.map((group) => ({ signalType: group.signal_type, ids: group.ids.map(Number), values: group.vals }));
@@ -116,7 +121,7 @@ export class BankIndexStore {
       // several times faster than reading an entry a row.
       const page = await this.sql.query<{ signal_type: string; ids: number[]; vals: string[]; n: number; last: number }>(
         `SELECT signal_type, json_agg(id ORDER BY id) AS ids, json_agg(value ORDER BY id) AS vals, count(*) AS n, max(id) AS last
-         FROM (SELECT id, signal_type, value FROM bank_entries WHERE ${where} AND id > $${at} ORDER BY id LIMIT $${at + 1}) page
+         FROM (SELECT id, signal_type, value FROM bank_entries WHERE ${where} AND ${ENABLED} AND id > $${at} ORDER BY id LIMIT $${at + 1}) page
          GROUP BY signal_type`,
         [...params, afterId, this.pageSize],
       );
@@ -131,4 +136,4 @@ export class BankIndexStore {
   }
 }
 
-const toBankRow = (row: BankRow): BankRow => ({ ...row, id: Number(row.id), revision: Number(row.revision) });
+const toBankRow = (row: BankRow): BankRow => ({ ...row, id: Number(row.id), revision: Number(row.revision), enabled_ratio: Number(row.enabled_ratio) });

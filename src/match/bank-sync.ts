@@ -1,4 +1,5 @@
 import type { BankChange } from '../banks/banks.ts';
+import type { BankKind } from '../banks/bank-controls.ts';
 import type { BankMatchSettings } from '../banks/match-settings.ts';
 import { batchOf } from '../signals/index-batch.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
@@ -11,6 +12,8 @@ export interface LoadedBank {
   name: string;
   enabled: boolean;
   matchSettings: BankMatchSettings;
+  kind: BankKind;
+  enabledRatio: number;
   /** The store revision every index of the bank reflects. */
   revision: number;
   indexes: Map<string, SignalIndex>;
@@ -110,8 +113,9 @@ export class IndexSync {
     if (!progress.syncing) {
       // Revision 1 of a bank is its first change since creation: its settings are the defaults
       // and its entries are these, so the bank can be known at once (a reviewer's first confirmation).
-      if (!bank && change.kind === 'entries-added' && change.revision === 1) {
-        bank = { id: change.bankId, name: change.bankName, enabled: true, matchSettings: {}, revision: 0, indexes: new Map() };
+      // Its kind, set at creation, comes with the change.
+      if (!bank && change.kind === 'entries-added' && change.revision === 1 && change.bankKind) {
+        bank = { id: change.bankId, name: change.bankName, enabled: true, matchSettings: {}, kind: change.bankKind, enabledRatio: 1, revision: 0, indexes: new Map() };
         this.banks.set(bank.id, bank);
       }
       if (bank && change.revision === bank.revision + 1) {
@@ -131,6 +135,8 @@ export class IndexSync {
     } else {
       bank.enabled = change.enabled;
       bank.matchSettings = change.matchSettings;
+      bank.kind = change.bankKind;
+      bank.enabledRatio = change.enabledRatio;
     }
     bank.revision = change.revision;
     this.maintain(bank);
@@ -251,7 +257,9 @@ export class IndexSync {
   private async reload(row: BankRow, progress: Progress): Promise<void> {
     progress.reloading = true;
     try {
-      const fresh: LoadedBank = { id: row.id, name: row.name, enabled: row.enabled, matchSettings: row.match_settings, revision: row.revision, indexes: new Map() };
+      const fresh: LoadedBank = {
+        id: row.id, name: row.name, enabled: row.enabled, matchSettings: row.match_settings, kind: row.kind, enabledRatio: row.enabled_ratio, revision: row.revision, indexes: new Map(),
+      };
       const batches = new Map<string, SignalIndexBatch>();
       let loaded = 0;
       for await (const page of this.store.entries(row.id)) {
@@ -341,6 +349,8 @@ function settle(bank: LoadedBank, row: BankRow): void {
   bank.name = row.name;
   bank.enabled = row.enabled;
   bank.matchSettings = row.match_settings;
+  bank.kind = row.kind;
+  bank.enabledRatio = row.enabled_ratio;
   bank.revision = row.revision;
 }
 

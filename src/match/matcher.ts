@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto';
+import { bankCountsFor } from '../banks/bank-controls.ts';
 import type { BankChange, BankChangeListener, BankService } from '../banks/banks.ts';
+import { nextExpiry } from '../banks/entry-disabling.ts';
 import { invalid } from '../errors.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
 import type { ComputedSignal, MatchPercent, SignalIndex } from '../signals/types.ts';
 import type { SqlClient } from '../store/sql.ts';
+import { type SuppressedMatch, suppressAllowed } from './allow-banks.ts';
 import { BankIndexStore } from './bank-store.ts';
 import { type BankIndexStatus, IndexSync, type IndexSyncOptions, type LoadedBank } from './bank-sync.ts';
 
@@ -20,6 +24,12 @@ export interface MatchOptions {
    * query's frames and of the banked video's frames that must match (vpdq: 80 and 0).
    */
   minMatchPercent?: Record<string, Partial<MatchPercent>>;
+  /**
+   * What decides, for a bank with an enabled_ratio below 1, whether it counts for this lookup:
+   * the same seed always gets the same answer. Content ingest passes the content id; absent,
+   * a hash of the query's signals.
+   */
+  seed?: string;
 }
 
 /** A partial MatchPercent holding only the sides given, so that it overrides no other setting with undefined. */
@@ -69,6 +79,8 @@ export interface MatchResult {
   matched: boolean;
   signals: SignalOutcome[];
   matches: BankMatch[];
+  /** Matches an allow bank set aside (allow-banks.ts); they are not in matches. */
+  suppressed: SuppressedMatch[];
 }
 
 export interface MatcherOptions extends IndexSyncOptions {
@@ -76,6 +88,8 @@ export interface MatcherOptions extends IndexSyncOptions {
   refreshIntervalMs?: number;
   /** Entries per page when reading a bank or a change from the store. */
   loadPageSize?: number;
+  /** The clock that says when a time-limited disable of an entry is over (tests inject their own). */
+  now?: () => Date;
 }
 
 /** One bank's index of one signal type, for /healthz and metrics. */
@@ -102,14 +116,19 @@ export class Matcher implements BankChangeListener {
   private lastCheck = 0;
   private checking: Promise<void> | undefined;
   private readonly refreshIntervalMs: number;
+  private readonly now: () => Date;
+  /** The earliest end of a time-limited entry disable, as last read or heard; the first query after it sweeps. */
+  private nextExpiryMs: number | undefined;
+  private sweeping: Promise<void> | undefined;
 
   constructor(
-    sql: SqlClient,
+    private readonly sql: SqlClient,
     private readonly signals: SignalRegistry,
     private readonly bankService: BankService,
     options: MatcherOptions = {},
   ) {
     this.refreshIntervalMs = options.refreshIntervalMs ?? 1000;
+    this.now = options.now ?? (() => new Date());
     this.sync = new IndexSync(new BankIndexStore(sql, options.loadPageSize ?? 5000), signals, options);
     bankService.onChange(this);
   }
@@ -126,12 +145,16 @@ export class Matcher implements BankChangeListener {
   }
 
   bankChanged(change: BankChange): void | Promise<void> {
+    if (change.kind === 'entry-removed' && change.until) this.nextExpiryMs = Math.min(this.nextExpiryMs ?? Infinity, change.until.getTime());
     return this.sync.changed(change);
   }
 
   /** Brings every index up to date with the store, waiting until it is (start-up, tests, the CLI). */
   async refresh(): Promise<void> {
     this.lastCheck = Date.now();
+    await this.readNextExpiry();
+    this.sweepIfDue();
+    await this.sweeping;
     await Promise.all(await this.sync.check());
   }
 
@@ -141,10 +164,30 @@ export class Matcher implements BankChangeListener {
     await this.sync.check();
   }
 
+  private async readNextExpiry(): Promise<void> {
+    this.nextExpiryMs = (await nextExpiry(this.sql))?.getTime();
+  }
+
+  /**
+   * Entries disabled for a time come back once it is over, by the injected clock: the first query
+   * after it re-enables them in the store (in the background, one sweep at a time; in whichever
+   * process gets there first), and every process's indexes take them back as a revision.
+   */
+  private sweepIfDue(): void {
+    if (this.sweeping || this.nextExpiryMs === undefined || this.now().getTime() < this.nextExpiryMs) return;
+    this.sweeping = this.bankService.enableExpired().then(() => this.readNextExpiry()).then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      this.sweeping = undefined;
+    });
+  }
+
   private checkIfDue(): void {
+    this.sweepIfDue();
     if (this.checking || Date.now() - this.lastCheck < this.refreshIntervalMs) return;
     this.lastCheck = Date.now();
-    this.checking = this.sync.check().then(
+    this.checking = Promise.all([this.sync.check(), this.readNextExpiry()]).then(
       () => undefined,
       () => undefined,
     ).finally(() => {
@@ -155,6 +198,7 @@ export class Matcher implements BankChangeListener {
   /** Settles when the look for changes a query started, and the catch-ups it set off, are done (tests, benchmarks). */
   async idle(): Promise<void> {
     await this.checking;
+    await this.sweeping;
     await this.sync.idle();
   }
 
@@ -213,8 +257,10 @@ export class Matcher implements BankChangeListener {
       const unknown = await this.unknownBanks(bankFilter);
       if (unknown.length > 0) throw invalid(`unknown bank${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, { banks: unknown });
     }
-    const hits: Omit<BankMatch, 'source' | 'tags'>[] = [];
+    const hits: (Omit<BankMatch, 'source' | 'tags'> & { allow: boolean })[] = [];
     const signals: SignalOutcome[] = [];
+    let seed = options.seed;
+    const counts = (bank: LoadedBank) => bank.enabledRatio >= 1 || bankCountsFor(bank.id, bank.enabledRatio, (seed ??= querySeed(computed)));
     for (const signal of computed) {
       const type = this.signals.get(signal.signalType);
       const outcome: SignalOutcome = { signalType: type.name, value: signal.value, status: 'no_match' };
@@ -226,7 +272,7 @@ export class Matcher implements BankChangeListener {
         continue;
       }
       for (const bank of this.banks.values()) {
-        if (!bank.enabled || (bankFilter && !bankFilter.has(bank.name))) continue;
+        if (!bank.enabled || (bankFilter && !bankFilter.has(bank.name)) || !counts(bank)) continue;
         const index = bank.indexes.get(type.name);
         if (!index || index.size === 0) continue;
         // The request's options win over the bank's settings, which win over the type's defaults.
@@ -235,8 +281,8 @@ export class Matcher implements BankChangeListener {
         const minMatchPercent = { ...settings.minMatchPercent?.[type.name], ...options.minMatchPercent?.[type.name] };
         const query = { value: signal.value, variants: signal.variants, maxDistance, ...(Object.keys(minMatchPercent).length > 0 ? { minMatchPercent } : {}) };
         for (const hit of index.search(query)) {
-          outcome.status = 'matched';
           hits.push({
+            allow: bank.kind === 'allow',
             bank: bank.name, bankId: bank.id, entryId: hit.entryId, signalType: type.name, value: '', distance: hit.distance,
             ...(hit.variant ? { variant: hit.variant } : {}),
             ...(hit.matchPercent ? { matchPercent: hit.matchPercent } : {}),
@@ -246,15 +292,29 @@ export class Matcher implements BankChangeListener {
     }
     const entries = new Map((await this.bankService.entriesByIds(hits.map((hit) => hit.entryId))).map((entry) => [entry.id, entry]));
     const provenance = this.provenanceLookup && hits.length > 0 ? await this.provenanceLookup(hits.map((hit) => hit.entryId)) : undefined;
-    const matches: BankMatch[] = [];
-    for (const hit of hits) {
+    const found: BankMatch[] = [];
+    const allowMatches: BankMatch[] = [];
+    const now = this.now().getTime();
+    for (const { allow, ...hit } of hits) {
       const entry = entries.get(hit.entryId);
-      // An entry removed by another process since the index was built is no match.
-      if (!entry) continue;
+      // An entry removed or disabled by another process since the index was built is no match.
+      if (!entry || (entry.disabledUntil !== null && (entry.disabledUntil === 'infinity' || entry.disabledUntil.getTime() > now))) continue;
       const from = provenance?.get(hit.entryId);
-      matches.push({ ...hit, value: entry.value, source: entry.source, tags: entry.tags, ...(from ? { provenance: from } : {}) });
+      (allow ? allowMatches : found).push({ ...hit, value: entry.value, source: entry.source, tags: entry.tags, ...(from ? { provenance: from } : {}) });
     }
-    matches.sort((a, b) => a.distance - b.distance || a.bank.localeCompare(b.bank) || a.entryId - b.entryId);
-    return { matched: matches.length > 0, signals, matches };
+    const { matches, suppressed } = suppressAllowed(found, allowMatches);
+    matches.sort(byCloseness);
+    suppressed.sort(byCloseness);
+    for (const outcome of signals) if (matches.some((match) => match.signalType === outcome.signalType)) outcome.status = 'matched';
+    return { matched: matches.length > 0, signals, matches, suppressed };
   }
+}
+
+const byCloseness = (a: BankMatch, b: BankMatch) => a.distance - b.distance || a.bank.localeCompare(b.bank) || a.entryId - b.entryId;
+
+/** The default seed of a lookup: its signals, so the same content gets the same coin. */
+function querySeed(computed: ComputedSignal[]): string {
+  const hash = createHash('sha256');
+  for (const signal of computed) hash.update(`${signal.signalType}\u0000${signal.value}\u0000`);
+  return hash.digest('hex');
 }

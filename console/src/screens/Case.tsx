@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, type ConsoleApi } from '../api.ts';
 import { AccountFactsView, CaseBadges, ContentFactsView, DecisionHistory, DueTime, Reasons } from '../components/CaseParts.tsx';
+import { BankEntryFactsView } from '../components/BankEntryFacts.tsx';
 import { DecisionPanel } from '../components/DecisionPanel.tsx';
 import { MediaViewer, REVEAL_SECONDS } from '../components/MediaViewer.tsx';
 import { NetworkGraph } from '../components/NetworkGraph.tsx';
@@ -275,7 +276,13 @@ export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, on
               <NetworkGraph network={detail.network} />
             </section>
           )}
-          {!detail.content && !detail.account && !detail.network && (
+          {detail.bank_entry && (
+            <section className="panel" aria-labelledby="bank-entry-title">
+              <h2 id="bank-entry-title">Bank entry</h2>
+              <BankEntryFactsView entry={detail.bank_entry} />
+            </section>
+          )}
+          {!detail.content && !detail.account && !detail.network && !detail.bank_entry && (
             <section className="panel">
               <p className="muted">Bulwark holds no facts about this {detail.subject.kind} beyond the reasons.</p>
             </section>

@@ -28,7 +28,7 @@ export interface DecisionEffects {
 export interface CaseSubjectType {
   readonly kind: SubjectKind;
   readonly options: DecisionOption[];
-  describe(client: SqlClient, id: string): Promise<Pick<CaseDetail, 'content' | 'account' | 'network'>>;
+  describe(client: SqlClient, id: string): Promise<Pick<CaseDetail, 'content' | 'account' | 'network' | 'bank_entry'>>;
   /** The content whose media reviewers of this case may reveal, if any. */
   mediaContentId?(client: SqlClient, id: string): Promise<string | undefined>;
   apply(context: DecisionContext): Promise<DecisionEffects>;

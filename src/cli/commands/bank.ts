@@ -10,6 +10,7 @@ import type { BankMatchSettings } from '../../banks/match-settings.ts';
 import { bankJson, entryJson, matchSettingsJson } from '../../http/serialize.ts';
 import { definedPercent } from '../../match/matcher.ts';
 import { withBulwark } from '../context.ts';
+import { bankEntryControlCommands } from './bank-entry-controls.ts';
 import { printJson, progressBar, table } from '../output.ts';
 
 export function bankCommands(program: Command): void {
@@ -20,11 +21,12 @@ export function bankCommands(program: Command): void {
     .description('create a bank')
     .argument('<name>', 'lowercase letters, digits, - and _')
     .option('--description <text>', 'what the bank holds and where it comes from', '')
-    .action(async (name: string, options: { description: string }, command: Command) =>
+    .option('--kind <kind>', 'block (its matches count) or allow (its matches suppress the same content in other banks)', 'block')
+    .action(async (name: string, options: { description: string; kind: string }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        const created = await bulwark.banks.create(name, options.description);
+        const created = await bulwark.banks.create(name, options.description, { kind: options.kind });
         if (json) printJson(bankJson(created));
-        else process.stdout.write(`created bank ${created.name}\n`);
+        else process.stdout.write(`created ${created.kind} bank ${created.name}\n`);
       }),
     );
 
@@ -39,7 +41,8 @@ export function bankCommands(program: Command): void {
           table(
             banks.map((b) => ({
               name: b.name,
-              enabled: b.enabled ? 'yes' : 'no',
+              kind: b.kind,
+              enabled: b.enabled ? (b.enabledRatio < 1 ? `${b.enabledRatio * 100}%` : 'yes') : 'no',
               entries: Object.entries(b.entryCounts).map(([type, n]) => `${type}:${n}`).join(' ') || '0',
               description: b.description,
             })),
@@ -58,16 +61,28 @@ export function bankCommands(program: Command): void {
     .option('--max-distance <type=n...>', 'largest distance that counts for a signal type in this bank, e.g. pdq=20')
     .option('--min-match-percent <type=query,compared...>', "least percentages of the query's and of the banked video's frames, e.g. vpdq=90,50")
     .option('--default-matching', "forget the bank's match settings: the signal types' defaults apply")
+    .option('--kind <kind>', 'block or allow')
+    .option('--enabled-ratio <ratio>', 'share of lookups (0 to 1) the bank counts in, for trying a new list on part of the traffic', Number)
+    .option('--flood-limit <n|default>', "distinct uploads an entry may match in an hour before quarantine; 'default' for the server's")
     .action(async (name: string, options: BankUpdateOptions, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         if (options.enable && options.disable) throw invalid('give --enable or --disable, not both');
+        const floodLimit = options.floodLimit === undefined ? undefined : options.floodLimit === 'default' ? null : Number(options.floodLimit);
         const updated = await bulwark.banks.update(name, {
           description: options.description,
           enabled: options.enable ? true : options.disable ? false : undefined,
+          kind: options.kind,
+          enabledRatio: options.enabledRatio,
+          floodLimit,
           matchSettings: matchSettingsFromOptions(options, (await bulwark.banks.get(name)).matchSettings),
         });
         if (json) printJson(bankJson(updated));
-        else process.stdout.write(`updated bank ${updated.name}: ${updated.enabled ? 'enabled' : 'disabled'}, match settings ${JSON.stringify(matchSettingsJson(updated.matchSettings))}\n`);
+        else {
+          process.stdout.write(
+            `updated ${updated.kind} bank ${updated.name}: ${updated.enabled ? 'enabled' : 'disabled'} for ${updated.enabledRatio * 100}% of lookups, ` +
+              `flood limit ${updated.floodLimit ?? 'default'}, match settings ${JSON.stringify(matchSettingsJson(updated.matchSettings))}\n`,
+          );
+        }
       }),
     );
 
@@ -112,6 +127,8 @@ export function bankCommands(program: Command): void {
         else process.stdout.write(`removed ${signalType} ${value} from ${name}\n`);
       }),
     );
+
+  bankEntryControlCommands(bank);
 
   bank
     .command('import')
@@ -214,6 +231,9 @@ interface BankUpdateOptions {
   maxDistance?: string[];
   minMatchPercent?: string[];
   defaultMatching?: boolean;
+  kind?: string;
+  enabledRatio?: number;
+  floodLimit?: string;
 }
 
 /** The bank's match settings after the command's options: each option given replaces that type's setting. */

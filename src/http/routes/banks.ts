@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Bulwark } from '../../app.ts';
+import { BANK_KINDS } from '../../banks/bank-controls.ts';
 import { parseBankRows, type ImportFormat } from '../../banks/import-formats.ts';
 import { invalid } from '../../errors.ts';
 import { bankJson, entryJson } from '../serialize.ts';
@@ -26,8 +27,15 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
 
   app.post(
     '/banks',
-    { schema: { tags, summary: 'Create a hash bank', body: z.object({ name: z.string(), description: z.string().max(2000).optional() }) } },
-    async (request, reply) => reply.code(201).send(bankJson(await bulwark.banks.create(request.body.name, request.body.description))),
+    {
+      schema: {
+        tags,
+        summary: 'Create a hash bank',
+        description: 'kind "allow" makes an allow-list bank: its matches suppress the same content’s matches in the other banks (docs/banks.md).',
+        body: z.object({ name: z.string(), description: z.string().max(2000).optional(), kind: z.enum(BANK_KINDS).optional() }),
+      },
+    },
+    async (request, reply) => reply.code(201).send(bankJson(await bulwark.banks.create(request.body.name, request.body.description, { kind: request.body.kind }))),
   );
 
   app.get('/banks/:name', { schema: { tags, summary: 'One bank', params: bankName } }, async (request) =>
@@ -39,15 +47,20 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
     {
       schema: {
         tags,
-        summary: 'Change a bank’s description, switch its matching on or off, or set how close its matches must be',
+        summary: 'Change a bank’s description, switch its matching on or off, set how close its matches must be, its kind, share of traffic and flood limit',
         description:
           'match_settings, when given, replaces the bank’s settings whole: max_distance per distance-based signal type ' +
           '(e.g. {"pdq": 20}) and min_match_percent per frame-list type (e.g. {"vpdq": {"query": 90, "compared": 50}}). ' +
-          'A match request’s own options win over them; {} returns the bank to the types’ defaults.',
+          'A match request’s own options win over them; {} returns the bank to the types’ defaults. ' +
+          'kind: block or allow. enabled_ratio (0..1): the share of lookups the bank counts in, by a coin per request seed. ' +
+          'flood_limit: distinct uploads an entry may match in an hour before it is quarantined; null for the server’s default.',
         params: bankName,
         body: z.object({
           description: z.string().max(2000).optional(),
           enabled: z.boolean().optional(),
+          kind: z.enum(BANK_KINDS).optional(),
+          enabled_ratio: z.number().min(0).max(1).optional(),
+          flood_limit: z.number().int().min(1).nullable().optional(),
           match_settings: z
             .strictObject({
               max_distance: z.record(z.string(), z.number().int()).optional(),
@@ -58,9 +71,9 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
       },
     },
     async (request) => {
-      const { description, enabled, match_settings: settings } = request.body;
+      const { description, enabled, kind, enabled_ratio: enabledRatio, flood_limit: floodLimit, match_settings: settings } = request.body;
       const matchSettings = settings ? { maxDistance: settings.max_distance, minMatchPercent: settings.min_match_percent } : undefined;
-      return bankJson(await bulwark.banks.update(request.params.name, { description, enabled, matchSettings }));
+      return bankJson(await bulwark.banks.update(request.params.name, { description, enabled, kind, enabledRatio, floodLimit, matchSettings }));
     },
   );
 
@@ -123,6 +136,38 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
       await bulwark.banks.removeEntryById(request.params.name, request.params.id);
       return reply.code(204).send();
     },
+  );
+
+  const entryPath = bankName.extend({ id: z.coerce.number().int().min(1) });
+
+  app.post(
+    '/banks/:name/entries/:id/disable',
+    {
+      schema: {
+        tags,
+        summary: 'Stop one entry matching, for a time or until re-enabled, without removing it',
+        description:
+          'until (an ISO 8601 time) or for_seconds says when it matches again; neither: not until POST …/enable. ' +
+          'Every process drops it from its indexes as a revision of the bank.',
+        params: entryPath,
+        body: z.strictObject({
+          reason: z.string().min(1).max(500),
+          until: z.iso.datetime({ offset: true }).nullable().optional(),
+          for_seconds: z.number().int().min(1).optional(),
+        }),
+      },
+    },
+    async (request) => {
+      const { reason, until, for_seconds: seconds } = request.body;
+      if (until && seconds !== undefined) throw invalid('give until or for_seconds, not both');
+      return entryJson(await bulwark.banks.disableEntry(request.params.id, { bank: request.params.name, until: until ? new Date(until) : null, forSeconds: seconds, reason }));
+    },
+  );
+
+  app.post(
+    '/banks/:name/entries/:id/enable',
+    { schema: { tags, summary: 'Let a disabled entry match again', params: entryPath } },
+    async (request) => entryJson(await bulwark.banks.enableEntry(request.params.id, { bank: request.params.name })),
   );
 
   app.post(

@@ -13,12 +13,14 @@ export const matchOptionsQuery = z.object({
   banks: z.string().optional().describe('Comma-separated bank names to match against (default: all enabled banks)'),
   video_query_percent: z.coerce.number().min(0).max(100).optional().describe("Videos: least percentage of the query's frames that must match (default: the bank's setting, else 80)"),
   video_compared_percent: z.coerce.number().min(0).max(100).optional().describe("Videos: least percentage of the banked video's frames that must match (default: the bank's setting, else 0)"),
+  seed: z.string().min(1).max(200).optional().describe('Decides whether banks enabled for a share of traffic count; the same seed gets the same answer (default: a hash of the query)'),
 });
 
 export function toMatchOptions(query: z.infer<typeof matchOptionsQuery>): MatchOptions {
   return {
     ...(query.threshold !== undefined ? { maxDistance: { pdq: query.threshold } } : {}),
     ...(query.min_quality !== undefined ? { minQuality: query.min_quality } : {}),
+    ...(query.seed !== undefined ? { seed: query.seed } : {}),
     ...(query.banks ? { banks: query.banks.split(',').map((name) => name.trim()).filter(Boolean) } : {}),
     minMatchPercent: { vpdq: definedPercent(query.video_query_percent, query.video_compared_percent) },
   };
