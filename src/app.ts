@@ -20,6 +20,7 @@ import { CONTENT_MATCHED_EVENT, type ContentMatchedPayload, ContentService } fro
 import { EventIngestService } from './ingest/event-ingest.ts';
 import { ReportService } from './ingest/reports.ts';
 import { type MatchOptions, Matcher } from './match/matcher.ts';
+import { RetroactiveMatcher, type RetroactiveOptions, retroactiveDaysFromEnv } from './match/retroactive/retroactive-matcher.ts';
 import { AppealSubject } from './legal/appeal-subject.ts';
 import { AppealService } from './legal/appeals.ts';
 import { AuthorityOrderService } from './legal/authority-orders.ts';
@@ -106,6 +107,12 @@ export interface BulwarkConfig extends StoreLocation {
   role?: Role;
   /** On a shared PostgreSQL, how often the background stages look for events written by other processes. */
   outboxPollMs?: number;
+  /**
+   * Matching new bank entries against stored content (docs/retroactive.md): the window in days
+   * (BULWARK_RETROACTIVE_DAYS, default 90), batch sizes, and how often to look for changes made
+   * by other processes (pollMs, default 1000; 0 runs it only when drain() is called, for tests).
+   */
+  retroactive?: RetroactiveOptions & { pollMs?: number };
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -147,6 +154,8 @@ export interface Bulwark {
   readonly dsa: StatementService;
   /** CyberTipline reports to NCMEC. */
   readonly ncmec: NcmecReportService;
+  /** Matches entries new to a bank against stored content, in the background. */
+  readonly retroactive: RetroactiveMatcher;
   /** Makes the background stages this process runs catch up now, e.g. when another process says it wrote events. */
   wake(): Promise<void>;
   close(): Promise<void>;
@@ -179,6 +188,12 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     matchOptions: config.matchOptions,
     mediaVault: vault,
   });
+  const retroactive = new RetroactiveMatcher(sql, events, signals, {
+    ...config.retroactive,
+    days: config.retroactive?.days ?? retroactiveDaysFromEnv(),
+    matchOptions: config.matchOptions,
+  });
+  banks.onChange(retroactive);
   const apiKeys = new ApiKeyService(sql);
   const accounts = new AccountDirectory(sql, events);
   const terms = new TermListService(sql, config.guardrailRefreshMs);
@@ -255,6 +270,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   await guardrail.refresh();
   await rules.load();
   if (background) for (const consumer of consumers) stops.push(consumer.start());
+  if (background && config.retroactive?.pollMs !== 0) stops.push(retroactive.start(config.retroactive?.pollMs));
   const running = background ? [hashMatchLabeller, rules.runner, notices.tracker, dsa.consumer, ...consumers] : [];
   for (const consumer of running) await consumer.drain();
   const wake = async () => {
@@ -269,6 +285,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   }
   const close = async () => {
     for (const stop of stops) stop();
+    await retroactive.idle();
     await actions.idle();
     await ncmec.idle();
     await auditCheckpoints.idle();
@@ -276,7 +293,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     await sql.close();
   };
   return {
-    config, sql, signals, hashing, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
+    config, sql, signals, hashing, banks, matcher, retroactive, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
     audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, wake, close,
   };
 }

@@ -50,6 +50,8 @@ export interface BankMatch {
   matchPercent?: MatchPercent;
   source: string | null;
   tags: string[];
+  /** Found after the upload, when the entry arrived (retroactive matching), not when the content was submitted. */
+  retroactive?: true;
 }
 
 export interface MatchResult {

@@ -10,6 +10,7 @@ const payloadSchema = z.object({
   account_id: z.string(),
   content_type: z.string(),
   matches: z.array(z.object({ bank: z.string(), signal_type: z.string(), distance: z.number(), tags: z.array(z.string()).default([]) })),
+  retroactive: z.boolean().optional(),
 });
 
 /** Uploaded content matched one or more banks (emitted by the content ingest). */
@@ -24,6 +25,11 @@ export class ContentMatchedFacts implements FactProvider {
     { name: 'match.exact', type: 'boolean', description: 'some match is on an exact signal type (md5, sha256): the very same file' },
     { name: 'match.min_distance', type: 'number', description: 'the smallest distance among the matches (0 for exact ones)' },
     { name: 'match.tags', type: 'list', description: 'tags of the matched bank entries' },
+    {
+      name: 'match.retroactive',
+      type: 'boolean',
+      description: 'the content was stored before the entries it matched arrived, and matched them later (retroactive matching), not at upload',
+    },
     ...ACCOUNT_FACTS,
   ];
 
@@ -47,6 +53,7 @@ export class ContentMatchedFacts implements FactProvider {
       'match.exact': matches.some((match) => this.isExact(match.signal_type)),
       'match.min_distance': matches.length ? Math.min(...matches.map((match) => match.distance)) : null,
       'match.tags': distinct(matches.flatMap((match) => match.tags)),
+      'match.retroactive': payload.retroactive === true,
       ...(await accountFacts(lookup, payload.account_id, at)),
     });
   }

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { type Bulwark, type BulwarkConfig, openBulwark } from '../src/app.ts';
+import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
+import type { DomainEvent } from '../src/events/event-log.ts';
+import { buildServer } from '../src/http/server.ts';
+import type { ContentMatchedPayload } from '../src/ingest/content.ts';
+import { ContentMatchedFacts } from '../src/rules/facts/content-matched.ts';
+import type { FactLookup } from '../src/rules/types.ts';
+import type { StoreLocation } from '../src/store/sql.ts';
+import { storeTargets } from './helpers/stores.ts';
+
+const targets = await storeTargets();
+const DAY_MS = 86_400_000;
+
+/** The hash with its first `bits` bytes' lowest bit flipped: `bits` bits away. */
+const flip = (hex: string, bits: number) => {
+  const bytes = Buffer.from(hex, 'hex');
+  for (let i = 0; i < bits; i++) bytes[i] ^= 0x01;
+  return bytes.toString('hex');
+};
+
+const open = (location: StoreLocation, retroactive: BulwarkConfig['retroactive'] = {}) =>
+  // pollMs 0: the stage runs only when the test drains it or steps it.
+  openBulwark({ ...location, hashing: { workers: 0 }, bankRefreshMs: 0, retroactive: { pollMs: 0, ...retroactive } });
+
+const images = await Promise.all([11, 12, 13, 14].map((seed) => encodeImage(shapesImage(seed, 160, 120), 'png')));
+
+async function upload(bulwark: Bulwark, contentId: string, image: Buffer): Promise<string> {
+  const { record } = await bulwark.content.submit({ contentId, accountId: `acct-${contentId}`, contentType: 'photo', media: image });
+  assert.equal(record.matched, false, `${contentId} matches no bank when uploaded`);
+  return record.signals.find((signal) => signal.signalType === 'pdq')!.value;
+}
+
+const matchedEvents = async (bulwark: Bulwark) => (await bulwark.events.read({ types: ['content.matched'] })) as DomainEvent<ContentMatchedPayload>[];
+
+for (const target of targets) {
+  describe(`retroactive matching (${target.name})`, () => {
+    after(() => target.cleanup());
+
+    it('matches stored content against entries that arrive later, once each, within the window', async () => {
+      const bulwark = await open(target.location());
+      try {
+        const pdq = [await upload(bulwark, 'c-exact', images[0]), await upload(bulwark, 'c-near', images[1]), await upload(bulwark, 'c-other', images[2])];
+        const old = await upload(bulwark, 'c-old', images[3]);
+        // c-old was received 100 days ago: outside the 90-day window.
+        const longAgo = new Date(Date.now() - 100 * DAY_MS);
+        await bulwark.sql.query("UPDATE content SET received_at = $1 WHERE content_id = 'c-old'", [longAgo]);
+        await bulwark.sql.query("UPDATE content_signals SET received_at = $1 WHERE content_id = 'c-old'", [longAgo]);
+        await bulwark.retroactive.drain();
+        assert.deepEqual(await matchedEvents(bulwark), [], 'nothing matched before the list arrived');
+
+        await bulwark.banks.create('later-list');
+        const near = flip(pdq[1], 6);
+        await bulwark.banks.importRows('later-list', [pdq[0], near, old].map((value, i) => ({ line: i + 1, signalType: 'pdq', value, tags: ['tag-alpha'] })), { sourceName: 'test', format: 'lines' });
+        await bulwark.retroactive.drain();
+
+        const events = await matchedEvents(bulwark);
+        assert.deepEqual(events.map((event) => event.payload.content_id).sort(), ['c-exact', 'c-near']);
+        const byContent = new Map(events.map((event) => [event.payload.content_id, event.payload]));
+        assert.equal(byContent.get('c-exact')!.retroactive, true);
+        assert.deepEqual(byContent.get('c-exact')!.matches.map((m) => [m.bank, m.value, m.distance, m.tags]), [['later-list', pdq[0], 0, ['tag-alpha']]]);
+        assert.deepEqual(byContent.get('c-near')!.matches.map((m) => [m.value, m.distance]), [[near, 6]]);
+        assert.equal(byContent.get('c-near')!.account_id, 'acct-c-near');
+
+        // The content's record shows the match, marked as found later.
+        const record = await bulwark.content.get('c-near');
+        assert.equal(record.matched, true);
+        assert.deepEqual(record.matches.map((m) => [m.value, m.retroactive]), [[near, true]]);
+
+        // Rules can tell it from a match at upload.
+        const facts = await new ContentMatchedFacts(bulwark.signals).toRuleEvent(events[0], { account: async () => undefined } as unknown as FactLookup);
+        assert.equal(facts.facts['match.retroactive'], true);
+
+        // More entries later: only they are matched; nothing is matched twice.
+        await bulwark.banks.addEntry('later-list', { signalType: 'pdq', value: flip(pdq[2], 3) });
+        await bulwark.retroactive.drain();
+        const after = await matchedEvents(bulwark);
+        assert.deepEqual(after.map((event) => event.payload.content_id).sort(), ['c-exact', 'c-near', 'c-other']);
+        assert.equal(after.filter((event) => event.payload.content_id === 'c-other').length, 1);
+
+        // Content uploaded after the entries matches live, and retroactive matching leaves it alone.
+        const { record: live } = await bulwark.content.submit({ contentId: 'c-again', accountId: 'acct-again', contentType: 'photo', media: images[0] });
+        assert.equal(live.matched, true);
+        await bulwark.banks.addEntry('later-list', { signalType: 'pdq', value: flip(pdq[0], 2) });
+        await bulwark.retroactive.drain();
+        const last = await matchedEvents(bulwark);
+        const again = last.filter((event) => event.payload.content_id === 'c-again');
+        // The live match, then the new entry (2 bits from it) found retroactively; the first entry is not repeated.
+        assert.deepEqual(again.map((event) => [event.payload.retroactive ?? false, event.payload.matches.map((m) => m.distance)]), [[false, [0]], [true, [2]]]);
+        // c-exact, the same picture, gets the new entry too, and only it.
+        const exactAgain = last.filter((event) => event.payload.content_id === 'c-exact').map((event) => event.payload.matches.map((m) => m.distance));
+        assert.deepEqual(exactAgain, [[0], [2]]);
+
+        const app = await buildServer(bulwark);
+        try {
+          const key = (await bulwark.apiKeys.create('status reader')).key;
+          const response = await app.inject({ url: '/v1/retroactive/status', headers: { authorization: `Bearer ${key}` } });
+          assert.equal(response.statusCode, 200);
+          const body = response.json();
+          assert.equal(body.window_days, 90);
+          const bank = body.banks.find((row: { bank: string }) => row.bank === 'later-list');
+          assert.equal(bank.revision, bank.store_revision);
+          assert.equal(bank.revisions_behind, 0);
+          assert.equal(bank.entries_behind, 0);
+          assert.equal(bank.job, null);
+          assert.equal(bank.entries_done, 5);
+          assert.equal(bank.matches, 5);
+          assert.ok(bank.content_scanned >= 9, `scanned ${bank.content_scanned}`);
+        } finally {
+          await app.close();
+        }
+      } finally {
+        await bulwark.close();
+      }
+    });
+
+    it('matches an exact md5 entry against stored content by md5', async () => {
+      const bulwark = await open(target.location());
+      try {
+        await upload(bulwark, 'file-1', images[0]);
+        await upload(bulwark, 'file-2', images[1]);
+        await bulwark.banks.create('digests');
+        await bulwark.banks.addEntry('digests', { signalType: 'md5', value: createHash('md5').update(images[1]).digest('hex') });
+        await bulwark.retroactive.drain();
+        const events = await matchedEvents(bulwark);
+        assert.deepEqual(events.map((event) => [event.payload.content_id, event.payload.retroactive, event.payload.matches.map((m) => [m.signal_type, m.distance])]), [
+          ['file-2', true, [['md5', 0]]],
+        ]);
+      } finally {
+        await bulwark.close();
+      }
+    });
+
+    it('resumes after a restart between batches with nothing doubled or lost', async () => {
+      const dir = target.name === 'pglite' ? await mkdtemp(join(tmpdir(), 'bulwark-retro-')) : undefined;
+      const location = dir ? { dataDir: dir } : target.location();
+      try {
+        let bulwark = await open(location, { batchSize: 1, exactBatch: 1 });
+        const pdq = [];
+        for (const [i, image] of images.entries()) pdq.push(await upload(bulwark, `r-${i}`, image));
+        await bulwark.banks.create('restart-list');
+        // Two exact entries (one batch each) and four PDQ entries (one stored signal per batch).
+        const md5 = (image: Buffer) => createHash('md5').update(image).digest('hex');
+        const rows = [
+          ...pdq.map((value) => ({ signalType: 'pdq', value: flip(value, 1) })),
+          { signalType: 'md5', value: md5(images[0]) },
+          { signalType: 'md5', value: md5(images[3]) },
+        ];
+        await bulwark.banks.importRows('restart-list', rows.map((row, i) => ({ line: i + 1, tags: [], ...row })), { sourceName: 'test', format: 'lines' });
+        // Step until the job is inside its PDQ scan with some matches emitted, then stop the process there.
+        for (let steps = 0; ; steps++) {
+          assert.ok(steps < 50, 'the job reaches its scan');
+          assert.equal(await bulwark.retroactive.step(), true);
+          const [status] = (await bulwark.retroactive.status()).filter((row) => row.bank === 'restart-list');
+          if (status.job?.phase === 'scan:pdq' && (await matchedEvents(bulwark)).length >= 3) break;
+        }
+        const before = (await matchedEvents(bulwark)).length;
+        assert.ok(before >= 3 && before < 6, `stopped mid-job with ${before} of 6 matches`);
+        await bulwark.close();
+
+        bulwark = await open(location, { batchSize: 1, exactBatch: 1 });
+        try {
+          await bulwark.retroactive.drain();
+          const events = await matchedEvents(bulwark);
+          const pairs = events.flatMap((event) => event.payload.matches.map((m) => `${event.payload.content_id} ${m.signal_type}`)).sort();
+          assert.deepEqual(pairs, ['r-0 md5', 'r-0 pdq', 'r-1 pdq', 'r-2 pdq', 'r-3 md5', 'r-3 pdq']);
+          assert.ok(events.every((event) => event.payload.retroactive === true));
+        } finally {
+          await bulwark.close();
+        }
+      } finally {
+        if (dir) await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
