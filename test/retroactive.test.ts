@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Bulwark, type BulwarkConfig, openBulwark } from '../src/app.ts';
 import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
+import { hammingAt, hexToHash256 } from '../src/signals/pdq/hash256.ts';
 import type { DomainEvent } from '../src/events/event-log.ts';
 import { buildServer } from '../src/http/server.ts';
 import type { ContentMatchedPayload } from '../src/ingest/content.ts';
+import { Hex256Scanner, Pacer } from '../src/match/retroactive/scan.ts';
 import { ContentMatchedFacts } from '../src/rules/facts/content-matched.ts';
+import { seededRandom } from '../src/demo/benign-images.ts';
 import type { FactLookup } from '../src/rules/types.ts';
 import type { StoreLocation } from '../src/store/sql.ts';
 import { storeTargets } from './helpers/stores.ts';
@@ -37,6 +40,35 @@ async function upload(bulwark: Bulwark, contentId: string, image: Buffer): Promi
 }
 
 const matchedEvents = async (bulwark: Bulwark) => (await bulwark.events.read({ types: ['content.matched'] })) as DomainEvent<ContentMatchedPayload>[];
+
+describe('the PDQ scan of stored hashes', () => {
+  // Both ways of scanning (a plain loop for a few new entries, a multi-index of the stored page
+  // built on a worker thread for more) must find exactly what comparing every pair finds.
+  for (const entryCount of [3, 64, 65, 300]) {
+    it(`finds every stored hash within the threshold of ${entryCount} new entries, and nothing else`, async () => {
+      const random = seededRandom(entryCount);
+      const hex = () => Array.from({ length: 64 }, () => Math.floor(random() * 16).toString(16)).join('');
+      const stored = Array.from({ length: 5000 }, hex);
+      // Every third new entry lies 1-40 bits from a stored hash: some within 31, some beyond.
+      const entries = Array.from({ length: entryCount }, (_, i) => ({
+        id: 1000 + i,
+        signalType: 'pdq',
+        value: i % 3 === 0 ? flip(stored[Math.floor(random() * stored.length)], 1 + (i % 40)) : hex(),
+      }));
+      const ids = stored.map((_, i) => 10 * i + 7);
+      const hits = await new Hex256Scanner(entries, { maxDistance: 31 }).scan({ ids, hex: stored.join('') }, new Pacer());
+      const expected: string[] = [];
+      for (const [s, value] of stored.entries()) {
+        for (const entry of entries) {
+          const distance = hammingAt(hexToHash256(value), 0, hexToHash256(entry.value), 0);
+          if (distance <= 31) expected.push(`${ids[s]} ${entry.id} ${distance}`);
+        }
+      }
+      assert.ok(expected.length > 0, 'some planted entries are within the threshold');
+      assert.deepEqual(hits.map((hit) => `${hit.signalId} ${hit.entryId} ${hit.distance}`).sort(), expected.sort());
+    });
+  }
+});
 
 for (const target of targets) {
   describe(`retroactive matching (${target.name})`, () => {

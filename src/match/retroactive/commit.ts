@@ -93,8 +93,7 @@ async function appendMatches(tx: SqlClient, events: EventLog, hits: RetroactiveH
     [[...new Set(hits.map((hit) => hit.entryId))]],
   );
   const entryById = new Map(entries.rows.map((row) => [Number(row.id), row]));
-  const emitted: DomainEvent[] = [];
-  let matches = 0;
+  const updates: { content: ContentRow; added: BankMatch[] }[] = [];
   for (const content of contents.rows) {
     const known = new Set(content.matches.map((match) => Number(match.entryId)));
     const added: BankMatch[] = [];
@@ -108,11 +107,17 @@ async function appendMatches(tx: SqlClient, events: EventLog, hits: RetroactiveH
       });
     }
     if (added.length === 0) continue;
-    added.sort((a, b) => a.distance - b.distance || a.entryId - b.entryId);
-    await tx.query('UPDATE content SET matches = matches || $2::jsonb WHERE content_id = $1', [content.content_id, JSON.stringify(added)]);
+    updates.push({ content, added: added.sort((a, b) => a.distance - b.distance || a.entryId - b.entryId) });
+  }
+  if (updates.length === 0) return { events: [], matches: 0 };
+  await tx.query(
+    `UPDATE content c SET matches = c.matches || u.added FROM unnest($1::text[], $2::jsonb[]) AS u(content_id, added) WHERE c.content_id = u.content_id`,
+    [updates.map((update) => update.content.content_id), updates.map((update) => JSON.stringify(update.added))],
+  );
+  const emitted: DomainEvent[] = [];
+  for (const { content, added } of updates) {
     const payload = { ...matchedPayload({ contentId: content.content_id, accountId: content.account_id, contentType: content.content_type }, added), retroactive: true as const };
     emitted.push(await events.append(tx, CONTENT_MATCHED_EVENT, `content:${content.content_id}`, payload));
-    matches += added.length;
   }
-  return { events: emitted, matches };
+  return { events: emitted, matches: updates.reduce((sum, update) => sum + update.added.length, 0) };
 }

@@ -84,7 +84,7 @@ export class RetroactiveMatcher implements BankChangeListener {
     this.store = new RetroactiveStore(sql);
     this.days = options.days ?? DEFAULT_RETROACTIVE_DAYS;
     if (!(this.days > 0)) throw invalid(`the retroactive matching window is a number of days above 0, got ${this.days}`);
-    this.batchSize = options.batchSize ?? (sql.driver === 'pglite' ? 5_000 : 50_000);
+    this.batchSize = options.batchSize ?? (sql.driver === 'pglite' ? 20_000 : 200_000);
     this.exactBatch = options.exactBatch ?? 1_000;
     this.maxJobEntries = options.maxJobEntries ?? 1_000_000;
     this.now = options.now ?? (() => new Date());

@@ -1,4 +1,4 @@
-import { BruteForceHash256Index, type Hash256Index, MultiIndexHash256Index } from '../hamming-index.ts';
+import { buildSegment } from '../hash-segments.ts';
 import { HASH256_WORDS, popcount32 } from '../../signals/pdq/hash256.ts';
 import type { MatchPercent, SignalIndex, SignalType } from '../../signals/types.ts';
 
@@ -63,40 +63,52 @@ export function packHex256(hex: string, count: number): Uint32Array {
   return words;
 }
 
-/** Below this many new entries each stored hash is compared with every one of them in a plain loop. */
+/** Up to this many new entries, each stored hash is compared with every one of them in a plain loop. */
 const PLAIN_LOOP_MAX = 64;
 
 /**
- * 256-bit hashes (PDQ): the new entries are packed and indexed once (a multi-index, which
- * scans when that is cheaper), and every stored hash is looked up in it. A page costs one
- * hex decode and one lookup per stored hash, with no objects made per hash.
+ * 256-bit hashes (PDQ). A few new entries: each stored hash of a page is compared with each
+ * of them in a plain loop, with no objects made per hash. More: the page of stored hashes is
+ * indexed (a multi-index, built on a worker thread as the live matcher builds its segments)
+ * and each new entry is looked up in it. Looking stored hashes up in an index of the new
+ * entries instead costs a probe per stored hash, and a multi-index of a few thousand entries
+ * answers hardly faster than a scan of them: measured, it took two to five times as long.
  */
 export class Hex256Scanner implements StoredScanner {
   private readonly words: Uint32Array;
-  private readonly index: Hash256Index;
 
   constructor(private readonly entries: NewEntry[], private readonly limits: ScanLimits) {
     this.words = packHex256(entries.map((entry) => entry.value).join(''), entries.length);
-    this.index = entries.length <= PLAIN_LOOP_MAX ? new BruteForceHash256Index(this.words, entries.length) : MultiIndexHash256Index.build(this.words, entries.length);
   }
 
   async scan(page: StoredPage, pacer: Pacer): Promise<ScanHit[]> {
     const count = page.ids.length;
     const stored = packHex256(page.hex ?? '', count);
+    return this.entries.length <= PLAIN_LOOP_MAX ? this.compareEach(page.ids, stored, pacer) : this.lookUpEach(page.ids, stored, pacer);
+  }
+
+  private async compareEach(ids: number[], stored: Uint32Array, pacer: Pacer): Promise<ScanHit[]> {
     const hits: ScanHit[] = [];
     const max = this.limits.maxDistance;
-    const plain = this.entries.length <= PLAIN_LOOP_MAX;
-    for (let s = 0; s < count; s++) {
-      const at = s * HASH256_WORDS;
-      if (plain) {
-        for (let e = 0; e < this.entries.length; e++) {
-          const distance = distanceUpTo(stored, at, this.words, e * HASH256_WORDS, max);
-          if (distance <= max) hits.push({ signalId: page.ids[s], entryId: this.entries[e].id, distance });
-        }
-      } else {
-        for (const hit of this.index.search(stored.subarray(at, at + HASH256_WORDS), max)) hits.push({ signalId: page.ids[s], entryId: this.entries[hit.id].id, distance: hit.distance });
+    for (let s = 0; s < ids.length; s++) {
+      for (let e = 0; e < this.entries.length; e++) {
+        const distance = distanceUpTo(stored, s * HASH256_WORDS, this.words, e * HASH256_WORDS, max);
+        if (distance <= max) hits.push({ signalId: ids[s], entryId: this.entries[e].id, distance });
       }
       if ((s & 1023) === 1023) await pacer.pause();
+    }
+    return hits;
+  }
+
+  private async lookUpEach(ids: number[], stored: Uint32Array, pacer: Pacer): Promise<ScanHit[]> {
+    const segment = await buildSegment({ sources: [{ words: stored, ids: Float64Array.from(ids), count: ids.length, sorted: true }], drop: new Float64Array(0), present: [] });
+    const hits: ScanHit[] = [];
+    for (let e = 0; e < this.entries.length; e++) {
+      const at = e * HASH256_WORDS;
+      for (const hit of segment.index.search(this.words.subarray(at, at + HASH256_WORDS), this.limits.maxDistance)) {
+        hits.push({ signalId: segment.ids[hit.id], entryId: this.entries[e].id, distance: hit.distance });
+      }
+      if ((e & 63) === 63) await pacer.pause();
     }
     return hits;
   }
