@@ -16,6 +16,7 @@
  *   npm run bench:retro -- [--stored 10000000] [--entries 1,100,1000,10000] [--brute-entries 20]
  *     [--planted 0.01] [--database-url postgres://…/postgres] [--use URL-of-a-database-loaded-before] [--keep]
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openBulwark } from '../src/app.ts';
@@ -48,7 +49,7 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 const rate = (count: number, secs: number) => `${Math.round(count / secs).toLocaleString()}/s`;
 
 const database = values.use ? { url: values.use, drop: async () => undefined } : await scratchDatabase(values['database-url']);
-console.log(`database: ${values.use ? values.use : 'scratch'}; stored PDQ hashes: ${stored.toLocaleString()}`);
+console.log(`database: ${database.url}; stored PDQ hashes: ${stored.toLocaleString()}`);
 
 // Migrations first (openBulwark applies them). An api process runs no outbox consumers, so
 // nothing else competes with the stage, which runs only when drained below.
@@ -131,7 +132,11 @@ for (const [run, n] of entryCounts.entries()) {
   await bulwark.banks.importRows(bank, batch.values.map((value, i) => ({ line: i + 1, signalType: 'pdq', value, tags: [] })), { sourceName: 'bench', format: 'lines' });
   started = performance.now();
   const cpuBefore = process.cpuUsage();
+  // How long the event loop (which answers match requests) was held at a time while the stage ran.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   await bulwark.retroactive.drain();
+  loopDelay.disable();
   const retroSeconds = seconds(started);
   const cpu = process.cpuUsage(cpuBefore);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -151,6 +156,7 @@ for (const [run, n] of entryCounts.entries()) {
     'new entries': batch.values.length,
     'retroactive (store → stream)': `${retroSeconds.toFixed(2)} s (${cpuSeconds.toFixed(1)} s CPU here), ${rate(batch.values.length, retroSeconds)} entries, ${rate(count, retroSeconds)} stored hashes`,
     'matches': `${matched} (≥ ${batch.near} planted)`,
+    'event loop held, p99 / max': `${(loopDelay.percentile(99) / 1e6).toFixed(0)} / ${(loopDelay.max / 1e6).toFixed(0)} ms`,
     'brute force, in memory': `${rate(bruteSample.length, bruteSeconds)} entries (on ${bruteSample.length})`,
     'live index, in memory': `${rate(queries.length, liveSeconds)} entries (${liveHits} hits) + ${liveBuild.toFixed(1)} s build`,
   });
@@ -162,7 +168,7 @@ for (const [run, n] of entryCounts.entries()) {
 console.log(`\nnew entries matched against ${count.toLocaleString()} stored PDQ hashes, threshold ${THRESHOLD}, one core (node ${process.version})`);
 console.table(rows);
 console.log(
-  'retroactive: the stage as it runs in the server (PostgreSQL read included), one bank job per row.\n' +
+  'retroactive: the stage as it runs in the server (PostgreSQL read included), one bank job per row; event loop held: the longest waits a request would have had meanwhile.\n' +
     'brute force: each entry compared with every stored hash in memory; live index: the stored hashes in one multi-index in memory (the live matcher over uploads instead of entries), built once.',
 );
 await client.end();

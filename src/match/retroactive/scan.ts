@@ -9,7 +9,7 @@ export interface NewEntry {
   value: string;
 }
 
-/** A page of stored values of one signal type, in content_signals id order. */
+/** A page of stored values of one signal type: ids[i] is the content_signals row of value i. */
 export interface StoredPage {
   /** content_signals ids, one per value. */
   ids: number[];
@@ -101,7 +101,7 @@ export class Hex256Scanner implements StoredScanner {
   }
 
   private async lookUpEach(ids: number[], stored: Uint32Array, pacer: Pacer): Promise<ScanHit[]> {
-    const segment = await buildSegment({ sources: [{ words: stored, ids: Float64Array.from(ids), count: ids.length, sorted: true }], drop: new Float64Array(0), present: [] });
+    const segment = await buildSegment({ sources: [{ words: stored, ids: Float64Array.from(ids), count: ids.length, sorted: false }], drop: new Float64Array(0), present: [] });
     const hits: ScanHit[] = [];
     for (let e = 0; e < this.entries.length; e++) {
       const at = e * HASH256_WORDS;

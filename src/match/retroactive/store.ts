@@ -161,9 +161,11 @@ export class RetroactiveStore {
    * pay per row, and 256-bit hashes come as one string of hex digits to decode at once.
    */
   async scanPage(signalType: string, hex256: boolean, after: number, cutoff: Date, limit: number): Promise<StoredPage & { last: number }> {
-    const values = hex256 ? "string_agg(value, '' ORDER BY id) AS hex" : 'json_agg(value ORDER BY id) AS vals';
+    // No ORDER BY inside the aggregates: it made PostgreSQL sort each page again, on disk. The
+    // aggregates read the same rows in the same order, so ids and values still pair up.
+    const values = hex256 ? "string_agg(value, '') AS hex" : 'json_agg(value) AS vals';
     const result = await this.sql.query<{ ids: string | null; hex?: string | null; vals?: string[] | null; last: number | null }>(
-      `SELECT string_agg(id::text, ',' ORDER BY id) AS ids, ${values}, max(id) AS last
+      `SELECT string_agg(id::text, ',') AS ids, ${values}, max(id) AS last
        FROM (SELECT id, value FROM content_signals WHERE NOT exact AND signal_type = $1 AND id > $2 AND received_at >= $3 ORDER BY id LIMIT $4) page`,
       [signalType, after, cutoff, limit],
     );
