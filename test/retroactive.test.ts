@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import type { ContentMatchedPayload } from '../src/ingest/content.ts';
 import { Hex256Scanner, Pacer } from '../src/match/retroactive/scan.ts';
 import { ContentMatchedFacts } from '../src/rules/facts/content-matched.ts';
 import { seededRandom } from '../src/demo/benign-images.ts';
+import { evaluateRules, parseRuleFile } from '../src/rules/index.ts';
 import type { FactLookup } from '../src/rules/types.ts';
 import type { StoreLocation } from '../src/store/sql.ts';
 import { storeTargets } from './helpers/stores.ts';
@@ -58,9 +60,11 @@ describe('the PDQ scan of stored hashes', () => {
       const ids = stored.map((_, i) => 10 * i + 7);
       const hits = await new Hex256Scanner(entries, { maxDistance: 31 }).scan({ ids, hex: stored.join('') }, new Pacer());
       const expected: string[] = [];
+      const entryHashes = entries.map((entry) => hexToHash256(entry.value));
       for (const [s, value] of stored.entries()) {
-        for (const entry of entries) {
-          const distance = hammingAt(hexToHash256(value), 0, hexToHash256(entry.value), 0);
+        const storedHash = hexToHash256(value);
+        for (const [e, entry] of entries.entries()) {
+          const distance = hammingAt(storedHash, 0, entryHashes[e], 0);
           if (distance <= 31) expected.push(`${ids[s]} ${entry.id} ${distance}`);
         }
       }
@@ -104,9 +108,14 @@ for (const target of targets) {
         assert.equal(record.matched, true);
         assert.deepEqual(record.matches.map((m) => [m.value, m.retroactive]), [[near, true]]);
 
-        // Rules can tell it from a match at upload.
-        const facts = await new ContentMatchedFacts(bulwark.signals).toRuleEvent(events[0], { account: async () => undefined } as unknown as FactLookup);
-        assert.equal(facts.facts['match.retroactive'], true);
+        // Rules can tell it from a match at upload: the example of docs/retroactive.md reviews it rather than removing it.
+        const ruleEvent = await new ContentMatchedFacts(bulwark.signals).toRuleEvent(events[0], { account: async () => undefined } as unknown as FactLookup);
+        assert.equal(ruleEvent.facts['match.retroactive'], true);
+        const example = /```yaml\n([\s\S]*?)```/.exec(readFileSync(new URL('../docs/retroactive.md', import.meta.url), 'utf8'));
+        assert.ok(example, 'docs/retroactive.md has a rule example');
+        const rules = parseRuleFile(example[1], 'docs/retroactive.md');
+        assert.deepEqual(evaluateRules(rules, ruleEvent).map((firing) => firing.rule), ['retroactive-review']);
+        assert.deepEqual(evaluateRules(rules, { ...ruleEvent, facts: { ...ruleEvent.facts, 'match.retroactive': false, 'match.exact': true } }).map((firing) => firing.rule), ['exact-at-upload-remove']);
 
         // More entries later: only they are matched; nothing is matched twice.
         await bulwark.banks.addEntry('later-list', { signalType: 'pdq', value: flip(pdq[2], 3) });
