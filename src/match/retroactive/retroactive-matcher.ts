@@ -215,9 +215,10 @@ export class RetroactiveMatcher implements BankChangeListener {
     let next: NextPosition;
     let scanned = 0;
     if (position.phase === 'exact') {
-      const chunk = job.exact.filter((entry) => entry.id > position.after).slice(0, this.exactBatch);
+      const from = firstAfter(job.exact, position.after);
+      const chunk = job.exact.slice(from, from + this.exactBatch);
       hits = (await this.store.exactHits(chunk, position.cutoff)).map((hit) => ({ ...hit, distance: 0 }));
-      const rest = chunk.length === this.exactBatch && job.exact.some((entry) => entry.id > chunk[chunk.length - 1].id);
+      const rest = from + chunk.length < job.exact.length;
       next = rest ? { phase: 'exact', after: chunk[chunk.length - 1].id } : await this.nextPhase(job, 'exact', position.cutoff);
     } else {
       const signalType = position.phase.slice('scan:'.length);
@@ -256,6 +257,18 @@ export class RetroactiveMatcher implements BankChangeListener {
   get windowDays(): number {
     return this.days;
   }
+}
+
+/** The position of the first entry (in id order) whose id is above `after`. */
+function firstAfter(entries: NewEntry[], after: number): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (entries[middle].id <= after) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** BULWARK_RETROACTIVE_DAYS from the environment, or undefined for the default. */
