@@ -27,6 +27,7 @@ import { CONTENT_MATCHED_EVENT, type ContentMatchedPayload, ContentService } fro
 import { EventIngestService } from './ingest/event-ingest.ts';
 import { ReportService } from './ingest/reports.ts';
 import { type MatchOptions, Matcher } from './match/matcher.ts';
+import { RetroactiveMatcher, type RetroactiveOptions, retroactiveDaysFromEnv } from './match/retroactive/retroactive-matcher.ts';
 import { AppealSubject } from './legal/appeal-subject.ts';
 import { AppealService } from './legal/appeals.ts';
 import { AuthorityOrderService } from './legal/authority-orders.ts';
@@ -120,6 +121,12 @@ export interface BulwarkConfig extends StoreLocation {
    * the flood guard's default limit per entry and hour (BULWARK_FLOOD_LIMIT, default 1000).
    */
   bankControls?: { now?: () => Date; floodLimit?: number; floodFlushAt?: number; floodFlushMs?: number };
+  /**
+   * Matching new bank entries against stored content (docs/retroactive.md): the window in days
+   * (BULWARK_RETROACTIVE_DAYS, default 90), batch sizes, and how often to look for changes made
+   * by other processes (pollMs, default 1000; 0 runs it only when drain() is called, for tests).
+   */
+  retroactive?: RetroactiveOptions & { pollMs?: number };
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -165,6 +172,8 @@ export interface Bulwark {
   readonly ncmec: NcmecReportService;
   /** Hash lists shared with other platforms and child-protection bodies, fetched in the background by a server. */
   readonly exchanges: ExchangeService;
+  /** Matches entries new to a bank against stored content, in the background. */
+  readonly retroactive: RetroactiveMatcher;
   /** Makes the background stages this process runs catch up now, e.g. when another process says it wrote events. */
   wake(): Promise<void>;
   close(): Promise<void>;
@@ -202,6 +211,12 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     mediaVault: vault,
     onMatched: (contentId, matches) => floodQuarantine?.record(contentId, matches),
   });
+  const retroactive = new RetroactiveMatcher(sql, events, signals, {
+    ...config.retroactive,
+    days: config.retroactive?.days ?? retroactiveDaysFromEnv(),
+    matchOptions: config.matchOptions,
+  });
+  banks.onChange(retroactive);
   const apiKeys = new ApiKeyService(sql);
   const accounts = new AccountDirectory(sql, events);
   const terms = new TermListService(sql, config.guardrailRefreshMs);
@@ -299,6 +314,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   await guardrail.refresh();
   await rules.load();
   if (background) for (const consumer of consumers) stops.push(consumer.start());
+  if (background && config.retroactive?.pollMs !== 0) stops.push(retroactive.start(config.retroactive?.pollMs));
   const running = background ? [hashMatchLabeller, rules.runner, notices.tracker, dsa.consumer, ...consumers] : [];
   for (const consumer of running) await consumer.drain();
   const wake = async () => {
@@ -314,6 +330,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const close = async () => {
     for (const stop of stops) stop();
     await floodQuarantine.close();
+    await retroactive.idle();
     await actions.idle();
     await ncmec.idle();
     await exchangeFetcher.idle();
@@ -322,7 +339,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     await sql.close();
   };
   return {
-    config, sql, signals, hashing, banks, matcher, floodQuarantine, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
+    config, sql, signals, hashing, banks, matcher, floodQuarantine, retroactive, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
     audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, exchanges, wake, close,
   };
 }

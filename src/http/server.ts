@@ -19,6 +19,7 @@ import { exchangeRoutes } from './routes/exchanges.ts';
 import { guardrailRoutes } from './routes/guardrails.ts';
 import { type HmaOptions, hmaOptionsFromEnv, hmaRoutes } from './routes/hma/index.ts';
 import { indexStatusRoutes } from './routes/index-status.ts';
+import { retroactiveRoutes } from './routes/retroactive.ts';
 import { matchRoutes } from './routes/match.ts';
 import { consoleApiRoutes, consolePages } from './routes/console.ts';
 import { legalRoutes } from './routes/legal.ts';
@@ -163,6 +164,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(bankRoutes(bulwark), { prefix: '/v1' });
   await app.register(matchRoutes(bulwark), { prefix: '/v1' });
   await app.register(indexStatusRoutes(bulwark), { prefix: '/v1' });
+  await app.register(retroactiveRoutes(bulwark), { prefix: '/v1' });
   await app.register(contentRoutes(bulwark), { prefix: '/v1' });
   await app.register(eventRoutes(bulwark), { prefix: '/v1' });
   await app.register(deadLetterRoutes(options.distributed), { prefix: '/v1' });

@@ -58,6 +58,8 @@ export interface ContentMatchedPayload {
     /** The exchange items the entry came from, where it has any (src/exchange/provenance.ts). */
     provenance?: { exchange: string; member: string | null; item_key: string; tags: string[] }[];
   }[];
+  /** Set when stored content matched entries that arrived after it (src/match/retroactive/), not at upload. */
+  retroactive?: true;
   /** Matches allow banks set aside, each naming the allow entry (absent when none were). */
   suppressed?: { bank: string; signal_type: string; distance: number; entry_id: number; suppressed_by: { bank: string; entry_id: number; signal_type: string; distance: number } }[];
 }
@@ -124,10 +126,22 @@ export class ContentService {
     // The content id is the coin of banks enabled for a share of traffic: a resubmission gets the same answer.
     const result = await this.matcher.match(computed, { ...this.options.matchOptions, seed: submission.contentId });
     const { row, event } = await this.sql.transaction(async (tx) => {
+      // The signals also go to content_signals, in the same statement: retroactive matching
+      // (src/match/retroactive/) reads them there. Low-quality ones were not matched and are left out.
+      const kept = result.signals.filter((signal) => signal.status !== 'low_quality');
       const inserted = await tx.query<ContentRow>(
-        `INSERT INTO content (content_id, account_id, content_type, signals, matches, suppressed, created_at)
-         VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7) ON CONFLICT (content_id) DO NOTHING RETURNING ${CONTENT_COLUMNS}`,
-        [submission.contentId, submission.accountId, submission.contentType, JSON.stringify(result.signals), JSON.stringify(result.matches), JSON.stringify(result.suppressed), submission.createdAt ?? null],
+        `WITH inserted AS (
+           INSERT INTO content (content_id, account_id, content_type, signals, matches, suppressed, created_at)
+           VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7) ON CONFLICT (content_id) DO NOTHING RETURNING ${CONTENT_COLUMNS}
+         ), kept AS (
+           INSERT INTO content_signals (content_id, signal_type, value, exact, received_at)
+           SELECT i.content_id, s.signal_type, s.value, s.exact, i.received_at FROM inserted i, unnest($8::text[], $9::text[], $10::boolean[]) AS s(signal_type, value, exact)
+         )
+         SELECT * FROM inserted`,
+        [
+          submission.contentId, submission.accountId, submission.contentType, JSON.stringify(result.signals), JSON.stringify(result.matches), JSON.stringify(result.suppressed), submission.createdAt ?? null,
+          kept.map((signal) => signal.signalType), kept.map((signal) => signal.value), kept.map((signal) => this.signals.get(signal.signalType).matching === 'exact'),
+        ],
       );
       if (inserted.rows.length === 0) return { row: undefined, event: undefined };
       // Media kept for review are what reviewers can look at: pictures, sealed in the store.
@@ -187,7 +201,8 @@ function validateSubmission(submission: ContentSubmission): void {
   }
 }
 
-function matchedPayload(submission: ContentSubmission, matches: BankMatch[], suppressed: SuppressedMatch[]): ContentMatchedPayload {
+/** The content.matched payload; retroactive matching builds it from a stored content row. */
+export function matchedPayload(submission: Pick<ContentSubmission, 'contentId' | 'accountId' | 'contentType'>, matches: BankMatch[], suppressed: SuppressedMatch[] = []): ContentMatchedPayload {
   return {
     content_id: submission.contentId,
     account_id: submission.accountId,

@@ -62,6 +62,8 @@ export interface BankMatch {
   tags: string[];
   /** Where the entry came from, when exchanges brought it (one per item holding its hash). */
   provenance?: EntryProvenance[];
+  /** Found after the upload, when the entry arrived (retroactive matching), not when the content was submitted. */
+  retroactive?: true;
 }
 
 /** An exchange item that holds a bank entry: which exchange, who at the source, its key and labels. */

@@ -94,6 +94,11 @@ export interface SignalType {
   readonly defaultMaxDistance: number;
   /** For types whose values are sets of parts (vPDQ's frames): the least share of each side that must match by default. */
   readonly defaultMinMatchPercent?: MatchPercent;
+  /**
+   * Values are 256-bit hashes written as 64 hex digits and compared by Hamming distance (PDQ):
+   * scans over many stored values (retroactive matching) then compare them packed, many at once.
+   */
+  readonly hex256?: boolean;
   /** The canonical form of a value; throws InvalidSignalError saying what is wrong. */
   normalize(raw: string): string;
   /** Builds an index over entries; must return exactly what a linear scan would. */

@@ -11,6 +11,7 @@ const payloadSchema = z.object({
   content_type: z.string(),
   matches: z.array(z.object({ bank: z.string(), signal_type: z.string(), distance: z.number(), tags: z.array(z.string()).default([]) })),
   suppressed: z.array(z.object({ bank: z.string(), suppressed_by: z.object({ bank: z.string() }) })).default([]),
+  retroactive: z.boolean().optional(),
 });
 
 /** Uploaded content matched one or more banks (emitted by the content ingest). */
@@ -26,6 +27,11 @@ export class ContentMatchedFacts implements FactProvider {
     { name: 'match.min_distance', type: 'number', description: 'the smallest distance among the matches (0 for exact ones)' },
     { name: 'match.tags', type: 'list', description: 'tags of the matched bank entries' },
     { name: 'match.suppressed_by', type: 'list', description: 'allow banks that set aside some of the matches (docs/banks.md)' },
+    {
+      name: 'match.retroactive',
+      type: 'boolean',
+      description: 'the content was stored before the entries it matched arrived, and matched them later (retroactive matching), not at upload',
+    },
     ...ACCOUNT_FACTS,
   ];
 
@@ -50,6 +56,7 @@ export class ContentMatchedFacts implements FactProvider {
       'match.min_distance': matches.length ? Math.min(...matches.map((match) => match.distance)) : null,
       'match.tags': distinct(matches.flatMap((match) => match.tags)),
       'match.suppressed_by': distinct(payload.suppressed.map((match) => match.suppressed_by.bank)),
+      'match.retroactive': payload.retroactive === true,
       ...(await accountFacts(lookup, payload.account_id, at)),
     });
   }

@@ -12,6 +12,7 @@ export const pdqSignalType: SignalType = {
   description: "Meta's PDQ perceptual photo hash (256 bits, Hamming distance)",
   matching: 'distance',
   defaultMaxDistance: 31,
+  hex256: true,
   normalize(raw: string): string {
     const value = raw.trim().toLowerCase();
     const problem = describeHex256Problem(value);
