@@ -54,10 +54,19 @@ export class S3BlobStore implements BlobStore {
     const signed = signV4({ method, path, headers, payloadHash }, { credentials: this.config.credentials, region: this.config.region, service: 's3' });
     const { host: _host, ...sent } = headers;
     const url = `${this.endpoint.protocol}//${this.endpoint.host}${path.split('/').map(uriEncode).join('/')}`;
+    const send = () => this.fetch(url, { method, headers: { ...sent, authorization: signed.authorization }, ...(body ? { body } : {}) });
     try {
-      return await this.fetch(url, { method, headers: { ...sent, authorization: signed.authorization }, ...(body ? { body } : {}) });
-    } catch (error) {
-      throw new BulwarkError('unavailable', `object storage at ${this.endpoint.host} is unreachable: ${(error as Error).message}`);
+      return await send();
+    } catch (first) {
+      // A pooled keep-alive connection the server has just closed fails at once ("other side
+      // closed"); every request here is idempotent (whole-object PUT, GET, DELETE), so one
+      // more try on a fresh connection is safe, as S3's own clients do.
+      try {
+        return await send();
+      } catch (error) {
+        const cause = (error as Error & { cause?: Error }).cause?.message ?? (first as Error).message;
+        throw new BulwarkError('unavailable', `object storage at ${this.endpoint.host} is unreachable: ${(error as Error).message}${cause ? ` (${cause})` : ''}`);
+      }
     }
   }
 
