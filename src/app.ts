@@ -9,6 +9,7 @@ import { AccountSubject } from './cases/subjects/account-subject.ts';
 import { ContentSubject } from './cases/subjects/content-subject.ts';
 import { NetworkSubject } from './cases/subjects/network-subject.ts';
 import { BankService } from './banks/banks.ts';
+import { type BankFeedOptions, BankFeedService, feedOptionsFromEnv } from './exchange/publish/bank-feed.ts';
 import { EventLog } from './events/event-log.ts';
 import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
@@ -106,6 +107,8 @@ export interface BulwarkConfig extends StoreLocation {
   role?: Role;
   /** On a shared PostgreSQL, how often the background stages look for events written by other processes. */
   outboxPollMs?: number;
+  /** Published bank feeds (BULWARK_FEED_HISTORY_DAYS); absent, read from the environment. */
+  feeds?: BankFeedOptions;
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -120,6 +123,8 @@ export interface Bulwark {
   readonly content: ContentService;
   readonly events: EventLog;
   readonly apiKeys: ApiKeyService;
+  /** Banks published to peer platforms as feeds (Bulwark to Bulwark sharing). */
+  readonly feeds: BankFeedService;
   readonly accounts: AccountDirectory;
   readonly terms: TermListService;
   readonly platformEvents: EventIngestService;
@@ -180,6 +185,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     mediaVault: vault,
   });
   const apiKeys = new ApiKeyService(sql);
+  const feeds = new BankFeedService(sql, config.feeds ?? feedOptionsFromEnv(process.env));
   const accounts = new AccountDirectory(sql, events);
   const terms = new TermListService(sql, config.guardrailRefreshMs);
   const platformEvents = new EventIngestService(sql, accounts, terms, { identifierKey: config.identifierKey, events });
@@ -278,5 +284,6 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   return {
     config, sql, signals, hashing, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
     audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, wake, close,
+    feeds,
   };
 }

@@ -12,6 +12,8 @@ export interface Bank {
   enabled: boolean;
   /** How close matches must be in this bank, where it differs from the signal types' defaults. */
   matchSettings: BankMatchSettings;
+  /** Served to peer platforms as a feed (src/exchange/publish/): the operator's choice, off by default. */
+  published: boolean;
   revision: number;
   createdAt: Date;
   updatedAt: Date;
@@ -81,6 +83,7 @@ interface BankRow {
   description: string;
   enabled: boolean;
   match_settings: BankMatchSettings;
+  published: boolean;
   revision: number;
   created_at: Date;
   updated_at: Date;
@@ -103,6 +106,7 @@ const toBank = (row: BankRow): Bank => ({
   description: row.description,
   enabled: row.enabled,
   matchSettings: row.match_settings,
+  published: row.published,
   revision: row.revision,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -119,7 +123,7 @@ const toEntry = (row: EntryRow): BankEntry => ({
   addedAt: row.added_at,
 });
 
-const BANK_COLUMNS = 'id, name, description, enabled, match_settings, revision, created_at, updated_at';
+const BANK_COLUMNS = 'id, name, description, enabled, match_settings, published, revision, created_at, updated_at';
 const ENTRY_COLUMNS = 'id, bank_id, signal_type, value, source, tags, import_id, added_at';
 const INSERT_ENTRIES_FROM_JSON = `
   INSERT INTO bank_entries (bank_id, signal_type, value, source, tags, import_id)
@@ -176,18 +180,18 @@ export class BankService {
   }
 
   /** Changes what is given; matchSettings, when given, replaces the bank's settings whole. */
-  async update(name: string, changes: { description?: string; enabled?: boolean; matchSettings?: BankMatchSettings }): Promise<Bank> {
+  async update(name: string, changes: { description?: string; enabled?: boolean; matchSettings?: BankMatchSettings; published?: boolean }): Promise<Bank> {
     const bank = await this.get(name);
     const matchSettings = changes.matchSettings ? checkMatchSettings(changes.matchSettings, this.signals) : undefined;
     // One statement, so the revision and its (empty) change-log row commit together.
     const result = await this.sql.query<BankRow>(
       `WITH updated AS (
          UPDATE banks SET description = coalesce($2, description), enabled = coalesce($3, enabled),
-           match_settings = coalesce($4::jsonb, match_settings), revision = revision + 1, updated_at = now()
+           match_settings = coalesce($4::jsonb, match_settings), published = coalesce($5, published), revision = revision + 1, updated_at = now()
          WHERE id = $1 RETURNING ${BANK_COLUMNS}
        ), logged AS (INSERT INTO bank_entry_changes (bank_id, revision) SELECT id, revision FROM updated)
        SELECT * FROM updated`,
-      [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null],
+      [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null, changes.published ?? null],
     );
     const updated = toBank(result.rows[0]);
     await this.emit({ kind: 'settings-changed', bankId: updated.id, revision: updated.revision, enabled: updated.enabled, matchSettings: updated.matchSettings });
@@ -246,12 +250,12 @@ export class BankService {
     const bank = await this.get(bankName);
     const { signalType: type, value } = this.signals.normalize(signalType, rawValue);
     const { entryId, revision } = await this.sql.transaction(async (tx) => {
-      const deleted = await tx.query<{ id: number }>(
-        'DELETE FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND md5(value) = md5($3::text) AND value = $3 RETURNING id',
+      const deleted = await tx.query<RemovedEntryRow>(
+        'DELETE FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND md5(value) = md5($3::text) AND value = $3 RETURNING id, signal_type, value',
         [bank.id, type, value],
       );
       if (deleted.rows.length === 0) throw notFound(`bank ${JSON.stringify(bankName)} has no ${type} ${value}`, { bank: bankName, signal_type: type, value });
-      return { entryId: deleted.rows[0].id, revision: await bumpRevision(tx, bank.id, { removed: [deleted.rows[0].id] }) };
+      return { entryId: deleted.rows[0].id, revision: await bumpRevision(tx, bank.id, { removed: deleted.rows.map(toRemovedEntry) }) };
     });
     await this.emit({ kind: 'entry-removed', bankId: bank.id, revision, entryId, signalType: type });
   }
@@ -384,8 +388,24 @@ export class BankService {
 export interface BankEntryChange {
   added?: number[];
   imported?: { importId: number; firstId: number; lastId: number; count: number };
-  removed?: number[];
+  /** With their values: a removal leaves a tombstone, so a bank's feed can tell peers what went. */
+  removed?: RemovedEntry[];
 }
+
+export interface RemovedEntry {
+  id: number;
+  signalType: string;
+  value: string;
+}
+
+/** What `DELETE FROM bank_entries … RETURNING id, signal_type, value` gives, for bumpRevision's removed. */
+export interface RemovedEntryRow {
+  id: number;
+  signal_type: string;
+  value: string;
+}
+
+export const toRemovedEntry = (row: RemovedEntryRow): RemovedEntry => ({ id: Number(row.id), signalType: row.signal_type, value: row.value });
 
 /**
  * Gives the bank its next revision and logs what it changed, inside the caller's transaction:
@@ -403,8 +423,15 @@ export async function bumpRevision(tx: SqlClient, bankId: number, change: BankEn
   await tx.query(
     `INSERT INTO bank_entry_changes (bank_id, revision, added_ids, import_id, first_id, last_id, removed_ids, entries)
      VALUES ($1, $2, $3::bigint[], $4, $5, $6, $7::bigint[], $8)`,
-    [bankId, revision, added, imported?.importId ?? null, imported?.firstId ?? null, imported?.lastId ?? null, removed, added.length + removed.length + (imported?.count ?? 0)],
+    [bankId, revision, added, imported?.importId ?? null, imported?.firstId ?? null, imported?.lastId ?? null, removed.map((entry) => entry.id), added.length + removed.length + (imported?.count ?? 0)],
   );
+  if (removed.length > 0) {
+    await tx.query(
+      `INSERT INTO bank_entry_tombstones (bank_id, revision, signal_type, value)
+       SELECT $1, $2, r.signal_type, r.value FROM jsonb_to_recordset($3::jsonb) AS r(signal_type text, value text)`,
+      [bankId, revision, JSON.stringify(removed.map((entry) => ({ signal_type: entry.signalType, value: entry.value })))],
+    );
+  }
   return revision;
 }
 

@@ -17,6 +17,7 @@ export const bankJson = (bank: Bank | BankSummary) => ({
   description: bank.description,
   enabled: bank.enabled,
   match_settings: matchSettingsJson(bank.matchSettings),
+  published: bank.published,
   revision: bank.revision,
   created_at: iso(bank.createdAt),
   updated_at: iso(bank.updatedAt),

@@ -58,16 +58,23 @@ export function bankCommands(program: Command): void {
     .option('--max-distance <type=n...>', 'largest distance that counts for a signal type in this bank, e.g. pdq=20')
     .option('--min-match-percent <type=query,compared...>', "least percentages of the query's and of the banked video's frames, e.g. vpdq=90,50")
     .option('--default-matching', "forget the bank's match settings: the signal types' defaults apply")
+    .option('--publish', 'serve the bank to peer platforms as a feed (GET /v1/feeds/NAME), to feed keys allowed to read it')
+    .option('--unpublish', 'stop serving the bank as a feed')
     .action(async (name: string, options: BankUpdateOptions, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         if (options.enable && options.disable) throw invalid('give --enable or --disable, not both');
+        if (options.publish && options.unpublish) throw invalid('give --publish or --unpublish, not both');
         const updated = await bulwark.banks.update(name, {
           description: options.description,
           enabled: options.enable ? true : options.disable ? false : undefined,
           matchSettings: matchSettingsFromOptions(options, (await bulwark.banks.get(name)).matchSettings),
+          published: options.publish ? true : options.unpublish ? false : undefined,
         });
         if (json) printJson(bankJson(updated));
-        else process.stdout.write(`updated bank ${updated.name}: ${updated.enabled ? 'enabled' : 'disabled'}, match settings ${JSON.stringify(matchSettingsJson(updated.matchSettings))}\n`);
+        else {
+          const published = updated.published ? ', published as a feed' : '';
+          process.stdout.write(`updated bank ${updated.name}: ${updated.enabled ? 'enabled' : 'disabled'}${published}, match settings ${JSON.stringify(matchSettingsJson(updated.matchSettings))}\n`);
+        }
       }),
     );
 
@@ -214,6 +221,8 @@ interface BankUpdateOptions {
   maxDistance?: string[];
   minMatchPercent?: string[];
   defaultMatching?: boolean;
+  publish?: boolean;
+  unpublish?: boolean;
 }
 
 /** The bank's match settings after the command's options: each option given replaces that type's setting. */

@@ -48,6 +48,7 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
         body: z.object({
           description: z.string().max(2000).optional(),
           enabled: z.boolean().optional(),
+          published: z.boolean().optional().describe('Serve the bank to peer platforms as a feed (GET /v1/feeds/{bank}), to keys allowed to read feeds'),
           match_settings: z
             .strictObject({
               max_distance: z.record(z.string(), z.number().int()).optional(),
@@ -58,9 +59,9 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
       },
     },
     async (request) => {
-      const { description, enabled, match_settings: settings } = request.body;
+      const { description, enabled, published, match_settings: settings } = request.body;
       const matchSettings = settings ? { maxDistance: settings.max_distance, minMatchPercent: settings.min_match_percent } : undefined;
-      return bankJson(await bulwark.banks.update(request.params.name, { description, enabled, matchSettings }));
+      return bankJson(await bulwark.banks.update(request.params.name, { description, enabled, matchSettings, published }));
     },
   );
 
