@@ -63,6 +63,12 @@ export interface FetchPage {
   checkpoint: ExchangeCheckpoint;
   /** Items of the page the exchange could not read, each named (line, index or key) with why. */
   skipped?: { item: string; reason: string }[];
+  /**
+   * This page begins a whole new read of the source (a file's new version): items not read
+   * again by the end of this fetch are gone at the source and leave the bank. A fetch from a
+   * null checkpoint is always a whole read and need not say so.
+   */
+  startsFullList?: boolean;
 }
 
 /** A reviewer's verdict on content that matched an item, to be told to the source. */
