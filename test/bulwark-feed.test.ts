@@ -224,6 +224,21 @@ describe('Bulwark to Bulwark feeds', () => {
     assert.equal(Date.parse(checkpoint.progressAt!), subscriberNow.getTime());
   });
 
+  it('never passes on what came through an exchange, neither its additions nor its removals', async () => {
+    await subscriber.banks.update('from-peer', { published: true });
+    const { info } = await subscriber.apiKeys.create('peer platform B', { scope: 'feed' });
+    const own = randomHex(16);
+    await subscriber.banks.addEntry('from-peer', { signalType: 'md5', value: own, source: 'reviewed here' });
+    const snapshot = await subscriber.feeds.readPage('from-peer', info, undefined);
+    assert.deepEqual(snapshot.items, [{ op: 'add', signal_type: 'md5', value: own, tags: [] }], 'only the entry held on its own account');
+    const received = (await subscriber.banks.listEntries('from-peer', { limit: 1000 })).find((entry) => entry.source === 'exchange:peer-a')!;
+    await subscriber.banks.removeEntry('from-peer', received.signalType, received.value);
+    await subscriber.banks.removeEntry('from-peer', 'md5', own);
+    const changes = await subscriber.feeds.readPage('from-peer', info, snapshot.checkpoint);
+    assert.deepEqual(changes.items, [{ op: 'delete', signal_type: 'md5', value: own }]);
+    await subscriber.banks.addEntry('from-peer', { signalType: received.signalType, value: received.value, source: 'exchange:peer-a' });
+  });
+
   it('refuses a wrong key, other keys’ banks and other routes without retrying', async () => {
     await expectExchangeError(collect(exchange({ key: `bwk_${randomBytes(32).toString('base64url')}` }).fetch(null, controller.signal)), false, /HTTP 401.*valid API key/);
     await expectExchangeError(collect(exchange({ bank: 'private' }).fetch(null, controller.signal)), false, /HTTP 404: no published bank named "private"/);

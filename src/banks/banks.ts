@@ -251,11 +251,11 @@ export class BankService {
     const { signalType: type, value } = this.signals.normalize(signalType, rawValue);
     const { entryId, revision } = await this.sql.transaction(async (tx) => {
       const deleted = await tx.query<RemovedEntryRow>(
-        'DELETE FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND md5(value) = md5($3::text) AND value = $3 RETURNING id, signal_type, value',
+        `DELETE FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND md5(value) = md5($3::text) AND value = $3 RETURNING ${REMOVED_ENTRY_COLUMNS}`,
         [bank.id, type, value],
       );
       if (deleted.rows.length === 0) throw notFound(`bank ${JSON.stringify(bankName)} has no ${type} ${value}`, { bank: bankName, signal_type: type, value });
-      return { entryId: deleted.rows[0].id, revision: await bumpRevision(tx, bank.id, { removed: deleted.rows.map(toRemovedEntry) }) };
+      return { entryId: Number(deleted.rows[0].id), revision: await bumpRevision(tx, bank.id, { removed: deleted.rows.map(toRemovedEntry) }) };
     });
     await this.emit({ kind: 'entry-removed', bankId: bank.id, revision, entryId, signalType: type });
   }
@@ -396,16 +396,24 @@ export interface RemovedEntry {
   id: number;
   signalType: string;
   value: string;
+  /** The entry's source: one that came through an exchange ('exchange:…') is never passed on by a feed. */
+  source: string | null;
 }
 
-/** What `DELETE FROM bank_entries … RETURNING id, signal_type, value` gives, for bumpRevision's removed. */
+/** What a removal returns for bumpRevision: `DELETE FROM bank_entries … RETURNING ${REMOVED_ENTRY_COLUMNS}`. */
+export const REMOVED_ENTRY_COLUMNS = 'id, signal_type, value, source';
+
 export interface RemovedEntryRow {
-  id: number;
+  id: number | string;
   signal_type: string;
   value: string;
+  source: string | null;
 }
 
-export const toRemovedEntry = (row: RemovedEntryRow): RemovedEntry => ({ id: Number(row.id), signalType: row.signal_type, value: row.value });
+export const toRemovedEntry = (row: RemovedEntryRow): RemovedEntry => ({ id: Number(row.id), signalType: row.signal_type, value: row.value, source: row.source });
+
+/** Entries that came through an exchange carry its name as their source; feeds leave them out. */
+export const fromExchange = (source: string | null) => source?.startsWith('exchange:') === true;
 
 /**
  * Gives the bank its next revision and logs what it changed, inside the caller's transaction:
@@ -427,9 +435,9 @@ export async function bumpRevision(tx: SqlClient, bankId: number, change: BankEn
   );
   if (removed.length > 0) {
     await tx.query(
-      `INSERT INTO bank_entry_tombstones (bank_id, revision, signal_type, value)
-       SELECT $1, $2, r.signal_type, r.value FROM jsonb_to_recordset($3::jsonb) AS r(signal_type text, value text)`,
-      [bankId, revision, JSON.stringify(removed.map((entry) => ({ signal_type: entry.signalType, value: entry.value })))],
+      `INSERT INTO bank_entry_tombstones (bank_id, revision, signal_type, value, from_exchange)
+       SELECT $1, $2, r.signal_type, r.value, r.from_exchange FROM jsonb_to_recordset($3::jsonb) AS r(signal_type text, value text, from_exchange boolean)`,
+      [bankId, revision, JSON.stringify(removed.map((entry) => ({ signal_type: entry.signalType, value: entry.value, from_exchange: fromExchange(entry.source) })))],
     );
   }
   return revision;

@@ -13,6 +13,12 @@ import { ADDITIONS, type FeedPosition, REMOVALS, decodeCheckpoint, encodeCheckpo
 
 /** A page stops growing past this many bytes of values, however many items were asked for (vPDQ values run to megabytes). */
 const PAGE_BYTES = 8 * 1024 * 1024;
+/**
+ * What a feed serves of a bank: the entries the publisher holds on its own account. Entries
+ * that came through an exchange (NCMEC, StopNCII, a peer's feed) are not passed on: their
+ * source's terms decide who gets them, and two peers subscribed to each other would echo them.
+ */
+const OWN_ENTRY = "coalesce(source, '') NOT LIKE 'exchange:%'";
 /** Change-log rows read per query while filling a page. */
 const REVISIONS_PER_READ = 100;
 
@@ -135,8 +141,8 @@ export class BankFeedService {
     return this.sql.transaction(async (tx) => {
       for (const [index, signal] of feedback.signals.entries()) {
         const known = await tx.query(
-          `SELECT 1 FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND md5(value) = md5($3::text) AND value = $3
-           UNION ALL SELECT 1 FROM bank_entry_tombstones WHERE bank_id = $1 AND signal_type = $2 AND value = $3 LIMIT 1`,
+          `SELECT 1 FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND md5(value) = md5($3::text) AND value = $3 AND ${OWN_ENTRY}
+           UNION ALL SELECT 1 FROM bank_entry_tombstones WHERE bank_id = $1 AND signal_type = $2 AND value = $3 AND NOT from_exchange LIMIT 1`,
           [bank.id, signal.signalType, signal.value],
         );
         if (known.rows.length === 0) throw notFound(`body/signals/${index}: bank ${JSON.stringify(bankName)} has not published ${signal.signalType} ${signal.value.slice(0, 80)}`, { location: `body/signals/${index}` });
@@ -184,7 +190,7 @@ export class BankFeedService {
   /** Entries by id; when they run out, the changes made since the snapshot began follow. */
   private async snapshotPage(bank: PublishedBank, position: Extract<FeedPosition, { phase: 'snapshot' }>, limit: number) {
     const rows = await this.sql.query<ItemRow>(
-      'SELECT id, signal_type, value, tags FROM bank_entries WHERE bank_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+      `SELECT id, signal_type, value, tags FROM bank_entries WHERE bank_id = $1 AND id > $2 AND ${OWN_ENTRY} ORDER BY id LIMIT $3`,
       [bank.id, position.afterId, limit + 1],
     );
     const page = new PageBuilder(limit);
@@ -212,7 +218,7 @@ export class BankFeedService {
         if (revision > position.revision) position = { ...position, revision, part: REMOVALS, afterId: 0 };
         if (position.part === REMOVALS && change.has_removed) {
           const rows = await this.sql.query<ItemRow>(
-            'SELECT id, signal_type, value FROM bank_entry_tombstones WHERE bank_id = $1 AND revision = $2 AND id > $3 ORDER BY id LIMIT $4',
+            'SELECT id, signal_type, value FROM bank_entry_tombstones WHERE bank_id = $1 AND revision = $2 AND id > $3 AND NOT from_exchange ORDER BY id LIMIT $4',
             [bank.id, revision, position.afterId, page.room + 1],
           );
           const taken = page.take(rows.rows, 'delete');
@@ -223,7 +229,7 @@ export class BankFeedService {
         if (change.added_ids.length > 0 || imported) {
           const rows = await this.sql.query<ItemRow>(
             `SELECT id, signal_type, value, tags FROM bank_entries
-             WHERE bank_id = $1 AND id > $2 AND (id = ANY($3::bigint[]) OR (import_id = $4 AND id BETWEEN $5 AND $6))
+             WHERE bank_id = $1 AND id > $2 AND (id = ANY($3::bigint[]) OR (import_id = $4 AND id BETWEEN $5 AND $6)) AND ${OWN_ENTRY}
              ORDER BY id LIMIT $7`,
             [bank.id, position.afterId, change.added_ids, change.import_id, change.first_id, change.last_id, page.room + 1],
           );

@@ -9,6 +9,9 @@ CREATE TABLE bank_entry_tombstones (
   id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   signal_type text NOT NULL,
   value       text NOT NULL,
+  -- The entry came through an exchange (source 'exchange:…'): a feed never passes those on,
+  -- neither their additions nor their removals.
+  from_exchange boolean NOT NULL DEFAULT false,
   removed_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX bank_entry_tombstones_by_revision ON bank_entry_tombstones (bank_id, revision, id);
