@@ -135,14 +135,20 @@ describe('Bulwark to Bulwark feeds', () => {
   let checkpoint: ExchangeCheckpoint;
 
   it('reads a published bank whole, page by page, and its tags but nothing else', async () => {
-    const pages = await collect(exchange().fetch(null, controller.signal));
-    assert.equal(pages.length, 4, '25 entries in pages of 7');
-    assert.ok(pages.every((page) => page.items.every((item) => item.signals !== null)), 'a snapshot only adds');
-    assert.deepEqual(pages.slice(0, -1).map((page) => page.checkpoint.progressAt), [null, null, null], 'not read through until the last page');
+    const [first] = await collect(exchange().fetch(null, controller.signal), 1);
+    // While the snapshot is read, an entry it has not reached yet leaves and another arrives.
+    const unread = (await publisher.banks.listEntries('shared', { limit: 100 })).at(-1)!;
+    await publisher.banks.removeEntry('shared', unread.signalType, unread.value);
+    await publisher.banks.addEntry('shared', { signalType: 'pdq', value: randomHex(32), tags: ['benign-test'] });
+    const pages = [first, ...(await collect(exchange().fetch(first.checkpoint, controller.signal)))];
+    assert.deepEqual(pages.map((page) => page.items.length), [7, 7, 7, 4, 2], '25 entries in pages of 7, then the changes made meanwhile');
+    assert.deepEqual(pages.at(-1)!.items.map((item) => item.signals === null), [true, false]);
+    assert.ok(pages.slice(0, -1).every((page) => page.items.every((item) => item.signals !== null)), 'a snapshot only adds');
+    assert.deepEqual(pages.slice(0, -1).map((page) => page.checkpoint.progressAt), [null, null, null, null], 'not read through until the last page');
     assert.equal(pages.at(-1)!.checkpoint.progressAt, subscriberNow.toISOString());
     await apply(pages, true);
     assert.deepEqual(await subscribedKeys(), await publishedKeys());
-    const tags = new Map(pages.flatMap((page) => page.items).map((item) => [item.signals![0].signalType, item.tags]));
+    const tags = new Map(pages.flatMap((page) => page.items).filter((item) => item.signals !== null).map((item) => [item.signals![0].signalType, item.tags]));
     assert.deepEqual(tags.get('pdq'), ['benign-test']);
     assert.deepEqual(tags.get('md5'), ['benign-list']);
     checkpoint = pages.at(-1)!.checkpoint;
@@ -245,6 +251,10 @@ describe('Bulwark to Bulwark feeds', () => {
     await expectExchangeError(collect(exchange({ bank: 'other' }).fetch(null, controller.signal)), false, /HTTP 404: no published bank named "other"/);
     expectProblem(await app.inject({ url: '/v1/banks', headers: { authorization: `Bearer ${feedKey}` } }), 403, /feed key/);
     expectProblem(await app.inject({ url: '/v1/banks/shared/feed-feedback', headers: { authorization: `Bearer ${feedKey}` } }), 403, /feed key/);
+    for (const url of ['/v1/feeds/../banks', '/v1/feeds/%2E%2E/banks', '//v1/banks']) {
+      const sneaked = await app.inject({ url, headers: { authorization: `Bearer ${feedKey}` } });
+      assert.ok(sneaked.statusCode >= 400 && !sneaked.body.includes('"banks"'), `${url}: ${sneaked.statusCode} ${sneaked.body}`);
+    }
     const listed = await app.inject({ url: '/v1/feeds', headers: { authorization: `Bearer ${feedKey}` } });
     assert.deepEqual(listed.json().feeds.map((feed: { name: string }) => feed.name), ['shared']);
     const operator = await app.inject({ url: '/v1/feeds/other', headers: admin });
