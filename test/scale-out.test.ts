@@ -10,6 +10,7 @@ import { DEFAULT_NATS } from '../src/distributed/settings.ts';
 import { names } from '../src/distributed/subjects.ts';
 import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
 import { matchRuleFile } from './helpers/match-rules.ts';
+import { PlatformWebhook } from './helpers/platform-webhook.ts';
 import { type BulwarkProcess, startBulwarkProcess } from './helpers/bulwark-process.ts';
 import { type NatsServer, startNatsServer } from './helpers/nats.ts';
 import { postgresAvailable, scratchDatabase, until } from './helpers/postgres-scratch.ts';
@@ -19,7 +20,7 @@ const EVENTS = Number(process.env.BULWARK_SCALE_EVENTS ?? 20_000);
 const UPLOADS = Number(process.env.BULWARK_SCALE_UPLOADS ?? 400);
 const AT = '2026-11-25T10:00:00Z';
 const API_KEY = `scale-out-test-${randomBytes(16).toString('hex')}`;
-const RULES = matchRuleFile({ bank: 'scale' });
+const RULES = matchRuleFile({ bank: 'scale', remove: true });
 
 const nats: NatsServer | undefined = await startNatsServer();
 const enabled = nats !== undefined && (await postgresAvailable());
@@ -29,6 +30,7 @@ describe('one api and two worker processes on one PostgreSQL and NATS JetStream'
   let db: Awaited<ReturnType<typeof scratchDatabase>>;
   let client: pg.Client;
   let nc: NatsConnection;
+  const platform = new PlatformWebhook(`scale-out-webhook-${randomBytes(8).toString('hex')}`);
   const processes: BulwarkProcess[] = [];
   const bankHashes = Array.from({ length: 50 }, () => hex(32));
 
@@ -43,19 +45,28 @@ describe('one api and two worker processes on one PostgreSQL and NATS JetStream'
     client = new pg.Client({ connectionString: db.url });
     await client.connect();
     nc = await connect({ servers: nats!.url });
+    await platform.start();
   });
   after(async () => {
     for (const process of processes) await process.stop();
     await nc?.close();
     await client?.end();
     await nats?.close();
+    await platform.stop();
     await db?.drop();
   });
 
   const count = async (query: string) => Number((await client.query<{ n: string | null }>(query)).rows[0].n ?? 0);
-  const env = { BULWARK_API_KEY: API_KEY, BULWARK_NATS_ACK_WAIT_MS: '3000', BULWARK_HASH_WORKERS: '1' };
+  // A function: the platform's URL is known only once before() has started it.
+  const env = () => ({
+    BULWARK_API_KEY: API_KEY,
+    BULWARK_NATS_ACK_WAIT_MS: '3000',
+    BULWARK_HASH_WORKERS: '1',
+    BULWARK_WEBHOOK_URL: platform.url,
+    BULWARK_WEBHOOK_SECRET: platform.secret,
+  });
   const start = async (role: 'api' | 'worker') => {
-    const started = await startBulwarkProcess(role, { databaseUrl: db.url, natsUrl: nats!.url, env });
+    const started = await startBulwarkProcess(role, { databaseUrl: db.url, natsUrl: nats!.url, env: env() });
     processes.push(started);
     return started;
   };
@@ -97,7 +108,7 @@ describe('one api and two worker processes on one PostgreSQL and NATS JetStream'
     await first.crash();
     const appliedAtCrash = await count('SELECT count(*) AS n FROM platform_event_ids');
     await publish(half, EVENTS);
-    processes.push(await startBulwarkProcess('worker', { databaseUrl: db.url, natsUrl: nats!.url, env }));
+    processes.push(await startBulwarkProcess('worker', { databaseUrl: db.url, natsUrl: nats!.url, env: env() }));
     await uploads;
 
     const stream = names(settings);
@@ -112,6 +123,21 @@ describe('one api and two worker processes on one PostgreSQL and NATS JetStream'
     assert.ok((await status()).consumers.some((consumer) => consumer.name === 'rules.runner'));
     assert.equal(await count("SELECT count(*) AS n FROM cases WHERE subject_kind = 'content'"), matched, 'one case per matching upload');
     assert.equal(await count("SELECT count(DISTINCT subject_id) AS n FROM cases WHERE subject_kind = 'content'"), matched);
+
+    // Every matching upload is removed on the platform: one action each, delivered under one
+    // idempotency key. A worker killed between the platform's answer and recording it may send
+    // an action again, under the same key, so the platform applies it once; at most the one
+    // killed worker's in-flight deliveries can repeat.
+    await until(async () => (await count("SELECT count(*) AS n FROM actions WHERE status <> 'succeeded'")) === 0);
+    assert.equal(await count("SELECT count(*) AS n FROM actions WHERE type = 'remove_content'"), matched, 'one removal per matching upload');
+    const removals = platform.received.filter((action) => action.type === 'remove_content');
+    const keys = new Set(removals.map((action) => action.idempotencyKey));
+    const targets = new Set(removals.map((action) => action.target.id));
+    assert.equal(keys.size, matched, 'one idempotency key per removal');
+    assert.equal(targets.size, matched, 'every matching upload removed');
+    assert.ok(removals.length - keys.size <= 1, `${removals.length - keys.size} repeated deliveries`);
+    for (const action of removals) assert.equal(removals.filter((other) => other.target.id === action.target.id && other.idempotencyKey !== action.idempotencyKey).length, 0, `one key for ${action.target.id}`);
+    assert.deepEqual(platform.refused, [], 'every delivery signed');
     const health = (await (await fetch(`${api.url}/healthz`)).json()) as { status: string; role: string };
     assert.deepEqual([health.status, health.role], ['ok', 'api']);
     process.stderr.write(`scale-out: ${EVENTS} events and ${UPLOADS} uploads (${matched} matching) through 1 api + 2 workers, one killed at ${appliedAtCrash} events applied and restarted\n`);

@@ -43,7 +43,7 @@ export class AuditCheckpointer {
 
   private async run(): Promise<CheckpointOutcome> {
     if (!this.signer) throw new Error('no checkpoint signing key: set BULWARK_AUDIT_SIGNING_KEY');
-    if (this.sinks.length === 0) throw new Error('nowhere to export checkpoints: set BULWARK_AUDIT_CHECKPOINT_FILE');
+    if (this.sinks.length === 0) throw new Error('nowhere to export checkpoints: set BULWARK_AUDIT_CHECKPOINT_FILE, BULWARK_AUDIT_CHECKPOINT_STORE or BULWARK_AUDIT_CHECKPOINT_WEBHOOK_URL');
     const stored = this.last ? undefined : await this.newest();
     const from = this.last ?? stored;
     let report = await this.audit.check({ from });
@@ -69,11 +69,13 @@ export class AuditCheckpointer {
     return { checkpoint, report };
   }
 
-  /** Every checkpoint the first sink holds, each checked against the trusted keys. */
+  /** Every checkpoint the sinks that can be read back hold, each checked against the trusted keys. */
   async stored(): Promise<(ParsedCheckpoint | CheckpointProblem)[]> {
-    const sink = this.sinks[0];
-    if (!sink) return [];
-    return (await sink.lines()).map((line) => readCheckpoint(line.text, line.source, this.trusted));
+    const all: (ParsedCheckpoint | CheckpointProblem)[] = [];
+    for (const sink of this.sinks) {
+      for (const line of await sink.lines()) all.push(readCheckpoint(line.text, line.source, this.trusted));
+    }
+    return all;
   }
 
   /** The newest trusted checkpoint stored (the one counting most entries). */
@@ -91,8 +93,10 @@ export class AuditCheckpointer {
     let all: (ParsedCheckpoint | CheckpointProblem)[];
     if (spec === 'latest') {
       const stored = await this.stored();
-      if (stored.length === 0) throw new Error(this.sinks.length ? `no checkpoints stored in ${this.sinks[0].name}` : 'no checkpoint file is configured (BULWARK_AUDIT_CHECKPOINT_FILE)');
-      all = stored.slice(-1);
+      if (stored.length === 0) throw new Error(this.sinks.length ? `no checkpoints stored in ${this.sinks.map((sink) => sink.name).join(' or ')}` : 'no checkpoint file or store is configured (BULWARK_AUDIT_CHECKPOINT_FILE, BULWARK_AUDIT_CHECKPOINT_STORE)');
+      // The newest trusted one across the sinks, and every refused one (an altered or forged line is news).
+      const good = stored.filter((c): c is ParsedCheckpoint => !isProblem(c)).sort((a, b) => a.count - b.count);
+      all = [...good.slice(-1), ...stored.filter(isProblem)];
     } else {
       all = await readCheckpointFile(spec, this.trusted);
     }

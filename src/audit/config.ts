@@ -1,6 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AuditKeyring, CheckpointSigner, newMacKey, newSigningKeyPem, parsePublicKey, parseSigningKey, TrustedCheckpointKeys } from './audit-keys.ts';
+import type { BlobStore } from '../preservation/blob-store.ts';
+import { blobStoreFromEnv } from '../preservation/config.ts';
+import { BlobCheckpointSink, WebhookCheckpointSink } from './checkpoint-sinks.ts';
 import { type CheckpointSink, FileCheckpointSink } from './checkpoints.ts';
 
 type Env = Record<string, string | undefined>;
@@ -17,6 +20,13 @@ export interface AuditConfig {
   checkpointKeys?: string[];
   /** Append-only JSON-lines file of checkpoints (BULWARK_AUDIT_CHECKPOINT_FILE). */
   checkpointFile?: string;
+  /**
+   * Also store checkpoints in the preservation blob store (BULWARK_AUDIT_CHECKPOINT_STORE=preservation):
+   * S3-compatible storage when BULWARK_S3_ENDPOINT is set, else BULWARK_PRESERVATION_DIR.
+   */
+  checkpointBlobStore?: BlobStore;
+  /** Also send checkpoints to a webhook (BULWARK_AUDIT_CHECKPOINT_WEBHOOK_URL, signed with BULWARK_AUDIT_CHECKPOINT_WEBHOOK_SECRET). */
+  checkpointWebhook?: { url: string; secret: string };
   /** How often a server writes a checkpoint (BULWARK_AUDIT_CHECKPOINT_SECONDS, default 300). */
   checkpointIntervalMs?: number;
   /** Settings that fell back to files beside the embedded store, to say so at start. */
@@ -60,6 +70,18 @@ export async function auditConfigFromEnv(env: Env = process.env, dataDir?: strin
     checkpointIntervalMs: seconds !== undefined ? Number(seconds) * 1000 : undefined,
     defaulted: [],
   };
+  const store = env.BULWARK_AUDIT_CHECKPOINT_STORE;
+  if (store) {
+    if (store !== 'preservation') throw new Error('BULWARK_AUDIT_CHECKPOINT_STORE is `preservation` (the preservation blob store) or unset');
+    config.checkpointBlobStore = blobStoreFromEnv(env, dataDir);
+  }
+  if (env.BULWARK_AUDIT_CHECKPOINT_WEBHOOK_URL) {
+    const url = env.BULWARK_AUDIT_CHECKPOINT_WEBHOOK_URL;
+    if (!/^https?:\/\//.test(url)) throw new Error('BULWARK_AUDIT_CHECKPOINT_WEBHOOK_URL is an http(s) URL');
+    const secret = env.BULWARK_AUDIT_CHECKPOINT_WEBHOOK_SECRET;
+    if (!secret) throw new Error('BULWARK_AUDIT_CHECKPOINT_WEBHOOK_SECRET is needed to sign checkpoints sent to BULWARK_AUDIT_CHECKPOINT_WEBHOOK_URL');
+    config.checkpointWebhook = { url, secret };
+  }
   if (dataDir) {
     const dir = join(dataDir, 'audit');
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -91,7 +113,10 @@ export function auditParts(config: AuditConfig): AuditParts {
   const keyring = new AuditKeyring(config.key, config.previousKeys ?? []);
   const signer = config.signingKey ? new CheckpointSigner(parseSigningKey(config.signingKey)) : undefined;
   const trusted = new TrustedCheckpointKeys([...(signer ? [signer.publicKey] : []), ...(config.checkpointKeys ?? []).map((key) => parsePublicKey(key))]);
-  const sinks = config.checkpointFile ? [new FileCheckpointSink(config.checkpointFile)] : [];
+  const sinks: CheckpointSink[] = [];
+  if (config.checkpointFile) sinks.push(new FileCheckpointSink(config.checkpointFile));
+  if (config.checkpointBlobStore) sinks.push(new BlobCheckpointSink(config.checkpointBlobStore));
+  if (config.checkpointWebhook) sinks.push(new WebhookCheckpointSink(config.checkpointWebhook.url, config.checkpointWebhook.secret));
   return { keyring, signer, trusted, sinks };
 }
 
@@ -100,7 +125,7 @@ export function auditWarnings(parts: AuditParts, config: AuditConfig): string[] 
   const warnings: string[] = [];
   if (!parts.keyring.current) warnings.push('no audit key (BULWARK_AUDIT_KEY): new entries are chained with plain SHA-256, which anyone who can write the database can recompute after changing an entry');
   if (!parts.signer) warnings.push('no checkpoint signing key (BULWARK_AUDIT_SIGNING_KEY): no checkpoints are made, so cutting off the newest entries goes unnoticed');
-  else if (parts.sinks.length === 0) warnings.push('no checkpoint file (BULWARK_AUDIT_CHECKPOINT_FILE): no checkpoints are exported, so cutting off the newest entries goes unnoticed');
+  else if (parts.sinks.length === 0) warnings.push('no checkpoint file, store or webhook (BULWARK_AUDIT_CHECKPOINT_FILE, _STORE, _WEBHOOK_URL): no checkpoints are exported, so cutting off the newest entries goes unnoticed');
   if (config.defaulted?.length) warnings.push(`audit keys and checkpoints default to files in the data dir (${config.defaulted.join(', ')}): they protect against changes made through the database only; set them in the environment and keep checkpoints on other storage for real use`);
   return warnings;
 }

@@ -198,6 +198,23 @@ export class BankService {
     return updated;
   }
 
+  /** Gives a bank a new name; its entries, settings and history stay. Matchers learn the name with the revision. */
+  async rename(name: string, newName: string): Promise<Bank> {
+    if (!BANK_NAME.test(newName)) {
+      throw invalid(`invalid bank name ${JSON.stringify(newName)}: use 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit`, { name: newName });
+    }
+    const bank = await this.get(name);
+    if (newName === name) return bank;
+    const revision = await this.sql.transaction(async (tx) => {
+      const taken = await tx.query('SELECT 1 FROM banks WHERE name = $1', [newName]);
+      if (taken.rows.length > 0) throw conflict(`a bank named ${JSON.stringify(newName)} already exists`, { name: newName });
+      await tx.query('UPDATE banks SET name = $2 WHERE id = $1', [bank.id, newName]);
+      return bumpRevision(tx, bank.id);
+    });
+    await this.emit({ kind: 'bulk-changed', bankId: bank.id, revision });
+    return this.get(newName);
+  }
+
   async delete(name: string): Promise<void> {
     const bank = await this.get(name);
     await this.sql.query('DELETE FROM banks WHERE id = $1', [bank.id]);
@@ -265,6 +282,23 @@ export class BankService {
     const found = await this.sql.query<EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM bank_entries WHERE bank_id = $1 AND id = $2`, [bank.id, entryId]);
     if (found.rows.length === 0) throw notFound(`bank ${JSON.stringify(bankName)} has no entry ${entryId}`, { bank: bankName, entry_id: entryId });
     await this.removeEntry(bankName, found.rows[0].signal_type, found.rows[0].value);
+  }
+
+  /** Removes these entries of the bank in one transaction; returns how many there were. */
+  async removeEntriesById(bankName: string, entryIds: number[]): Promise<number> {
+    const bank = await this.get(bankName);
+    if (entryIds.length === 0) return 0;
+    const { removed, revision } = await this.sql.transaction(async (tx) => {
+      const deleted = await tx.query<RemovedEntryRow>(
+        `DELETE FROM bank_entries WHERE bank_id = $1 AND id = ANY($2::bigint[]) RETURNING ${REMOVED_ENTRY_COLUMNS}`,
+        [bank.id, entryIds],
+      );
+      return { removed: deleted.rows, revision: deleted.rows.length > 0 ? await bumpRevision(tx, bank.id, { removed: deleted.rows.map(toRemovedEntry) }) : bank.revision };
+    });
+    // One revision removed them all: a single removal applies directly, several are read back from the change log.
+    if (removed.length === 1) await this.emit({ kind: 'entry-removed', bankId: bank.id, revision, entryId: Number(removed[0].id), signalType: removed[0].signal_type });
+    else if (removed.length > 1) await this.emit({ kind: 'bulk-changed', bankId: bank.id, revision });
+    return removed.length;
   }
 
   async listEntries(bankName: string, options: { afterId?: number; limit?: number; signalType?: string } = {}): Promise<BankEntry[]> {

@@ -33,6 +33,12 @@ export interface ExchangeItem {
   signals: ExchangeSignal[] | null;
   /** Who at the source contributed it (NCMEC member/ESP id, ThreatExchange owner id). */
   member?: string;
+  /**
+   * The source's own ids the item's feedback is addressed to, where they are not the key:
+   * ThreatExchange reacts per descriptor, so its items carry their descriptor ids (comma-separated).
+   * Kept with the entry and handed back in ExchangeFeedback.item.
+   */
+  sourceId?: string;
   /** The source's labels: classification (NCMEC "A1"), descriptor tags, StopNCII case tags. */
   tags?: string[];
   /**
@@ -74,7 +80,7 @@ export interface FetchPage {
 /** A reviewer's verdict on content that matched an item, to be told to the source. */
 export interface ExchangeFeedback {
   /** The item the verdict is about. */
-  item: { key: string; member?: string; signals: ExchangeSignal[] };
+  item: { key: string; member?: string; sourceId?: string; signals: ExchangeSignal[] };
   verdict: 'seen' | 'true_positive' | 'false_positive';
   /** For a false positive: the source's reason id where it has a list (NCMEC), or free text. */
   reason?: string;

@@ -17,6 +17,7 @@ import { healthBody } from '../distributed/worker-health.ts';
 import { eventRoutes } from './routes/events.ts';
 import { feedRoutes } from './routes/feeds.ts';
 import { guardrailRoutes } from './routes/guardrails.ts';
+import { type HmaOptions, hmaOptionsFromEnv, hmaRoutes } from './routes/hma/index.ts';
 import { indexStatusRoutes } from './routes/index-status.ts';
 import { matchRoutes } from './routes/match.ts';
 import { consoleApiRoutes, consolePages } from './routes/console.ts';
@@ -50,6 +51,8 @@ export interface ServerOptions {
   trustProxy?: TrustProxy;
   /** The process's NATS link (--nats-url): its state shows in /healthz, and dead letters are read through it. */
   distributed?: Distributed;
+  /** The HMA-compatible API (src/http/routes/hma/); default from BULWARK_HMA_* in the environment. */
+  hma?: HmaOptions;
 }
 
 export type TrustProxy = boolean | number | string[];
@@ -178,6 +181,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(dsaRoutes(bulwark.dsa), { prefix: '/v1' });
   await app.register(ncmecRoutes(bulwark.ncmec), { prefix: '/v1' });
   await app.register(feedRoutes(bulwark), { prefix: '/v1' });
+  await app.register(hmaRoutes(bulwark, options.hma ?? hmaOptionsFromEnv(process.env, bodyLimit)));
   await app.register(consoleApiRoutes(bulwark), { prefix: '/console/api' });
   await app.register(consolePages(options.consoleDir));
   await app.ready();

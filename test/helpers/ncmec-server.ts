@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FILE_DETAILS, REPORT } from '../../src/reporting/ncmec/schema.ts';
 import { validateDocument } from '../../src/reporting/ncmec/validator.ts';
 import { childText, escapeXml, parseXml, type XmlElement } from '../../src/reporting/ncmec/xml.ts';
 import { EventDeadlines } from './event-deadlines.ts';
+import { LocalHttpServer, readBody } from './local-http-server.ts';
 
 type Step = 'submit' | 'upload' | 'fileinfo' | 'finish' | 'retract';
 /** How a step fails when told to: an HTTP 500, a schema-error response (4100), or no answer at all. */
@@ -29,8 +29,7 @@ export class NcmecServer {
   /** Every request, by step, with the response code given. */
   readonly calls: { step: string; code: number; reportId?: string }[] = [];
   private readonly failures: { step: Step; mode: FailureMode }[] = [];
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly server = new LocalHttpServer((request, response) => void this.handle(request, response));
   private readonly held: ServerResponse[] = [];
   private readonly deadlines = new EventDeadlines('the stand-in will not answer this call');
   private nextReportId = 70001;
@@ -40,13 +39,7 @@ export class NcmecServer {
   constructor(readonly username = 'esp-test-user', readonly password = 'esp-test-password') {}
 
   async start(port = 0): Promise<this> {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/ispws`;
+    this.url = `http://127.0.0.1:${await this.server.listen(port)}/ispws`;
     return this;
   }
 
@@ -56,9 +49,7 @@ export class NcmecServer {
 
   async stop(): Promise<void> {
     for (const response of this.held.splice(0)) response.destroy();
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = undefined;
+    await this.server.close();
   }
 
   /** The next request to this step fails as told (once per call). */
@@ -156,15 +147,6 @@ export class NcmecServer {
     if (report.state === 'retracted') return 5101;
     return report;
   }
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 /** multipart/form-data (or urlencoded) fields and files. */

@@ -24,6 +24,7 @@ const readBody = (request: IncomingMessage) =>
 export class PlatformWebhook {
   readonly received: ReceivedAction[] = [];
   readonly refused: number[] = [];
+  private readonly waiters = new Set<{ matches: (action: ReceivedAction) => boolean; resolve: (action: ReceivedAction) => void; reject: () => void }>();
   private server: Server | undefined;
   url = '';
 
@@ -39,7 +40,13 @@ export class PlatformWebhook {
         return;
       }
       const parsed = JSON.parse(body) as Record<string, unknown> & { type: string; target: { kind: string; id: string } };
-      this.received.push({ type: parsed.type, target: parsed.target, idempotencyKey: String(request.headers['idempotency-key']), body: parsed });
+      const action: ReceivedAction = { type: parsed.type, target: parsed.target, idempotencyKey: String(request.headers['idempotency-key']), body: parsed };
+      this.received.push(action);
+      for (const waiter of this.waiters) {
+        if (!waiter.matches(action)) continue;
+        this.waiters.delete(waiter);
+        waiter.resolve(action);
+      }
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ applied: true }));
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -47,17 +54,23 @@ export class PlatformWebhook {
     return this;
   }
 
-  /** Waits until an action of the type for the target has arrived; fails after many polls, never on timing alone. */
-  async waitFor(type: string, targetId: string, polls = 400): Promise<ReceivedAction> {
-    for (let i = 0; i < polls; i++) {
-      const found = this.received.find((action) => action.type === type && action.target.id === targetId);
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error(`the platform never received ${type} for ${targetId}; it received ${JSON.stringify(this.received.map((a) => [a.type, a.target.id]))}`);
+  /**
+   * Waits until an action of the type for the target has arrived, however long the machine
+   * takes: it resolves on the request's arrival, never on a clock. It rejects only when the
+   * platform stops first, naming what did arrive (the test runner's own limit guards a hang).
+   */
+  waitFor(type: string, targetId: string): Promise<ReceivedAction> {
+    const matches = (action: ReceivedAction) => action.type === type && action.target.id === targetId;
+    const found = this.received.find(matches);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      this.waiters.add({ matches, resolve, reject: () => reject(new Error(`the platform stopped before it received ${type} for ${targetId}; it received ${JSON.stringify(this.received.map((a) => [a.type, a.target.id]))}`)) });
+    });
   }
 
   async stop(): Promise<void> {
+    for (const waiter of this.waiters) waiter.reject();
+    this.waiters.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

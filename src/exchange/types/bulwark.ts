@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { invalid } from '../../errors.ts';
 import { FEED_PAGE_DEFAULT, FEED_PAGE_MAX, type FeedPage, RESNAPSHOT_PROBLEM_TYPE, feedItemSchema, feedPageSchema } from '../bulwark-feed-format.ts';
 import {
@@ -13,7 +12,8 @@ import {
   type FetchPage,
   type SignalExchange,
 } from '../exchange.ts';
-import { readLimitedBody, refusal } from './http-answers.ts';
+import { configObject, httpUrlField, integerField, refuseUnknownFields, requiredVariable } from './config-fields.ts';
+import { RequestRefused, callJson } from './json-api.ts';
 
 /**
  * Bulwark to Bulwark sharing, the subscribing side: reads a bank another Bulwark instance
@@ -43,11 +43,7 @@ const MAX_PAGE_BYTES = 64 * 1024 * 1024;
 /** Keys longer than this (vPDQ frame lists) are named by their SHA-256 instead. */
 const MAX_PLAIN_KEY = 200;
 
-const configSchema = z.strictObject({
-  url: z.string().url().refine((url) => /^https?:\/\//i.test(url), 'only http and https URLs are read'),
-  bank: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a bank name: 1-63 lowercase letters, digits, "-" or "_"'),
-  page_size: z.number().int().min(1).max(FEED_PAGE_MAX).optional(),
-});
+const BANK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** The item's key: "signal_type value", stable across pages and fetches, so a deletion names what its addition did. */
 export function bulwarkItemKey(signalType: string, value: string): string {
@@ -58,13 +54,12 @@ export const bulwarkExchangeType: ExchangeType<BulwarkExchangeConfig> = {
   name: 'bulwark',
 
   parseConfig(raw: unknown): BulwarkExchangeConfig {
-    const parsed = configSchema.safeParse(raw ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue.path.join('.') || 'config';
-      throw invalid(`config.${field}: ${issue.message}`, { field: `config.${field}` });
-    }
-    return { url: parsed.data.url.replace(/\/+$/, ''), bank: parsed.data.bank, pageSize: parsed.data.page_size ?? FEED_PAGE_DEFAULT };
+    const config = configObject(raw, 'bulwark');
+    refuseUnknownFields(config, ['url', 'bank', 'pageSize'], 'bulwark');
+    if (config.url === undefined) throw invalid('url is required: the publishing Bulwark’s base URL', { field: 'url' });
+    const url = httpUrlField(config, 'url', '');
+    if (typeof config.bank !== 'string' || !BANK_NAME.test(config.bank)) throw invalid('bank must be the published bank’s name (1-63 lowercase letters, digits, "-" or "_")', { field: 'bank' });
+    return { url, bank: config.bank, pageSize: integerField(config, 'pageSize', FEED_PAGE_DEFAULT, 1, FEED_PAGE_MAX) };
   },
 
   credentialVariables(exchangeName: string): string[] {
@@ -72,10 +67,7 @@ export const bulwarkExchangeType: ExchangeType<BulwarkExchangeConfig> = {
   },
 
   credentialsFromEnv(exchangeName: string, env: NodeJS.ProcessEnv): Record<string, string> {
-    const variable = credentialVariable(exchangeName, 'API_KEY');
-    const apiKey = env[variable]?.trim();
-    if (!apiKey) throw invalid(`${variable} is not set: the feed key the publisher gave this platform (\`bulwark apikey create NAME --feed\` on their side)`, { variable });
-    return { apiKey };
+    return { apiKey: requiredVariable(env, credentialVariable(exchangeName, 'API_KEY')) };
   },
 
   create(config: BulwarkExchangeConfig, context: ExchangeContext): SignalExchange {
@@ -145,9 +137,7 @@ class BulwarkExchange implements SignalExchange {
       ...(feedback.reason ? { reason: feedback.reason } : {}),
       idempotency_key: feedback.idempotencyKey,
     };
-    const response = await this.call(`${this.feedUrl()}/feedback`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }, signal);
-    if (!response.ok) throw await refusal(response, `feedback on bank ${this.config.bank}`, this.context.now());
-    await response.body?.cancel();
+    await this.call(`feedback on bank ${this.config.bank}`, `${this.feedUrl()}/feedback`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }, signal);
   }
 
   private feedUrl(): string {
@@ -157,24 +147,25 @@ class BulwarkExchange implements SignalExchange {
   private async readPage(checkpoint: string | undefined, signal: AbortSignal): Promise<FeedPage | 'resnapshot'> {
     const query = new URLSearchParams({ limit: String(this.config.pageSize) });
     if (checkpoint !== undefined) query.set('checkpoint', checkpoint);
-    const response = await this.call(`${this.feedUrl()}?${query}`, { method: 'GET' }, signal);
+    const what = `the feed of bank ${this.config.bank} at ${this.config.url}`;
     // Only the publisher's own answer means "read afresh"; a 410 from a proxy in between is an error.
-    if (response.status === 410 && ((await response.clone().json().catch(() => null)) as { type?: unknown } | null)?.type === RESNAPSHOT_PROBLEM_TYPE) return 'resnapshot';
-    if (!response.ok) throw await refusal(response, `the feed of bank ${this.config.bank}`, this.context.now());
-    const text = await readLimitedBody(response, MAX_PAGE_BYTES, `a page of bank ${this.config.bank}`);
+    let resnapshot = false;
     let json: unknown;
     try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ExchangeError(`publisher ${this.config.url} sent a page of bank ${this.config.bank} that is not JSON`, false);
+      json = await this.call(what, `${this.feedUrl()}?${query}`, { method: 'GET' }, signal, (problem) => {
+        resnapshot = problem.type === RESNAPSHOT_PROBLEM_TYPE;
+      });
+    } catch (error) {
+      if (error instanceof RequestRefused && error.status === 410 && resnapshot) return 'resnapshot';
+      throw error;
     }
     const page = feedPageSchema.safeParse(json);
     if (!page.success) {
       const issue = page.error.issues[0];
-      throw new ExchangeError(`publisher ${this.config.url} sent a malformed page of bank ${this.config.bank}: ${issue.path.join('.') || 'page'}: ${issue.message}`, false);
+      throw new ExchangeError(`${what}: a malformed page: ${issue.path.join('.') || 'page'}: ${issue.message}`, false);
     }
     if (page.data.items.length > this.config.pageSize) {
-      throw new ExchangeError(`publisher ${this.config.url} sent ${page.data.items.length} items of bank ${this.config.bank}, more than the ${this.config.pageSize} asked for`, false);
+      throw new ExchangeError(`${what}: a page of ${page.data.items.length} items, more than the ${this.config.pageSize} asked for`, false);
     }
     return page.data as FeedPage;
   }
@@ -197,12 +188,23 @@ class BulwarkExchange implements SignalExchange {
     return { items, skipped };
   }
 
-  private async call(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
-    try {
-      return await this.context.fetch(url, { ...init, signal, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${this.context.credentials.apiKey}`, accept: 'application/json' } });
-    } catch (error) {
-      if (signal.aborted) throw error;
-      throw new ExchangeError(`could not reach publisher ${this.config.url}: ${(error as Error).message}`, true);
-    }
+  /** One call to the publisher; its problem documents' detail goes into the error, never the key. */
+  private call(what: string, url: string, init: RequestInit, signal: AbortSignal, onProblem?: (problem: { type?: unknown }) => void): Promise<unknown> {
+    const headers = { ...(init.headers as Record<string, string>), authorization: `Bearer ${this.context.credentials.apiKey}`, accept: 'application/json' };
+    return callJson({
+      what,
+      url,
+      init: { ...init, headers },
+      signal,
+      fetch: this.context.fetch,
+      now: this.context.now,
+      secrets: [this.context.credentials.apiKey],
+      maxBytes: MAX_PAGE_BYTES,
+      describeError: (body) => {
+        const problem = (typeof body === 'object' && body !== null ? body : {}) as { type?: unknown; detail?: unknown };
+        onProblem?.(problem);
+        return typeof problem.detail === 'string' ? { message: problem.detail } : undefined;
+      },
+    });
   }
 }

@@ -147,8 +147,34 @@ export const reviewRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plu
     },
   );
 
-  app.get('/audit/verify', { schema: { tags: ['review'], summary: 'Recompute the audit log’s hash chain' } }, async () => {
-    const result = await bulwark.audit.verify();
-    return { entries: result.entries, intact: result.brokenAt === undefined, broken_at: result.brokenAt ?? null };
-  });
+  app.get(
+    '/audit/verify',
+    {
+      schema: {
+        tags: ['review'],
+        summary: 'Recompute the audit log’s chain and compare it with the newest signed checkpoint',
+        description:
+          'Without `checkpoint`, the newest trusted checkpoint in the configured sinks is used when there is one, so entries cut from the end of the log are found; `checkpoint=none` checks the chain alone. The first entry that fails is named.',
+        querystring: z.object({ checkpoint: z.enum(['latest', 'none']).optional() }),
+      },
+    },
+    async (request) => {
+      const checkpoints = bulwark.auditCheckpoints;
+      const wanted = request.query.checkpoint ?? (checkpoints.sinks.length > 0 ? 'latest' : 'none');
+      const loaded = wanted === 'latest' ? await checkpoints.load('latest').catch(() => ({ checkpoints: [], problems: [] })) : { checkpoints: [], problems: [] };
+      const report = await bulwark.audit.check({ checkpoints: loaded.checkpoints });
+      const newest = report.checkpoints.newest;
+      return {
+        entries: report.entries,
+        intact: report.failure === undefined && loaded.problems.length === 0,
+        broken_at: report.failure ? (report.failure.seq ?? -1) : null,
+        failure: report.failure ? { seq: report.failure.seq ?? null, position: report.failure.position, reason: report.failure.reason } : null,
+        checkpoints: {
+          checked: report.checkpoints.checked,
+          newest: newest ? { count: newest.count, head_seq: newest.headSeq, at: newest.at, key_id: newest.keyId, source: newest.source } : null,
+          refused: loaded.problems,
+        },
+      };
+    },
+  );
 };
