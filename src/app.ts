@@ -11,6 +11,11 @@ import { NetworkSubject } from './cases/subjects/network-subject.ts';
 import { BankService } from './banks/banks.ts';
 import { type BankFeedOptions, BankFeedService, feedOptionsFromEnv } from './exchange/publish/bank-feed.ts';
 import { EventLog } from './events/event-log.ts';
+import { ExchangeService } from './exchange/exchange-service.ts';
+import { ExchangeFetcher, type FetcherOptions } from './exchange/fetcher.ts';
+import { entryProvenance } from './exchange/provenance.ts';
+import { type DisableEntryIn, EXCHANGE_FEEDBACK_QUEUE, queueFeedback } from './exchange/feedback.ts';
+import { defaultExchangeTypes } from './exchange/types/registry.ts';
 import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
 import { AccountDirectory } from './graph/accounts.ts';
@@ -107,6 +112,8 @@ export interface BulwarkConfig extends StoreLocation {
   role?: Role;
   /** On a shared PostgreSQL, how often the background stages look for events written by other processes. */
   outboxPollMs?: number;
+  /** Signal exchanges (src/exchange/): their types, clock, fetch and schedule; absent, the shipped types and the real world. */
+  exchanges?: Partial<FetcherOptions> & { disableOnFalsePositive?: DisableEntryIn };
   /** Published bank feeds (BULWARK_FEED_HISTORY_DAYS); absent, read from the environment. */
   feeds?: BankFeedOptions;
 }
@@ -152,6 +159,8 @@ export interface Bulwark {
   readonly dsa: StatementService;
   /** CyberTipline reports to NCMEC. */
   readonly ncmec: NcmecReportService;
+  /** Hash lists shared with other platforms and child-protection bodies, fetched in the background by a server. */
+  readonly exchanges: ExchangeService;
   /** Makes the background stages this process runs catch up now, e.g. when another process says it wrote events. */
   wake(): Promise<void>;
   close(): Promise<void>;
@@ -174,6 +183,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const signals = config.signals ?? defaultSignalRegistry();
   const banks = new BankService(sql, signals);
   const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs });
+  matcher.describeProvenanceWith((entryIds) => entryProvenance(sql, entryIds));
   const events = new EventLog(sql, new ForegroundLoad({ share: config.pipelineShare ?? pipelineShareFromEnv() }));
   const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
   const hashing: MediaHashing =
@@ -231,7 +241,17 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const ncmecConfig = config.ncmec ?? ncmecConfigFromEnv();
   const ncmec = new NcmecReportService(sql, audit, events, { config: ncmecConfig, mediaKey: config.mediaKey });
   const preserveReported = reportableDecisionPreserver(sql, events, preservation, { verdicts: ncmecConfig.reportableVerdicts, policies: ncmecConfig.autoReportPolicies });
-  const consumers = [preserveReported, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
+  const exchangeFetcher = new ExchangeFetcher(sql, banks, signals, { ...config.exchanges, types: config.exchanges?.types ?? defaultExchangeTypes() });
+  const exchanges = new ExchangeService(sql, banks, exchangeFetcher.options.types, exchangeFetcher, config.exchanges?.env);
+  // Reviewers' verdicts on content that matched exchanged entries become feedback to those exchanges.
+  // TO WIRE AT MERGE: disabling the entry locally on a false positive needs the bank controls'
+  // BankService.disableEntryIn; the default then becomes, under BULWARK_EXCHANGE_DISABLE_ON_FALSE_POSITIVE,
+  // (tx, entryId, reason) => banks.disableEntryIn(tx, entryId, { reason, onlyIfEnabled: true }).then((toggle) => toggle.published)
+  const disableOnFalsePositive = config.exchanges?.disableOnFalsePositive;
+  const exchangeFeedbackQueue = new OutboxConsumer(sql, events, EXCHANGE_FEEDBACK_QUEUE, [CASE_DECIDED_EVENT], async (tx, event) => {
+    for (const published of await queueFeedback(tx, event, { disableOnFalsePositive })) tx.afterCommit(() => void published());
+  });
+  const consumers = [preserveReported, exchangeFeedbackQueue, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
   // An api process leaves every outbox stage and delivery to the workers; the rest is the same.
   const background = config.role !== 'api';
   const dispatching = background && config.dispatchActions !== false;
@@ -248,6 +268,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     stops.push(dsa.start());
     if (ncmec.canSubmit) stops.push(ncmec.start());
     stops.push(actions.start(config.actionDispatchIntervalMs));
+    stops.push(exchangeFetcher.start());
     // A server on a real store says what audit protection is missing (in-memory test stores stay quiet).
     if (config.dataDir || config.databaseUrl) for (const warning of auditWarningList) process.stderr.write(`audit log: ${warning}\n`);
     if (auditCheckpoints.signer && auditCheckpoints.sinks.length > 0) {
@@ -277,13 +298,14 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     for (const stop of stops) stop();
     await actions.idle();
     await ncmec.idle();
+    await exchangeFetcher.idle();
     await auditCheckpoints.idle();
     await hashing.close();
     await sql.close();
   };
   return {
     config, sql, signals, hashing, banks, matcher, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
-    audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, wake, close,
+    audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, exchanges, wake, close,
     feeds,
   };
 }

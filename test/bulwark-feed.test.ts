@@ -230,6 +230,26 @@ describe('Bulwark to Bulwark feeds', () => {
     assert.equal(Date.parse(checkpoint.progressAt!), subscriberNow.getTime());
   });
 
+  it('keeps a bank in step through the exchange stage’s own fetcher', async () => {
+    const real = await openBulwark({ bankRefreshMs: 0, exchanges: { env: { BULWARK_EXCHANGE_PEER_REAL_API_KEY: feedKey }, now: () => subscriberNow } });
+    try {
+      await real.banks.create('via-fetcher');
+      await real.exchanges.add({ name: 'peer-real', type: 'bulwark', bank: 'via-fetcher', config: { url: baseUrl, bank: 'shared', pageSize: 7 } });
+      const keysOf = async () => (await real.banks.listEntries('via-fetcher', { limit: 10_000 })).map((entry) => bulwarkItemKey(entry.signalType, entry.value)).sort();
+      const first = await real.exchanges.fetchNow('peer-real');
+      assert.equal(first.error, undefined);
+      assert.deepEqual(await keysOf(), await publishedKeys());
+      const gone = (await publisher.banks.listEntries('shared', { limit: 1 }))[0];
+      await publisher.banks.removeEntry('shared', gone.signalType, gone.value);
+      await publisher.banks.addEntry('shared', { signalType: 'pdq', value: randomHex(32) });
+      const second = await real.exchanges.fetchNow('peer-real');
+      assert.deepEqual({ error: second.error, added: second.entriesAdded, removed: second.entriesRemoved }, { error: undefined, added: 1, removed: 1 });
+      assert.deepEqual(await keysOf(), await publishedKeys());
+    } finally {
+      await real.close();
+    }
+  });
+
   it('never passes on what came through an exchange, neither its additions nor its removals', async () => {
     await subscriber.banks.update('from-peer', { published: true });
     const { info } = await subscriber.apiKeys.create('peer platform B', { scope: 'feed' });

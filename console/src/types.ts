@@ -47,7 +47,7 @@ export interface ContentFacts {
   content_type: string;
   media_available: boolean;
   signals: { signal_type: string; value: string; quality?: number }[];
-  matches: { bank: string; signal_type: string; distance: number; tags: string[] }[];
+  matches: { bank: string; signal_type: string; distance: number; tags: string[]; provenance?: { exchange: string; member: string | null; item_key: string; tags: string[] }[] }[];
 }
 
 export interface AccountFacts {

@@ -148,6 +148,14 @@ export class BankService {
     await Promise.all(this.listeners.map((listener) => listener.bankChanged(change)));
   }
 
+  /**
+   * Tells this process's listeners (the matcher) that a transaction the caller has committed
+   * changed the bank's entries through bumpRevision: they read the delta from the change log.
+   */
+  async publishCommitted(bankId: number, revision: number): Promise<void> {
+    await this.emit({ kind: 'bulk-changed', bankId, revision });
+  }
+
   async create(name: string, description = ''): Promise<Bank> {
     if (!BANK_NAME.test(name)) {
       throw invalid(`invalid bank name ${JSON.stringify(name)}: use 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit`, { name });

@@ -171,24 +171,35 @@ export async function* parseBankRows(input: Readable, options: ParseOptions): As
     yield checkStorableRow(await wholeVpdqRow(input, options));
     return;
   }
+  const readRow = bankRowReader(options);
+  for await (const { line, text } of contentLines(input)) {
+    const row = readRow(line, text);
+    if (row) yield row;
+  }
+}
+
+/**
+ * Reads the content lines of a csv, tsv or jsonl list one at a time: a row, or undefined for
+ * a header line; a bad line throws its rowError. For callers that skip bad lines and go on
+ * (an exchange's list) where parseBankRows refuses the whole file.
+ */
+export function bankRowReader(options: ParseOptions): (line: number, text: string) => RawBankRow | undefined {
+  if (options.format === 'vpdq') throw invalid('the vpdq format is one whole file, not lines');
   const delimiter = options.format === 'csv' ? ',' : '\t';
   let columns: ColumnMap | undefined;
-  for await (const { line, text } of contentLines(input)) {
-    if (options.format === 'jsonl') {
-      yield checkStorableRow(rowFromJson(text, line, options));
-      continue;
-    }
+  return (line, text) => {
+    if (options.format === 'jsonl') return checkStorableRow(rowFromJson(text, line, options));
     const fields = splitDelimited(text, delimiter, line);
     if (columns === undefined) {
       const fromHeader = headerColumns(fields);
       if (fromHeader) {
         columns = fromHeader;
-        continue;
+        return undefined;
       }
       columns = options.signalType && fields.length === 1 ? { value: 0 } : { signalType: 0, value: 1, source: 2, tags: 3 };
     }
-    yield checkStorableRow(rowFromFields(fields, columns, line, options));
-  }
+    return checkStorableRow(rowFromFields(fields, columns, line, options));
+  };
 }
 
 function vpdqRow(text: string, options: { signalType?: string; defaultSource?: string }): RawBankRow {

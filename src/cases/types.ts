@@ -67,7 +67,8 @@ export interface ContentSection {
   content_type: string;
   media_available: boolean;
   signals: { signal_type: string; value: string; quality?: number }[];
-  matches: { bank: string; signal_type: string; distance: number; tags: string[] }[];
+  /** provenance: the exchange items the matched entry came from, where it has any. */
+  matches: { bank: string; signal_type: string; distance: number; tags: string[]; provenance?: { exchange: string; member: string | null; item_key: string; tags: string[] }[] }[];
 }
 
 export interface AccountSection {

@@ -36,6 +36,7 @@ legalCommands(program);
 (await import('./commands/dsa.ts')).dsaCommands(program);
 (await import('./commands/preservation.ts')).preservationCommands(program);
 (await import('./commands/dead-letters.ts')).deadLetterCommands(program);
+(await import('./commands/exchange.ts')).exchangeCommands(program);
 migrateCommand(program);
 
 try {

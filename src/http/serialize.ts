@@ -1,7 +1,7 @@
 import type { Bank, BankEntry, BankSummary } from '../banks/banks.ts';
 import type { BankMatchSettings } from '../banks/match-settings.ts';
 import type { ContentRecord } from '../ingest/content.ts';
-import type { BankMatch, MatchResult, SignalOutcome } from '../match/matcher.ts';
+import type { BankMatch, EntryProvenance, MatchResult, SignalOutcome } from '../match/matcher.ts';
 
 // The wire format is snake_case JSON with ISO 8601 UTC timestamps; the domain is camelCase.
 
@@ -52,7 +52,10 @@ export const bankMatchJson = (match: BankMatch) => ({
   entry_id: match.entryId,
   source: match.source,
   tags: match.tags,
+  ...(match.provenance?.length ? { provenance: match.provenance.map(provenanceJson) } : {}),
 });
+
+export const provenanceJson = (from: EntryProvenance) => ({ exchange: from.exchange, member: from.member, item_key: from.itemKey, tags: from.tags });
 
 export const matchResultJson = (result: MatchResult) => ({
   matched: result.matched,

@@ -16,6 +16,7 @@ import type { Distributed } from '../distributed/runtime.ts';
 import { healthBody } from '../distributed/worker-health.ts';
 import { eventRoutes } from './routes/events.ts';
 import { feedRoutes } from './routes/feeds.ts';
+import { exchangeRoutes } from './routes/exchanges.ts';
 import { guardrailRoutes } from './routes/guardrails.ts';
 import { type HmaOptions, hmaOptionsFromEnv, hmaRoutes } from './routes/hma/index.ts';
 import { indexStatusRoutes } from './routes/index-status.ts';
@@ -181,6 +182,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(dsaRoutes(bulwark.dsa), { prefix: '/v1' });
   await app.register(ncmecRoutes(bulwark.ncmec), { prefix: '/v1' });
   await app.register(feedRoutes(bulwark), { prefix: '/v1' });
+  await app.register(exchangeRoutes(bulwark), { prefix: '/v1' });
   await app.register(hmaRoutes(bulwark, options.hma ?? hmaOptionsFromEnv(process.env, bodyLimit)));
   await app.register(consoleApiRoutes(bulwark), { prefix: '/console/api' });
   await app.register(consolePages(options.consoleDir));

@@ -42,7 +42,17 @@ export interface ContentMatchedPayload {
   content_id: string;
   account_id: string;
   content_type: string;
-  matches: { bank: string; signal_type: string; value: string; distance: number; entry_id: number; variant?: string; tags: string[] }[];
+  matches: {
+    bank: string;
+    signal_type: string;
+    value: string;
+    distance: number;
+    entry_id: number;
+    variant?: string;
+    tags: string[];
+    /** The exchange items the entry came from, where it has any (src/exchange/provenance.ts). */
+    provenance?: { exchange: string; member: string | null; item_key: string; tags: string[] }[];
+  }[];
 }
 
 interface ContentRow {
@@ -174,6 +184,7 @@ function matchedPayload(submission: ContentSubmission, matches: BankMatch[]): Co
       entry_id: match.entryId,
       ...(match.variant ? { variant: match.variant } : {}),
       tags: match.tags,
+      ...(match.provenance?.length ? { provenance: match.provenance.map((from) => ({ exchange: from.exchange, member: from.member, item_key: from.itemKey, tags: from.tags })) } : {}),
     })),
   };
 }

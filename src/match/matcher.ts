@@ -50,7 +50,20 @@ export interface BankMatch {
   matchPercent?: MatchPercent;
   source: string | null;
   tags: string[];
+  /** Where the entry came from, when exchanges brought it (one per item holding its hash). */
+  provenance?: EntryProvenance[];
 }
+
+/** An exchange item that holds a bank entry: which exchange, who at the source, its key and labels. */
+export interface EntryProvenance {
+  exchange: string;
+  member: string | null;
+  itemKey: string;
+  tags: string[];
+}
+
+/** Looks up the provenance of entries by id; entries without any are absent from the map. */
+export type ProvenanceLookup = (entryIds: number[]) => Promise<Map<number, EntryProvenance[]>>;
 
 export interface MatchResult {
   matched: boolean;
@@ -103,6 +116,13 @@ export class Matcher implements BankChangeListener {
 
   private get banks(): Map<number, LoadedBank> {
     return this.sync.banks;
+  }
+
+  private provenanceLookup: ProvenanceLookup | undefined;
+
+  /** Where matched entries came from (the exchange stage): added to each match that has any. */
+  describeProvenanceWith(lookup: ProvenanceLookup): void {
+    this.provenanceLookup = lookup;
   }
 
   bankChanged(change: BankChange): void | Promise<void> {
@@ -225,12 +245,14 @@ export class Matcher implements BankChangeListener {
       }
     }
     const entries = new Map((await this.bankService.entriesByIds(hits.map((hit) => hit.entryId))).map((entry) => [entry.id, entry]));
+    const provenance = this.provenanceLookup && hits.length > 0 ? await this.provenanceLookup(hits.map((hit) => hit.entryId)) : undefined;
     const matches: BankMatch[] = [];
     for (const hit of hits) {
       const entry = entries.get(hit.entryId);
       // An entry removed by another process since the index was built is no match.
       if (!entry) continue;
-      matches.push({ ...hit, value: entry.value, source: entry.source, tags: entry.tags });
+      const from = provenance?.get(hit.entryId);
+      matches.push({ ...hit, value: entry.value, source: entry.source, tags: entry.tags, ...(from ? { provenance: from } : {}) });
     }
     matches.sort((a, b) => a.distance - b.distance || a.bank.localeCompare(b.bank) || a.entryId - b.entryId);
     return { matched: matches.length > 0, signals, matches };

@@ -87,6 +87,7 @@ export function ContentFactsView({ content }: { content: ContentFacts }) {
               <th scope="col">Signal</th>
               <th scope="col" className="num">Distance</th>
               <th scope="col">Tags</th>
+              <th scope="col">From exchange</th>
             </tr>
           </thead>
           <tbody>
@@ -96,6 +97,19 @@ export function ContentFactsView({ content }: { content: ContentFacts }) {
                 <td>{match.signal_type}</td>
                 <td className="num">{match.distance === 0 ? 'exact' : match.distance}</td>
                 <td>{match.tags.length ? match.tags.map((tag) => <span key={tag} className="tag">{tag}</span>) : <span className="muted">–</span>}</td>
+                <td data-testid="provenance">
+                  {match.provenance?.length ? (
+                    match.provenance.map((from) => (
+                      <div key={`${from.exchange}:${from.item_key}`}>
+                        {from.exchange}
+                        {from.member ? ` · member ${from.member}` : ''} · <code>{from.item_key}</code>
+                        {from.tags.map((tag) => <span key={tag} className="tag">{tag}</span>)}
+                      </div>
+                    ))
+                  ) : (
+                    <span className="muted">–</span>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -16,7 +16,7 @@ interface ContentRow {
   account_id: string;
   content_type: string;
   signals: { signalType: string; value: string; quality?: number }[];
-  matches: { bank: string; signalType: string; distance: number; tags: string[] }[];
+  matches: { bank: string; signalType: string; distance: number; tags: string[]; provenance?: { exchange: string; member: string | null; itemKey: string; tags: string[] }[] }[];
 }
 
 /** A piece of uploaded content. */
@@ -44,7 +44,13 @@ export class ContentSubject implements CaseSubjectType {
       content_type: row.content_type,
       media_available: this.vault ? await this.vault.has(client, contentId) : false,
       signals: row.signals.map((signal) => ({ signal_type: signal.signalType, value: signal.value, ...(signal.quality !== undefined ? { quality: signal.quality } : {}) })),
-      matches: row.matches.map((match) => ({ bank: match.bank, signal_type: match.signalType, distance: match.distance, tags: match.tags })),
+      matches: row.matches.map((match) => ({
+        bank: match.bank,
+        signal_type: match.signalType,
+        distance: match.distance,
+        tags: match.tags,
+        ...(match.provenance?.length ? { provenance: match.provenance.map((from) => ({ exchange: from.exchange, member: from.member, item_key: from.itemKey, tags: from.tags })) } : {}),
+      })),
     };
     return { content, account: await describeAccount(client, row.account_id), network: null };
   }
