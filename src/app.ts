@@ -11,6 +11,7 @@ import { NetworkSubject } from './cases/subjects/network-subject.ts';
 import { BankService } from './banks/banks.ts';
 import { FloodQuarantine } from './banks/flood-quarantine.ts';
 import { BankEntrySubject } from './cases/subjects/bank-entry-subject.ts';
+import { type BankFeedOptions, BankFeedService, feedOptionsFromEnv } from './exchange/publish/bank-feed.ts';
 import { EventLog } from './events/event-log.ts';
 import { ExchangeService } from './exchange/exchange-service.ts';
 import { ExchangeFetcher, type FetcherOptions } from './exchange/fetcher.ts';
@@ -127,6 +128,8 @@ export interface BulwarkConfig extends StoreLocation {
    * by other processes (pollMs, default 1000; 0 runs it only when drain() is called, for tests).
    */
   retroactive?: RetroactiveOptions & { pollMs?: number };
+  /** Published bank feeds (BULWARK_FEED_HISTORY_DAYS); absent, read from the environment. */
+  feeds?: BankFeedOptions;
 }
 
 /** One Bulwark instance: the store and every pipeline stage wired together, free of HTTP and CLI. */
@@ -143,6 +146,8 @@ export interface Bulwark {
   readonly content: ContentService;
   readonly events: EventLog;
   readonly apiKeys: ApiKeyService;
+  /** Banks published to peer platforms as feeds (Bulwark to Bulwark sharing). */
+  readonly feeds: BankFeedService;
   readonly accounts: AccountDirectory;
   readonly terms: TermListService;
   readonly platformEvents: EventIngestService;
@@ -218,6 +223,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   });
   banks.onChange(retroactive);
   const apiKeys = new ApiKeyService(sql);
+  const feeds = new BankFeedService(sql, config.feeds ?? feedOptionsFromEnv(process.env));
   const accounts = new AccountDirectory(sql, events);
   const terms = new TermListService(sql, config.guardrailRefreshMs);
   const platformEvents = new EventIngestService(sql, accounts, terms, { identifierKey: config.identifierKey, events });
@@ -341,6 +347,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   return {
     config, sql, signals, hashing, banks, matcher, floodQuarantine, retroactive, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
     audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, exchanges, wake, close,
+    feeds,
   };
 }
 

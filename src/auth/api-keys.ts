@@ -9,6 +9,20 @@ export interface ApiKeyInfo {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /**
+   * 'full' reaches the whole API; 'feed' is a key given to a peer platform: it reads published
+   * bank feeds (/v1/feeds/…) and sends feedback on them, nothing else.
+   */
+  scope: ApiKeyScope;
+  /** For a feed key: the only banks it may read; null allows every published bank. */
+  feedBanks: string[] | null;
+}
+
+export type ApiKeyScope = 'full' | 'feed';
+
+export interface NewApiKeyOptions {
+  scope?: ApiKeyScope;
+  feedBanks?: string[];
 }
 
 interface ApiKeyRow {
@@ -18,7 +32,11 @@ interface ApiKeyRow {
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  scope: ApiKeyScope;
+  feed_banks: string[] | null;
 }
+
+const KEY_COLUMNS = 'id, name, key_prefix, created_at, last_used_at, revoked_at, scope, feed_banks';
 
 const toInfo = (row: ApiKeyRow): ApiKeyInfo => ({
   id: row.id,
@@ -27,6 +45,8 @@ const toInfo = (row: ApiKeyRow): ApiKeyInfo => ({
   createdAt: row.created_at,
   lastUsedAt: row.last_used_at,
   revokedAt: row.revoked_at,
+  scope: row.scope,
+  feedBanks: row.feed_banks,
 });
 
 export interface EnsuredKey {
@@ -67,13 +87,16 @@ export class ApiKeyService {
 
   constructor(private readonly sql: SqlClient, private readonly cacheMs = 5000) {}
 
-  async create(name: string): Promise<{ key: string; info: ApiKeyInfo }> {
+  async create(name: string, options: NewApiKeyOptions = {}): Promise<{ key: string; info: ApiKeyInfo }> {
     if (!/^[\x20-\x7e]{1,100}$/.test(name)) throw invalid('an API key name must be 1-100 printable ASCII characters');
+    const scope = options.scope ?? 'full';
+    if (scope !== 'full' && scope !== 'feed') throw invalid(`unknown API key scope ${JSON.stringify(scope)}: use full or feed`, { field: 'scope' });
+    if (options.feedBanks && scope !== 'feed') throw invalid('only a feed key is limited to banks', { field: 'feed_banks' });
     const key = `bwk_${randomBytes(32).toString('base64url')}`;
     const result = await this.sql.query<ApiKeyRow>(
-      `INSERT INTO api_keys (name, key_sha256, key_prefix) VALUES ($1, $2, $3)
-       RETURNING id, name, key_prefix, created_at, last_used_at, revoked_at`,
-      [name, sha256(key), key.slice(0, 10)],
+      `INSERT INTO api_keys (name, key_sha256, key_prefix, scope, feed_banks) VALUES ($1, $2, $3, $4, $5)
+       RETURNING ${KEY_COLUMNS}`,
+      [name, sha256(key), key.slice(0, 10), scope, options.feedBanks ?? null],
     );
     return { key, info: toInfo(result.rows[0]) };
   }
@@ -88,17 +111,17 @@ export class ApiKeyService {
     if (!KEY_PATTERN.test(key)) throw invalid('a supplied API key must be 32-200 printable ASCII characters without spaces');
     const inserted = await this.sql.query<ApiKeyRow>(
       `INSERT INTO api_keys (name, key_sha256, key_prefix) VALUES ($1, $2, $3) ON CONFLICT (key_sha256) DO NOTHING
-       RETURNING id, name, key_prefix, created_at, last_used_at, revoked_at`,
+       RETURNING ${KEY_COLUMNS}`,
       [name, sha256(key), key.slice(0, 6)],
     );
     if (inserted.rows[0]) return { status: 'registered', info: toInfo(inserted.rows[0]) };
-    const known = await this.sql.query<ApiKeyRow>('SELECT id, name, key_prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE key_sha256 = $1', [sha256(key)]);
+    const known = await this.sql.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_sha256 = $1`, [sha256(key)]);
     const info = toInfo(known.rows[0]);
     return { status: info.revokedAt ? 'revoked' : 'known', info };
   }
 
   async list(): Promise<ApiKeyInfo[]> {
-    const result = await this.sql.query<ApiKeyRow>('SELECT id, name, key_prefix, created_at, last_used_at, revoked_at FROM api_keys ORDER BY id');
+    const result = await this.sql.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY id`);
     return result.rows.map(toInfo);
   }
 
@@ -117,7 +140,7 @@ export class ApiKeyService {
     if (cached && cached.until > Date.now()) return cached.info;
     const result = await this.sql.query<ApiKeyRow & { key_sha256: string }>(
       `UPDATE api_keys SET last_used_at = now() WHERE key_sha256 = $1 AND revoked_at IS NULL
-       RETURNING id, name, key_prefix, created_at, last_used_at, revoked_at, key_sha256`,
+       RETURNING ${KEY_COLUMNS}, key_sha256`,
       [digest],
     );
     const row = result.rows[0];

@@ -20,6 +20,8 @@ export interface Bank {
   enabledRatio: number;
   /** Distinct uploads an entry may match in an hour before quarantine; null: the server's default. */
   floodLimit: number | null;
+  /** Served to peer platforms as a feed (src/exchange/publish/): the operator's choice, off by default. */
+  published: boolean;
   revision: number;
   createdAt: Date;
   updatedAt: Date;
@@ -96,6 +98,7 @@ interface BankRow {
   kind: BankKind;
   enabled_ratio: number;
   flood_limit: number | null;
+  published: boolean;
   revision: number;
   created_at: Date;
   updated_at: Date;
@@ -123,6 +126,7 @@ const toBank = (row: BankRow): Bank => ({
   kind: row.kind,
   enabledRatio: Number(row.enabled_ratio),
   floodLimit: row.flood_limit === null ? null : Number(row.flood_limit),
+  published: row.published,
   revision: row.revision,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -148,7 +152,7 @@ const untilOf = (ms: number | string | null): Date | 'infinity' | null => {
   return Number.isFinite(value) ? new Date(value) : 'infinity';
 };
 
-const BANK_COLUMNS = 'id, name, description, enabled, match_settings, kind, enabled_ratio, flood_limit, revision, created_at, updated_at';
+const BANK_COLUMNS = 'id, name, description, enabled, match_settings, kind, enabled_ratio, flood_limit, published, revision, created_at, updated_at';
 /** The entry's columns, of the table under the given alias. */
 export const entryColumns = (alias = '') => {
   const a = alias ? `${alias}.` : '';
@@ -239,11 +243,11 @@ export class BankService {
       `WITH updated AS (
          UPDATE banks SET description = coalesce($2, description), enabled = coalesce($3, enabled),
            match_settings = coalesce($4::jsonb, match_settings), kind = coalesce($5, kind), enabled_ratio = coalesce($6, enabled_ratio),
-           flood_limit = CASE WHEN $7 THEN $8::integer ELSE flood_limit END, revision = revision + 1, updated_at = now()
+           flood_limit = CASE WHEN $7 THEN $8::integer ELSE flood_limit END, published = coalesce($9, published), revision = revision + 1, updated_at = now()
          WHERE id = $1 RETURNING ${BANK_COLUMNS}
        ), logged AS (INSERT INTO bank_entry_changes (bank_id, revision) SELECT id, revision FROM updated)
        SELECT * FROM updated`,
-      [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null, kind, ratio, floodLimit !== undefined, floodLimit ?? null],
+      [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null, kind, ratio, floodLimit !== undefined, floodLimit ?? null, changes.published ?? null],
     );
     const updated = toBank(result.rows[0]);
     await this.emit({
@@ -322,12 +326,12 @@ export class BankService {
     const bank = await this.get(bankName);
     const { signalType: type, value } = this.signals.normalize(signalType, rawValue);
     const { entryId, revision } = await this.sql.transaction(async (tx) => {
-      const deleted = await tx.query<{ id: number }>(
-        'DELETE FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND md5(value) = md5($3::text) AND value = $3 RETURNING id',
+      const deleted = await tx.query<RemovedEntryRow>(
+        `DELETE FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND md5(value) = md5($3::text) AND value = $3 RETURNING ${REMOVED_ENTRY_COLUMNS}`,
         [bank.id, type, value],
       );
       if (deleted.rows.length === 0) throw notFound(`bank ${JSON.stringify(bankName)} has no ${type} ${value}`, { bank: bankName, signal_type: type, value });
-      return { entryId: deleted.rows[0].id, revision: await bumpRevision(tx, bank.id, { removed: [deleted.rows[0].id] }) };
+      return { entryId: Number(deleted.rows[0].id), revision: await bumpRevision(tx, bank.id, { removed: deleted.rows.map(toRemovedEntry) }) };
     });
     await this.emit({ kind: 'entry-removed', bankId: bank.id, revision, entryId, signalType: type });
   }
@@ -344,12 +348,11 @@ export class BankService {
     const bank = await this.get(bankName);
     if (entryIds.length === 0) return 0;
     const { removed, revision } = await this.sql.transaction(async (tx) => {
-      const deleted = await tx.query<{ id: number; signal_type: string }>(
-        'DELETE FROM bank_entries WHERE bank_id = $1 AND id = ANY($2::bigint[]) RETURNING id, signal_type',
+      const deleted = await tx.query<RemovedEntryRow>(
+        `DELETE FROM bank_entries WHERE bank_id = $1 AND id = ANY($2::bigint[]) RETURNING ${REMOVED_ENTRY_COLUMNS}`,
         [bank.id, entryIds],
       );
-      const ids = deleted.rows.map((row) => Number(row.id));
-      return { removed: deleted.rows, revision: ids.length > 0 ? await bumpRevision(tx, bank.id, { removed: ids }) : bank.revision };
+      return { removed: deleted.rows, revision: deleted.rows.length > 0 ? await bumpRevision(tx, bank.id, { removed: deleted.rows.map(toRemovedEntry) }) : bank.revision };
     });
     // One revision removed them all: a single removal applies directly, several are read back from the change log.
     if (removed.length === 1) await this.emit({ kind: 'entry-removed', bankId: bank.id, revision, entryId: Number(removed[0].id), signalType: removed[0].signal_type });
@@ -526,14 +529,40 @@ export interface BankChanges {
   kind?: string;
   enabledRatio?: number;
   floodLimit?: number | null;
+  /** Served to peer platforms as a feed (src/exchange/publish/). */
+  published?: boolean;
 }
 
 /** What one revision of a bank changed, as its change-log row records it. */
 export interface BankEntryChange {
   added?: number[];
   imported?: { importId: number; firstId: number; lastId: number; count: number };
-  removed?: number[];
+  /** With their values: a removal leaves a tombstone, so a bank's feed can tell peers what went. */
+  removed?: RemovedEntry[];
 }
+
+export interface RemovedEntry {
+  id: number;
+  signalType: string;
+  value: string;
+  /** The entry's source: one that came through an exchange ('exchange:…') is never passed on by a feed. */
+  source: string | null;
+}
+
+/** What a removal returns for bumpRevision: `DELETE FROM bank_entries … RETURNING ${REMOVED_ENTRY_COLUMNS}`. */
+export const REMOVED_ENTRY_COLUMNS = 'id, signal_type, value, source';
+
+export interface RemovedEntryRow {
+  id: number | string;
+  signal_type: string;
+  value: string;
+  source: string | null;
+}
+
+export const toRemovedEntry = (row: RemovedEntryRow): RemovedEntry => ({ id: Number(row.id), signalType: row.signal_type, value: row.value, source: row.source });
+
+/** Entries that came through an exchange carry its name as their source; feeds leave them out. */
+export const fromExchange = (source: string | null) => source?.startsWith('exchange:') === true;
 
 /**
  * Gives the bank its next revision and logs what it changed, inside the caller's transaction:
@@ -551,8 +580,15 @@ export async function bumpRevision(tx: SqlClient, bankId: number, change: BankEn
   await tx.query(
     `INSERT INTO bank_entry_changes (bank_id, revision, added_ids, import_id, first_id, last_id, removed_ids, entries)
      VALUES ($1, $2, $3::bigint[], $4, $5, $6, $7::bigint[], $8)`,
-    [bankId, revision, added, imported?.importId ?? null, imported?.firstId ?? null, imported?.lastId ?? null, removed, added.length + removed.length + (imported?.count ?? 0)],
+    [bankId, revision, added, imported?.importId ?? null, imported?.firstId ?? null, imported?.lastId ?? null, removed.map((entry) => entry.id), added.length + removed.length + (imported?.count ?? 0)],
   );
+  if (removed.length > 0) {
+    await tx.query(
+      `INSERT INTO bank_entry_tombstones (bank_id, revision, signal_type, value, from_exchange)
+       SELECT $1, $2, r.signal_type, r.value, r.from_exchange FROM jsonb_to_recordset($3::jsonb) AS r(signal_type text, value text, from_exchange boolean)`,
+      [bankId, revision, JSON.stringify(removed.map((entry) => ({ signal_type: entry.signalType, value: entry.value, from_exchange: fromExchange(entry.source) })))],
+    );
+  }
   return revision;
 }
 

@@ -55,7 +55,7 @@ export async function disableEntryIn(tx: SqlClient, entryId: number, options: Di
   );
   if (!wasEnabled) return { entry: updated.rows[0] };
   // Out of the indexes as a removal: every matcher applies it as a delta.
-  const revision = await bumpRevision(tx, row.bank_id, { removed: [entryId] });
+  const revision = await bumpRevision(tx, row.bank_id, { removed: [{ id: entryId, signalType: row.signal_type, value: row.value, source: row.source }] });
   const change: BankChange = { kind: 'entry-removed', bankId: row.bank_id, revision, entryId, signalType: row.signal_type, ...(until ? { until } : {}) };
   return { entry: updated.rows[0], change };
 }

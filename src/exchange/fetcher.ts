@@ -250,7 +250,7 @@ export class ExchangeFetcher {
   }
 
   /** The source is read to its end: a whole read lets go of what it no longer holds, and the run counts as a success. */
-  private async finish(exchange: ExchangeWithState, generation: number | null): Promise<{ removed: number[] }> {
+  private async finish(exchange: ExchangeWithState, generation: number | null): Promise<{ removed: EntryChanges['removed'] }> {
     const now = this.now();
     const { removed, revision } = await this.sql.transaction(async (tx) => {
       const current = await this.store.find(exchange.name, tx, true);

@@ -1,3 +1,4 @@
+import { REMOVED_ENTRY_COLUMNS, type RemovedEntry, type RemovedEntryRow, toRemovedEntry } from '../banks/banks.ts';
 import type { SqlClient } from '../store/sql.ts';
 import type { CheckedItem } from './item-check.ts';
 
@@ -10,10 +11,10 @@ export interface ItemTarget {
   generation: number | null;
 }
 
-/** What applying items changed in the bank: the ids bumpRevision logs as the bank's delta. */
+/** What applying items changed in the bank: what bumpRevision logs as the bank's delta (removals with their values, for tombstones). */
 export interface EntryChanges {
   added: number[];
-  removed: number[];
+  removed: RemovedEntry[];
 }
 
 /** The source recorded on entries an exchange added: only these leave the bank when their last item goes. */
@@ -44,10 +45,10 @@ export async function applyItems(tx: SqlClient, target: ItemTarget, items: Check
 /** An entry added and removed in the same transaction was never seen by anyone: it is in neither list. */
 function netChanges(changes: EntryChanges): EntryChanges {
   const added = new Set(changes.added.map(Number));
-  const removed = new Set(changes.removed.map(Number));
+  const removed = new Map(changes.removed.map((entry) => [entry.id, entry]));
   return {
     added: [...added].filter((id) => !removed.has(id)),
-    removed: [...removed].filter((id) => !added.has(id)),
+    removed: [...removed.values()].filter((entry) => !added.has(entry.id)),
   };
 }
 
@@ -150,22 +151,22 @@ async function applySlice(tx: SqlClient, target: ItemTarget, items: CheckedItem[
  * Removes those of the given entries that the exchanges added and no item links any more
  * (every exchange's links count: another live item holding the same hash keeps it).
  */
-export async function removeOrphanEntries(tx: SqlClient, entryIds: number[]): Promise<number[]> {
+export async function removeOrphanEntries(tx: SqlClient, entryIds: number[]): Promise<RemovedEntry[]> {
   if (entryIds.length === 0) return [];
-  const removed = await tx.query<{ id: string | number }>(
+  const removed = await tx.query<RemovedEntryRow>(
     `DELETE FROM bank_entries e WHERE e.id = ANY($1::bigint[]) AND e.source LIKE 'exchange:%'
        AND NOT EXISTS (SELECT 1 FROM exchange_item_entries l WHERE l.entry_id = e.id)
-     RETURNING e.id`,
+     RETURNING ${REMOVED_ENTRY_COLUMNS}`,
     [entryIds],
   );
-  return removed.rows.map((row) => Number(row.id));
+  return removed.rows.map(toRemovedEntry);
 }
 
 /**
  * Ends a whole read of the source: items it did not read again are gone at the source, so they
  * become tombstones and let go of their entries, in the caller's transaction.
  */
-export async function releaseUnseenItems(tx: SqlClient, exchangeId: number, generation: number): Promise<{ items: number; removed: number[] }> {
+export async function releaseUnseenItems(tx: SqlClient, exchangeId: number, generation: number): Promise<{ items: number; removed: RemovedEntry[] }> {
   const gone = await tx.query<{ item_key: string }>(
     `UPDATE exchange_items SET deleted = true, updated_at = now()
      WHERE exchange_id = $1 AND NOT deleted AND seen_generation <> $2 RETURNING item_key`,

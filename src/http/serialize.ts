@@ -21,6 +21,7 @@ export const bankJson = (bank: Bank | BankSummary) => ({
   kind: bank.kind,
   enabled_ratio: bank.enabledRatio,
   flood_limit: bank.floodLimit,
+  published: bank.published,
   revision: bank.revision,
   created_at: iso(bank.createdAt),
   updated_at: iso(bank.updatedAt),

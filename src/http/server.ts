@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Bulwark } from '../app.ts';
 import type { ApiKeyInfo } from '../auth/api-keys.ts';
-import { RetryLaterError } from '../errors.ts';
+import { BulwarkError, RetryLaterError } from '../errors.ts';
 import { assertStorable } from '../validation/edge.ts';
 import { answerExpectContinue } from './expect-continue.ts';
 import { problem, problemFromError, sendProblem } from './problem.ts';
@@ -15,6 +15,7 @@ import { deadLetterRoutes } from './routes/dead-letters.ts';
 import type { Distributed } from '../distributed/runtime.ts';
 import { healthBody } from '../distributed/worker-health.ts';
 import { eventRoutes } from './routes/events.ts';
+import { feedRoutes } from './routes/feeds.ts';
 import { exchangeRoutes } from './routes/exchanges.ts';
 import { guardrailRoutes } from './routes/guardrails.ts';
 import { type HmaOptions, hmaOptionsFromEnv, hmaRoutes } from './routes/hma/index.ts';
@@ -83,6 +84,8 @@ const PUBLIC_PATHS = new Set(['/healthz', '/openapi.json', '/notices']);
 
 export type App = FastifyInstance;
 
+const isFeedPath = (path: string) => path === '/v1/feeds' || path.startsWith('/v1/feeds/');
+
 export async function buildServer(bulwark: Bulwark, options: ServerOptions = {}): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
@@ -131,6 +134,8 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
     const header = request.headers.authorization;
     const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : (request.headers['x-api-key'] as string | undefined);
     request.apiKey = await bulwark.apiKeys.verify(presented);
+    // A peer platform's key reads the feeds this instance publishes, and nothing else.
+    if (request.apiKey.scope === 'feed' && !isFeedPath(path)) throw new BulwarkError('forbidden', 'this is a feed key: it may only read published bank feeds (/v1/feeds/…)');
   });
 
   // Before any route's own validation: a text PostgreSQL cannot store (NUL, a lone surrogate)
@@ -178,6 +183,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(preservationRoutes(bulwark.preservation), { prefix: '/v1' });
   await app.register(dsaRoutes(bulwark.dsa), { prefix: '/v1' });
   await app.register(ncmecRoutes(bulwark.ncmec), { prefix: '/v1' });
+  await app.register(feedRoutes(bulwark), { prefix: '/v1' });
   await app.register(exchangeRoutes(bulwark), { prefix: '/v1' });
   await app.register(hmaRoutes(bulwark, options.hma ?? hmaOptionsFromEnv(process.env, bodyLimit)));
   await app.register(consoleApiRoutes(bulwark), { prefix: '/console/api' });

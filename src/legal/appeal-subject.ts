@@ -1,4 +1,4 @@
-import { bumpRevision } from '../banks/banks.ts';
+import { REMOVED_ENTRY_COLUMNS, type RemovedEntryRow, bumpRevision, toRemovedEntry } from '../banks/banks.ts';
 import type { CaseService } from '../cases/case-service.ts';
 import { REVIEWER_CONFIRMED_BANK } from '../cases/subjects/content-subject.ts';
 import { type CaseSubjectType, type DecisionContext, type DecisionEffects, ESCALATE, noEffects, request } from '../cases/subjects/subject-type.ts';
@@ -70,11 +70,11 @@ export class AppealSubject implements CaseSubjectType {
       }
       // Media confirmed in error must stop matching.
       if (appeal.case_id !== null) {
-        const removed = await context.tx.query<{ id: number; bank_id: number }>(
-          `DELETE FROM bank_entries WHERE source = $1 AND bank_id = (SELECT id FROM banks WHERE name = $2) RETURNING id, bank_id`,
+        const removed = await context.tx.query<RemovedEntryRow & { bank_id: number }>(
+          `DELETE FROM bank_entries WHERE source = $1 AND bank_id = (SELECT id FROM banks WHERE name = $2) RETURNING bank_id, ${REMOVED_ENTRY_COLUMNS}`,
           [`case:${appeal.case_id}`, REVIEWER_CONFIRMED_BANK],
         );
-        if (removed.rows.length > 0) await bumpRevision(context.tx, removed.rows[0].bank_id, { removed: removed.rows.map((row) => Number(row.id)) });
+        if (removed.rows.length > 0) await bumpRevision(context.tx, removed.rows[0].bank_id, { removed: removed.rows.map(toRemovedEntry) });
       }
     }
     await context.tx.query('UPDATE appeals SET status = $2, resolved_at = now(), resolved_by = $3, outcome_note = $4 WHERE id = $1', [

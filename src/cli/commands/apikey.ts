@@ -9,11 +9,14 @@ export function apiKeyCommands(program: Command): void {
     .command('create')
     .description('create a key; it is printed once and only its hash is stored')
     .argument('<name>', 'who the key is for')
-    .action(async (name: string, _options: object, command: Command) =>
+    .option('--feed', "a key for a peer platform: it reads published bank feeds and sends feedback on them, and nothing else")
+    .option('--feed-banks <names>', 'with --feed: the only published banks the key may read, comma-separated (default: every published bank)')
+    .action(async (name: string, options: { feed?: boolean; feedBanks?: string }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        const { key, info } = await bulwark.apiKeys.create(name);
-        if (json) printJson({ id: info.id, name: info.name, key });
-        else process.stdout.write(`${key}\n(key ${info.id} for ${info.name}: store it now, it is not shown again)\n`);
+        const feedBanks = options.feedBanks?.split(',').map((bank) => bank.trim()).filter(Boolean);
+        const { key, info } = await bulwark.apiKeys.create(name, { scope: options.feed || feedBanks ? 'feed' : 'full', feedBanks });
+        if (json) printJson({ id: info.id, name: info.name, scope: info.scope, feed_banks: info.feedBanks, key });
+        else process.stdout.write(`${key}\n(${info.scope === 'feed' ? 'feed ' : ''}key ${info.id} for ${info.name}: store it now, it is not shown again)\n`);
       }),
     );
 
@@ -27,6 +30,7 @@ export function apiKeyCommands(program: Command): void {
           id: k.id,
           name: k.name,
           prefix: k.prefix,
+          scope: k.scope === 'feed' ? `feed${k.feedBanks ? `:${k.feedBanks.join(',')}` : ''}` : 'full',
           created_at: k.createdAt.toISOString(),
           last_used_at: k.lastUsedAt?.toISOString() ?? '',
           revoked_at: k.revokedAt?.toISOString() ?? '',

@@ -64,10 +64,13 @@ export function bankCommands(program: Command): void {
     .option('--kind <kind>', 'block or allow')
     .option('--enabled-ratio <ratio>', 'share of lookups (0 to 1) the bank counts in, for trying a new list on part of the traffic', Number)
     .option('--flood-limit <n|default>', "distinct uploads an entry may match in an hour before quarantine; 'default' for the server's")
+    .option('--publish', 'serve the bank to peer platforms as a feed (GET /v1/feeds/NAME), to feed keys allowed to read it')
+    .option('--unpublish', 'stop serving the bank as a feed')
     .action(async (name: string, options: BankUpdateOptions, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         if (options.enable && options.disable) throw invalid('give --enable or --disable, not both');
         const floodLimit = options.floodLimit === undefined ? undefined : options.floodLimit === 'default' ? null : Number(options.floodLimit);
+        if (options.publish && options.unpublish) throw invalid('give --publish or --unpublish, not both');
         const updated = await bulwark.banks.update(name, {
           description: options.description,
           enabled: options.enable ? true : options.disable ? false : undefined,
@@ -75,11 +78,12 @@ export function bankCommands(program: Command): void {
           enabledRatio: options.enabledRatio,
           floodLimit,
           matchSettings: matchSettingsFromOptions(options, (await bulwark.banks.get(name)).matchSettings),
+          published: options.publish ? true : options.unpublish ? false : undefined,
         });
         if (json) printJson(bankJson(updated));
         else {
           process.stdout.write(
-            `updated ${updated.kind} bank ${updated.name}: ${updated.enabled ? 'enabled' : 'disabled'} for ${updated.enabledRatio * 100}% of lookups, ` +
+            `updated ${updated.kind} bank ${updated.name}: ${updated.enabled ? 'enabled' : 'disabled'}${updated.published ? ', published as a feed' : ''} for ${updated.enabledRatio * 100}% of lookups, ` +
               `flood limit ${updated.floodLimit ?? 'default'}, match settings ${JSON.stringify(matchSettingsJson(updated.matchSettings))}\n`,
           );
         }
@@ -234,6 +238,8 @@ interface BankUpdateOptions {
   kind?: string;
   enabledRatio?: number;
   floodLimit?: string;
+  publish?: boolean;
+  unpublish?: boolean;
 }
 
 /** The bank's match settings after the command's options: each option given replaces that type's setting. */

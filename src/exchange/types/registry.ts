@@ -1,5 +1,6 @@
 import { invalid } from '../../errors.ts';
 import type { ExchangeType } from '../exchange.ts';
+import { bulwarkExchangeType } from './bulwark.ts';
 import { fileExchangeType } from './file.ts';
 import { ncmecExchangeType } from './ncmec.ts';
 import { stopNciiExchangeType } from './stopncii.ts';
@@ -40,5 +41,6 @@ export function defaultExchangeTypes(): ExchangeTypeRegistry {
     ncmecExchangeType,
     stopNciiExchangeType,
     threatExchangeType,
+    bulwarkExchangeType,
   ]);
 }

@@ -61,6 +61,7 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
           kind: z.enum(BANK_KINDS).optional(),
           enabled_ratio: z.number().min(0).max(1).optional(),
           flood_limit: z.number().int().min(1).nullable().optional(),
+          published: z.boolean().optional().describe('Serve the bank to peer platforms as a feed (GET /v1/feeds/{bank}), to keys allowed to read feeds'),
           match_settings: z
             .strictObject({
               max_distance: z.record(z.string(), z.number().int()).optional(),
@@ -71,9 +72,9 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
       },
     },
     async (request) => {
-      const { description, enabled, kind, enabled_ratio: enabledRatio, flood_limit: floodLimit, match_settings: settings } = request.body;
+      const { description, enabled, published, kind, enabled_ratio: enabledRatio, flood_limit: floodLimit, match_settings: settings } = request.body;
       const matchSettings = settings ? { maxDistance: settings.max_distance, minMatchPercent: settings.min_match_percent } : undefined;
-      return bankJson(await bulwark.banks.update(request.params.name, { description, enabled, kind, enabledRatio, floodLimit, matchSettings }));
+      return bankJson(await bulwark.banks.update(request.params.name, { description, enabled, kind, enabledRatio, floodLimit, matchSettings, published }));
     },
   );
 
