@@ -1,3 +1,4 @@
+import { bankCountsFor } from '../../banks/bank-controls.ts';
 import type { DomainEvent, EventLog } from '../../events/event-log.ts';
 import { CONTENT_MATCHED_EVENT, matchedPayload } from '../../ingest/content.ts';
 import type { SqlClient } from '../../store/sql.ts';
@@ -25,6 +26,8 @@ interface ContentRow {
   account_id: string;
   content_type: string;
   matches: BankMatch[];
+  /** Matches an allow bank set aside at upload (allow-banks.ts): decided, not news. */
+  suppressed: { entryId: number }[];
 }
 
 interface EntryRow {
@@ -35,6 +38,9 @@ interface EntryRow {
   value: string;
   source: string | null;
   tags: string[];
+  enabled_ratio: number;
+  /** The entry is switched off (a flood quarantine, a reviewer's false positive). */
+  disabled: boolean;
 }
 
 /**
@@ -83,23 +89,27 @@ async function appendMatches(tx: SqlClient, events: EventLog, hits: RetroactiveH
   const contentIds = [...new Set(hits.map((hit) => hit.contentId))].sort();
   // In id order, so that two batches touching the same content lock it in the same order.
   const contents = await tx.query<ContentRow>(
-    'SELECT content_id, account_id, content_type, matches FROM content WHERE content_id = ANY($1::text[]) ORDER BY content_id FOR UPDATE',
+    'SELECT content_id, account_id, content_type, matches, suppressed FROM content WHERE content_id = ANY($1::text[]) ORDER BY content_id FOR UPDATE',
     [contentIds],
   );
-  // Entries removed since the job read them are no match.
+  // Entries removed since the job read them are no match, nor are disabled ones.
   const entries = await tx.query<EntryRow>(
-    `SELECT e.id, e.bank_id, b.name AS bank, e.signal_type, e.value, e.source, e.tags FROM bank_entries e JOIN banks b ON b.id = e.bank_id
+    `SELECT e.id, e.bank_id, b.name AS bank, e.signal_type, e.value, e.source, e.tags, b.enabled_ratio,
+            (e.disabled_until IS NOT NULL AND e.disabled_until > now()) AS disabled
+     FROM bank_entries e JOIN banks b ON b.id = e.bank_id
      WHERE e.id = ANY($1::bigint[])`,
     [[...new Set(hits.map((hit) => hit.entryId))]],
   );
   const entryById = new Map(entries.rows.map((row) => [Number(row.id), row]));
   const updates: { content: ContentRow; added: BankMatch[] }[] = [];
   for (const content of contents.rows) {
-    const known = new Set(content.matches.map((match) => Number(match.entryId)));
+    const known = new Set([...content.matches, ...(content.suppressed ?? [])].map((match) => Number(match.entryId)));
     const added: BankMatch[] = [];
     for (const hit of hits) {
       const entry = entryById.get(hit.entryId);
-      if (hit.contentId !== content.content_id || !entry || known.has(hit.entryId)) continue;
+      if (hit.contentId !== content.content_id || !entry || entry.disabled || known.has(hit.entryId)) continue;
+      // The bank's share of traffic, by the same coin an upload of this content gets.
+      if (Number(entry.enabled_ratio) < 1 && !bankCountsFor(Number(entry.bank_id), Number(entry.enabled_ratio), content.content_id)) continue;
       known.add(hit.entryId);
       added.push({
         bank: entry.bank, bankId: Number(entry.bank_id), entryId: hit.entryId, signalType: entry.signal_type, value: entry.value,
