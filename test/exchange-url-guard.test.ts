@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Bulwark, openBulwark } from '../src/app.ts';
 import { ExchangeError } from '../src/exchange/exchange.ts';
@@ -18,8 +21,8 @@ describe('exchange URLs keep to BULWARK_EXCHANGE_ALLOWED_HOSTS', () => {
   let bulwark: Bulwark;
   let app: Awaited<ReturnType<typeof buildServer>>;
   let auth: Record<string, string>;
-  const open = async (allowed: string) => {
-    bulwark = await openBulwark({ bankRefreshMs: 0, hashing: { workers: 0 }, dispatchActions: false, exchanges: { now: clock.now, env: { BULWARK_EXCHANGE_ALLOWED_HOSTS: allowed } } });
+  const open = async (allowed: string, dataDir?: string) => {
+    bulwark = await openBulwark({ ...(dataDir ? { dataDir } : {}), bankRefreshMs: 0, hashing: { workers: 0 }, dispatchActions: false, exchanges: { now: clock.now, env: { BULWARK_EXCHANGE_ALLOWED_HOSTS: allowed } } });
     app = await buildServer(bulwark);
     auth = { authorization: `Bearer ${(await bulwark.apiKeys.create('test platform')).key}` };
   };
@@ -60,8 +63,9 @@ describe('exchange URLs keep to BULWARK_EXCHANGE_ALLOWED_HOSTS', () => {
     }
   });
 
-  it('refuses at fetch a host taken off the list, and a redirect to another host', async () => {
-    await open('127.0.0.1');
+  it('refuses at fetch a redirect to another host, and a host taken off the list', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-exchange-guard-'));
+    await open('127.0.0.1', dir);
     try {
       assert.equal((await add('local', 'file', { url: `http://127.0.0.1:${port}/list.txt` })).statusCode, 201);
       assert.equal((await add('redirected', 'file', { url: `http://127.0.0.1:${port}/elsewhere.txt` })).statusCode, 201);
@@ -72,8 +76,16 @@ describe('exchange URLs keep to BULWARK_EXCHANGE_ALLOWED_HOSTS', () => {
       assert.match(redirected.error ?? '', /redirect from 127\.0\.0\.1:\d+ to another host \(localhost:\d+\)/);
       assert.equal(redirected.stopped, true);
       assert.equal(redirected.entriesAdded, 0);
+      // The operator takes 127.0.0.1 off the list: the stored exchange is refused when fetched.
+      await close();
+      await open('lists.example.org', dir);
+      const refused = await bulwark.exchanges.fetchNow('local');
+      assert.match(refused.error ?? '', /refused to fetch 127\.0\.0\.1:\d+: host "127\.0\.0\.1" is not on BULWARK_EXCHANGE_ALLOWED_HOSTS/);
+      assert.equal(refused.stopped, true);
+      assert.equal((await bulwark.exchanges.status('local')).lastError, refused.error);
     } finally {
       await close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
