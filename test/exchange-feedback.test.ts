@@ -25,7 +25,7 @@ for (const target of targets) {
     before(async () => {
       await lists.start();
       const types = new ExchangeTypeRegistry([fakeExchangeType(new Map([['partner', source]])), fileExchangeType]);
-      bulwark = await openBulwark({ ...target.location(), bankRefreshMs: 0, hashing: { workers: 0 }, dispatchActions: false, exchanges: { types, now: clock.now, env: {}, initialBackoffMs: 1000 } });
+      bulwark = await openBulwark({ ...target.location(), bankRefreshMs: 0, hashing: { workers: 0 }, dispatchActions: false, exchanges: { types, now: clock.now, env: { BULWARK_EXCHANGE_ALLOWED_HOSTS: '127.0.0.1' }, initialBackoffMs: 1000 } });
       await bulwark.rules.activate(REVIEW_RULES, 'rules.yaml', 'test');
       reviewer = await bulwark.reviewers.create({ username: 'rev-feedback', password: 'correct horse battery', role: 'reviewer', teams: [] });
       source.pages = [
@@ -121,6 +121,10 @@ for (const target of targets) {
       feedback = await feedbackOf('m1-300');
       assert.equal(feedback[0].sentAt?.getTime(), clock.now().getTime());
 
+      // The dismissal disabled the entry here (the default hook); a lead switches it back on, so it matches again.
+      const singleEntry = (await bulwark.banks.listEntries('exchanged')).find((entry) => entry.value === single)!;
+      assert.equal(singleEntry.disabledUntil, 'infinity');
+      await bulwark.banks.enableEntry(singleEntry.id);
       source.feedbackError = permanent('400 unknown entry');
       await decide('upload-again', single, { verdict: 'dismiss', note: 'still a logo' });
       await bulwark.exchanges.fetcher.sendFeedback();

@@ -27,7 +27,7 @@ for (const target of targets) {
         bankRefreshMs: 0,
         hashing: { workers: 0 },
         dispatchActions: false,
-        exchanges: { now: clock.now, env: { BULWARK_EXCHANGE_FILE_DIR: dir, BULWARK_EXCHANGE_SECURED_AUTHORIZATION: 'Bearer list-token' } },
+        exchanges: { now: clock.now, env: { BULWARK_EXCHANGE_ALLOWED_HOSTS: '127.0.0.1', BULWARK_EXCHANGE_FILE_DIR: dir, BULWARK_EXCHANGE_SECURED_AUTHORIZATION: 'Bearer list-token' } },
       });
     });
     after(async () => {

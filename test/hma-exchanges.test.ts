@@ -34,7 +34,7 @@ describe('HMA-compatible exchange routes', { skip: stagePresent ? false : 'the e
     lists = http.createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/plain' }).end(`pdq ${pdq}\nmd5 ${md5}\n`));
     await new Promise<void>((resolve) => lists.listen(0, '127.0.0.1', resolve));
     listUrl = `http://127.0.0.1:${(lists.address() as AddressInfo).port}/partner-list.txt`;
-    bulwark = await openBulwark({ bankRefreshMs: 0 });
+    bulwark = await openBulwark({ bankRefreshMs: 0, exchanges: { env: { BULWARK_EXCHANGE_ALLOWED_HOSTS: '127.0.0.1' } } });
     app = await buildServer(bulwark, { hma: { uploadLimit: 1024 * 1024, remote: { allowedHosts: [] } } });
     auth = { authorization: `Bearer ${(await bulwark.apiKeys.create('hma client')).key}` };
   });

@@ -21,7 +21,7 @@ for (const target of targets) {
 
     before(async () => {
       await lists.start();
-      bulwark = await openBulwark({ ...target.location(), bankRefreshMs: 0, hashing: { workers: 0 }, dispatchActions: false, exchanges: { now: clock.now, env: {} } });
+      bulwark = await openBulwark({ ...target.location(), bankRefreshMs: 0, hashing: { workers: 0 }, dispatchActions: false, exchanges: { now: clock.now, env: { BULWARK_EXCHANGE_ALLOWED_HOSTS: '127.0.0.1' } } });
       app = await buildServer(bulwark);
       auth = { authorization: `Bearer ${(await bulwark.apiKeys.create('test platform')).key}` };
       lists.lists.set('/partner.txt', { body: `pdq ${listed}\npdq ${other}\n` });

@@ -4,6 +4,8 @@ import type { SqlClient } from '../store/sql.ts';
 import type { ExchangeWithState, SkippedItem } from './exchange-store.ts';
 import type { ExchangeFetcher, FetchProgress, FetchRunResult } from './fetcher.ts';
 import { removeOrphanEntries } from './item-store.ts';
+import type { ExchangeType } from './exchange.ts';
+import { exchangeUrlPolicy } from './guarded-fetch.ts';
 import type { ExchangeTypeRegistry } from './types/registry.ts';
 
 const EXCHANGE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -115,6 +117,16 @@ export class ExchangeService {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
+  /** Parses a configuration and refuses a URL the exchanges may not fetch (SSRF), naming its field. */
+  private checkUrls(type: ExchangeType<any>, raw: Record<string, unknown>): void {
+    const config = type.parseConfig(raw);
+    const policy = exchangeUrlPolicy(this.types, this.env);
+    for (const { field, url } of type.configuredUrls?.(config) ?? []) {
+      const problem = policy.problem(url);
+      if (problem) throw invalid(`config.${field}: ${problem}`, { field: `config.${field}` });
+    }
+  }
+
   /** Adds an exchange feeding `bank` (created if it does not exist yet); its first fetch is due at once. */
   async add(input: NewExchange): Promise<ExchangeStatus> {
     if (!EXCHANGE_NAME.test(input.name)) {
@@ -122,7 +134,7 @@ export class ExchangeService {
     }
     const type = this.types.get(input.type);
     const config = input.config ?? {};
-    type.parseConfig(config);
+    this.checkUrls(type, config);
     if (await this.fetcher.store.find(input.name)) throw conflict(`an exchange named ${JSON.stringify(input.name)} already exists`, { name: input.name });
     const bank = await this.banks.get(input.bank).catch(async (error) => {
       if (error instanceof BulwarkError && error.kind === 'not_found') return this.banks.create(input.bank, `filled by exchange ${input.name}`);
@@ -145,7 +157,7 @@ export class ExchangeService {
   /** A new configuration (checked by the type) or switching on or off; either lifts a stop and makes the exchange due. */
   async update(name: string, changes: { enabled?: boolean; config?: Record<string, unknown> }): Promise<ExchangeStatus> {
     const exchange = await this.get(name);
-    if (changes.config !== undefined) this.types.get(exchange.type).parseConfig(changes.config);
+    if (changes.config !== undefined) this.checkUrls(this.types.get(exchange.type), changes.config);
     await this.fetcher.store.update(exchange.id, changes);
     return this.status(name);
   }

@@ -127,6 +127,13 @@ export interface ExchangeType<Config = Record<string, unknown>> {
   /** The credentials from the environment, or a domain 'invalid' error naming the missing variable. */
   credentialsFromEnv(exchangeName: string, env: NodeJS.ProcessEnv): Record<string, string>;
   create(config: Config, context: ExchangeContext): SignalExchange;
+  /**
+   * The URLs an operator's configuration points at, each with its field (`url`, `baseUrl`):
+   * checked against BULWARK_EXCHANGE_ALLOWED_HOSTS when the exchange is added or changed.
+   */
+  configuredUrls?(config: Config): { field: string; url: string }[];
+  /** The source's own public hosts, fetched without being on BULWARK_EXCHANGE_ALLOWED_HOSTS (never at a private address). */
+  readonly builtInHosts?: string[];
 }
 
 /**

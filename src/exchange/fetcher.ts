@@ -8,13 +8,17 @@ import { type ExchangeWithState, ExchangeStore, type SkippedItem } from './excha
 import { checkItem, type CheckedItem, itemName } from './item-check.ts';
 import { applyItems, type EntryChanges, releaseUnseenItems } from './item-store.ts';
 import { FeedbackSender } from './feedback.ts';
+import { exchangeUrlPolicy } from './guarded-fetch.ts';
 import type { ExchangeTypeRegistry } from './types/registry.ts';
 
 export interface FetcherOptions {
   types: ExchangeTypeRegistry;
   /** The clock every stored time and every due time is read from (tests inject a fake one). */
   now?: () => Date;
-  /** How exchanges reach their sources (tests inject one that knows the stand-in servers). */
+  /**
+   * How exchanges reach their sources; default the guarded fetch (src/exchange/guarded-fetch.ts:
+   * BULWARK_EXCHANGE_ALLOWED_HOSTS and the types' own hosts, no private addresses, same-host redirects).
+   */
   fetch?: typeof globalThis.fetch;
   /** Where credentials come from (ExchangeType.credentialsFromEnv). */
   env?: NodeJS.ProcessEnv;
@@ -70,6 +74,7 @@ const LEASE_MS = 2 * 60_000;
 export class ExchangeFetcher {
   readonly store: ExchangeStore;
   private readonly now: () => Date;
+  private readonly fetch: typeof globalThis.fetch;
   private readonly running = new Map<string, Promise<FetchRunResult>>();
   private readonly abort = new AbortController();
   /** This fetcher's name on the leases it takes. */
@@ -87,10 +92,11 @@ export class ExchangeFetcher {
   ) {
     this.store = new ExchangeStore(sql);
     this.now = options.now ?? (() => new Date());
+    this.fetch = options.fetch ?? exchangeUrlPolicy(options.types, options.env ?? process.env).fetch();
     this.feedback = new FeedbackSender(sql, {
       types: options.types,
       now: this.now,
-      fetch: options.fetch ?? globalThis.fetch,
+      fetch: this.fetch,
       env: options.env ?? process.env,
       initialBackoffMs: options.initialBackoffMs,
       maxBackoffMs: options.maxBackoffMs,
@@ -207,7 +213,7 @@ export class ExchangeFetcher {
     const type = this.options.types.get(exchange.type);
     const config = type.parseConfig(exchange.config);
     const credentials = type.credentialsFromEnv(exchange.name, this.options.env ?? process.env);
-    return type.create(config, { fetch: this.options.fetch ?? globalThis.fetch, now: this.now, credentials });
+    return type.create(config, { fetch: this.fetch, now: this.now, credentials });
   }
 
   /** One page and its checkpoint, in one transaction; a checkpoint that goes back refuses the page whole. */

@@ -1,17 +1,15 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { BulwarkError, invalid } from '../errors.ts';
+import { guardedLookup, HostAllowList, hostOf, hostsFromList, type Resolve, systemResolve } from '../net/host-guard.ts';
 import { spoolUpload, type SpooledUpload } from './uploads.ts';
 
 /**
  * Fetches media named by URL for hashing, for operators who allow it, without letting a caller
  * reach what the server can reach and they cannot (SSRF): only http(s), only hosts on the
  * operator's allow-list, never a private or loopback address unless the list names that host
- * itself, no redirect to another host, a size limit checked on Content-Length and while
- * reading, and a timeout. The address is checked when the socket connects, on the address it
- * connects to, so a name that resolves differently the second time gains nothing.
+ * itself (src/net/host-guard.ts), no redirect to another host, a size limit checked on
+ * Content-Length and while reading, and a timeout.
  */
 export interface RemoteMediaOptions {
   /**
@@ -24,7 +22,7 @@ export interface RemoteMediaOptions {
   /** Milliseconds for the whole fetch, connection to last byte (default 30 s, as HMA). */
   timeoutMs?: number;
   /** Name resolution (tests give a fixed table); default the system resolver. */
-  resolve?: (host: string) => Promise<{ address: string; family: number }[]>;
+  resolve?: Resolve;
   /** The signal that ends a fetch (tests pass one that fires on an event); default a timer of timeoutMs. */
   deadline?: () => AbortSignal;
 }
@@ -39,49 +37,25 @@ export interface RemoteMedia {
   contentType: string;
 }
 
-/** Addresses no outside caller should reach through this server. */
-const PRIVATE = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) PRIVATE.addSubnet(network, prefix, 'ipv4');
-for (const [network, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) PRIVATE.addSubnet(network, prefix, 'ipv6');
-
-export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return PRIVATE.check(mapped[1], 'ipv4');
-  return PRIVATE.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
-}
-
 const refused = (message: string) => invalid(message);
 
 export class RemoteMediaFetcher {
-  private readonly exact = new Set<string>();
-  private readonly suffixes: string[] = [];
+  private readonly hosts: HostAllowList;
   readonly maxBytes: number;
   private readonly timeoutMs: number;
   private readonly resolve: NonNullable<RemoteMediaOptions['resolve']>;
   private readonly deadline: () => AbortSignal;
 
   constructor(options: RemoteMediaOptions) {
-    for (const raw of options.allowedHosts) {
-      const host = raw.trim().toLowerCase().replace(/^\[|\]$/g, '');
-      if (host === '') continue;
-      if (host.startsWith('*.') || host.startsWith('.')) this.suffixes.push(host.slice(host.indexOf('.')));
-      else this.exact.add(host);
-    }
+    this.hosts = new HostAllowList(options.allowedHosts);
     this.maxBytes = options.maxBytes ?? DEFAULT_REMOTE_MAX_BYTES;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.resolve = options.resolve ?? ((host) => dnsLookup(host, { all: true, verbatim: true }));
+    this.resolve = options.resolve ?? systemResolve;
     this.deadline = options.deadline ?? (() => AbortSignal.timeout(this.timeoutMs));
   }
 
   get enabled(): boolean {
-    return this.exact.size > 0 || this.suffixes.length > 0;
-  }
-
-  private allowed(host: string): boolean {
-    return this.exact.has(host) || this.suffixes.some((suffix) => host.endsWith(suffix));
+    return !this.hosts.empty;
   }
 
   /** Checks a URL against the scheme and the allow-list; throws a named 'invalid' error. */
@@ -95,8 +69,8 @@ export class RemoteMediaFetcher {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refused(`Invalid or unsafe URL provided: only http and https URLs are fetched, not ${url.protocol.slice(0, -1)}`);
     if (url.username || url.password) throw refused('Invalid or unsafe URL provided: credentials in URLs are not accepted');
-    const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-    if (!this.allowed(host)) throw refused(`Invalid or unsafe URL provided: host ${JSON.stringify(host)} is not on the allow-list`);
+    const host = hostOf(url);
+    if (!this.hosts.allows(host)) throw refused(`Invalid or unsafe URL provided: host ${JSON.stringify(host)} is not on the allow-list`);
     return url;
   }
 
@@ -131,29 +105,8 @@ export class RemoteMediaFetcher {
   }
 
   private request(url: URL, signal: AbortSignal): Promise<http.IncomingMessage> {
-    const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-    // A private address is reachable only when the operator named this very host.
-    const mayBePrivate = this.exact.has(host);
-    const lookup: LookupFunction = (hostname, options, callback) => {
-      const literal = isIP(hostname);
-      const found = literal ? Promise.resolve([{ address: hostname, family: literal }]) : this.resolve(hostname);
-      found.then(
-        (addresses) => {
-          if (addresses.length === 0) {
-            callback(refused(`Failed to fetch URL: cannot resolve ${hostname}`) as NodeJS.ErrnoException, '', 4);
-            return;
-          }
-          const usable = addresses.filter((entry) => mayBePrivate || !isPrivateAddress(entry.address));
-          if (usable.length === 0) {
-            callback(refused(`Invalid or unsafe URL provided: ${hostname} resolves to a private or loopback address`) as NodeJS.ErrnoException, '', 4);
-            return;
-          }
-          if (options.all) (callback as unknown as (error: null, all: { address: string; family: number }[]) => void)(null, usable);
-          else callback(null, usable[0].address, usable[0].family);
-        },
-        (error: Error) => callback(Object.assign(refused(`Failed to fetch URL: cannot resolve ${hostname}`), { cause: error }) as NodeJS.ErrnoException, '', 4),
-      );
-    };
+    const unsafe = (message: string, refusedAddress: boolean) => refused(`${refusedAddress ? 'Invalid or unsafe URL provided' : 'Failed to fetch URL'}: ${message}`);
+    const lookup = guardedLookup(this.hosts.mayBePrivate(hostOf(url)), this.resolve, unsafe);
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const request = client.get(url, { lookup, signal, headers: { 'user-agent': 'Bulwark-HMA-compat', accept: 'image/*, video/*, */*;q=0.1' } }, resolve);
@@ -175,7 +128,7 @@ export function remoteMediaOptionsFromEnv(env: NodeJS.ProcessEnv): RemoteMediaOp
     return Number(text);
   };
   return {
-    allowedHosts: (env.BULWARK_HMA_ALLOWED_HOSTS ?? '').split(',').map((host) => host.trim()).filter(Boolean),
+    allowedHosts: hostsFromList(env.BULWARK_HMA_ALLOWED_HOSTS),
     maxBytes: number('BULWARK_HMA_MAX_REMOTE_BYTES'),
     timeoutMs: number('BULWARK_HMA_FETCH_TIMEOUT_MS'),
   };

@@ -91,6 +91,9 @@ export const fileExchangeType: ExchangeType<FileExchangeConfig> = {
   create(config: FileExchangeConfig, context: ExchangeContext): SignalExchange {
     return new FileExchange(config, context);
   },
+
+  configuredUrls: (config) => (config.url !== undefined ? [{ field: 'url', url: config.url }] : []),
+  builtInHosts: [],
 };
 
 class FileExchange implements SignalExchange {
@@ -177,6 +180,7 @@ class FileExchange implements SignalExchange {
     try {
       response = await this.context.fetch(url, { headers, signal, redirect: 'follow' });
     } catch (error) {
+      if (error instanceof ExchangeError) throw error;
       throw new ExchangeError(`cannot reach ${new URL(url).host}: ${error instanceof Error ? error.message : String(error)}`, true);
     }
     if (response.status === 304) return 'unchanged';

@@ -92,6 +92,9 @@ export const ncmecExchangeType: ExchangeType<NcmecExchangeConfig> = {
   create(config: NcmecExchangeConfig, context: ExchangeContext): SignalExchange {
     return new NcmecExchange(config, context);
   },
+
+  configuredUrls: (config) => (config.url !== undefined ? [{ field: 'url', url: config.url }] : []),
+  builtInHosts: [...new Set(Object.values(NCMEC_ENVIRONMENTS).map((root) => new URL(root).hostname))],
 };
 
 class NcmecExchange implements SignalExchange {

@@ -75,6 +75,9 @@ export const stopNciiExchangeType: ExchangeType<StopNciiConfig> = {
   create(config, context) {
     return new StopNciiExchange(config, context);
   },
+
+  configuredUrls: (config) => [{ field: 'baseUrl', url: config.baseUrl }],
+  builtInHosts: [new URL(STOPNCII_BASE_URL).hostname],
 };
 
 class StopNciiExchange implements SignalExchange {

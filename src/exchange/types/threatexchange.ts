@@ -88,6 +88,9 @@ export const threatExchangeType: ExchangeType<ThreatExchangeConfig> = {
   create(config, context) {
     return new ThreatExchange(config, context);
   },
+
+  configuredUrls: (config) => [{ field: 'graphUrl', url: config.graphUrl }],
+  builtInHosts: [new URL(THREATEXCHANGE_GRAPH_URL).hostname],
 };
 
 class ThreatExchange implements SignalExchange {
