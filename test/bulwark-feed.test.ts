@@ -231,7 +231,7 @@ describe('Bulwark to Bulwark feeds', () => {
   });
 
   it('keeps a bank in step through the exchange stage’s own fetcher', async () => {
-    const real = await openBulwark({ bankRefreshMs: 0, exchanges: { env: { BULWARK_EXCHANGE_PEER_REAL_API_KEY: feedKey }, now: () => subscriberNow } });
+    const real = await openBulwark({ bankRefreshMs: 0, exchanges: { env: { BULWARK_EXCHANGE_PEER_REAL_API_KEY: feedKey, BULWARK_EXCHANGE_ALLOWED_HOSTS: '127.0.0.1' }, now: () => subscriberNow } });
     try {
       await real.banks.create('via-fetcher');
       await real.exchanges.add({ name: 'peer-real', type: 'bulwark', bank: 'via-fetcher', config: { url: baseUrl, bank: 'shared', pageSize: 7 } });

@@ -52,6 +52,9 @@ export function bulwarkItemKey(signalType: string, value: string): string {
 
 export const bulwarkExchangeType: ExchangeType<BulwarkExchangeConfig> = {
   name: 'bulwark',
+  // A peer is wherever its operator runs it: its host must be on BULWARK_EXCHANGE_ALLOWED_HOSTS.
+  configuredUrls: (config) => [{ field: 'url', url: config.url }],
+  builtInHosts: [],
 
   parseConfig(raw: unknown): BulwarkExchangeConfig {
     const config = configObject(raw, 'bulwark');
