@@ -316,7 +316,8 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     // Decisions commit their actions; deliver them at once rather than at the next tick.
     stops.push(events.subscribe((event) => event.type === CASE_DECIDED_EVENT && void actions.dispatchDue().catch(() => undefined)));
   }
-  await matcher.refresh();
+  // A worker matches nothing (uploads arrive at api processes): it leaves the indexes unloaded.
+  if (config.role !== 'worker') await matcher.refresh();
   await guardrail.refresh();
   await rules.load();
   if (background) for (const consumer of consumers) stops.push(consumer.start());

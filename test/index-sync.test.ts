@@ -255,3 +255,24 @@ for (const target of targets) {
     });
   });
 }
+
+describe('a worker process leaves the bank indexes unloaded until something matches', () => {
+  it('holds no index after start or a bank change, and a first query loads them before it answers', async () => {
+    const bulwark = await openBulwark({ role: 'worker', bankRefreshMs: 0, hashing: { workers: 0 } });
+    try {
+      const random = hashes(77);
+      const banked = random.next();
+      await bulwark.banks.create('worker-bank');
+      await bulwark.banks.importRows('worker-bank', [banked, random.next(), random.next()].map((value, i) => ({ line: i + 1, signalType: 'pdq', value, tags: [] })), { sourceName: 'test', format: 'generated' });
+      await bulwark.banks.addEntry('worker-bank', { signalType: 'md5', value: 'ab'.repeat(16) });
+      assert.equal(bulwark.matcher.loaded, false);
+      assert.deepEqual(bulwark.matcher.stats(), [], 'nothing held in memory');
+      const result = await bulwark.matcher.match([{ signalType: 'pdq', value: banked, quality: 100 }]);
+      assert.equal(bulwark.matcher.loaded, true);
+      assert.deepEqual(result.matches.map((match) => [match.bank, match.value]), [['worker-bank', banked]]);
+      assert.equal(bulwark.matcher.stats().reduce((sum, index) => sum + index.size, 0), 4);
+    } finally {
+      await bulwark.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { invalid, notFound } from '../errors.ts';
 import type { SqlClient } from '../store/sql.ts';
-import { type BankChange, type EntryRow, bumpRevision, entryColumns } from './banks.ts';
+import { type BankChange, type EntryRow, entryColumns } from './banks.ts';
+import { bumpRevision } from './change-log.ts';
 
 export interface DisableOptions {
   /** When the entry matches again; null or absent (and no forSeconds): not until it is re-enabled. */

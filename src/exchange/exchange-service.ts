@@ -1,4 +1,5 @@
-import { bumpRevision, type BankService } from '../banks/banks.ts';
+import type { BankService } from '../banks/banks.ts';
+import { bumpRevision } from '../banks/change-log.ts';
 import { BulwarkError, conflict, invalid, notFound } from '../errors.ts';
 import type { SqlClient } from '../store/sql.ts';
 import type { ExchangeWithState, SkippedItem } from './exchange-store.ts';

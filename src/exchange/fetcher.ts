@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { bumpRevision, type BankService } from '../banks/banks.ts';
+import type { BankService } from '../banks/banks.ts';
+import { bumpRevision } from '../banks/change-log.ts';
 import { BulwarkError } from '../errors.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
 import type { SqlClient } from '../store/sql.ts';

@@ -1,4 +1,4 @@
-import { REMOVED_ENTRY_COLUMNS, type RemovedEntry, type RemovedEntryRow, toRemovedEntry } from '../banks/banks.ts';
+import { REMOVED_ENTRY_COLUMNS, type RemovedEntry, type RemovedEntryRow, toRemovedEntry } from '../banks/change-log.ts';
 import type { SqlClient } from '../store/sql.ts';
 import type { CheckedItem } from './item-check.ts';
 

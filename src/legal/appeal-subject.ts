@@ -1,4 +1,4 @@
-import { REMOVED_ENTRY_COLUMNS, type RemovedEntryRow, bumpRevision, toRemovedEntry } from '../banks/banks.ts';
+import { REMOVED_ENTRY_COLUMNS, type RemovedEntryRow, bumpRevision, toRemovedEntry } from '../banks/change-log.ts';
 import type { CaseService } from '../cases/case-service.ts';
 import { REVIEWER_CONFIRMED_BANK } from '../cases/subjects/content-subject.ts';
 import { type CaseSubjectType, type DecisionContext, type DecisionEffects, ESCALATE, noEffects, request } from '../cases/subjects/subject-type.ts';

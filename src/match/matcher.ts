@@ -122,6 +122,12 @@ export class Matcher implements BankChangeListener {
   /** The earliest end of a time-limited entry disable, as last read or heard; the first query after it sweeps. */
   private nextExpiryMs: number | undefined;
   private sweeping: Promise<void> | undefined;
+  /**
+   * Set by the first refresh. Until then nothing is loaded and bank changes are not applied
+   * (that refresh reads the store as it then is): a worker process, which matches nothing,
+   * never holds the indexes in memory, and a first query loads them before it runs.
+   */
+  private loading: Promise<void> | undefined;
 
   constructor(
     private readonly sql: SqlClient,
@@ -147,12 +153,24 @@ export class Matcher implements BankChangeListener {
   }
 
   bankChanged(change: BankChange): void | Promise<void> {
+    if (!this.loading) return;
     if (change.kind === 'entry-removed' && change.until) this.nextExpiryMs = Math.min(this.nextExpiryMs ?? Infinity, change.until.getTime());
     return this.sync.changed(change);
   }
 
   /** Brings every index up to date with the store, waiting until it is (start-up, tests, the CLI). */
   async refresh(): Promise<void> {
+    const run = this.refreshNow();
+    this.loading ??= run;
+    await run;
+  }
+
+  /** Whether any query or refresh has loaded the indexes yet (a worker's stay unloaded). */
+  get loaded(): boolean {
+    return this.loading !== undefined;
+  }
+
+  private async refreshNow(): Promise<void> {
     this.lastCheck = Date.now();
     await this.readNextExpiry();
     this.sweepIfDue();
@@ -252,7 +270,8 @@ export class Matcher implements BankChangeListener {
   }
 
   async match(computed: ComputedSignal[], options: MatchOptions = {}): Promise<MatchResult> {
-    this.checkIfDue();
+    if (this.loading) this.checkIfDue();
+    else await this.refresh();
     const minQuality = options.minQuality ?? DEFAULT_MIN_QUALITY;
     const bankFilter = options.banks ? new Set(options.banks) : undefined;
     if (bankFilter) {
