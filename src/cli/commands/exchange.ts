@@ -87,7 +87,7 @@ export function exchangeCommands(program: Command): void {
   addConfigFlags(
     exchange
       .command('add')
-      .description('add an exchange feeding a bank (created if absent); credentials come only from the environment')
+      .description('add an exchange feeding a bank (created if absent); credentials come only from the environment, and a URL outside the type\'s own hosts must be on BULWARK_EXCHANGE_ALLOWED_HOSTS')
       .argument('<name>', 'lowercase letters, digits, - and _')
       .requiredOption('--type <type>', 'ncmec, stopncii, threatexchange, file or bulwark')
       .requiredOption('--bank <bank>', 'the bank its hashes go into')
