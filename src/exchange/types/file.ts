@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../../actions/webhook-target.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -187,7 +188,7 @@ class FileExchange implements SignalExchange {
     if (!response.ok) {
       await response.body?.cancel();
       const retryable = response.status === 429 || response.status >= 500;
-      throw new ExchangeError(`${new URL(url).host} answered ${response.status}`, retryable, retryAfterMs(response.headers.get('retry-after'), this.context.now()));
+      throw new ExchangeError(`${new URL(url).host} answered ${response.status}`, retryable, parseRetryAfter(response.headers.get('retry-after'), this.context.now()));
     }
     const declared = Number(response.headers.get('content-length') ?? NaN);
     if (declared > this.config.maxBytes) {
@@ -211,10 +212,3 @@ class FileExchange implements SignalExchange {
   }
 }
 
-/** Retry-After as seconds or an HTTP date, in milliseconds from now. */
-export function retryAfterMs(header: string | null, now: Date): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, at - now.getTime()) : undefined;
-}

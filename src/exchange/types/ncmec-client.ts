@@ -3,6 +3,7 @@
  * an ExchangeError that says which call failed and whether to retry — never the credentials,
  * never the response body.
  */
+import { parseRetryAfter } from '../../actions/webhook-target.ts';
 import { ExchangeError, type ExchangeContext } from '../exchange.ts';
 
 /** A page of 1000 entries is about 1 MB; an answer far larger is refused rather than held in memory. */
@@ -61,7 +62,7 @@ export class NcmecHashClient {
     if (response.ok) return text;
     const status = response.status;
     if (status === 401 || status === 403) throw new ExchangeError(`NCMEC ${what}: HTTP ${status}, the credentials were refused (check the exchange's USER and PASSWORD variables)`, false);
-    if (status === 429 || status >= 500) throw new ExchangeError(`NCMEC ${what}: HTTP ${status}`, true, retryAfterMs(response.headers.get('retry-after'), this.context.now()));
+    if (status === 429 || status >= 500) throw new ExchangeError(`NCMEC ${what}: HTTP ${status}`, true, parseRetryAfter(response.headers.get('retry-after'), this.context.now()));
     throw new NcmecHttpError(`NCMEC ${what}: HTTP ${status}`, status);
   }
 }
@@ -87,12 +88,3 @@ export class NcmecHttpError extends ExchangeError {
   }
 }
 
-/** Retry-After as delay-seconds or an HTTP-date, in milliseconds from now. */
-export function retryAfterMs(header: string | null, now: Date): number | undefined {
-  if (!header) return undefined;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now.getTime());
-}
