@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { verifyWebhookSignature } from '../src/actions/signature.ts';
@@ -10,6 +8,7 @@ import { BlobCheckpointSink, WebhookCheckpointSink } from '../src/audit/checkpoi
 import { auditConfigFromEnv } from '../src/audit/config.ts';
 import { buildServer } from '../src/http/server.ts';
 import { S3BlobStore } from '../src/preservation/s3-blob-store.ts';
+import { LocalHttpServer, readBody } from './helpers/local-http-server.ts';
 import { S3TestServer } from './helpers/s3-server.ts';
 
 const BUCKET = 'audit-checkpoints-test';
@@ -18,33 +17,29 @@ const BUCKET = 'audit-checkpoints-test';
 class CheckpointReceiver {
   readonly received: { body: Record<string, unknown>; idempotencyKey: string }[] = [];
   readonly refused: number[] = [];
-  private server?: Server;
+  private readonly server = new LocalHttpServer((request, response) => {
+    void readBody(request).then((bytes) => {
+      const body = bytes.toString('utf8');
+      if (!verifyWebhookSignature(this.secret, String(request.headers['x-bulwark-timestamp']), body, String(request.headers['x-bulwark-signature']))) {
+        this.refused.push(this.refused.length);
+        response.writeHead(401).end();
+        return;
+      }
+      this.received.push({ body: JSON.parse(body) as Record<string, unknown>, idempotencyKey: String(request.headers['idempotency-key']) });
+      response.writeHead(204).end();
+    });
+  });
   url = '';
 
   constructor(readonly secret: string) {}
 
   async start(): Promise<this> {
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if (!verifyWebhookSignature(this.secret, String(request.headers['x-bulwark-timestamp']), body, String(request.headers['x-bulwark-signature']))) {
-          this.refused.push(this.refused.length);
-          response.writeHead(401).end();
-          return;
-        }
-        this.received.push({ body: JSON.parse(body) as Record<string, unknown>, idempotencyKey: String(request.headers['idempotency-key']) });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/checkpoints`;
+    this.url = `http://127.0.0.1:${await this.server.listen()}/checkpoints`;
     return this;
   }
 
   stop(): Promise<void> {
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    return this.server.close();
   }
 }
 
