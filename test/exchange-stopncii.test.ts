@@ -42,7 +42,7 @@ describe('StopNCII exchange against the stand-in', () => {
 
   it('reads a set page by page: PDQ and video MD5 as signals, TMK kept as a fingerprint, Text skipped with its reason', async () => {
     const [imageHash, videoHash, tmk] = [pdq(), md5(), 'tmk-feature-value'];
-    server.put('ImagePDQ', imageHash.toUpperCase(), { CSPFeedbacks: [{ feedbackValue: 'Blocked', tags: ['Nude'], source: 'Platform A' }] });
+    server.put('ImagePDQ', imageHash.toUpperCase(), { CSPFeedbacks: [{ feedbackValue: 'Blocked', tags: ['tag-alpha'], source: 'Platform A' }] });
     server.now++;
     server.put('VideoMD5', videoHash, { CSPFeedbacks: [{ feedbackValue: 'Blocked', tags: [], source: 'A' }, { feedbackValue: 'NotBlocked', tags: [], source: 'B' }] });
     server.now++;
@@ -64,7 +64,7 @@ describe('StopNCII exchange against the stand-in', () => {
     const items = new Map(pages.flatMap((page) => page.items).map((item) => [item.key, item]));
     assert.deepEqual(items.get(`ImagePDQ ${imageHash.toUpperCase()}`)?.signals, [{ signalType: 'pdq', value: imageHash }]);
     assert.equal(items.get(`ImagePDQ ${imageHash.toUpperCase()}`)?.sourceOpinion, 'positive');
-    assert.deepEqual(items.get(`ImagePDQ ${imageHash.toUpperCase()}`)?.tags, ['Nude']);
+    assert.deepEqual(items.get(`ImagePDQ ${imageHash.toUpperCase()}`)?.tags, ['tag-alpha']);
     assert.deepEqual(items.get(`VideoMD5 ${videoHash}`)?.signals, [{ signalType: 'video_md5', value: videoHash }]);
     assert.equal(items.get(`VideoMD5 ${videoHash}`)?.sourceOpinion, 'disputed');
     assert.deepEqual(items.get(`VideoTMK ${tmk}`)?.signals, []);
