@@ -15,7 +15,7 @@ import { type BankFeedOptions, BankFeedService, feedOptionsFromEnv } from './exc
 import { EventLog } from './events/event-log.ts';
 import { ExchangeService } from './exchange/exchange-service.ts';
 import { ExchangeFetcher, type FetcherOptions } from './exchange/fetcher.ts';
-import { entryProvenance } from './exchange/provenance.ts';
+import { entriesWithProvenance } from './exchange/provenance.ts';
 import { type DisableEntryIn, EXCHANGE_FEEDBACK_QUEUE, queueFeedback } from './exchange/feedback.ts';
 import { defaultExchangeTypes } from './exchange/types/registry.ts';
 import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
@@ -204,7 +204,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs, now: bankClock });
   // Set once the case service it opens cases through exists; uploads before that are not counted.
   let floodQuarantine: FloodQuarantine | undefined;
-  matcher.describeProvenanceWith((entryIds) => entryProvenance(sql, entryIds));
+  matcher.describeProvenanceWith((entryIds) => entriesWithProvenance(sql, entryIds));
   const events = new EventLog(sql, new ForegroundLoad({ share: config.pipelineShare ?? pipelineShareFromEnv() }));
   const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
   const hashing: MediaHashing =

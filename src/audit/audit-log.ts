@@ -54,6 +54,19 @@ const toEntry = (row: AuditRow): AuditEntry => ({
 
 const COLUMNS = 'seq, at, actor, action, subject, detail, prev_hash, hash, key_id';
 
+/** The newest entry's link, as the next entry chains onto it. */
+interface ChainHead {
+  hash: string;
+  keyId: string | null;
+  /** No entry yet: the first one chains onto the empty string. */
+  empty: boolean;
+}
+
+interface NextLink {
+  seq: number;
+  at: string;
+}
+
 export interface AuditVerification {
   entries: number;
   /** The first entry whose link does not match, when the chain is broken. */
@@ -68,8 +81,13 @@ export interface AuditVerification {
  * (checkpointer.ts) catch what a chain alone cannot: its newest entries cut off.
  */
 export class AuditLog {
-  /** Transactions that hold the chain's lock, which lasts until they end. */
-  private readonly lockedTransactions = new WeakSet<SqlClient>();
+  /**
+   * The chain's head as each open transaction last wrote it. A transaction that has appended
+   * holds the chain's lock until it ends (PGlite runs one transaction at a time), so no one
+   * else can move the head meanwhile: its next entry needs no read of it (a matched upload's
+   * pipeline writes two entries in one transaction, issue 11).
+   */
+  private readonly headOf = new WeakMap<SqlClient, ChainHead>();
 
   constructor(
     private readonly sql: SqlClient,
@@ -78,42 +96,56 @@ export class AuditLog {
 
   /** Appends inside the caller's transaction, so the entry exists exactly when the change does. */
   async append(tx: SqlClient, record: AuditRecord): Promise<AuditEntry> {
-    // Entries are chained; one writer at a time keeps the chain a line, not a tree.
-    if (tx.driver === 'postgres' && !this.lockedTransactions.has(tx)) {
-      await tx.query('SELECT pg_advisory_xact_lock(7262389003)');
-      this.lockedTransactions.add(tx);
-    }
-    const head = await tx.query<{ hash: string; key_id: string | null }>('SELECT hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1');
-    const last = head.rows[0];
     const key = this.keys.current;
+    let last = this.headOf.get(tx);
+    let next: NextLink;
+    if (last) {
+      next = await this.nextLink(tx);
+    } else {
+      // Entries are chained; one writer at a time keeps the chain a line, not a tree. The lock
+      // is its own statement: a statement's snapshot is taken before it starts, so a head read
+      // in the locking statement could miss an entry committed while it waited.
+      if (tx.driver === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(7262389003)');
+      const read = await tx.query<{ hash: string | null; key_id: string | null; seq: number | string; at: string }>(
+        `SELECT h.hash, h.key_id, nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, ${NOW_TEXT} AS at
+         FROM (SELECT 1) one LEFT JOIN (SELECT hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1) h ON true`,
+      );
+      const row = read.rows[0];
+      last = row.hash === null ? { hash: '', keyId: null, empty: true } : { hash: row.hash, keyId: row.key_id, empty: false };
+      next = { seq: Number(row.seq), at: row.at };
+    }
     if (!key) {
       // Refuse rather than downgrade: an unkeyed entry after keyed ones would fail verification.
-      if (last && last.key_id !== null) throw new Error(`the audit log is chained with audit key ${last.key_id}; set BULWARK_AUDIT_KEY to write to it`);
-      return this.insert(tx, record, last?.hash ?? '', undefined);
+      if (last.keyId !== null) throw new Error(`the audit log is chained with audit key ${last.keyId}; set BULWARK_AUDIT_KEY to write to it`);
+      return this.insert(tx, record, next, last.hash, undefined);
     }
-    let prevHash = last?.hash ?? '';
-    if (last && last.key_id === null) {
+    let prevHash = last.hash;
+    if (!last.empty && last.keyId === null) {
       // The first keyed entry after unkeyed ones marks the transition and counts what came before.
       const count = await tx.query<{ n: number | string }>('SELECT count(*) AS n FROM audit_log');
-      const marker = await this.insert(tx, { actor: 'system', action: CHAIN_KEYED_ACTION, subject: 'audit-log', detail: { unkeyed_entries: Number(count.rows[0].n), key_id: key.id } }, prevHash, key);
+      const marker = await this.insert(tx, { actor: 'system', action: CHAIN_KEYED_ACTION, subject: 'audit-log', detail: { unkeyed_entries: Number(count.rows[0].n), key_id: key.id } }, next, prevHash, key);
       prevHash = marker.hash;
+      next = await this.nextLink(tx);
     }
-    return this.insert(tx, record, prevHash, key);
+    return this.insert(tx, record, next, prevHash, key);
   }
 
-  private async insert(tx: SqlClient, record: AuditRecord, prevHash: string, key: { id: string; secret: Buffer } | undefined): Promise<AuditEntry> {
-    // Microsecond precision, as PostgreSQL stores it, so verification recomputes the same text;
-    // the sequence number is taken first because the keyed link covers it.
+  /** The sequence number and time of the next entry: the keyed link covers both. */
+  private async nextLink(tx: SqlClient): Promise<NextLink> {
+    // Microsecond precision, as PostgreSQL stores it, so verification recomputes the same text.
     const next = await tx.query<{ seq: number | string; at: string }>(`SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, ${NOW_TEXT} AS at`);
-    const seq = Number(next.rows[0].seq);
-    const at = next.rows[0].at;
-    const fields = { seq, at, actor: record.actor, action: record.action, subject: record.subject, detail: record.detail ?? {}, prev: prevHash };
+    return { seq: Number(next.rows[0].seq), at: next.rows[0].at };
+  }
+
+  private async insert(tx: SqlClient, record: AuditRecord, next: NextLink, prevHash: string, key: { id: string; secret: Buffer } | undefined): Promise<AuditEntry> {
+    const fields = { seq: next.seq, at: next.at, actor: record.actor, action: record.action, subject: record.subject, detail: record.detail ?? {}, prev: prevHash };
     const hash = key ? keyedMac(key.secret, key.id, fields) : unkeyedHash(fields);
     const inserted = await tx.query<AuditRow>(
       `INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, key_id) OVERRIDING SYSTEM VALUE
        VALUES ($1, $2::timestamptz, $3, $4, $5, $6::jsonb, $7, $8, $9) RETURNING ${COLUMNS}`,
-      [seq, at, fields.actor, fields.action, fields.subject, JSON.stringify(fields.detail), prevHash, hash, key?.id ?? null],
+      [fields.seq, fields.at, fields.actor, fields.action, fields.subject, JSON.stringify(fields.detail), prevHash, hash, key?.id ?? null],
     );
+    this.headOf.set(tx, { hash, keyId: key?.id ?? null, empty: false });
     return toEntry(inserted.rows[0]);
   }
 

@@ -133,7 +133,7 @@ const toBank = (row: BankRow): Bank => ({
   updatedAt: row.updated_at,
 });
 
-const toEntry = (row: EntryRow): BankEntry => ({
+export const toEntry = (row: EntryRow): BankEntry => ({
   id: row.id,
   bankId: row.bank_id,
   signalType: row.signal_type,

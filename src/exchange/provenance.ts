@@ -1,27 +1,37 @@
-import type { EntryProvenance } from '../match/matcher.ts';
+import { type BankEntry, type EntryRow, entryColumns, toEntry } from '../banks/banks.ts';
+import type { EntryProvenance, MatchedEntry } from '../match/matcher.ts';
 import type { SqlClient } from '../store/sql.ts';
 
+interface ProvenanceRow {
+  exchange: string;
+  member: string | null;
+  item_key: string;
+  tags: string[];
+}
+
 /**
- * The exchange items that hold each of the given bank entries: what a match shows of where
- * its entry came from. Deleted items hold no entries, so only live provenance is shown.
+ * Matched entries with the exchange items that hold each (what a match shows of where its
+ * entry came from; deleted items hold no entries, so only live provenance), in one round trip: a matched upload waits for this
+ * on its request path, and under a surge of matches a second query per upload cost about an
+ * eighth of the throughput (issue 11). The subquery finds nothing, by index, for entries no
+ * exchange brought.
  */
-export async function entryProvenance(sql: SqlClient, entryIds: number[]): Promise<Map<number, EntryProvenance[]>> {
-  const result = new Map<number, EntryProvenance[]>();
-  if (entryIds.length === 0) return result;
-  const rows = await sql.query<{ entry_id: string | number; exchange: string; member: string | null; item_key: string; tags: string[] }>(
-    `SELECT l.entry_id, x.name AS exchange, i.member, i.item_key, i.tags
-     FROM exchange_item_entries l
-     JOIN exchange_items i ON i.exchange_id = l.exchange_id AND i.item_key = l.item_key
-     JOIN exchanges x ON x.id = l.exchange_id
-     WHERE l.entry_id = ANY($1::bigint[])
-     ORDER BY l.entry_id, x.name, i.item_key`,
+export async function entriesWithProvenance(sql: SqlClient, entryIds: number[]): Promise<MatchedEntry[]> {
+  if (entryIds.length === 0) return [];
+  const rows = await sql.query<EntryRow & { provenance: ProvenanceRow[] | null }>(
+    `SELECT ${entryColumns('e')},
+       (SELECT json_agg(json_build_object('exchange', x.name, 'member', i.member, 'item_key', i.item_key, 'tags', i.tags) ORDER BY x.name, i.item_key)
+        FROM exchange_item_entries l
+        JOIN exchange_items i ON i.exchange_id = l.exchange_id AND i.item_key = l.item_key
+        JOIN exchanges x ON x.id = l.exchange_id
+        WHERE l.entry_id = e.id) AS provenance
+     FROM bank_entries e WHERE e.id = ANY($1::bigint[])`,
     [entryIds],
   );
-  for (const row of rows.rows) {
-    const id = Number(row.entry_id);
-    const list = result.get(id) ?? [];
-    list.push({ exchange: row.exchange, member: row.member, itemKey: row.item_key, tags: row.tags });
-    result.set(id, list);
-  }
-  return result;
+  return rows.rows.map((row): MatchedEntry => {
+    const entry: BankEntry = toEntry(row);
+    return row.provenance?.length ? { ...entry, provenance: row.provenance.map(toProvenance) } : entry;
+  });
 }
+
+const toProvenance = (row: ProvenanceRow): EntryProvenance => ({ exchange: row.exchange, member: row.member, itemKey: row.item_key, tags: row.tags });

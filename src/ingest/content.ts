@@ -129,33 +129,34 @@ export class ContentService {
       // The signals also go to content_signals, in the same statement: retroactive matching
       // (src/match/retroactive/) reads them there. Low-quality ones were not matched and are left out.
       const kept = result.signals.filter((signal) => signal.status !== 'low_quality');
-      const inserted = await tx.query<ContentRow>(
-        `WITH inserted AS (
-           INSERT INTO content (content_id, account_id, content_type, signals, matches, suppressed, created_at)
-           VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7) ON CONFLICT (content_id) DO NOTHING RETURNING ${CONTENT_COLUMNS}
-         ), kept AS (
-           INSERT INTO content_signals (content_id, signal_type, value, exact, received_at)
-           SELECT i.content_id, s.signal_type, s.value, s.exact, i.received_at FROM inserted i, unnest($8::text[], $9::text[], $10::boolean[]) AS s(signal_type, value, exact)
-         )
-         SELECT * FROM inserted`,
-        [
-          submission.contentId, submission.accountId, submission.contentType, JSON.stringify(result.signals), JSON.stringify(result.matches), JSON.stringify(result.suppressed), submission.createdAt ?? null,
-          kept.map((signal) => signal.signalType), kept.map((signal) => signal.value), kept.map((signal) => this.signals.get(signal.signalType).matching === 'exact'),
-        ],
+      const payload = matchedPayload(submission, result.matches, result.suppressed);
+      const eventType = result.matched ? CONTENT_MATCHED_EVENT : result.suppressed.length > 0 ? CONTENT_MATCH_SUPPRESSED_EVENT : undefined;
+      // The content row and its event in one statement: a matched upload waits for it.
+      const written = await this.events.writeAndAppend<ContentRow>(
+        tx,
+        {
+          ctes: `inserted AS (
+             INSERT INTO content (content_id, account_id, content_type, signals, matches, suppressed, created_at)
+             VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7) ON CONFLICT (content_id) DO NOTHING RETURNING ${CONTENT_COLUMNS}
+           ), kept AS (
+             INSERT INTO content_signals (content_id, signal_type, value, exact, received_at)
+             SELECT i.content_id, s.signal_type, s.value, s.exact, i.received_at FROM inserted i, unnest($8::text[], $9::text[], $10::boolean[]) AS s(signal_type, value, exact)
+           )`,
+          from: 'inserted',
+          params: [
+            submission.contentId, submission.accountId, submission.contentType, JSON.stringify(result.signals), JSON.stringify(result.matches), JSON.stringify(result.suppressed), submission.createdAt ?? null,
+            kept.map((signal) => signal.signalType), kept.map((signal) => signal.value), kept.map((signal) => this.signals.get(signal.signalType).matching === 'exact'),
+          ],
+        },
+        eventType ? { type: eventType, subject: `content:${submission.contentId}`, payload } : undefined,
       );
-      if (inserted.rows.length === 0) return { row: undefined, event: undefined };
+      if (!written.row) return { row: undefined, event: undefined };
       // Media kept for review are what reviewers can look at: pictures, sealed in the store.
       // Videos (streamed to disk, up to gigabytes) are not copied into it; reviewers get their hashes.
       if (result.matched && Buffer.isBuffer(submission.media) && this.options.mediaVault) {
         await this.options.mediaVault.store(tx, submission.contentId, sniffMediaType(submission.media), submission.media);
       }
-      const payload = matchedPayload(submission, result.matches, result.suppressed);
-      const event = result.matched
-        ? await this.events.append(tx, CONTENT_MATCHED_EVENT, `content:${submission.contentId}`, payload)
-        : result.suppressed.length > 0
-          ? await this.events.append(tx, CONTENT_MATCH_SUPPRESSED_EVENT, `content:${submission.contentId}`, payload)
-          : undefined;
-      return { row: inserted.rows[0], event };
+      return written;
     });
     if (!row) {
       // Another request stored the same content id between our check and our insert.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { bankCountsFor } from '../banks/bank-controls.ts';
-import type { BankChange, BankChangeListener, BankService } from '../banks/banks.ts';
+import type { BankChange, BankChangeListener, BankEntry, BankService } from '../banks/banks.ts';
 import { nextExpiry } from '../banks/entry-disabling.ts';
 import { invalid } from '../errors.ts';
 import type { SignalRegistry } from '../signals/registry.ts';
@@ -74,8 +74,11 @@ export interface EntryProvenance {
   tags: string[];
 }
 
-/** Looks up the provenance of entries by id; entries without any are absent from the map. */
-export type ProvenanceLookup = (entryIds: number[]) => Promise<Map<number, EntryProvenance[]>>;
+/** A matched bank entry as the match reports it: the entry, and where exchanges brought it from. */
+export type MatchedEntry = BankEntry & { provenance?: EntryProvenance[] };
+
+/** Looks matched entries up by id (with their provenance, where the exchange stage is there to say). */
+export type MatchedEntryLookup = (entryIds: number[]) => Promise<MatchedEntry[]>;
 
 export interface MatchResult {
   matched: boolean;
@@ -145,11 +148,11 @@ export class Matcher implements BankChangeListener {
     return this.sync.banks;
   }
 
-  private provenanceLookup: ProvenanceLookup | undefined;
+  private entryLookup: MatchedEntryLookup = (entryIds) => this.bankService.entriesByIds(entryIds);
 
-  /** Where matched entries came from (the exchange stage): added to each match that has any. */
-  describeProvenanceWith(lookup: ProvenanceLookup): void {
-    this.provenanceLookup = lookup;
+  /** Looks matched entries up with where they came from (the exchange stage): added to each match that has any. */
+  describeProvenanceWith(lookup: MatchedEntryLookup): void {
+    this.entryLookup = lookup;
   }
 
   bankChanged(change: BankChange): void | Promise<void> {
@@ -311,8 +314,7 @@ export class Matcher implements BankChangeListener {
         }
       }
     }
-    const entries = new Map((await this.bankService.entriesByIds(hits.map((hit) => hit.entryId))).map((entry) => [entry.id, entry]));
-    const provenance = this.provenanceLookup && hits.length > 0 ? await this.provenanceLookup(hits.map((hit) => hit.entryId)) : undefined;
+    const entries = new Map((hits.length > 0 ? await this.entryLookup(hits.map((hit) => hit.entryId)) : []).map((entry) => [entry.id, entry]));
     const found: BankMatch[] = [];
     const allowMatches: BankMatch[] = [];
     const now = this.now().getTime();
@@ -320,8 +322,7 @@ export class Matcher implements BankChangeListener {
       const entry = entries.get(hit.entryId);
       // An entry removed or disabled by another process since the index was built is no match.
       if (!entry || (entry.disabledUntil !== null && (entry.disabledUntil === 'infinity' || entry.disabledUntil.getTime() > now))) continue;
-      const from = provenance?.get(hit.entryId);
-      (allow ? allowMatches : found).push({ ...hit, value: entry.value, source: entry.source, tags: entry.tags, ...(from ? { provenance: from } : {}) });
+      (allow ? allowMatches : found).push({ ...hit, value: entry.value, source: entry.source, tags: entry.tags, ...(entry.provenance ? { provenance: entry.provenance } : {}) });
     }
     const { matches, suppressed } = suppressAllowed(found, allowMatches);
     matches.sort(byCloseness);
