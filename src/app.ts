@@ -307,6 +307,8 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     if (ncmec.canSubmit) stops.push(ncmec.start());
     stops.push(actions.start(config.actionDispatchIntervalMs));
     stops.push(exchangeFetcher.start());
+    // Bank history (removals kept for feeds, the change log) is forgotten once no reader needs it.
+    stops.push(feeds.start(undefined, (error) => process.stderr.write(`bank history not pruned: ${error.message}\n`)));
     // A server on a real store says what audit protection is missing (in-memory test stores stay quiet).
     if (config.dataDir || config.databaseUrl) for (const warning of auditWarningList) process.stderr.write(`audit log: ${warning}\n`);
     if (auditCheckpoints.signer && auditCheckpoints.sinks.length > 0) {
@@ -341,6 +343,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     await actions.idle();
     await ncmec.idle();
     await exchangeFetcher.idle();
+    await feeds.idle();
     await auditCheckpoints.idle();
     await hashing.close();
     await sql.close();

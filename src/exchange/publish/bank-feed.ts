@@ -6,6 +6,7 @@
  * source (a case id, a file name, an API key's name), content or account ids, or reviewers.
  */
 import type { ApiKeyInfo } from '../../auth/api-keys.ts';
+import { pruneBankHistory } from '../../banks/history-pruning.ts';
 import { invalid, notFound } from '../../errors.ts';
 import type { SqlClient } from '../../store/sql.ts';
 import { FEED_PAGE_DEFAULT, FEED_PAGE_MAX, type FeedItem, type FeedPage } from '../bulwark-feed-format.ts';
@@ -102,7 +103,7 @@ export class BankFeedService {
   async readPage(bankName: string, key: ApiKeyInfo, checkpoint: string | undefined, limit = FEED_PAGE_DEFAULT): Promise<FeedPage> {
     if (!Number.isInteger(limit) || limit < 1 || limit > FEED_PAGE_MAX) throw invalid(`querystring/limit: use 1-${FEED_PAGE_MAX}`, { location: 'querystring/limit' });
     const asked = checkpoint === undefined || checkpoint === '' ? undefined : decodeCheckpoint(checkpoint);
-    await this.pruneTombstones();
+    await this.pruneHistoryNowAndThen();
     const bank = await this.publishedBank(bankName, key);
     const position: FeedPosition = asked ?? { phase: 'snapshot', bankId: bank.id, baseRevision: bank.revision, afterId: 0 };
     if (position.bankId !== bank.id) throw new ResnapshotRequired(`bank ${JSON.stringify(bankName)} was deleted and made again since this checkpoint: read it again without a checkpoint`);
@@ -118,19 +119,40 @@ export class BankFeedService {
   }
 
   /**
-   * Forgets removals older than the history kept, and moves each affected bank's history start
-   * past them in the same statement, so a checkpoint that needed them is answered with a resnapshot.
+   * Forgets removals (and change-log rows no reader needs) older than the history kept, and
+   * moves each affected bank's history start past them, so a checkpoint that needed them is
+   * answered with a resnapshot (src/banks/history-pruning.ts). Worker processes run it hourly.
    */
-  async pruneTombstones(): Promise<number> {
-    const cutoff = new Date(this.now().getTime() - this.historySeconds * 1000);
-    const result = await this.sql.query<{ pruned: number }>(
-      `WITH pruned AS (DELETE FROM bank_entry_tombstones WHERE removed_at < $1 RETURNING bank_id, revision),
-       latest AS (SELECT bank_id, max(revision) AS revision, count(*) AS n FROM pruned GROUP BY bank_id),
-       moved AS (UPDATE banks b SET feed_history_from = greatest(b.feed_history_from, latest.revision + 1) FROM latest WHERE b.id = latest.bank_id)
-       SELECT coalesce(sum(n), 0) AS pruned FROM latest`,
-      [cutoff],
-    );
-    return Number(result.rows[0].pruned);
+  async pruneHistory(): Promise<{ tombstones: number; changes: number }> {
+    this.prunedAt = this.now().getTime();
+    return pruneBankHistory(this.sql, new Date(this.prunedAt - this.historySeconds * 1000));
+  }
+
+  private prunedAt = -Infinity;
+  private pruning: Promise<void> | undefined;
+
+  /** Resolves when no scheduled pruning is running (before the store closes). */
+  async idle(): Promise<void> {
+    await this.pruning;
+  }
+
+  /** A feed read prunes first, at most once a minute: its reader may be the only one in a while. */
+  private async pruneHistoryNowAndThen(): Promise<void> {
+    if (this.now().getTime() - this.prunedAt >= 60_000) await this.pruneHistory();
+  }
+
+  /** Prunes now and every interval (default an hour), until the returned function is called. */
+  start(intervalMs = 3_600_000, onError: (error: Error) => void = () => undefined): () => void {
+    const run = () => {
+      this.pruning ??= this.pruneHistory().then(
+        () => undefined,
+        (error: Error) => onError(error),
+      ).finally(() => (this.pruning = undefined));
+    };
+    run();
+    const timer = setInterval(run, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Records a peer's verdict on entries of the bank (the latest per peer key and hash is kept). */
