@@ -33,8 +33,12 @@ export class NcmecServer {
   private readonly failures: { step: Step; mode: FailureMode }[] = [];
   /** Every document refused for breaking the schema: the step and xmllint's (value-free) errors. */
   readonly schemaViolations: { step: 'submit' | 'fileinfo'; errors: string[] }[] = [];
-  /** How GET /xsd answers: the published schema, an HTTP error, or something that is not a schema. */
-  xsdAnswer: 'schema' | 503 | 'not-a-schema' = 'schema';
+  /**
+   * How GET /xsd answers: the published schema; a stricter "newer" one that no longer lists the
+   * incident type Bulwark reports (so a document valid under the bundled copy fails the live one);
+   * an HTTP error; or something that is not a schema.
+   */
+  xsdAnswer: 'schema' | 'stricter' | 503 | 'not-a-schema' = 'schema';
   /** GET /xsd requests served. */
   xsdRequests = 0;
   private readonly server = new LocalHttpServer((request, response) => void this.handle(request, response));
@@ -87,7 +91,9 @@ export class NcmecServer {
       this.xsdRequests++;
       if (this.xsdAnswer === 503) return reply(503, 1000, 'Server error', {}, 'reportResponse', 'xsd');
       response.writeHead(200, { 'content-type': 'application/xml; charset=utf-8' });
-      response.end(this.xsdAnswer === 'schema' ? readFileSync(NCMEC_XSD) : '<html><body>maintenance</body></html>');
+      const published = readFileSync(NCMEC_XSD, 'utf8');
+      const stricter = published.replace(/<xs:enumeration value="Child Pornography \(possession, manufacture, and distribution\)" \/>/, '');
+      response.end(this.xsdAnswer === 'schema' ? published : this.xsdAnswer === 'stricter' ? stricter : '<html><body>maintenance</body></html>');
       return;
     }
     if (!['submit', 'upload', 'fileinfo', 'finish', 'retract'].includes(step) || !url.pathname.startsWith('/ispws/')) return reply(404, 1210, 'Resource not found', {}, 'reportResponse', step);

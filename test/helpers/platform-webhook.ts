@@ -99,7 +99,7 @@ export class PlatformWebhook {
     return new Promise((resolve) => this.heldWaiters.push(resolve));
   }
 
-  /** Answers every held account-details request, late, with the demo platform's details; returns how many. */
+  /** Answers every held account-details request, late (the caller has usually given up by then); returns how many. */
   releaseHeldDetails(): number {
     const held = this.heldDetails.splice(0);
     for (const response of held) response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ late: true }));

@@ -25,8 +25,9 @@ export async function validateWithXsd(xml: string, schemaPath: string, xmllint =
   if (run.kind === 'missing') return { kind: 'unavailable', reason: `${xmllint} is not installed (Debian: apt-get install libxml2-utils)` };
   if (run.code === 0) return { kind: 'valid' };
   if (run.code === XMLLINT_SCHEMA_UNUSABLE) return { kind: 'unavailable', reason: 'the schema does not compile' };
-  const lines = run.stderr.split('\n').filter((line) => line.startsWith('-:'));
-  const errors = lines.slice(0, MAX_ERRORS).map(redactXmllintError);
+  // Redacted, several lines can read the same (a parser error spans two); each is said once.
+  const lines = [...new Set(run.stderr.split('\n').filter((line) => line.startsWith('-:')).map(redactXmllintError))];
+  const errors = lines.slice(0, MAX_ERRORS);
   if (lines.length > MAX_ERRORS) errors.push(`… and ${lines.length - MAX_ERRORS} more`);
   if (errors.length === 0) errors.push(run.code === XMLLINT_VALIDATION_ERRORS ? 'fails to validate' : `not well-formed XML (xmllint exit ${run.code})`);
   return { kind: 'invalid', errors };
