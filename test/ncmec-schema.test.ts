@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { demoAccountDetails } from '../src/demo/demo-platform.ts';
+import { demoAccountDetails, startDemoPlatform } from '../src/demo/demo-platform.ts';
 import { ACCOUNT_DETAILS_ANSWER, type AccountDetails } from '../src/reporting/ncmec/account-details.ts';
 import { buildFileDetailsDocument, buildReportDocument, type ReportFacts, type ReportFile } from '../src/reporting/ncmec/report-builder.ts';
 import { supplementReport } from '../src/reporting/ncmec/report-supplement.ts';
+import { WebhookAccountDetails } from '../src/reporting/ncmec/webhook-account-details.ts';
 import { BUNDLED_CYBERTIPLINE_XSD, CyberTiplineSchemaSource } from '../src/reporting/ncmec/schema-source.ts';
 import { el, serializeXml, textEl } from '../src/reporting/ncmec/xml.ts';
 import { redactXmllintError, validateWithXsd } from '../src/reporting/ncmec/xsd-validation.ts';
@@ -123,6 +124,22 @@ describe('CyberTipline documents against NCMEC’s published XSD (xmllint)', { s
     assert.equal(bad.success, false);
     const paths = bad.error!.issues.map((issue) => issue.path.join('.')).sort();
     assert.deepEqual(paths, ['', 'emails.0.address', 'ip_events.0.at', 'ip_events.0.ip_address']);
+  });
+});
+
+describe('the demo platform’s account-details callback', () => {
+  it('answers a signed request with made-up details in the documented shape, and refuses a forged one', async () => {
+    const lines: string[] = [];
+    const platform = await startDemoPlatform('demo-secret', (line) => lines.push(line));
+    try {
+      const asked = { report_id: 3, case_id: 4, account_id: 'acct-demo', content_ids: ['content-demo'], incident_date_time: '2024-05-01T09:30:00Z' };
+      const outcome = await new WebhookAccountDetails({ url: platform.accountDetailsUrl, secret: 'demo-secret' }).lookUp(asked);
+      assert.deepEqual(outcome, { kind: 'supplied', details: ACCOUNT_DETAILS_ANSWER.parse(demoAccountDetails(asked)) });
+      assert.deepEqual(lines, ['demo platform: account details for report 3 (account acct-demo)']);
+      assert.deepEqual(await new WebhookAccountDetails({ url: platform.accountDetailsUrl, secret: 'forged' }).lookUp(asked), { kind: 'unavailable', reason: 'http 401' });
+    } finally {
+      await platform.close();
+    }
   });
 });
 
