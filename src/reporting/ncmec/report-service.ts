@@ -123,7 +123,8 @@ const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
 
 /**
  * CyberTipline reporting: builds a report from a confirmed case, validates it against the
- * transcribed schema (an invalid report is recorded, never sent), and delivers it through
+ * transcribed schema when built and against NCMEC's XSD before each submission (an invalid
+ * report is recorded, never sent; pre-submission.ts), and delivers it through
  * ISPWS (submit, upload, fileinfo, finish). A failure after a report was opened retracts it
  * and the whole sequence is retried later. Reports are claimed like outbox rows, so any
  * number of processes may deliver and a restart loses nothing.

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -103,7 +103,10 @@ export class CyberTiplineSchemaSource {
       return failed(name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network error');
     }
     if (Buffer.byteLength(text) > MAX_SCHEMA_BYTES) return failed('the answer is too large to be the schema');
-    this.directory ??= mkdtempSync(join(tmpdir(), 'bulwark-ncmec-xsd-'));
+    if (!this.directory) {
+      this.directory = mkdtempSync(join(tmpdir(), 'bulwark-ncmec-xsd-'));
+      removeAtExit(this.directory);
+    }
     const path = join(this.directory, `live-${++this.generation}.xsd`);
     await writeFile(path, text);
     if (!(await schemaCompiles(path))) {
@@ -121,4 +124,11 @@ export class CyberTiplineSchemaSource {
   async close(): Promise<void> {
     if (this.directory) await rm(this.directory, { recursive: true, force: true });
   }
+}
+
+// xmllint reads its schema from a file; fetched ones go when the process does (or on close()).
+const directories = new Set<string>();
+function removeAtExit(directory: string): void {
+  if (directories.size === 0) process.once('exit', () => directories.forEach((path) => rmSync(path, { recursive: true, force: true })));
+  directories.add(directory);
 }
