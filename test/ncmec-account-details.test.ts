@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { type Bulwark, openBulwark } from '../src/app.ts';
+import type { AccountDetails, AccountDetailsSource } from '../src/reporting/ncmec/account-details.ts';
 import { ncmecConfig } from '../src/reporting/ncmec/config.ts';
 import { NcmecReportService } from '../src/reporting/ncmec/report-service.ts';
 import { WebhookAccountDetails } from '../src/reporting/ncmec/webhook-account-details.ts';
@@ -48,13 +49,13 @@ for (const target of targets) {
     const mediaKey = randomBytes(32).toString('hex');
     const logged: string[] = [];
 
-    const service = (options: { deadline?: () => AbortSignal } = {}) =>
+    const service = (options: { deadline?: () => AbortSignal; accountDetails?: AccountDetailsSource } = {}) =>
       new NcmecReportService(bulwark.sql, bulwark.audit, bulwark.events, {
         config: ncmecConfig({ baseUrl: ncmecServer.url, username: ncmecServer.username, password: ncmecServer.password, reporter: REPORTER }),
         mediaKey,
         random: () => 0,
         deadline: ncmecServer.deadline,
-        accountDetails: new WebhookAccountDetails({ url: platform.accountDetailsUrl, secret, deadline: options.deadline }),
+        accountDetails: options.accountDetails ?? new WebhookAccountDetails({ url: platform.accountDetailsUrl, secret, deadline: options.deadline }),
         log: (line) => logged.push(line),
       });
     const reportFor = async (name: string, ncmec: NcmecReportService) => {
@@ -171,6 +172,19 @@ for (const target of targets) {
         assert.deepEqual(suppliedElements(await sentReport(ncmec, report.id)), []);
       });
     }
+
+    it('sends the report without details that would break the schema, and says which rule they broke', async () => {
+      // A source other than the webhook (whose zod check already refuses this) hands over an email type the XSD does not know.
+      const unchecked = { account_id: 'acct-breaking', emails: [{ address: 'breaking@platform.example', type: 'Secret' }], phones: [], display_names: [], profile_urls: [], ip_events: [] } as unknown as AccountDetails;
+      const ncmec = service({ accountDetails: { lookUp: async () => ({ kind: 'supplied', details: unchecked }) } });
+      const report = await reportFor('breaking', ncmec);
+      await ncmec.submitDue();
+      assert.equal((await ncmec.get(report.id)).status, 'submitted');
+      const unavailable = (await ncmec.history(report.id)).find((entry) => entry.action === 'ncmec.account_details_unavailable')!;
+      assert.equal(unavailable.detail.reason, 'the supplied details break the CyberTipline schema');
+      assert.deepEqual(unavailable.detail.errors, ["line 18: <email> attribute type: the value breaks the schema's enumeration rule"]);
+      assert.deepEqual(suppliedElements(await sentReport(ncmec, report.id)), []);
+    });
 
     it('bounds the callback by its configured timeout', async () => {
       platform.detailsAnswer = { hold: true };

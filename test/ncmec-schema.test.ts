@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { demoAccountDetails, startDemoPlatform } from '../src/demo/demo-platform.ts';
 import { ACCOUNT_DETAILS_ANSWER, type AccountDetails } from '../src/reporting/ncmec/account-details.ts';
 import { buildFileDetailsDocument, buildReportDocument, type ReportFacts, type ReportFile } from '../src/reporting/ncmec/report-builder.ts';
+import { ncmecConfigFromEnv } from '../src/reporting/ncmec/config.ts';
 import { supplementReport } from '../src/reporting/ncmec/report-supplement.ts';
 import { WebhookAccountDetails } from '../src/reporting/ncmec/webhook-account-details.ts';
 import { BUNDLED_CYBERTIPLINE_XSD, CyberTiplineSchemaSource } from '../src/reporting/ncmec/schema-source.ts';
@@ -124,6 +125,20 @@ describe('CyberTipline documents against NCMEC’s published XSD (xmllint)', { s
     assert.equal(bad.success, false);
     const paths = bad.error!.issues.map((issue) => issue.path.join('.')).sort();
     assert.deepEqual(paths, ['', 'emails.0.address', 'ip_events.0.at', 'ip_events.0.ip_address']);
+  });
+});
+
+describe('schema and account-details settings', () => {
+  it('reads BULWARK_NCMEC_SCHEMA and the callback’s URL, key and timeout, refusing what would not work', () => {
+    assert.equal(ncmecConfigFromEnv({}).schema, 'live');
+    assert.equal(ncmecConfigFromEnv({}).accountDetails, undefined);
+    assert.equal(ncmecConfigFromEnv({ BULWARK_NCMEC_SCHEMA: 'bundled' }).schema, 'bundled');
+    assert.throws(() => ncmecConfigFromEnv({ BULWARK_NCMEC_SCHEMA: 'remote' }), /BULWARK_NCMEC_SCHEMA must be live or bundled/);
+    const url = 'https://platform.example/bulwark/account-details';
+    assert.deepEqual(ncmecConfigFromEnv({ BULWARK_NCMEC_ACCOUNT_DETAILS_URL: url, BULWARK_NCMEC_ACCOUNT_DETAILS_SECRET: 'k1', BULWARK_NCMEC_ACCOUNT_DETAILS_TIMEOUT_MS: '2500' }).accountDetails, { url, secret: 'k1', timeoutMs: 2500 });
+    assert.deepEqual(ncmecConfigFromEnv({ BULWARK_NCMEC_ACCOUNT_DETAILS_URL: url, BULWARK_WEBHOOK_SECRET: 'k2' }).accountDetails, { url, secret: 'k2', timeoutMs: undefined });
+    assert.throws(() => ncmecConfigFromEnv({ BULWARK_NCMEC_ACCOUNT_DETAILS_URL: url }), /signing key/);
+    assert.throws(() => ncmecConfigFromEnv({ BULWARK_NCMEC_ACCOUNT_DETAILS_URL: url, BULWARK_WEBHOOK_SECRET: 'k', BULWARK_NCMEC_ACCOUNT_DETAILS_TIMEOUT_MS: 'soon' }), /positive number of milliseconds/);
   });
 });
 
