@@ -126,6 +126,9 @@ describe('compliance over HTTP: statements of reasons, transparency report, pres
     assert.match(shown.xml, /<espIdentifier>acct-compliance<\/espIdentifier>/);
     assert.match(shown.xml, /<incidentType>Child Pornography \(possession, manufacture, and distribution\)<\/incidentType>/);
     assert.equal((await app.inject({ url: `/v1/ncmec/reports/${report.id}`, headers: auth })).json().xml, undefined, 'the XML only on request');
+    const history = (await app.inject({ url: `/v1/ncmec/reports/${report.id}/history`, headers: auth })).json().history;
+    assert.deepEqual(history.map((entry: { action: string; detail: { report_id: number } }) => [entry.action, entry.detail.report_id]), [['ncmec.report_created', report.id]]);
+    expectProblem(await app.inject({ url: '/v1/ncmec/reports/99999/history', headers: auth }), 404, /report/);
   });
 
   it('preserves the case’s evidence, opens it only with a purpose (logged), and holds it', async () => {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FILE_DETAILS, REPORT } from '../../src/reporting/ncmec/schema.ts';
-import { validateDocument } from '../../src/reporting/ncmec/validator.ts';
+import { readFileSync } from 'node:fs';
+import { validateWithXsd } from '../../src/reporting/ncmec/xsd-validation.ts';
 import { childText, escapeXml, parseXml, type XmlElement } from '../../src/reporting/ncmec/xml.ts';
 import { EventDeadlines } from './event-deadlines.ts';
 import { LocalHttpServer, readBody } from './local-http-server.ts';
+import { NCMEC_XSD } from './xmllint.ts';
 
 type Step = 'submit' | 'upload' | 'fileinfo' | 'finish' | 'retract';
 /** How a step fails when told to: an HTTP 500, a schema-error response (4100), or no answer at all. */
@@ -19,8 +20,9 @@ export interface StoredReport {
 
 /**
  * A stand-in for NCMEC's ISPWS that checks requests as the published documentation
- * describes them: Basic auth, the five POST paths, text/xml bodies validated against the
- * same transcribed schema, multipart uploads, and the sequence (upload and fileinfo only to
+ * describes them: Basic auth, the five POST paths, text/xml bodies validated with xmllint
+ * against NCMEC's published XSD (../shared/ncmec; a violation is answered with responseCode
+ * 4100, as a schema error), GET /xsd serving that schema, multipart uploads, and the sequence (upload and fileinfo only to
  * an open report, finish only once every uploaded file has its details, retract only open
  * reports). It answers <reportResponse>/<reportDoneResponse> with report and file ids.
  */
@@ -29,6 +31,16 @@ export class NcmecServer {
   /** Every request, by step, with the response code given. */
   readonly calls: { step: string; code: number; reportId?: string }[] = [];
   private readonly failures: { step: Step; mode: FailureMode }[] = [];
+  /** Every document refused for breaking the schema: the step and xmllint's (value-free) errors. */
+  readonly schemaViolations: { step: 'submit' | 'fileinfo'; errors: string[] }[] = [];
+  /**
+   * How GET /xsd answers: the published schema; a stricter "newer" one that no longer lists the
+   * incident type Bulwark reports (so a document valid under the bundled copy fails the live one);
+   * an HTTP error; or something that is not a schema.
+   */
+  xsdAnswer: 'schema' | 'stricter' | 503 | 'not-a-schema' = 'schema';
+  /** GET /xsd requests served. */
+  xsdRequests = 0;
   private readonly server = new LocalHttpServer((request, response) => void this.handle(request, response));
   private readonly held: ServerResponse[] = [];
   private readonly deadlines = new EventDeadlines('the stand-in will not answer this call');
@@ -75,6 +87,15 @@ export class NcmecServer {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const step = url.pathname.replace(/^\/ispws\//, '') as Step;
     if (request.headers.authorization !== `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`) return reply(401, 2000, 'Authentication required', {}, 'reportResponse', step);
+    if (url.pathname === '/ispws/xsd' && request.method === 'GET') {
+      this.xsdRequests++;
+      if (this.xsdAnswer === 503) return reply(503, 1000, 'Server error', {}, 'reportResponse', 'xsd');
+      response.writeHead(200, { 'content-type': 'application/xml; charset=utf-8' });
+      const published = readFileSync(NCMEC_XSD, 'utf8');
+      const stricter = published.replace(/<xs:enumeration value="Child Pornography \(possession, manufacture, and distribution\)" \/>/, '');
+      response.end(this.xsdAnswer === 'schema' ? published : this.xsdAnswer === 'stricter' ? stricter : '<html><body>maintenance</body></html>');
+      return;
+    }
     if (!['submit', 'upload', 'fileinfo', 'finish', 'retract'].includes(step) || !url.pathname.startsWith('/ispws/')) return reply(404, 1210, 'Resource not found', {}, 'reportResponse', step);
     if (request.method !== 'POST') return reply(405, 4000, 'Invalid request', {}, 'reportResponse', step);
     const failure = this.failures.findIndex((candidate) => candidate.step === step);
@@ -98,8 +119,13 @@ export class NcmecServer {
       } catch {
         return reply(400, 4110, 'Malformed XML', {}, 'reportResponse', step);
       }
-      const errors = validateDocument(document, step === 'submit' ? REPORT : FILE_DETAILS);
-      if (errors.length > 0) return reply(400, 4100, `Validation failed: ${errors.length} problem(s)`, {}, 'reportResponse', step);
+      const checked = await validateWithXsd(body.toString('utf8'), NCMEC_XSD);
+      // Without xmllint the stand-in cannot judge a document; it must not pass it unchecked.
+      if (checked.kind === 'unavailable') return reply(500, 1000, `Server error: ${checked.reason}`, {}, 'reportResponse', step);
+      if (checked.kind === 'invalid') {
+        this.schemaViolations.push({ step, errors: checked.errors });
+        return reply(400, 4100, `Validation failed: ${checked.errors.length} problem(s)`, {}, 'reportResponse', step);
+      }
       if (step === 'submit') {
         const id = String(this.nextReportId++);
         this.reports.set(id, { id, state: 'open', xml: document, files: new Map() });

@@ -1,6 +1,14 @@
-import { type IncomingMessage, type Server, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '../../src/actions/signature.ts';
+import { DEMO_ACCOUNT_DETAILS_PATH, demoAccountDetails } from '../../src/demo/demo-platform.ts';
+import type { AccountDetailsRequest } from '../../src/reporting/ncmec/account-details.ts';
+
+/**
+ * How the platform answers Bulwark's account-details callback: the demo platform's made-up
+ * details, a given JSON value or raw body, an HTTP status, or no answer until released.
+ */
+export type AccountDetailsAnswer = { demo: true } | { json: unknown } | { raw: string } | { status: number } | { hold: true };
 
 export interface ReceivedAction {
   type: string;
@@ -24,6 +32,12 @@ const readBody = (request: IncomingMessage) =>
 export class PlatformWebhook {
   readonly received: ReceivedAction[] = [];
   readonly refused: number[] = [];
+  /** Account-details requests received (signature checked), in order. */
+  readonly detailsRequests: AccountDetailsRequest[] = [];
+  /** The answer to the next account-details requests (default: the demo platform's). */
+  detailsAnswer: AccountDetailsAnswer = { demo: true };
+  private readonly heldDetails: ServerResponse[] = [];
+  private heldWaiters: (() => void)[] = [];
   private readonly waiters = new Set<{ matches: (action: ReceivedAction) => boolean; resolve: (action: ReceivedAction) => void; reject: () => void }>();
   private server: Server | undefined;
   url = '';
@@ -37,6 +51,10 @@ export class PlatformWebhook {
       if (!verified) {
         this.refused.push(Date.now());
         response.writeHead(401).end();
+        return;
+      }
+      if (request.url === DEMO_ACCOUNT_DETAILS_PATH) {
+        this.answerDetails(JSON.parse(body) as AccountDetailsRequest, response);
         return;
       }
       const parsed = JSON.parse(body) as Record<string, unknown> & { type: string; target: { kind: string; id: string } };
@@ -54,6 +72,40 @@ export class PlatformWebhook {
     return this;
   }
 
+  /** The account-details callback's URL on this platform. */
+  get accountDetailsUrl(): string {
+    return new URL(DEMO_ACCOUNT_DETAILS_PATH, this.url).toString();
+  }
+
+  private answerDetails(asked: AccountDetailsRequest, response: ServerResponse): void {
+    this.detailsRequests.push(asked);
+    const answer = this.detailsAnswer;
+    if ('hold' in answer) {
+      this.heldDetails.push(response);
+      for (const waiter of this.heldWaiters.splice(0)) waiter();
+      return;
+    }
+    if ('status' in answer) {
+      response.writeHead(answer.status, { 'content-type': 'application/json' }).end('{}');
+      return;
+    }
+    const body = 'raw' in answer ? answer.raw : JSON.stringify('json' in answer ? answer.json : demoAccountDetails(asked));
+    response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  }
+
+  /** Resolves once an account-details request is being held (on its arrival, never on a clock). */
+  detailsHeld(): Promise<void> {
+    if (this.heldDetails.length > 0) return Promise.resolve();
+    return new Promise((resolve) => this.heldWaiters.push(resolve));
+  }
+
+  /** Answers every held account-details request, late (the caller has usually given up by then); returns how many. */
+  releaseHeldDetails(): number {
+    const held = this.heldDetails.splice(0);
+    for (const response of held) response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ late: true }));
+    return held.length;
+  }
+
   /**
    * Waits until an action of the type for the target has arrived, however long the machine
    * takes: it resolves on the request's arrival, never on a clock. It rejects only when the
@@ -69,6 +121,7 @@ export class PlatformWebhook {
   }
 
   async stop(): Promise<void> {
+    for (const response of this.heldDetails.splice(0)) response.destroy();
     for (const waiter of this.waiters) waiter.reject();
     this.waiters.clear();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { type Bulwark, type BulwarkConfig, openBulwark } from '../../app.ts';
 import { registerEnvironmentKey } from '../../auth/api-keys.ts';
 import { startDemoPlatform } from '../../demo/demo-platform.ts';
+import { ncmecConfigFromEnv } from '../../reporting/ncmec/config.ts';
 import { syntheticPlatform } from '../../demo/synthetic-platform.ts';
 import type { PlatformEventInput } from '../../ingest/platform-events.ts';
 import { encodeImage, shapesImage } from '../../demo/benign-images.ts';
@@ -285,6 +286,8 @@ export function demoCommand(program: Command): void {
           dataDir: join(dir, 'data'),
           mediaKey: await demoMediaKey(dir),
           webhooks: { webhookUrl: platform.url, secret: webhookSecret },
+          // Reports filed in the demo ask the demo platform for the account's identifiers (docs/ncmec.md).
+          ncmec: { ...ncmecConfigFromEnv(process.env), accountDetails: { url: platform.accountDetailsUrl, secret: webhookSecret } },
           hashing: hashingWithFlags(hashingConfigFromEnv(process.env), options),
           video: videoConfigFromEnv(process.env),
         });

@@ -58,6 +58,18 @@ export const ncmecRoutes = (ncmec: NcmecReportService): FastifyPluginAsync => as
     async (request) => ncmec.get(request.params.id, { includeXml: request.query.include === 'xml' }),
   );
 
+  app.get(
+    '/ncmec/reports/:id/history',
+    {
+      schema: {
+        tags: ['ncmec'],
+        summary: 'What happened to a report, oldest first: created, schema failures, the platform’s account details supplied or not (counts only), submitted',
+        params: idParams,
+      },
+    },
+    async (request) => ({ history: await ncmec.history(request.params.id) }),
+  );
+
   app.post(
     '/ncmec/reports/:id/retry',
     { schema: { tags: ['ncmec'], summary: 'Send a report again now (an invalid one is rebuilt from its case first)', params: idParams } },

@@ -1,3 +1,5 @@
+import type { SchemaMode } from './schema-source.ts';
+
 /**
  * Who reports, and where to. Personal data (the reporting and contact persons) comes only
  * from configuration or the environment, never from code.
@@ -28,6 +30,14 @@ export interface NcmecConfig {
   /** Policies whose confirmed cases are reported automatically, when auto-reporting is on. */
   autoReportPolicies: string[];
   autoReport: boolean;
+  /**
+   * Which CyberTipline schema every document is validated against before it is sent: 'live'
+   * fetches ISPWS's /xsd (falling back to the bundled copy when that fails), 'bundled' uses the
+   * copy shipped with Bulwark. BULWARK_NCMEC_SCHEMA; default 'live'.
+   */
+  schema: SchemaMode;
+  /** The platform's account-details callback (docs/ncmec.md); absent, reports carry what Bulwark holds. */
+  accountDetails?: { url: string; secret: string; timeoutMs?: number };
 }
 
 /** NCMEC's test environment, named by the ISPWS documentation; production is https://report.cybertip.org/ispws. */
@@ -63,7 +73,27 @@ export function ncmecConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NcmecC
     reportableVerdicts: list(env.BULWARK_NCMEC_VERDICTS) ?? DEFAULT_REPORTABLE_VERDICTS,
     autoReportPolicies: list(env.BULWARK_NCMEC_AUTO_REPORT_POLICIES) ?? DEFAULT_AUTO_REPORT_POLICIES,
     autoReport: env.BULWARK_NCMEC_AUTO_REPORT === 'true' || env.BULWARK_NCMEC_AUTO_REPORT === '1',
+    schema: schemaModeFrom(env.BULWARK_NCMEC_SCHEMA),
+    accountDetails: accountDetailsFrom(env),
   };
+}
+
+function schemaModeFrom(value: string | undefined): SchemaMode {
+  if (value === undefined || value === '' || value === 'live') return 'live';
+  if (value === 'bundled') return 'bundled';
+  throw new Error(`BULWARK_NCMEC_SCHEMA must be live or bundled, not ${JSON.stringify(value)}`);
+}
+
+function accountDetailsFrom(env: NodeJS.ProcessEnv): NcmecConfig['accountDetails'] {
+  const url = env.BULWARK_NCMEC_ACCOUNT_DETAILS_URL;
+  if (!url) return undefined;
+  // The platform that receives the enforcement webhooks answers this callback too; it may share their key.
+  const secret = env.BULWARK_NCMEC_ACCOUNT_DETAILS_SECRET || env.BULWARK_WEBHOOK_SECRET;
+  if (!secret) throw new Error('BULWARK_NCMEC_ACCOUNT_DETAILS_URL is set but neither BULWARK_NCMEC_ACCOUNT_DETAILS_SECRET nor BULWARK_WEBHOOK_SECRET (the signing key) is');
+  const timeout = env.BULWARK_NCMEC_ACCOUNT_DETAILS_TIMEOUT_MS;
+  const timeoutMs = timeout === undefined || timeout === '' ? undefined : Number(timeout);
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new Error(`BULWARK_NCMEC_ACCOUNT_DETAILS_TIMEOUT_MS must be a positive number of milliseconds, not ${JSON.stringify(timeout)}`);
+  return { url, secret, timeoutMs };
 }
 
 export function ncmecConfig(partial: Partial<NcmecConfig> = {}): NcmecConfig {
@@ -73,6 +103,7 @@ export function ncmecConfig(partial: Partial<NcmecConfig> = {}): NcmecConfig {
     reportableVerdicts: DEFAULT_REPORTABLE_VERDICTS,
     autoReportPolicies: DEFAULT_AUTO_REPORT_POLICIES,
     autoReport: false,
+    schema: 'live',
     ...partial,
   };
 }

@@ -6,12 +6,17 @@ import type { EventLog } from '../../events/event-log.ts';
 import { OutboxConsumer } from '../../events/outbox-consumer.ts';
 import { MediaVault } from '../../media/media-vault.ts';
 import type { SqlClient } from '../../store/sql.ts';
+import type { AccountDetailsSource } from './account-details.ts';
 import { CyberTiplineClient, type CyberTiplineApi, NcmecApiError } from './client.ts';
 import type { NcmecConfig } from './config.ts';
 import { buildFileDetailsDocument, buildReportDocument, loadReportFacts, type ReportFile } from './report-builder.ts';
-import { FILE_DETAILS, REPORT } from './schema.ts';
+import { PreSubmission } from './pre-submission.ts';
+import { type ReportHistoryEntry, reportHistory } from './report-history.ts';
+import { REPORT } from './schema.ts';
+import { CyberTiplineSchemaSource } from './schema-source.ts';
 import { validateDocument } from './validator.ts';
-import { parseXml, serializeXml } from './xml.ts';
+import { serializeXml } from './xml.ts';
+import { WebhookAccountDetails } from './webhook-account-details.ts';
 
 export const NCMEC_REPORT_STATUSES = ['draft', 'invalid', 'queued', 'submitting', 'submitted', 'failed', 'retracted'] as const;
 export type NcmecReportStatus = (typeof NCMEC_REPORT_STATUSES)[number];
@@ -78,6 +83,10 @@ export interface NcmecReportServiceOptions {
   onError?: (error: unknown) => void;
   /** Hears every finished attempt: ids and codes only. */
   onAttempt?: (report: NcmecAttemptReport) => void;
+  /** The platform's account-details callback; by default built from config.accountDetails. */
+  accountDetails?: AccountDetailsSource;
+  /** Operator-facing lines (a schema fetch that failed, xmllint missing); never report contents. Default stderr. */
+  log?: (line: string) => void;
 }
 
 interface ReportRow {
@@ -114,7 +123,8 @@ const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
 
 /**
  * CyberTipline reporting: builds a report from a confirmed case, validates it against the
- * transcribed schema (an invalid report is recorded, never sent), and delivers it through
+ * transcribed schema when built and against NCMEC's XSD before each submission (an invalid
+ * report is recorded, never sent; pre-submission.ts), and delivers it through
  * ISPWS (submit, upload, fileinfo, finish). A failure after a report was opened retracts it
  * and the whole sequence is retried later. Reports are claimed like outbox rows, so any
  * number of processes may deliver and a restart loses nothing.
@@ -131,6 +141,7 @@ export class NcmecReportService {
   private readonly onError: (error: unknown) => void;
   private submitting: Promise<number> | undefined;
   private again = false;
+  private readonly preSubmission: PreSubmission;
 
   constructor(
     private readonly sql: SqlClient,
@@ -147,6 +158,11 @@ export class NcmecReportService {
     this.leaseMs = options.leaseMs ?? 10 * 60_000;
     this.random = options.random ?? Math.random;
     this.onError = options.onError ?? (() => undefined);
+    const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+    const { config } = options;
+    const schema = new CyberTiplineSchemaSource({ mode: config.schema ?? 'live', baseUrl, username, password, timeoutMs: options.timeoutMs, deadline: options.deadline, now: this.now, log });
+    const accountDetails = options.accountDetails ?? (config.accountDetails ? new WebhookAccountDetails(config.accountDetails) : undefined);
+    this.preSubmission = new PreSubmission(sql, audit, { schema, accountDetails, log });
   }
 
   /** Whether delivery can happen here: ISPWS credentials (or a transport) are configured. */
@@ -203,7 +219,13 @@ export class NcmecReportService {
     return result.rows.map((row) => this.view(row));
   }
 
-  /** Every document sent for a report, as sent, oldest first. */
+  /** What happened to a report, oldest first (docs/ncmec.md, "History"). */
+  async history(id: number): Promise<ReportHistoryEntry[]> {
+    await this.get(id);
+    return reportHistory(this.sql, id);
+  }
+
+  /** Every document sent for a report, as sent (without the platform's account details), oldest first. */
   async documents(id: number): Promise<NcmecDocument[]> {
     await this.get(id);
     const result = await this.sql.query<NcmecDocument & { sent_at: Date }>(
@@ -364,8 +386,18 @@ export class NcmecReportService {
         if (code === 0) retracted.push(row.open_report_id);
         await this.whileLeased(this.sql, id, `open_report_id = NULL, retracted_ids = retracted_ids || $4::jsonb`, [JSON.stringify(retracted)]);
       }
-      if (validateDocument(parseXml(row.report_xml), REPORT).length > 0) throw new LocalFailure('report invalid');
-      const { reportId } = await api.submit(row.report_xml);
+      const prepared = await this.preSubmission.prepareReport({ id, case_id: Number(row.case_id), attempt, report_xml: row.report_xml, files: row.files });
+      if (prepared.kind === 'invalid') {
+        // Kept with its reasons, never sent; a retry rebuilds it from its case.
+        await this.whileLeased(this.sql, id, `status = 'invalid', validation_errors = $4, next_attempt_at = NULL, last_error = $5, lease_owner = NULL, lease_until = NULL`, [
+          JSON.stringify(prepared.errors),
+          'report invalid against the CyberTipline schema',
+        ]);
+        report('failed', null, 'report invalid');
+        return;
+      }
+      // Only Bulwark's own document is kept (below): the platform's account details are sent, not stored.
+      const { reportId } = await api.submit(prepared.xml);
       opened = reportId;
       await this.sql.transaction(async (tx) => {
         await this.whileLeased(tx, id, 'open_report_id = $4', [reportId]);
@@ -382,10 +414,8 @@ export class NcmecReportService {
         await this.whileLeased(this.sql, id, 'file_ids = $4', [JSON.stringify(fileIds)]);
       }
       for (const { file, fileId } of uploaded) {
-        const details = buildFileDetailsDocument(reportId, fileId, file);
-        const errors = validateDocument(details, FILE_DETAILS);
-        if (errors.length > 0) throw new LocalFailure('file details invalid');
-        const xml = serializeXml(details);
+        const xml = serializeXml(buildFileDetailsDocument(reportId, fileId, file));
+        if (!(await this.preSubmission.checkFileDetails({ id, case_id: Number(row.case_id), attempt }, xml))) throw new LocalFailure('file details invalid');
         await api.fileInfo(xml);
         await this.keep(this.sql, id, attempt, 'file_details', reportId, fileId, file.content_id, xml);
       }
