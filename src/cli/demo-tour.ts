@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { type ReceivedAction, describeAction } from '../demo/demo-platform.ts';
 import type { NetworkDemo } from '../demo/demo-seed.ts';
 
 export interface TourFacts {
@@ -9,7 +10,7 @@ export interface TourFacts {
   keyFromEnv: boolean;
   seconds: number;
   /** What the stand-in platform received while the demo loaded. */
-  received: string[];
+  received: ReceivedAction[];
   queues: { name: string; open: number }[];
   network: NetworkDemo;
   review: { reviewer: string; lead: string; password: string };
@@ -28,7 +29,7 @@ export function demoTour(facts: TourFacts): string {
   const { address, dir, samples, network, review } = facts;
   const auth = 'curl -s -H "Authorization: Bearer $BULWARK_KEY"';
   const consoleUrl = `${address.replace('127.0.0.1', 'localhost')}/console/`;
-  const networks = network.networks.map((n) => `${plural(n.size, 'account')}, ${plural(n.sellers, 'seller')}, ${plural(n.minorContacts, 'minor')} contacted`).join('; ');
+  const networks = network.networks.map((n) => `network ${n.id}: ${plural(n.size, 'account')}, ${plural(n.sellers, 'seller')}, ${plural(n.minorContacts, 'minor')} contacted`);
   const guardrail = JSON.stringify({ viewer: network.minor, candidates: [{ account_id: network.seller }, { account_id: network.ordinary }] });
   const openCases = facts.queues.filter((queue) => queue.open > 0).map((queue) => `${queue.name} ${queue.open}`).join(', ') || 'none';
   const lines = [
@@ -46,16 +47,18 @@ export function demoTour(facts: TourFacts): string {
     '2. Rules, cases and enforcement. The rule file (src/demo/demo-rules.yaml) turns matches, detected',
     '   networks and reports into cases and actions. Actions go as signed webhooks to a stand-in for',
     '   your platform, which prints each one it receives. While the demo loaded it received:',
-    ...(facts.received.length > 0 ? facts.received.map((line) => `     ${line}`) : ['     (nothing: this store was seeded in an earlier run)']),
+    ...receivedLines(facts.received),
     `   Open cases by queue: ${openCases}.`,
     `   ${auth} $BULWARK_URL/v1/cases`,
     '',
-    `3. Review. Decide cases in the console at ${consoleUrl} (media stays blurred and greyscale`,
-    '   until you reveal it); a decision sends its actions to the stand-in platform above.',
+    `3. Review. Decide cases in the console at ${consoleUrl}`,
+    '   (media stays blurred and greyscale until you reveal it); a decision sends its actions to the',
+    '   stand-in platform, which prints them here.',
     `   reviewer: ${review.reviewer}  lead: ${review.lead}  password for both (this run): ${review.password}`,
     '',
     `4. Networks. A synthetic platform of ${plural(network.accounts, 'account')} with planted offender networks;`,
-    `   detection found ${plural(network.networks.length, 'network')}${networks ? ` (${networks})` : ''}.`,
+    `   detection found ${plural(network.networks.length, 'network')}${networks.length ? ':' : '.'}`,
+    ...networks.map((line) => `     ${line}`),
     '   Guardrails then keep their members out of minors\' recommendations:',
     `   ${auth} $BULWARK_URL/v1/networks`,
     `   ${auth} -H "Content-Type: application/json" -d '${guardrail}' $BULWARK_URL/v1/guardrails/recommendations`,
@@ -80,4 +83,19 @@ export function demoTour(facts: TourFacts): string {
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Actions of one kind from one rule are summed up in a line, with one target as an example. */
+function receivedLines(received: ReceivedAction[]): string[] {
+  if (received.length === 0) return ['     (nothing new: this folder was seeded in an earlier run)'];
+  const groups = new Map<string, ReceivedAction[]>();
+  for (const action of received) {
+    const key = `${action.type} ${action.target.kind} ${action.decidedBy}`;
+    groups.set(key, [...(groups.get(key) ?? []), action]);
+  }
+  return [...groups.values()].map((actions) =>
+    actions.length === 1
+      ? `     ${describeAction(actions[0])}`
+      : `     ${actions[0].type} on ${plural(actions.length, actions[0].target.kind)} (decided by ${actions[0].decidedBy}), e.g. ${actions[0].target.id}`,
+  );
 }

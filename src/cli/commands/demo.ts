@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type Bulwark, openBulwark } from '../../app.ts';
-import { startDemoPlatform } from '../../demo/demo-platform.ts';
+import { type ReceivedAction, describeAction, startDemoPlatform } from '../../demo/demo-platform.ts';
 import { DEMO_NOTICE_LOCATION_PATTERNS, SEED_STAGES, activateDemoRules, demoMediaKey, seedBank, seedNetworkDemo, seedReviewDemo } from '../../demo/demo-seed.ts';
 import { locationPatternsFromEnv } from '../../legal/notices.ts';
 import { hashingConfigFromEnv, videoConfigFromEnv } from '../context.ts';
@@ -31,10 +31,14 @@ export function demoCommand(program: Command): void {
           `  data folder: ${dir}\n  loading (about 2 minutes the first time; later runs reuse the folder):\n`,
       );
       // Until the tour is printed, what the stand-in platform receives is kept for the tour's enforcement part.
-      const received: string[] = [];
+      const received: ReceivedAction[] = [];
       let touring = false;
       const webhookSecret = randomBytes(24).toString('base64url');
-      const platform = await startDemoPlatform(webhookSecret, (line) => (touring ? process.stderr.write(`${line}\n`) : received.push(line)));
+      const platform = await startDemoPlatform(
+        webhookSecret,
+        (action) => (touring ? process.stderr.write(`demo platform received: ${describeAction(action)}\n`) : received.push(action)),
+        (line) => process.stderr.write(`${line}\n`),
+      );
       const progress = stageProgress(SEED_STAGES);
       let bulwark: Bulwark | undefined;
       try {
