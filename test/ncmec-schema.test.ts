@@ -145,7 +145,7 @@ describe('schema and account-details settings', () => {
 describe('the demo platform’s account-details callback', () => {
   it('answers a signed request with made-up details in the documented shape, and refuses a forged one', async () => {
     const lines: string[] = [];
-    const platform = await startDemoPlatform('demo-secret', (line) => lines.push(line));
+    const platform = await startDemoPlatform('demo-secret', () => undefined, (line) => lines.push(line));
     try {
       const asked = { report_id: 3, case_id: 4, account_id: 'acct-demo', content_ids: ['content-demo'], incident_date_time: '2024-05-01T09:30:00Z' };
       const outcome = await new WebhookAccountDetails({ url: platform.accountDetailsUrl, secret: 'demo-secret' }).lookUp(asked);

@@ -39,6 +39,11 @@ export interface ParseOptions {
   signalType?: string;
   /** Source recorded on rows that do not name their own. */
   defaultSource?: string;
+  /**
+   * Tags given to every row besides its own, e.g. `demo` for a list the demo's rules should
+   * act on (rules select entries by tag with the `match.tags` fact).
+   */
+  tags?: string[];
 }
 
 const COLUMN_ALIASES: Record<string, keyof Omit<RawBankRow, 'line'>> = {
@@ -94,7 +99,8 @@ export function splitDelimited(text: string, delimiter: string, line: number): s
   return fields.map((f) => f.trim());
 }
 
-function parseTags(raw: string | undefined): string[] {
+/** Tags as a list's tags column, a query or a command line gives them: separated by , ; | or spaces. */
+export function parseTags(raw: string | undefined): string[] {
   if (!raw) return [];
   return raw
     .split(/[;|,\s]+/)
@@ -167,14 +173,15 @@ export function checkStorableRow(row: RawBankRow): RawBankRow {
  * Blank lines and lines starting with # are skipped.
  */
 export async function* parseBankRows(input: Readable, options: ParseOptions): AsyncGenerator<RawBankRow> {
+  const tagged = (row: RawBankRow): RawBankRow => (options.tags?.length ? { ...row, tags: [...row.tags, ...options.tags] } : row);
   if (options.format === 'vpdq') {
-    yield checkStorableRow(await wholeVpdqRow(input, options));
+    yield tagged(checkStorableRow(await wholeVpdqRow(input, options)));
     return;
   }
   const readRow = bankRowReader(options);
   for await (const { line, text } of contentLines(input)) {
     const row = readRow(line, text);
-    if (row) yield row;
+    if (row) yield tagged(row);
   }
 }
 
@@ -228,7 +235,7 @@ async function wholeVpdqRow(input: Readable, options: ParseOptions): Promise<Raw
 export async function* vpdqRowsFromFiles(
   files: readonly string[],
   normalize: (value: string) => string,
-  options: { source?: string } = {},
+  options: { source?: string; tags?: string[] } = {},
 ): AsyncGenerator<RawBankRow> {
   for (const [i, file] of files.entries()) {
     if ((await stat(file)).size > MAX_VPDQ_FILE_BYTES) throw invalid(`${basename(file)}: a vPDQ file larger than ${MAX_VPDQ_FILE_BYTES} bytes is refused`);
@@ -238,6 +245,6 @@ export async function* vpdqRowsFromFiles(
     } catch (error) {
       throw invalid(`${basename(file)}: ${error instanceof Error ? error.message : String(error)}`, { file: basename(file) });
     }
-    yield checkStorableRow({ ...row, line: i + 1 });
+    yield checkStorableRow({ ...row, line: i + 1, tags: options.tags ?? [] });
   }
 }

@@ -7,7 +7,8 @@ import { networkCommands } from './commands/network.ts';
 import { legalCommands } from './commands/legal.ts';
 import { caseCommands, reviewerCommands } from './commands/review.ts';
 import { auditLogCommands } from './commands/audit-log.ts';
-import { serveCommand, demoCommand, migrateCommand } from './commands/serve.ts';
+import { demoCommand } from './commands/demo.ts';
+import { serveCommand, migrateCommand } from './commands/serve.ts';
 import { reportError } from './output.ts';
 
 const program = new Command('bulwark')

@@ -6,13 +6,26 @@ import type { AccountDetails, AccountDetailsRequest } from '../reporting/ncmec/a
 /** Where the demo platform answers Bulwark's account-details callback (docs/ncmec.md). */
 export const DEMO_ACCOUNT_DETAILS_PATH = '/ncmec/account-details';
 
+/** What the demo shows of an action: its type, target and who decided it (never more). */
+export interface ReceivedAction {
+  type: string;
+  target: { kind: string; id: string };
+  decidedBy: string;
+}
+
+export const describeAction = (action: ReceivedAction) => `${action.type} ${action.target.kind} ${action.target.id} (decided by ${action.decidedBy})`;
+
 /**
  * A stand-in for the platform's enforcement endpoint, so the demo shows actions arriving:
- * it checks each request's signature, prints the action's type and target id (never more),
- * and answers that it applied it. It also answers the CyberTipline account-details callback
- * with made-up identifiers from reserved example ranges (platform.example, 192.0.2.0/24).
+ * it checks each request's signature, hands on the action's type, target and decider, and
+ * answers that it applied it. It also answers the CyberTipline account-details callback with
+ * made-up identifiers from reserved example ranges (platform.example, 192.0.2.0/24).
  */
-export async function startDemoPlatform(secret: string, log: (line: string) => void): Promise<{ url: string; accountDetailsUrl: string; close(): Promise<void> }> {
+export async function startDemoPlatform(
+  secret: string,
+  received: (action: ReceivedAction) => void,
+  log: (line: string) => void,
+): Promise<{ url: string; accountDetailsUrl: string; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -30,7 +43,7 @@ export async function startDemoPlatform(secret: string, log: (line: string) => v
         return;
       }
       const action = JSON.parse(body) as { type: string; target: { kind: string; id: string }; decided_by: string };
-      log(`demo platform: ${action.type} ${action.target.kind} ${action.target.id} (decided by ${action.decided_by})`);
+      received({ type: action.type, target: { kind: action.target.kind, id: action.target.id }, decidedBy: action.decided_by });
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ applied: true }));
     });
   });

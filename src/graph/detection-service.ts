@@ -3,7 +3,8 @@ import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { type AccountGraph, AccountGraphBuilder, type GraphBuildOptions, INTERACTION_KINDS, LABEL_CODES } from './account-graph.ts';
 import type { EvasionEvidence } from './ban-evasion.ts';
-import { type DetectionOptions, type LeadReason, type NetworkSummary, detectNetworks } from './network-detector.ts';
+import { type DetectionOptions, type LeadReason, detectNetworks } from './network-detector.ts';
+import { type StoredNetworkSummary, countMinorsContacted, withMinorsContacted } from './minor-contacts.ts';
 
 export const NETWORK_DETECTED_EVENT = 'network.detected';
 export const EVASION_SUSPECTED_EVENT = 'account.evasion_suspected';
@@ -40,7 +41,7 @@ export interface StoredNetwork {
   id: number;
   runId: number;
   status: string;
-  summary: NetworkSummary;
+  summary: StoredNetworkSummary;
   createdAt: Date;
   members: { account: string; role: string; score: number }[];
 }
@@ -149,7 +150,7 @@ export class NetworkDetectionService {
     const external = (index: number) => graph.externalIds[index];
     const storeId = (index: number) => graph.storeIds[index];
     const parameters = Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'onProgress'));
-    const { runId, networkIds, published } = await this.sql.transaction(async (tx) => {
+    const { runId, networkIds, summaries, published } = await this.sql.transaction(async (tx) => {
       const run = await tx.query<{ id: number }>(
         'INSERT INTO detection_runs (started_at, parameters, stats) VALUES ($1, $2::jsonb, $3::jsonb) RETURNING id',
         [startedAt, JSON.stringify(parameters), JSON.stringify({ ...result.stats, accounts: graph.accountCount, interactions: graph.out.targets.length, features: graph.featureCount, seeds: result.seeds.length })],
@@ -172,10 +173,13 @@ export class NetworkDetectionService {
       );
       const published: DomainEvent[] = [];
       const networkIds: number[] = [];
+      const summaries: StoredNetworkSummary[] = [];
       for (const network of result.networks) {
+        const summary = withMinorsContacted(network.summary, await countMinorsContacted(tx, network.members.map((member) => storeId(member.account))));
+        summaries.push(summary);
         const inserted = await tx.query<{ id: number }>(
           'INSERT INTO networks (run_id, member_count, summary) VALUES ($1, $2, $3::jsonb) RETURNING id',
-          [runId, network.members.length, JSON.stringify(network.summary)],
+          [runId, network.members.length, JSON.stringify(summary)],
         );
         const networkId = Number(inserted.rows[0].id);
         networkIds.push(networkId);
@@ -192,7 +196,7 @@ export class NetworkDetectionService {
           await this.events.append(tx, NETWORK_DETECTED_EVENT, `network:${networkId}`, {
             network_id: networkId,
             run_id: runId,
-            summary: network.summary,
+            summary,
             members: network.members.map((member) => ({ account_id: external(member.account), role: member.role })),
           }),
         );
@@ -216,7 +220,7 @@ export class NetworkDetectionService {
           }),
         );
       }
-      return { runId, networkIds, published };
+      return { runId, networkIds, summaries, published };
     });
     this.events.published(published);
     const saveMs = performance.now() - saveStart;
@@ -232,7 +236,7 @@ export class NetworkDetectionService {
         size: network.summary.size,
         sellers: network.summary.sellers,
         buyers: network.summary.buyers,
-        text: network.summary.text,
+        text: summaries[index].text,
       })),
       evasions: result.evasions.length,
       timings: { loadMs, analysisMs, saveMs, pageRankMs: result.stats.pageRankMs, communitiesMs: result.stats.communitiesMs, evasionMs: result.stats.evasionMs },
@@ -264,7 +268,7 @@ export class NetworkDetectionService {
   }
 
   async network(id: number): Promise<StoredNetwork> {
-    const found = await this.sql.query<{ id: number; run_id: number; status: string; summary: NetworkSummary; created_at: Date }>(
+    const found = await this.sql.query<{ id: number; run_id: number; status: string; summary: StoredNetworkSummary; created_at: Date }>(
       'SELECT id, run_id, status, summary, created_at FROM networks WHERE id = $1',
       [id],
     );

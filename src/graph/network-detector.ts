@@ -67,8 +67,6 @@ export interface NetworkSummary {
   seeds: number;
   confirmed: number;
   minors: number;
-  /** Minor accounts outside the network that members follow or message. */
-  minorContacts: number;
   internalEdges: number;
   density: number;
   sharedFeatures: { kind: string; value?: string; members: number }[];
@@ -154,7 +152,7 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
     if (node >= n || isSeed[node] || scores[node] <= 0) continue;
     if (graph.label[node] === LABEL_CLEARED || !Number.isNaN(graph.deletedAt[node])) continue;
     // Minors near a network are its possible victims, not its members: they are counted in
-    // each network's summary (minorContacts) and never ranked or grouped as suspects.
+    // each network's stored summary (minor-contacts.ts) and never ranked or grouped as suspects.
     if (graph.minor[node]) continue;
     candidates.push(node);
   }
@@ -290,7 +288,6 @@ function describeNetwork(
   const inbound = new Map<number, number>();
   const outbound = new Map<number, number>();
   let internalEdges = 0;
-  const minorContacts = new Set<number>();
   for (const account of group) {
     let out = 0;
     for (let k = graph.out.offsets[account]; k < graph.out.offsets[account + 1]; k++) {
@@ -299,7 +296,7 @@ function describeNetwork(
       if (inGroup.has(target)) {
         internalEdges++;
         if (kinds & (FOLLOW | MESSAGE)) out++;
-      } else if (graph.minor[target] && kinds & (FOLLOW | MESSAGE)) minorContacts.add(target);
+      }
     }
     outbound.set(account, out);
     let incoming = 0;
@@ -346,13 +343,11 @@ function describeNetwork(
     seeds: seedCount,
     confirmed,
     minors,
-    minorContacts: minorContacts.size,
     internalEdges,
     density: possible > 0 ? Math.round((internalEdges / possible) * 10000) / 10000 : 0,
     sharedFeatures: shared.slice(0, 10),
     text:
       `${group.length} accounts (${confirmed} confirmed, ${seedCount} seeds): ${sellerCount} seller${sellerCount === 1 ? '' : 's'}, ${buyerCount} buyer${buyerCount === 1 ? '' : 's'}` +
-      (minorContacts.size > 0 ? `; members contact ${minorContacts.size} minor account${minorContacts.size === 1 ? '' : 's'} outside the network` : '') +
       (minors > 0 ? `; ${minors} member${minors === 1 ? ' is a minor' : 's are minors'}` : ''),
   };
   return { members, summary };

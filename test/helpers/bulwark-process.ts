@@ -17,11 +17,15 @@ export interface BulwarkProcess {
 }
 
 /**
- * `bulwark serve --role <role>` as a child process on a free port, resolved once it says it
+ * `bulwark serve --role <role>` (on PostgreSQL, or for role all the embedded store in dataDir) as a child process on a free port, resolved once it says it
  * is listening (api) or running (worker).
  */
-export async function startBulwarkProcess(role: Role, options: { databaseUrl: string; natsUrl?: string; env?: NodeJS.ProcessEnv }): Promise<BulwarkProcess> {
-  const args = [BIN, '--database-url', options.databaseUrl, 'serve', '--role', role, '--port', '0', ...(role === 'worker' ? ['--health-port', '0'] : [])];
+export async function startBulwarkProcess(
+  role: Role,
+  options: ({ databaseUrl: string } | { dataDir: string }) & { natsUrl?: string; env?: NodeJS.ProcessEnv },
+): Promise<BulwarkProcess> {
+  const store = 'databaseUrl' in options ? ['--database-url', options.databaseUrl] : ['--data-dir', options.dataDir];
+  const args = [BIN, ...store, 'serve', '--role', role, '--port', '0', ...(role === 'worker' ? ['--health-port', '0'] : [])];
   if (options.natsUrl) args.push('--nats-url', options.natsUrl);
   const child = spawn(process.execPath, args, { env: { ...process.env, BULWARK_LOG_LEVEL: 'warn', ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -1,4 +1,5 @@
 import type { AccountDirectory } from '../../graph/accounts.ts';
+import { storedMinorsContactedSql } from '../../graph/minor-contacts.ts';
 import type { SqlClient } from '../../store/sql.ts';
 import type { DecisionOption, NetworkSection } from '../types.ts';
 import { type CaseSubjectType, type DecisionContext, type DecisionEffects, DISMISS, ESCALATE, noEffects, request } from './subject-type.ts';
@@ -37,12 +38,7 @@ export class NetworkSubject implements CaseSubjectType {
        WHERE e.src = ANY($1::integer[]) AND e.dst = ANY($1::integer[]) AND e.active`,
       [ids],
     );
-    const minors = await client.query<{ n: number }>(
-      `SELECT count(DISTINCT o.id) AS n FROM account_edges e
-       JOIN accounts o ON o.id = CASE WHEN e.src = ANY($1::integer[]) THEN e.dst ELSE e.src END
-       WHERE (e.src = ANY($1::integer[]) OR e.dst = ANY($1::integer[])) AND o.minor IS TRUE`,
-      [members.map((member) => member.id)],
-    );
+    const minors = await client.query<{ n: number }>(`SELECT ${storedMinorsContactedSql('n')} AS n FROM networks n WHERE n.id = $1`, [networkId]);
     const network: NetworkSection = {
       network_id: networkId,
       size: members.length,

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { IMPORT_FORMATS, type ImportFormat, formatFromFileName, parseBankRows, vpdqRowsFromFiles } from '../../banks/import-formats.ts';
+import { IMPORT_FORMATS, type ImportFormat, formatFromFileName, parseBankRows, parseTags, vpdqRowsFromFiles } from '../../banks/import-formats.ts';
 import { invalid } from '../../errors.ts';
 import type { BankMatchSettings } from '../../banks/match-settings.ts';
 import { bankJson, entryJson, matchSettingsJson } from '../../http/serialize.ts';
@@ -143,11 +143,12 @@ export function bankCommands(program: Command): void {
     .option('--signal-type <type>', 'signal type of every row, for lists of bare values')
     .option('--source <text>', 'source recorded on rows that name none (default: the file name)')
     .option('--on-duplicate <mode>', 'skip: count entries already present; error: refuse the import', 'skip')
+    .option('--tags <tags>', 'tags for every row besides its own, comma-separated (e.g. demo: the demo rules act on entries tagged demo)')
     .action(
       async (
         name: string,
         file: string,
-        options: { format?: string; signalType?: string; source?: string; onDuplicate: string },
+        options: { format?: string; signalType?: string; source?: string; onDuplicate: string; tags?: string },
         command: Command,
       ) =>
         withBulwark(command, async (bulwark, { json }) => {
@@ -167,7 +168,7 @@ export function bankCommands(program: Command): void {
               ? (await readdir(file)).filter((entry) => entry.toLowerCase().endsWith('.txt')).sort().map((entry) => join(file, entry))
               : [file];
             if (files.length === 0) throw invalid(`no vPDQ hash files (*.txt) in ${file}`);
-            const rows = vpdqRowsFromFiles(files, (value) => bulwark.signals.normalize('vpdq', value).value, { source: options.source });
+            const rows = vpdqRowsFromFiles(files, (value) => bulwark.signals.normalize('vpdq', value).value, { source: options.source, tags: parseTags(options.tags) });
             return print(await bulwark.banks.importRows(name, rows, { sourceName: options.source ?? basename(file), format, onDuplicate: options.onDuplicate }));
           }
           const size = info?.size;
@@ -184,7 +185,7 @@ export function bankCommands(program: Command): void {
           try {
             const result = await bulwark.banks.importRows(
               name,
-              parseBankRows(input, { format, signalType: options.signalType, defaultSource: sourceName }),
+              parseBankRows(input, { format, signalType: options.signalType, defaultSource: sourceName, tags: parseTags(options.tags) }),
               { sourceName, format, onDuplicate: options.onDuplicate, onProgress: () => progress.update(bytes) },
             );
             progress.stop();

@@ -1,30 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import sharp from 'sharp';
 import { type Bulwark, type BulwarkConfig, openBulwark } from '../../app.ts';
 import { registerEnvironmentKey } from '../../auth/api-keys.ts';
-import { startDemoPlatform } from '../../demo/demo-platform.ts';
-import { ncmecConfigFromEnv } from '../../reporting/ncmec/config.ts';
-import { syntheticPlatform } from '../../demo/synthetic-platform.ts';
-import type { PlatformEventInput } from '../../ingest/platform-events.ts';
-import { encodeImage, shapesImage } from '../../demo/benign-images.ts';
 import { buildServer, trustProxyFromEnv } from '../../http/server.ts';
-import { hashContent } from '../../signals/hash-content.ts';
 import { BulwarkError } from '../../errors.ts';
 import { recordServerAddress } from '../../store/embedded-lock.ts';
 import { migrate } from '../../store/migrate.ts';
 import { openSql } from '../../store/sql.ts';
-import { bulwarkConfig, globals, type GlobalOptions, hashingConfigFromEnv, videoConfigFromEnv } from '../context.ts';
+import { bulwarkConfig, globals, type GlobalOptions } from '../context.ts';
 import { printJson } from '../output.ts';
 import { type Distributed, startDistributed } from '../../distributed/runtime.ts';
 import { natsSettingsFromEnv, ROLES, type Role } from '../../distributed/settings.ts';
 import { serveWorkerHealth } from '../../distributed/worker-health.ts';
 
-interface ServeOptions {
+export interface ServeOptions {
   port: number;
   host: string;
   bodyLimit: number;
@@ -42,7 +31,7 @@ function serveConfig(command: Command, options: ServeOptions) {
 }
 
 /** Hashing settings: the --hash-workers and --hash-queue flags over those from the environment. */
-function hashingWithFlags(fromEnv: BulwarkConfig['hashing'], options: ServeOptions): BulwarkConfig['hashing'] {
+export function hashingWithFlags(fromEnv: BulwarkConfig['hashing'], options: ServeOptions): BulwarkConfig['hashing'] {
   return {
     ...fromEnv,
     ...(options.hashWorkers !== undefined ? { workers: options.hashWorkers } : {}),
@@ -52,11 +41,15 @@ function hashingWithFlags(fromEnv: BulwarkConfig['hashing'], options: ServeOptio
 
 const storeOf = (options: GlobalOptions) => (options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir });
 
-async function serve(bulwark: Bulwark, options: ServeOptions, distributed?: Distributed): Promise<string> {
+/**
+ * Listens until SIGINT or SIGTERM. The request log's level is BULWARK_LOG_LEVEL, else
+ * defaultLogLevel (the demo keeps its console quiet with warn).
+ */
+export async function serve(bulwark: Bulwark, options: ServeOptions, distributed?: Distributed, defaultLogLevel = 'info'): Promise<string> {
   const envKey = process.env.BULWARK_API_KEY ? await registerEnvironmentKey(bulwark.apiKeys, process.env.BULWARK_API_KEY) : undefined;
   const app = await buildServer(bulwark, {
     bodyLimit: options.bodyLimit,
-    logger: { level: process.env.BULWARK_LOG_LEVEL ?? 'info' },
+    logger: { level: process.env.BULWARK_LOG_LEVEL || defaultLogLevel },
     trustProxy: trustProxyFromEnv(process.env.BULWARK_TRUST_PROXY),
     distributed,
   });
@@ -96,7 +89,7 @@ function listenError(error: unknown, options: ServeOptions): unknown {
  * The demo seeds its store for a while before it listens: trying the port first reports a
  * port in use in a moment rather than after that; listen still catches one taken since.
  */
-async function assertPortFree(options: ServeOptions): Promise<void> {
+export async function assertPortFree(options: ServeOptions): Promise<void> {
   if (options.port === 0) return;
   const probe = createServer();
   try {
@@ -110,7 +103,7 @@ async function assertPortFree(options: ServeOptions): Promise<void> {
   await new Promise<void>((done) => probe.close(() => done()));
 }
 
-function serveOptions(command: Command): Command {
+export function serveOptions(command: Command): Command {
   return command
     .option('--port <n>', 'port to listen on', (v) => Number.parseInt(v, 10), Number(process.env.PORT ?? 8080))
     .option('--host <host>', 'address to listen on', process.env.BULWARK_HOST ?? '127.0.0.1')
@@ -175,181 +168,5 @@ export function migrateCommand(program: Command): void {
       } finally {
         await sql.close();
       }
-    });
-}
-
-/**
- * The network half of the demo: a small synthetic platform (benign, seeded) with planted
- * networks, two buyers of each labelled confirmed, a placeholder term list, and one
- * detection run. Done once per demo store.
- */
-async function seedNetworkDemo(bulwark: Bulwark): Promise<{ accounts: number; summary: string; minor: string; seller: string; ordinary: string }> {
-  const platform = syntheticPlatform({ seed: 2, accounts: 2000, networks: 3, impressionViewers: 300 });
-  const minor = platform.truth.minors[0];
-  const seller = platform.truth.networks[0].sellers[0];
-  const members = new Set(platform.truth.networks.flatMap((n) => n.members));
-  const minors = new Set(platform.truth.minors);
-  let ordinary = '';
-  for (let i = 0; !ordinary || members.has(ordinary) || minors.has(ordinary); i++) ordinary = `acct-${String(i).padStart(6, '0')}`;
-  const existing = await bulwark.sql.query<{ n: number }>('SELECT count(*) AS n FROM accounts');
-  if (Number(existing.rows[0].n) === 0) {
-    process.stderr.write('loading the network demo (a synthetic platform)…\n');
-    await bulwark.terms.replace('demo-terms', 'block', [{ id: 'alpha', term: 'term-alpha' }]);
-    let batch: PlatformEventInput[] = [];
-    for (const event of platform.events()) {
-      batch.push(event);
-      if (batch.length === 5000) {
-        await bulwark.platformEvents.ingest(batch);
-        batch = [];
-      }
-    }
-    if (batch.length > 0) await bulwark.platformEvents.ingest(batch);
-    for (const network of platform.truth.networks) for (const buyer of network.buyers.slice(0, 2)) await bulwark.accounts.label(buyer, 'confirmed', 'demo');
-    await bulwark.detection.run();
-    await bulwark.guardrail.refresh();
-  }
-  const networks = await bulwark.detection.networks();
-  const summary = `${networks.length} networks found (${networks.map((n) => `${n.summary.size} accounts, ${n.summary.sellers} sellers`).join('; ')})`;
-  return { accounts: platform.accountCount, summary, minor, seller, ordinary };
-}
-
-/** The demo's media key lives beside its store, so media sealed in one run opens in the next. */
-async function demoMediaKey(dir: string): Promise<string> {
-  if (process.env.BULWARK_MEDIA_KEY) return process.env.BULWARK_MEDIA_KEY;
-  const file = join(dir, 'media.key');
-  try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch {
-    const key = randomBytes(32).toString('hex');
-    await writeFile(file, `${key}\n`, { mode: 0o600 });
-    return key;
-  }
-}
-
-/**
- * The review half of the demo (its rule file goes live before anything else arrives, so
- * detection and uploads open cases): a few uploads (an exact copy of a bank picture, two
- * re-encoded ones, an unrelated one) and a trusted-flagger report arrive once per store;
- * a reviewer and a lead get fresh passwords every run.
- */
-async function activateDemoRules(bulwark: Bulwark): Promise<void> {
-  if (bulwark.rules.current()) return;
-  const source = await readFile(fileURLToPath(new URL('../../demo/demo-rules.yaml', import.meta.url)), 'utf8');
-  await bulwark.rules.activate(source, 'demo-rules.yaml', 'demo');
-}
-
-async function seedReviewDemo(bulwark: Bulwark): Promise<{ reviewer: string; lead: string; password: string }> {
-  const uploaded = await bulwark.sql.query('SELECT 1 FROM content LIMIT 1');
-  if (uploaded.rows.length === 0) {
-    const picture = (seed: number) => encodeImage(shapesImage(seed, 480, 360), 'png');
-    const uploads: [string, Buffer][] = [
-      ['demo-upload-1', await picture(3)],
-      ['demo-upload-2', await sharp(await picture(5)).resize(420).jpeg({ quality: 75 }).toBuffer()],
-      ['demo-upload-3', await sharp(await picture(8)).resize(360).jpeg({ quality: 60 }).toBuffer()],
-      ['demo-upload-4', await picture(4242)],
-    ];
-    for (const [contentId, media] of uploads) await bulwark.content.submit({ contentId, accountId: `uploader-${contentId.slice(-1)}`, contentType: 'photo', media });
-    await bulwark.reports.submit({ reporter_kind: 'trusted_flagger', flagger: 'demo-hotline', category: 'child-safety', subject: { kind: 'account', id: 'uploader-3' } });
-    await bulwark.rules.runner.drain();
-  }
-  const password = randomBytes(12).toString('base64url');
-  const accounts: [string, 'reviewer' | 'lead'][] = [['demo-reviewer', 'reviewer'], ['demo-lead', 'lead']];
-  const existing = new Set((await bulwark.reviewers.list()).map((reviewer) => reviewer.username));
-  for (const [username, role] of accounts) {
-    if (existing.has(username)) await bulwark.reviewers.setPassword(username, password, 'demo');
-    else await bulwark.reviewers.create({ username, password, role, teams: ['known-media-specialists'] }, 'demo');
-  }
-  return { reviewer: 'demo-reviewer', lead: 'demo-lead', password };
-}
-
-/**
- * The demo seeds a store with a bank of benign generated pictures, writes sample uploads
- * (one bank image re-encoded and resized, one unrelated picture) and starts the server.
- */
-export function demoCommand(program: Command): void {
-  serveOptions(program.command('demo').description('start Bulwark on the embedded store with a small demo bank of generated images'))
-    .option('--dir <dir>', 'folder for the demo store and sample images', '.bulwark/demo')
-    .action(async (options: ServeOptions & { dir: string }) => {
-      const dir = resolve(options.dir);
-      await assertPortFree(options);
-      await mkdir(dir, { recursive: true });
-      const webhookSecret = randomBytes(24).toString('base64url');
-      const platform = await startDemoPlatform(webhookSecret, (line) => process.stderr.write(`${line}\n`));
-      let bulwark: Bulwark | undefined;
-      let address: string;
-      let network: Awaited<ReturnType<typeof seedNetworkDemo>>;
-      let review: Awaited<ReturnType<typeof seedReviewDemo>>;
-      let key: string;
-      let samples: string;
-      try {
-        bulwark = await openBulwark({
-          dataDir: join(dir, 'data'),
-          mediaKey: await demoMediaKey(dir),
-          webhooks: { webhookUrl: platform.url, secret: webhookSecret },
-          // Reports filed in the demo ask the demo platform for the account's identifiers (docs/ncmec.md).
-          ncmec: { ...ncmecConfigFromEnv(process.env), accountDetails: { url: platform.accountDetailsUrl, secret: webhookSecret } },
-          hashing: hashingWithFlags(hashingConfigFromEnv(process.env), options),
-          video: videoConfigFromEnv(process.env),
-        });
-        samples = join(dir, 'samples');
-        await mkdir(samples, { recursive: true });
-        const banks = await bulwark.banks.list();
-        if (!banks.some((bank) => bank.name === 'demo-known-media')) {
-          await bulwark.banks.create('demo-known-media', 'Demo bank: hashes of benign generated pictures standing in for known media');
-          const rows = [];
-          for (let seed = 1; seed <= 20; seed++) {
-            const png = await encodeImage(shapesImage(seed, 480, 360), 'png');
-            if (seed === 1) await writeFile(join(samples, 'known-original.png'), png);
-            for (const signal of await hashContent(bulwark.signals, 'photo', png)) {
-              rows.push({ line: seed, signalType: signal.signalType, value: signal.value, source: 'demo generator', tags: ['demo'] });
-            }
-          }
-          await bulwark.banks.importRows('demo-known-media', rows, { sourceName: 'demo generator', format: 'generated' });
-          const original = await encodeImage(shapesImage(1, 480, 360), 'png');
-          await writeFile(join(samples, 'known-resized.jpg'), await sharp(original).resize(400).jpeg({ quality: 70 }).toBuffer());
-          await writeFile(join(samples, 'unrelated.png'), await encodeImage(shapesImage(999, 480, 360), 'png'));
-        }
-        await activateDemoRules(bulwark);
-        network = await seedNetworkDemo(bulwark);
-        review = await seedReviewDemo(bulwark);
-        key = process.env.BULWARK_API_KEY ?? (await bulwark.apiKeys.create('demo')).key;
-        address = await serve(bulwark, options);
-      } catch (error) {
-        // The demo platform's server, hashing threads and timers would keep the process alive after the error.
-        await bulwark?.close();
-        await platform.close();
-        throw error;
-      }
-      const guardrailBody = JSON.stringify({ viewer: network.minor, candidates: [{ account_id: network.seller }, { account_id: network.ordinary }] });
-      process.stderr.write(
-        [
-          '',
-          `Bulwark demo listening on ${address}`,
-          `  OpenAPI document: ${address}/openapi.json`,
-          `  API key for this demo: ${key}`,
-          `  sample images: ${samples}`,
-          '',
-          'Try:',
-          `  curl -s -H "Authorization: Bearer ${key}" ${address}/v1/banks`,
-          `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: image/jpeg" --data-binary @${join(samples, 'known-resized.jpg')} ${address}/v1/match`,
-          `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: image/png" --data-binary @${join(samples, 'unrelated.png')} ${address}/v1/match`,
-          '',
-          `Network demo: a synthetic platform of ${network.accounts.toLocaleString()} accounts with planted networks; ${network.summary}`,
-          `  curl -s -H "Authorization: Bearer ${key}" ${address}/v1/networks`,
-          `  curl -s -H "Authorization: Bearer ${key}" "${address}/v1/detection/leads?limit=5"`,
-          `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '${guardrailBody}' ${address}/v1/guardrails/recommendations`,
-          `  curl -s -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '{"query":"T3RM alpha"}' ${address}/v1/guardrails/search`,
-          `  curl -s -H "Authorization: Bearer ${key}" "${address}/v1/audit/recommendations?format=html" > audit.html`,
-          '',
-          `Review console: ${address.replace('127.0.0.1', 'localhost')}/console/  (media stays blurred and greyscale until you reveal it)`,
-          `  reviewer: ${review.reviewer}  lead: ${review.lead}  password for both (this run): ${review.password}`,
-          `  cases open: ${(await bulwark.cases.queues()).map((q) => `${q.name} ${q.open}`).join(', ')}; enforcement goes to a demo platform that prints what it receives`,
-          `  curl -s -H "Authorization: Bearer ${key}" ${address}/v1/cases`,
-          '',
-          `DSA and NCMEC: the public notice form is at ${address}/notices; decisions give statements of reasons (${address}/v1/dsa/statements)`,
-          `  curl -s -H "Authorization: Bearer ${key}" "${address}/v1/dsa/transparency-report?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z&format=html" > transparency.html`,
-          '',
-        ].join('\n'),
-      );
     });
 }

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Bulwark } from '../../app.ts';
 import { BANK_KINDS } from '../../banks/bank-controls.ts';
-import { parseBankRows, type ImportFormat } from '../../banks/import-formats.ts';
+import { parseBankRows, parseTags, type ImportFormat } from '../../banks/import-formats.ts';
 import { invalid } from '../../errors.ts';
 import { bankJson, entryJson } from '../serialize.ts';
 
@@ -185,6 +185,7 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
           signal_type: z.string().optional(),
           source: z.string().max(500).optional(),
           on_duplicate: z.enum(['skip', 'error']).optional(),
+          tags: z.string().max(1000).optional().describe('tags for every row besides its own, comma-separated (e.g. demo: the demo rules act on entries tagged demo)'),
         }),
       },
     },
@@ -198,6 +199,7 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
         format,
         signalType: request.query.signal_type,
         defaultSource: request.query.source,
+        tags: parseTags(request.query.tags),
       });
       const result = await bulwark.banks.importRows(request.params.name, rows, {
         sourceName: request.query.source ?? `api:${request.apiKey?.name ?? 'unknown'}`,

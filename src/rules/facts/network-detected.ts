@@ -10,8 +10,9 @@ const payloadSchema = z.object({
 });
 
 /**
- * Network detection found a network (emitted once per network per run). Size and roles
- * are as the run found them; labels, contacts and risk are read from the store as they are now.
+ * Network detection found a network (emitted once per network per run). Size, roles and the
+ * minors contacted are as the run found and stored them; labels and risk are read from the
+ * store as they are now.
  */
 export class NetworkDetectedFacts implements FactProvider {
   readonly eventType = NETWORK_DETECTED_EVENT;
@@ -22,7 +23,7 @@ export class NetworkDetectedFacts implements FactProvider {
     { name: 'network.sellers', type: 'number', description: 'members in the seller role' },
     { name: 'network.buyers', type: 'number', description: 'members in the buyer role' },
     { name: 'network.confirmed_members', type: 'number', description: 'members whose account is labelled confirmed (null without a store)' },
-    { name: 'network.minors_contacted', type: 'number', description: 'distinct minor accounts with an interaction to or from a member (null without a store)' },
+    { name: 'network.minors_contacted', type: 'number', description: 'distinct minor accounts outside the network with any interaction to or from a member, ended follows included, counted when detection stored the network: the figure the networks API and the case show (null without a store)' },
     { name: 'network.mean_risk', type: 'number', description: 'mean risk of the members, 0-1 (null without a store or when no member has one)' },
   ];
 

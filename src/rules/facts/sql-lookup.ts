@@ -1,4 +1,5 @@
 import type { SqlClient } from '../../store/sql.ts';
+import { storedMinorsContactedSql } from '../../graph/minor-contacts.ts';
 import type { AccountFacts, ContentFacts, FactLookup, NetworkFacts } from '../types.ts';
 
 interface AccountRow {
@@ -47,18 +48,15 @@ export class SqlFactLookup implements FactLookup {
   }
 
   async network(networkId: number): Promise<NetworkFacts | undefined> {
-    // Contacts count every interaction ever recorded, unfollowed follows included: a
-    // contact that was made does not stop mattering when it ends.
+    // minors_contacted is the figure detection stored with the network (minor-contacts.ts), so the
+    // rule reason says what the API and the case say.
     const result = await this.sql.query<NetworkRow>(
       `SELECT n.id, n.member_count, n.status,
               (SELECT count(*) FROM network_members m JOIN accounts a ON a.id = m.account_id
                 WHERE m.network_id = n.id AND a.label = 'confirmed') AS confirmed_members,
               (SELECT avg(a.risk) FROM network_members m JOIN accounts a ON a.id = m.account_id
                 WHERE m.network_id = n.id) AS mean_risk,
-              (SELECT count(*) FROM accounts x WHERE x.minor AND x.id IN (
-                 SELECT e.dst FROM network_members m JOIN account_edges e ON e.src = m.account_id WHERE m.network_id = n.id
-                 UNION
-                 SELECT e.src FROM network_members m JOIN account_edges e ON e.dst = m.account_id WHERE m.network_id = n.id)) AS minors_contacted
+              ${storedMinorsContactedSql('n')} AS minors_contacted
        FROM networks n WHERE n.id = $1`,
       [networkId],
     );
