@@ -21,10 +21,13 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime
-# ffmpeg and ffprobe decode videos for vPDQ hashing; tini reaps those child processes and
-# passes SIGTERM on, so a stop lets Bulwark finish its requests and close the store.
+# ffmpeg and ffprobe decode videos for vPDQ hashing; Debian's ffmpeg adds about 700 MB, so
+# `--build-arg WITH_VIDEO=false` leaves it out (video uploads then answer 503 naming ffmpeg).
+# tini reaps ffmpeg's processes and passes SIGTERM on, so a stop lets Bulwark finish its
+# requests and close the store.
+ARG WITH_VIDEO=true
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg tini \
+ && apt-get install -y --no-install-recommends tini $([ "$WITH_VIDEO" = true ] && echo ffmpeg) \
  && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production \
