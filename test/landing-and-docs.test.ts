@@ -70,6 +70,7 @@ describe('the landing page and the API reference', () => {
     const response = await app.inject({ method: 'GET', url: '/docs' });
     assert.equal(response.statusCode, 200);
     assert.match(String(response.headers['content-type']), /^text\/html/);
+    assert.match(String(response.headers['content-security-policy']), /default-src 'self'.*script-src 'self'/);
     const urls = referencedUrls(response.body);
     assert.ok(urls.some((url) => url.endsWith('/swagger-ui-bundle.js')), 'the page loads the Swagger UI bundle');
     for (const url of urls) {
