@@ -69,5 +69,9 @@ describe('Dockerfile and compose.yaml', () => {
     assert.ok(nats.command?.includes('-js'), 'NATS runs with JetStream');
     const example = read('.env.example');
     for (const name of Object.keys(api.environment ?? {})) assert.match(example, new RegExp(`^# ${name}=`, 'm'), `${name} is in .env.example`);
+    // Compose fills ${NAME:-default} from .env: each such variable is listed there with that default.
+    const interpolated = [...read('compose.yaml').matchAll(/\$\{([A-Z_]+):-([^}]*)\}/g)];
+    assert.ok(interpolated.length > 0);
+    for (const [, name, fallback] of interpolated) assert.ok(example.includes(`# ${name}=${fallback}\n`), `# ${name}=${fallback} is in .env.example`);
   });
 });
