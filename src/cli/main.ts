@@ -10,10 +10,11 @@ import { auditLogCommands } from './commands/audit-log.ts';
 import { demoCommand } from './commands/demo.ts';
 import { serveCommand, migrateCommand } from './commands/serve.ts';
 import { reportError } from './output.ts';
+import { BULWARK_VERSION } from '../version.ts';
 
 const program = new Command('bulwark')
   .description('Bulwark: detect known abuse media, find the networks that trade it, and act on it.')
-  .version('0.1.0')
+  .version(BULWARK_VERSION)
   .addOption(new Option('--data-dir <dir>', 'folder of the embedded store').env('BULWARK_DATA_DIR').default('.bulwark/data'))
   .addOption(new Option('--database-url <url>', 'PostgreSQL server to use instead of the embedded store').env('BULWARK_DATABASE_URL'))
   .option('--json', 'machine-readable output for scripts')

@@ -8,6 +8,9 @@ import { assertStorable } from '../validation/edge.ts';
 import { answerExpectContinue } from './expect-continue.ts';
 import { problem, problemFromError, sendProblem } from './problem.ts';
 import { withRequestLogSerializer } from './request-log.ts';
+import { BULWARK_VERSION } from '../version.ts';
+import { API_DOCS_PREFIX, registerApiDocs } from './routes/api-docs.ts';
+import { landingRoutes } from './routes/landing.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { bankRoutes } from './routes/banks.ts';
 import { contentRoutes } from './routes/content.ts';
@@ -80,7 +83,9 @@ export function trustProxyFromEnv(value: string | undefined): TrustProxy {
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
 
 // The notice form is public by law (DSA Art. 16): anyone may send a notice without an account.
-const PUBLIC_PATHS = new Set(['/healthz', '/openapi.json', '/notices']);
+// The landing page and the API reference show no data, so a browser reaches them without a key.
+const PUBLIC_PATHS = new Set(['/', '/favicon.ico', '/healthz', '/openapi.json', '/notices']);
+const isApiDocsPath = (path: string) => path === API_DOCS_PREFIX || path.startsWith(`${API_DOCS_PREFIX}/`);
 
 export type App = FastifyInstance;
 
@@ -130,7 +135,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0];
     // The console and its API authenticate reviewers with sessions, not API keys.
-    if (PUBLIC_PATHS.has(path) || path === '/console' || path.startsWith('/console/')) return;
+    if (PUBLIC_PATHS.has(path) || isApiDocsPath(path) || path === '/console' || path.startsWith('/console/')) return;
     const header = request.headers.authorization;
     const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : (request.headers['x-api-key'] as string | undefined);
     request.apiKey = await bulwark.apiKeys.verify(presented);
@@ -153,7 +158,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
       info: {
         title: 'Bulwark API',
         description: 'Known-media detection, hash banks and content matching for child-safety teams.',
-        version: '0.1.0',
+        version: BULWARK_VERSION,
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key created with `bulwark apikey create`' } } },
       security: [{ apiKey: [] }],
@@ -166,6 +171,8 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   // however busy the hashing workers are, and says how busy they are.
   typed.get('/healthz', { schema: { hide: true } }, async () => healthBody(bulwark, options.distributed, { banks: bulwark.matcher.stats(), hashing: bulwark.hashing.stats() }));
   typed.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(landingRoutes());
+  await registerApiDocs(app);
   await app.register(bankRoutes(bulwark), { prefix: '/v1' });
   await app.register(matchRoutes(bulwark), { prefix: '/v1' });
   await app.register(indexStatusRoutes(bulwark), { prefix: '/v1' });

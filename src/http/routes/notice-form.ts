@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Bulwark } from '../../app.ts';
 import { BulwarkError } from '../../errors.ts';
+import { escapeHtml } from '../html.ts';
 
 /** Categories offered on the public form; the API takes any category slug. */
 export const FORM_CATEGORIES: [string, string][] = [
@@ -9,7 +10,7 @@ export const FORM_CATEGORIES: [string, string][] = [
   ['illegal_other', 'Other illegal content'],
 ];
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escape = escapeHtml;
 
 interface FormValues {
   category?: string;
