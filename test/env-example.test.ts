@@ -21,6 +21,8 @@ const root = join(import.meta.dirname, '..');
 const NOT_SETTINGS = new Map([
   ['BULWARK_CATEGORY_NAMES', 'a constant in src/reporting/dsa/transparency-template.ts'],
   ['BULWARK_VERSION', 'a constant in src/version.ts'],
+  ['BULWARK_URL', "a shell variable the demo's printed commands set (src/cli/demo-tour.ts)"],
+  ['BULWARK_KEY', "a shell variable the demo's printed commands set (src/cli/demo-tour.ts)"],
 ]);
 
 function sourceFiles(dir: string): string[] {
@@ -45,6 +47,8 @@ export function settingsInSources(texts: string[]): Mentions {
     for (const match of text.matchAll(/BULWARK_[A-Z0-9_]*/g)) {
       const name = match[0];
       const next = text[match.index + name.length];
+      // `$BULWARK_URL` is a shell variable in a printed command, not a setting Bulwark reads.
+      if (text[match.index - 1] === '$') continue;
       if (next === '$' || next === '<') families.add(name);
       // `BULWARK_NCMEC_*` and a list like `BULWARK_AUDIT_CHECKPOINT_FILE, _STORE` in prose name
       // variables that appear in full where they are read.
