@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { renderAuditHtml } from '../../audit/audit-report-html.ts';
-import { auditRecommendations } from '../../audit/recommendation-audit.ts';
+import { auditRecommendations, type RecommendationAuditReport } from '../../audit/recommendation-audit.ts';
 import { invalid } from '../../errors.ts';
 import { assertStorable, assertTimestamp } from '../../validation/edge.ts';
 import { ACCOUNT_LABELS, type AccountLabel } from '../../graph/accounts.ts';
@@ -43,6 +43,19 @@ export function parseTermFile(text: string): TermInput[] {
     }
   });
   return terms;
+}
+
+/** One line on what the audit cannot see: the estimate at measured recall, or that recall is unknown. */
+function estimateLine(report: RecommendationAuditReport): string {
+  const estimate = report.estimated;
+  if (!estimate) return 'detection recall is unknown (the latest run measured none), so nothing is estimated about accounts not found';
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const pairs = estimate.suspectToSuspectImpressions;
+  return (
+    `at the recall run ${estimate.recall.runId} measured (${pct(estimate.recall.estimate)}, ${pct(estimate.recall.low)}-${pct(estimate.recall.high)}) ` +
+    `there are about ${estimate.networkAccounts.estimate} (${estimate.networkAccounts.low}-${estimate.networkAccounts.high}) network accounts` +
+    (pairs.estimatedReduction ? `, and the guardrail removes about ${pct(pairs.estimatedReduction.estimate)} of network accounts shown to each other` : '')
+  );
 }
 
 export function networkCommands(program: Command): void {
@@ -250,6 +263,7 @@ export function networkCommands(program: Command): void {
             `${b.suspectToSuspectLift === null ? '' : ` (lift ${b.suspectToSuspectLift.toFixed(1)}x)`}\n` +
             `ordinary viewers exposed: ${pct(b.ordinaryExposureShare)} -> ${pct(a.ordinaryExposureShare)}; minors exposed: ${pct(b.minorExposureShare)} -> ${pct(a.minorExposureShare)}\n` +
             `follows between suspects from recommendations: ${report.follows.fromRecommendations} of ${report.follows.betweenSuspects}\n` +
+            `these count only the ${report.known.flaggedAccounts} accounts flagged now; ${estimateLine(report)}\n` +
             `${options.html ? `HTML report: ${options.html}\n` : ''}`,
         );
       }),
