@@ -59,11 +59,22 @@ async function child(store: string): Promise<void> {
   const applicationName = `bulwark-bench-${values.schema}`;
   const databaseUrl = `${values['database-url']!}${values['database-url']!.includes('?') ? '&' : '?'}application_name=${applicationName}`;
   const location = store === 'postgres' ? { databaseUrl, schema: values.schema! } : { dataDir: values['data-dir']! };
+  if (store === 'pglite-initdb-in-process') {
+    // The reference: PGlite creating a store in the process that goes on to use it, as Bulwark did.
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = new PGlite(values['data-dir']!);
+    await db.waitReady;
+    await db.close();
+    process.stdout.write(`${JSON.stringify({ peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
+    return;
+  }
+  const opened = performance.now();
   const bulwark = await openBulwark({ ...location, identifierKey: 'bench-key', dispatchActions: false, hashing: { workers: 0 } });
   // A new embedded store is created (initdb) on first open, which costs far more memory than
   // reopening one; an operator's store exists already, so that open is a separate step.
   if (store === 'pglite-create') {
     await bulwark.close();
+    process.stdout.write(`${JSON.stringify({ peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), seconds: Math.round((performance.now() - opened) / 100) / 10 })}\n`);
     return;
   }
   const rssAfterOpen = process.memoryUsage().rss;
@@ -157,7 +168,8 @@ async function main(): Promise<void> {
     const size = Number(execFileSync('stat', ['-c', '%s', file], { encoding: 'utf8' }));
     console.log(`events import: ${written.toLocaleString()} synthetic events (${mb(size)} MB of JSON lines), each store in its own process`);
     const rows: ImportFigures[] = [];
-    for (const batchSize of values['batch-size']!.split(',').map(Number)) {
+    const batchSizes = values['batch-size']!.split(',').map(Number);
+    for (const batchSize of batchSizes) {
       for (const store of ['pglite', 'postgres']) {
         if (values.only && values.only !== store) continue;
         const schema = `bench_${randomBytes(5).toString('hex')}`;
@@ -181,8 +193,22 @@ async function main(): Promise<void> {
           join(dir, `data-${batchSize}`),
         ];
         if (store === 'pglite') {
-          const created = spawnSync(process.execPath, args.filter((arg) => !arg.startsWith('--cpu-prof') && !arg.endsWith('.cpuprofile') && arg !== values['cpu-prof']).map((arg) => (arg === 'pglite' ? 'pglite-create' : arg)), { encoding: 'utf8' });
+          const plain = args.filter((arg) => !arg.startsWith('--cpu-prof') && !arg.endsWith('.cpuprofile') && arg !== values['cpu-prof']);
+          const created = spawnSync(process.execPath, plain.map((arg) => (arg === 'pglite' ? 'pglite-create' : arg)), { encoding: 'utf8' });
           if (created.status !== 0) throw new Error(`creating the embedded store failed: ${created.stderr}`);
+          if (batchSize === batchSizes[0]) {
+            const reference = spawnSync(
+              process.execPath,
+              plain.map((arg) => (arg === 'pglite' ? 'pglite-initdb-in-process' : arg.startsWith(join(dir, 'data-')) ? join(dir, 'initdb-reference') : arg)),
+              { encoding: 'utf8' },
+            );
+            if (reference.status !== 0) throw new Error(`the in-process reference failed: ${reference.stderr}`);
+            const now = JSON.parse(created.stdout.trim().split('\n').at(-1)!);
+            const before = JSON.parse(reference.stdout.trim().split('\n').at(-1)!);
+            console.log(
+              `new embedded store: opening it through Bulwark (initdb in a child process) peaks at ${now.peakRssMb} MB in ${now.seconds} s; PGlite creating it in-process, as Bulwark did before: ${before.peakRssMb} MB`,
+            );
+          }
         }
         const run = spawnSync(process.execPath, [...args, ...(values['statement-times'] ? ['--statement-times'] : [])], { encoding: 'utf8', maxBuffer: 1 << 24 });
         if (values['statement-times']) process.stdout.write(`${store}, batches of ${batchSize}: time waiting per statement\n${run.stderr}`);
