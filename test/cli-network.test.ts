@@ -52,6 +52,8 @@ describe('bulwark command line: events, terms, networks, audit', () => {
     assert.equal(imported.code, 0, imported.stderr);
     const result = JSON.parse(imported.stdout);
     assert.equal(result.applied, 21);
+    assert.match(imported.stderr, /imported 21 of 21 lines in [\d.]+ s/, 'not on a terminal, the import still says what it did');
+    assert.equal(typeof result.eventsPerSecond, 'number');
     assert.equal(result.termMatches, 5, 'each hashtag use matched the placeholder term');
     assert.equal(JSON.parse(run('--json', 'events', 'import', join(dir, 'events.jsonl')).stdout).duplicates, 21, 're-importing is safe');
 
@@ -77,5 +79,20 @@ describe('bulwark command line: events, terms, networks, audit', () => {
     assert.equal(report.after.impressions, 0);
     assert.match(readFileSync(html, 'utf8'), /Recommendation audit/);
     assert.equal(run('audit', 'recommendations', '--from', 'last tuesday').code, 2);
+  });
+
+  it('labels accounts in bulk from a file in one run and shows detection defaults in help', () => {
+    const help = run('network', 'detect', '--help');
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /--lead-limit <n>\s+leads to keep \(default: \d+\)/);
+    assert.match(help.stdout, /--min-network-size <n>\s+smallest network reported \(default: \d+\)/);
+
+    const labels = join(dir, 'labels.csv');
+    writeFileSync(labels, 'account,label,note\nbulk-1,confirmed,"from review, batch 3"\nbulk-2,famous\n{"account": "bulk-3", "label": "suspected"}\n');
+    const labelled = run('--json', 'account', 'label', '--file', labels);
+    assert.equal(labelled.code, 2, 'a bad line makes the exit code say so');
+    const outcome = JSON.parse(labelled.stdout);
+    assert.equal(outcome.applied, 2);
+    assert.deepEqual(outcome.problems.map((p: { line: number }) => p.line), [3]);
   });
 });

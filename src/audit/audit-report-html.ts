@@ -1,7 +1,6 @@
 import type { ExposureMetrics, RecommendationAuditReport } from './recommendation-audit.ts';
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const percent = (share: number) => `${(share * 100).toFixed(share > 0 && share < 0.01 ? 2 : 1)}%`;
+import { knownAndEstimatedHtml, limitsHtml } from './audit-report-limits-html.ts';
+import { escapeHtml, percent } from './html-text.ts';
 
 const SHARE_METRICS: { key: keyof ExposureMetrics; label: string }[] = [
   { key: 'suspectToSuspectShare', label: 'Suspect viewers: share of suggestions that are suspects' },
@@ -81,15 +80,23 @@ table { border-collapse: collapse; margin-top: 1rem; } td, th { border: 1px soli
 <div class="figure"><b>${percent(report.before.minorExposureShare)} → ${percent(report.after.minorExposureShare)}</b>minor viewers shown a suspect</div>
 <div class="figure"><b>${percent(report.follows.fromRecommendationsShare)}</b>of follows between suspects came from recommendations (${report.follows.fromRecommendations} of ${report.follows.betweenSuspects})</div>
 </div>
+<h2>What these figures can and cannot show</h2>
+${limitsHtml(report)}
 <h2>Exposure before and after the guardrail</h2>
 <p class="key"><span class="before" style="background:#8b1e3f"></span>before <span style="background:#7fb3d5"></span>after</p>
 ${overall}
+<h2>Known and estimated</h2>
+${knownAndEstimatedHtml(report)}
 <h2>By surface</h2>
 ${bySurface || '<p>No impressions.</p>'}
 <h2>What the guardrail removed</h2>
 ${reasonChart}
 <h2>Ban evasion</h2>
-<p>${report.evasion.links} likely returns of removed accounts in the latest detection run${report.evasion.medianDaysToDetection === null ? '' : `; median ${report.evasion.medianDaysToDetection} days from the new account's creation to detection`}.</p>
+<p>${report.evasion.links} likely returns of removed accounts in the latest detection run${
+  report.evasion.medianDaysToDetection === null
+    ? ''
+    : `; median ${report.evasion.medianDaysToDetection} days from the new account's creation to detection, in event time (the run read events up to ${escapeHtml(report.evasion.detectedAsOf ?? '')})`
+}.</p>
 <h2>All figures</h2>
 ${metricsTable(report)}
 </body></html>

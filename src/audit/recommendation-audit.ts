@@ -1,8 +1,14 @@
 import type { RecommendationGuardrail, RemovalReason } from '../guardrails/recommendation-guardrail.ts';
 import type { SqlClient } from '../store/sql.ts';
+import { type ExposureEstimate, estimateExposure } from './exposure-estimate.ts';
+import { latestRecallEstimate } from './recall-estimate.ts';
 
 export interface ExposureMetrics {
   impressions: number;
+  /** Impressions that showed a suspect; of those, shown to suspects; and shown to minors. */
+  suspectShownImpressions: number;
+  suspectToSuspectImpressions: number;
+  suspectShownToMinorImpressions: number;
   /** Share of all impressions that showed a suspect account: the base rate. */
   suspectShownShare: number;
   suspectViewers: number;
@@ -26,6 +32,14 @@ export interface RecommendationAuditReport {
   period: { from: string | null; to: string | null };
   policy: { suspectRisk: number; highRisk: number };
   accountsTracked: number;
+  /** What Bulwark knows: accounts it flags as suspects now. Every exposure figure counts only these. */
+  known: { flaggedAccounts: number };
+  /**
+   * What it does not know, estimated from detection recall measured by the latest detection
+   * run (leave-seeds-out); null when that run measured none: recall is then unknown and only
+   * the known figures stand.
+   */
+  estimated: ExposureEstimate | null;
   before: ExposureMetrics;
   after: ExposureMetrics;
   surfaces: { surface: string; before: ExposureMetrics; after: ExposureMetrics }[];
@@ -37,7 +51,12 @@ export interface RecommendationAuditReport {
     fromRecommendations: number;
     fromRecommendationsShare: number;
   };
-  evasion: { links: number; medianDaysToDetection: number | null };
+  /**
+   * Ban evasion in the latest detection run. Days run in event time: from the returning
+   * account's creation as the platform reported it to the newest event the run could have
+   * read, so backfilled history gives the days the platform lived through, not the import's.
+   */
+  evasion: { links: number; medianDaysToDetection: number | null; detectedAsOf: string | null };
 }
 
 class ExposureCounter {
@@ -46,6 +65,7 @@ class ExposureCounter {
   suspectViewerImpressions = 0;
   suspectToSuspect = 0;
   minorShownToSuspect = 0;
+  suspectShownToMinor = 0;
   private readonly suspectViewers = new Set<string>();
   private readonly suspectViewersShownMinors = new Set<string>();
   private readonly ordinaryViewers = new Set<string>();
@@ -66,7 +86,10 @@ class ExposureCounter {
       }
     } else if (viewerClass.minor) {
       this.minorViewers.add(viewer);
-      if (shownClass.suspect) this.minorExposed.add(viewer);
+      if (shownClass.suspect) {
+        this.suspectShownToMinor++;
+        this.minorExposed.add(viewer);
+      }
     } else {
       this.ordinaryViewers.add(viewer);
       if (shownClass.suspect) this.ordinaryExposed.add(viewer);
@@ -86,6 +109,9 @@ class ExposureCounter {
     const suspectToSuspectShare = ratio(this.suspectToSuspect, this.suspectViewerImpressions);
     return {
       impressions: this.impressions,
+      suspectShownImpressions: this.suspectShown,
+      suspectToSuspectImpressions: this.suspectToSuspect,
+      suspectShownToMinorImpressions: this.suspectShownToMinor,
       suspectShownShare: round(baseRate),
       suspectViewers: this.suspectViewers.size,
       suspectToSuspectShare,
@@ -109,7 +135,9 @@ const round = (value: number) => Math.round(value * 10000) / 10000;
  * recommender connected suspects with each other and with minors, and what the guardrail
  * would have removed. "Suspect" is the guardrail's own view as of now, applied to the
  * whole period: the question a risk assessment asks is what the recommender did with the
- * accounts now known.
+ * accounts now known. Those figures count only suspects Bulwark knows; when the latest
+ * detection run measured its recall, the report adds, separately, an estimate of the true
+ * figures with its interval (see estimateExposure).
  */
 export async function auditRecommendations(
   sql: SqlClient,
@@ -156,36 +184,96 @@ export async function auditRecommendations(
     options.onProgress?.(rows);
   }
 
-  const follows = await countSuspectFollows(sql, guardrail);
-  const evasion = await sql.query<{ links: number; median_days: number | null }>(
-    `SELECT count(*) AS links,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.created_at - coalesce(a.created_at, a.first_seen)) / 86400) AS median_days
-     FROM evasion_links l JOIN accounts a ON a.id = l.account_id
-     WHERE l.run_id = (SELECT max(id) FROM detection_runs)`,
-  );
-  const medianDays = evasion.rows[0].median_days;
+  const suspects = await flaggedAccountIds(sql, guardrail);
+  const follows = await countSuspectFollows(sql, suspects);
+  const evasion = await evasionInEventTime(sql);
+  const beforeMetrics = before.metrics();
+  const afterMetrics = after.metrics();
+  const recall = await latestRecallEstimate(sql);
+  const accounts = await sql.query<{ count: number }>('SELECT count(*) AS count FROM accounts');
+  const estimated = recall
+    ? estimateExposure(
+        {
+          flaggedAccounts: suspects.length,
+          accounts: Number(accounts.rows[0].count),
+          impressions: beforeMetrics.impressions,
+          showingSuspects: { before: beforeMetrics.suspectShownImpressions, after: afterMetrics.suspectShownImpressions },
+          suspectToSuspect: { before: beforeMetrics.suspectToSuspectImpressions, after: afterMetrics.suspectToSuspectImpressions },
+          minorShownSuspects: { before: beforeMetrics.suspectShownToMinorImpressions, after: afterMetrics.suspectShownToMinorImpressions },
+        },
+        recall,
+      )
+    : null;
   return {
     generatedAt: new Date().toISOString(),
     period: { from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null },
     policy: { ...guardrail.policy },
     accountsTracked: guardrail.stats().accounts,
-    before: before.metrics(),
-    after: after.metrics(),
+    known: { flaggedAccounts: suspects.length },
+    estimated,
+    before: beforeMetrics,
+    after: afterMetrics,
     surfaces: [...surfaces.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([surface, counters]) => ({ surface, before: counters.before.metrics(), after: counters.after.metrics() })),
     removedByReason,
     follows,
-    evasion: { links: Number(evasion.rows[0].links), medianDaysToDetection: medianDays === null ? null : Math.round(Number(medianDays) * 10) / 10 },
+    evasion,
   };
 }
 
-async function countSuspectFollows(sql: SqlClient, guardrail: RecommendationGuardrail): Promise<RecommendationAuditReport['follows']> {
-  // Suspects are few; their follows are read by account rather than scanning every edge.
+/** Store ids of the accounts the guardrail treats as suspects now: what Bulwark knows. */
+async function flaggedAccountIds(sql: SqlClient, guardrail: RecommendationGuardrail): Promise<number[]> {
+  // Suspects are few; they are read by their flags rather than classifying every account.
   const suspects = await sql.query<{ id: number; external_id: string }>(
     `SELECT id, external_id FROM accounts WHERE label IN ('confirmed', 'suspected') OR network_id IS NOT NULL OR evasion_of IS NOT NULL OR risk IS NOT NULL`,
   );
-  const ids = suspects.rows.filter((row) => guardrail.classify(row.external_id).suspect).map((row) => row.id);
+  return suspects.rows.filter((row) => guardrail.classify(row.external_id).suspect).map((row) => row.id);
+}
+
+/**
+ * Median days from a returning account's creation to its detection, all in event time. The
+ * run's own moment in event time is the newest event time stored at or before the run started
+ * (the wall clock of the run is no use for backfilled history); an account's creation is its
+ * reported created_at, or else the first event it took part in, never when Bulwark first saw it.
+ */
+async function evasionInEventTime(sql: SqlClient): Promise<RecommendationAuditReport['evasion']> {
+  const run = await sql.query<{ id: number; started_at: Date; links: number }>(
+    'SELECT r.id, r.started_at, (SELECT count(*) FROM evasion_links l WHERE l.run_id = r.id) AS links FROM detection_runs r ORDER BY r.id DESC LIMIT 1',
+  );
+  const latest = run.rows[0];
+  if (!latest || Number(latest.links) === 0) return { links: 0, medianDaysToDetection: null, detectedAsOf: null };
+  const horizon = await sql.query<{ at: Date | null }>(
+    `SELECT greatest(
+       (SELECT max(last_at) FROM account_edges WHERE last_at <= $1),
+       (SELECT max(last_at) FROM account_features WHERE last_at <= $1),
+       (SELECT max(created_at) FROM accounts WHERE created_at <= $1),
+       (SELECT max(deleted_at) FROM accounts WHERE deleted_at <= $1),
+       (SELECT max(shown_at) FROM recommendation_impressions WHERE shown_at <= $1)) AS at`,
+    [latest.started_at],
+  );
+  const asOf = horizon.rows[0].at;
+  if (asOf === null) return { links: Number(latest.links), medianDaysToDetection: null, detectedAsOf: null };
+  const median = await sql.query<{ median_days: number | null }>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY greatest(0, extract(epoch FROM $2::timestamptz - c.created) / 86400)) AS median_days
+     FROM evasion_links l
+     CROSS JOIN LATERAL (SELECT coalesce(
+       (SELECT created_at FROM accounts WHERE id = l.account_id),
+       least((SELECT min(first_at) FROM account_edges WHERE src = l.account_id),
+             (SELECT min(first_at) FROM account_features WHERE account_id = l.account_id))) AS created) c
+     WHERE l.run_id = $1 AND c.created IS NOT NULL`,
+    [latest.id, asOf],
+  );
+  const days = median.rows[0].median_days;
+  return {
+    links: Number(latest.links),
+    medianDaysToDetection: days === null ? null : Math.round(Number(days) * 10) / 10,
+    detectedAsOf: new Date(asOf).toISOString(),
+  };
+}
+
+async function countSuspectFollows(sql: SqlClient, ids: number[]): Promise<RecommendationAuditReport['follows']> {
+  // Suspects are few; their follows are read by account rather than scanning every edge.
   if (ids.length === 0) return { betweenSuspects: 0, fromRecommendations: 0, fromRecommendationsShare: 0 };
   const counted = await sql.query<{ total: number; recommended: number }>(
     `WITH s AS (SELECT value::integer AS id FROM jsonb_array_elements_text($1::jsonb))

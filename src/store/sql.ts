@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { createEmbeddedStoreApart } from './embedded-create.ts';
 import { type EmbeddedStoreLock, lockEmbeddedStore } from './embedded-lock.ts';
 
 export interface QueryResult<Row> {
@@ -81,6 +82,7 @@ class PgliteClient implements SqlClient {
     const lock = dataDir ? lockEmbeddedStore(dataDir) : undefined;
     let db: PGlite | undefined;
     try {
+      if (dataDir) createEmbeddedStoreApart(dataDir);
       db = new PGlite(dataDir);
       await db.waitReady;
       if (schema) {

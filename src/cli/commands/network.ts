@@ -3,10 +3,12 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { renderAuditHtml } from '../../audit/audit-report-html.ts';
-import { auditRecommendations } from '../../audit/recommendation-audit.ts';
+import { auditRecommendations, type RecommendationAuditReport } from '../../audit/recommendation-audit.ts';
 import { invalid } from '../../errors.ts';
 import { assertStorable, assertTimestamp } from '../../validation/edge.ts';
 import { ACCOUNT_LABELS, type AccountLabel } from '../../graph/accounts.ts';
+import { DETECTION_DEFAULTS } from '../../graph/detection-defaults.ts';
+import { applyLabelFile } from '../../graph/label-file.ts';
 import { importEventLines } from '../../ingest/event-import.ts';
 import type { TermInput } from '../../terms/term-lists.ts';
 import type { TermAction } from '../../terms/term-matcher.ts';
@@ -14,6 +16,7 @@ import { accountJson } from '../../http/routes/accounts.ts';
 import { networkJson } from '../../http/routes/network.ts';
 import { withBulwark } from '../context.ts';
 import { printJson, progressBar, table } from '../output.ts';
+import { progressLines } from '../progress-lines.ts';
 
 /**
  * A term file is JSON lines ({"id", "term", "mode"}) or plain text with one term a line
@@ -45,6 +48,19 @@ export function parseTermFile(text: string): TermInput[] {
   return terms;
 }
 
+/** One line on what the audit cannot see: the estimate at measured recall, or that recall is unknown. */
+function estimateLine(report: RecommendationAuditReport): string {
+  const estimate = report.estimated;
+  if (!estimate) return 'detection recall is unknown (the latest run measured none), so nothing is estimated about accounts not found';
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const pairs = estimate.suspectToSuspectImpressions;
+  return (
+    `at the recall run ${estimate.recall.runId} measured (${pct(estimate.recall.estimate)}, ${pct(estimate.recall.low)}-${pct(estimate.recall.high)}) ` +
+    `there are about ${estimate.networkAccounts.estimate} (${estimate.networkAccounts.low}-${estimate.networkAccounts.high}) network accounts` +
+    (pairs.estimatedReduction ? `, and the guardrail removes about ${pct(pairs.estimatedReduction.estimate)} of network accounts shown to each other` : '')
+  );
+}
+
 export function networkCommands(program: Command): void {
   const events = program.command('events').description('platform events: the account graph’s input');
   events
@@ -55,21 +71,24 @@ export function networkCommands(program: Command): void {
     .action(async (file: string, options: { batchSize: number }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         if (!(await stat(file).catch(() => undefined))?.isFile()) throw invalid(`no such file: ${file}`);
-        let bar: ReturnType<typeof progressBar> | undefined;
+        let bar: ReturnType<typeof progressLines> | undefined;
         let phase = '';
+        const started = performance.now();
         const result = await importEventLines(bulwark.platformEvents, () => createReadStream(file), {
           batchSize: options.batchSize,
           onProgress: (current, lines) => {
             if (current !== phase) {
               bar?.stop();
               phase = current;
-              bar = progressBar(current === 'checking' ? 'checking' : 'importing', undefined, 'lines');
+              bar = progressLines(current === 'checking' ? 'checking' : 'importing', 'lines');
             }
             bar?.update(lines);
           },
         });
         bar?.stop();
-        if (json) return printJson(result);
+        const seconds = (performance.now() - started) / 1000;
+        if (!process.stderr.isTTY) process.stderr.write(`imported ${result.applied} of ${result.lines} lines in ${seconds.toFixed(1)} s\n`);
+        if (json) return printJson({ ...result, seconds: Math.round(seconds * 10) / 10, eventsPerSecond: seconds > 0 ? Math.round(result.received / seconds) : null });
         process.stdout.write(
           `imported ${result.applied} events from ${result.lines} lines in ${result.batches} batches` +
             `${result.duplicates ? `, ${result.duplicates} duplicates skipped` : ''}${result.ignored.length ? `, ${result.ignored.length} ignored` : ''}` +
@@ -121,12 +140,26 @@ export function networkCommands(program: Command): void {
     );
   account
     .command('label')
-    .argument('<id>')
-    .argument('<label>', ACCOUNT_LABELS.join(', '))
+    .argument('[id]')
+    .argument('[label]', ACCOUNT_LABELS.join(', '))
     .option('--note <text>', 'why')
-    .description('label an account (seeds network detection; cleared overrides older findings)')
-    .action(async (id: string, label: string, options: { note?: string }, command: Command) =>
+    .option('--file <file>', 'label many accounts from a file: CSV (account,label,note) or JSON lines ({"account","label","note"}); bad lines are reported by number, good ones applied')
+    .description('label an account, or many from a file (seeds network detection; cleared overrides older findings)')
+    .action(async (id: string | undefined, label: string | undefined, options: { note?: string; file?: string }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
+        if (options.file !== undefined) {
+          if (id !== undefined || options.note !== undefined) throw invalid('--file takes its accounts, labels and notes from the file: give no id, label or --note');
+          if (!(await stat(options.file).catch(() => undefined))?.isFile()) throw invalid(`no such file: ${options.file}`);
+          const bar = progressLines('labelling', 'lines');
+          const result = await applyLabelFile(bulwark.accounts, createReadStream(options.file), 'operator', (line) => bar.update(line));
+          bar.stop();
+          if (result.bad > 0) process.exitCode = 2;
+          if (json) return printJson({ applied: result.applied, bad_lines: result.bad, problems: result.problems });
+          process.stdout.write(`labelled ${result.applied} accounts${result.bad ? `; ${result.bad} bad lines not applied:` : ''}\n`);
+          for (const p of result.problems) process.stdout.write(`  line ${p.line}: ${p.message}\n`);
+          return;
+        }
+        if (id === undefined || label === undefined) throw invalid('give an account id and a label, or --file');
         if (!ACCOUNT_LABELS.includes(label as AccountLabel)) throw invalid(`label is one of ${ACCOUNT_LABELS.join(', ')}`);
         await bulwark.accounts.label(id, label as AccountLabel, 'operator', options.note ? { note: options.note } : {});
         if (json) printJson(accountJson(await bulwark.accounts.get(id)));
@@ -139,18 +172,20 @@ export function networkCommands(program: Command): void {
     .command('detect')
     .description('run detection over the stored graph and keep what it finds')
     .option('--seed <id...>', 'extra seed accounts for this run, besides labelled ones')
-    .option('--lead-limit <n>', 'leads to keep', (v) => Number.parseInt(v, 10))
-    .option('--resolution <x>', 'least internal edge weight per member pair of a network (CPM)', Number.parseFloat)
-    .option('--min-network-size <n>', 'smallest network reported', (v) => Number.parseInt(v, 10))
-    .action(async (options: { seed?: string[]; leadLimit?: number; resolution?: number; minNetworkSize?: number }, command: Command) =>
+    .option('--lead-limit <n>', 'leads to keep', (v) => Number.parseInt(v, 10), DETECTION_DEFAULTS.leadLimit)
+    .option('--resolution <x>', 'least internal edge weight per member pair of a network (CPM)', Number.parseFloat, DETECTION_DEFAULTS.resolution)
+    .option('--min-network-size <n>', 'smallest network reported', (v) => Number.parseInt(v, 10), DETECTION_DEFAULTS.minNetworkSize)
+    .action(async (options: { seed?: string[]; leadLimit: number; resolution: number; minNetworkSize: number }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         let bar: ReturnType<typeof progressBar> | undefined;
         let stage = '';
+        // Defaults are shown in --help; only what the operator gave is passed, so the detector's own defaults rule.
+        const given = <T>(name: string, value: T) => (command.getOptionValueSource(name) === 'default' ? undefined : value);
         const summary = await bulwark.detection.run({
           seeds: options.seed,
-          leadLimit: options.leadLimit,
-          resolution: options.resolution,
-          minNetworkSize: options.minNetworkSize,
+          leadLimit: given('leadLimit', options.leadLimit),
+          resolution: given('resolution', options.resolution),
+          minNetworkSize: given('minNetworkSize', options.minNetworkSize),
           onProgress: (current, rows) => {
             if (current !== stage) {
               bar?.stop();
@@ -250,6 +285,7 @@ export function networkCommands(program: Command): void {
             `${b.suspectToSuspectLift === null ? '' : ` (lift ${b.suspectToSuspectLift.toFixed(1)}x)`}\n` +
             `ordinary viewers exposed: ${pct(b.ordinaryExposureShare)} -> ${pct(a.ordinaryExposureShare)}; minors exposed: ${pct(b.minorExposureShare)} -> ${pct(a.minorExposureShare)}\n` +
             `follows between suspects from recommendations: ${report.follows.fromRecommendations} of ${report.follows.betweenSuspects}\n` +
+            `these count only the ${report.known.flaggedAccounts} accounts flagged now; ${estimateLine(report)}\n` +
             `${options.html ? `HTML report: ${options.html}\n` : ''}`,
         );
       }),
