@@ -6,9 +6,9 @@ import type { NcmecConfig } from './config.ts';
 import { assessReport, type ReportQuality } from './quality.ts';
 import { buildReportDocument } from './report-builder.ts';
 import { type DecidedCase, gatherReportFacts, loadDecidedCase, type ReportFile } from './report-facts.ts';
-import { REPORT } from './schema.ts';
+import { PERSON_OR_USER_REPORTED, REPORT } from './schema.ts';
 import { validateDocument } from './validator.ts';
-import { serializeXml } from './xml.ts';
+import { parseXml, serializeXml, textEl, type XmlElement } from './xml.ts';
 
 /** Statuses of a report nothing has been sent for yet: later decisions about its account join it. */
 export const PENDING_STATUSES = ['draft', 'held', 'queued', 'invalid'] as const;
@@ -207,5 +207,30 @@ export class ReportDrafter {
       quality: assessReport(document, facts.files, { inNetwork: facts.in_network }),
       prior,
     };
+  }
+
+  /**
+   * The report's document naming every earlier report of its account that NCMEC has numbered
+   * since it was built (one still in flight then had no id yet); undefined when nothing changed.
+   */
+  async withCurrentPriorReports(client: SqlClient, row: { id: number; account_id: string | null; report_xml: string }): Promise<string | undefined> {
+    if (!row.account_id) return undefined;
+    const earlier = await client.query<{ ncmec_report_id: string }>(
+      `SELECT ncmec_report_id FROM ncmec_reports WHERE account_id = $1 AND id < $2 AND ncmec_report_id IS NOT NULL ORDER BY id`,
+      [row.account_id, row.id],
+    );
+    const document = parseXml(row.report_xml);
+    const person = document.children.find((child) => child.name === 'personOrUserReported');
+    if (!person) return undefined;
+    const named = new Set(person.children.filter((child) => child.name === 'priorCTReports').map((child) => child.text));
+    const added = earlier.rows.map((r) => r.ncmec_report_id).filter((id) => /^\d{1,18}$/.test(id) && !named.has(id));
+    if (added.length === 0) return undefined;
+    // Inserted where the schema's sequence puts priorCTReports, whatever else the person carries.
+    const order = PERSON_OR_USER_REPORTED.children.map((rule) => rule.name);
+    const place = order.indexOf('priorCTReports');
+    const at = person.children.findIndex((child) => order.indexOf(child.name) > place);
+    const elements = added.map((id) => textEl('priorCTReports', id) as XmlElement);
+    person.children.splice(at < 0 ? person.children.length : at, 0, ...elements);
+    return serializeXml(document);
   }
 }

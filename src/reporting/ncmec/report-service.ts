@@ -401,7 +401,8 @@ export class NcmecReportService {
     if (result.rowCount === 0) throw new LeaseLost();
   }
 
-  private async attempt(row: ReportRow): Promise<void> {
+  private async attempt(claimed: ReportRow): Promise<void> {
+    let row = claimed;
     const api = this.api!;
     const id = Number(row.id);
     const attempt = row.attempts;
@@ -424,6 +425,11 @@ export class NcmecReportService {
           JSON.stringify(retracted.map((ncmecReportId) => this.historyEntry('retracted', { ncmec_report_id: ncmecReportId, cause: 'left open by a stopped attempt' }))),
         ]);
         retracted.length = 0;
+      }
+      const current = await this.drafter.withCurrentPriorReports(this.sql, row);
+      if (current) {
+        await this.whileLeased(this.sql, id, 'report_xml = $4', [current]);
+        row = { ...row, report_xml: current };
       }
       if (validateDocument(parseXml(row.report_xml), REPORT).length > 0) throw new LocalFailure('report invalid');
       const { reportId } = await api.submit(row.report_xml);
