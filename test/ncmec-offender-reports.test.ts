@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Bulwark, openBulwark } from '../src/app.ts';
 import { encodeImage, shapesImage } from '../src/demo/benign-images.ts';
+import { buildServer } from '../src/http/server.ts';
 import { transparencyFigures } from '../src/reporting/dsa/transparency-report.ts';
 import { CyberTiplineClient, type CyberTiplineApi } from '../src/reporting/ncmec/client.ts';
-import { type NcmecConfig, type NcmecReporterConfig, ncmecConfig } from '../src/reporting/ncmec/config.ts';
+import { type NcmecConfig, type NcmecReporterConfig, ncmecConfig, ncmecConfigFromEnv } from '../src/reporting/ncmec/config.ts';
 import { NcmecReportService } from '../src/reporting/ncmec/report-service.ts';
 import { REPORT } from '../src/reporting/ncmec/schema.ts';
 import { validateDocument } from '../src/reporting/ncmec/validator.ts';
@@ -24,6 +29,44 @@ const HOUR = 3_600_000;
 
 const find = (element: XmlElement, path: string): XmlElement | undefined =>
   path.split('/').reduce<XmlElement | undefined>((current, name) => current?.children.find((child) => child.name === name), element);
+
+describe('NCMEC report settings', () => {
+  it('reads the group window, quality floor, hold limit and policy annotations from the environment, and refuses nonsense', () => {
+    const config = ncmecConfigFromEnv({
+      BULWARK_NCMEC_GROUP_WINDOW: '30m',
+      BULWARK_NCMEC_QUALITY_FLOOR: '60',
+      BULWARK_NCMEC_MAX_HOLD: '12h',
+      BULWARK_NCMEC_POLICY_ANNOTATIONS: 'policy-alpha=sextortion+minorToMinorInteraction, policy-beta=csamSolicitation',
+    });
+    assert.equal(config.groupWindowMs, 30 * 60_000);
+    assert.equal(config.qualityFloor, 60);
+    assert.equal(config.maxHoldMs, 12 * HOUR);
+    assert.deepEqual(config.policyAnnotations, { 'policy-alpha': ['sextortion', 'minorToMinorInteraction'], 'policy-beta': ['csamSolicitation'] });
+    const defaults = ncmecConfigFromEnv({});
+    assert.deepEqual([defaults.groupWindowMs, defaults.qualityFloor, defaults.maxHoldMs], [HOUR, 0, 24 * HOUR]);
+    assert.throws(() => ncmecConfigFromEnv({ BULWARK_NCMEC_QUALITY_FLOOR: '101' }), /0 to 100/);
+    assert.throws(() => ncmecConfigFromEnv({ BULWARK_NCMEC_MAX_HOLD: 'soon' }), /duration/);
+    assert.throws(() => ncmecConfigFromEnv({ BULWARK_NCMEC_POLICY_ANNOTATIONS: 'policy-alpha=urgent' }), /annotations are sextortion/);
+  });
+
+  it('has CLI commands for the figures and a lead’s confirmation', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulwark-ncmec-cli-'));
+    try {
+      const run = (...args: string[]) => spawnSync(process.execPath, [resolve(import.meta.dirname, '..', 'bin', 'bulwark.js'), '--data-dir', join(dir, 'data'), ...args], { encoding: 'utf8', cwd: dir });
+      const stats = run('--json', 'ncmec', 'stats', '--from', '2030-01-01T00:00:00Z', '--to', '2030-02-01T00:00:00Z');
+      assert.equal(stats.status, 0, stats.stderr);
+      assert.deepEqual(JSON.parse(stats.stdout), {
+        period: { from: '2030-01-01T00:00:00.000Z', to: '2030-02-01T00:00:00.000Z' },
+        sent: 0, median_completeness: null, median_hours_decision_to_submission: null, sent_unconfirmed_after_max_hold: 0, retractions: 0,
+      });
+      const noLead = run('ncmec', 'confirm', '1', '--lead', 'nobody');
+      assert.notEqual(noLead.status, 0);
+      assert.match(noLead.stderr, /no reviewer named "nobody"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 for (const target of targets) {
   describe(`NCMEC reports per offender, quality and figures (${target.name})`, () => {
@@ -74,7 +117,8 @@ for (const target of targets) {
 
     before(async () => {
       server = await new NcmecServer().start();
-      bulwark = await openBulwark({ ...target.location(), mediaKey, bankRefreshMs: 0 });
+      // The API's own service has no credentials (it builds, holds and confirms; tests deliver with an injected clock).
+      bulwark = await openBulwark({ ...target.location(), mediaKey, bankRefreshMs: 0, ncmec: ncmecConfig({ reporter: REPORTER, qualityFloor: 50 }) });
       await bulwark.rules.activate(REVIEW_RULES, 'rules.yaml', 'test');
       await bulwark.banks.create('verified', 'benign stand-ins for a verified list');
       reviewer = await bulwark.reviewers.create({ username: 'rev-offender', password: 'correct horse battery', role: 'reviewer', teams: ['media-team', 'network-team'] });
@@ -293,6 +337,48 @@ for (const target of targets) {
       assert.equal(nextDay.median_completeness, null);
       const dsa = await transparencyFigures(bulwark.sql, period.from, period.to);
       assert.deepEqual(dsa.ncmec, figures);
+    });
+
+    it('shows each report’s completeness and gaps in the API, and lets a named lead confirm one held below the floor', async () => {
+      const app = await buildServer(bulwark);
+      try {
+        const auth = { authorization: `Bearer ${(await bulwark.apiKeys.create(`ncmec-${target.name}`)).key}` };
+        const caseId = await decidedCase('h-1', 'acct-h1');
+        const created = await app.inject({ method: 'POST', url: '/v1/ncmec/reports', headers: auth, payload: { case_id: caseId } });
+        assert.equal(created.statusCode, 201, created.body);
+        const report = created.json();
+        assert.equal(report.status, 'held');
+        assert.equal(report.needs_confirmation, true);
+        assert.deepEqual({ score: report.quality.score, floor: report.quality.floor, below: report.quality.below_floor }, { score: 33, floor: 50, below: true });
+        assert.ok(report.quality.missing.some((gap: { item: string }) => gap.item === 'files_viewed'));
+        assert.deepEqual(report.reports.map((r: { id: number }) => r.id), [report.id]);
+        const listed = (await app.inject({ url: '/v1/ncmec/reports?account=acct-h1', headers: auth })).json().reports;
+        assert.deepEqual(listed.map((r: { id: number; quality: { score: number } }) => [r.id, r.quality.score]), [[report.id, 33]]);
+        const confirm = (payload: object) => app.inject({ method: 'POST', url: `/v1/ncmec/reports/${report.id}/confirm`, headers: auth, payload });
+        assert.equal((await confirm({})).statusCode, 400);
+        assert.equal((await confirm({ confirmed_by: 'rev-offender' })).statusCode, 403, 'a reviewer is not a lead');
+        assert.equal((await confirm({ confirmed_by: 'nobody' })).statusCode, 404);
+        const confirmed = await confirm({ confirmed_by: 'lead-offender' });
+        assert.equal(confirmed.statusCode, 200, confirmed.body);
+        assert.equal(confirmed.json().status, 'queued');
+        assert.equal((await confirm({ confirmed_by: 'lead-offender' })).statusCode, 409, 'only a held report is confirmed');
+        const stats = await app.inject({ url: '/v1/ncmec/stats?from=2030-01-01T00:00:00Z&to=2030-01-02T00:00:00Z', headers: auth });
+        assert.equal(stats.statusCode, 200, stats.body);
+        assert.deepEqual(Object.keys(stats.json()), ['period', 'sent', 'median_completeness', 'median_hours_decision_to_submission', 'sent_unconfirmed_after_max_hold', 'retractions']);
+        assert.equal((await app.inject({ url: '/v1/ncmec/stats?from=yesterday', headers: auth })).statusCode, 400);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('marks the report annotations the deciding policy implies', async () => {
+      const ncmec = service({ policyAnnotations: { csam: ['minorToMinorInteraction'] } });
+      const { report } = await ncmec.createFromCase(await decidedCase('a-1', 'acct-a1', { reveal: true }), 'cli');
+      const document = await documentOf(ncmec, report.id);
+      assert.deepEqual(find(document, 'incidentSummary/reportAnnotations')!.children.map((c) => [c.name, c.text]), [['minorToMinorInteraction', 'true']]);
+      assert.equal(report.quality.checks.find((c) => c.item === 'annotations')!.present, 1);
+      assert.equal(report.quality.score, 61);
+      assert.deepEqual(validateDocument(document, REPORT), []);
     });
   });
 }
