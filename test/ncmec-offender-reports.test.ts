@@ -339,7 +339,7 @@ for (const target of targets) {
       assert.deepEqual(dsa.ncmec, figures);
     });
 
-    it('shows each report’s completeness and gaps in the API, and lets a named lead confirm one held below the floor', async () => {
+    it('shows each report’s completeness and gaps in the API and the console, and lets a lead confirm one held below the floor', async () => {
       const app = await buildServer(bulwark);
       try {
         const auth = { authorization: `Bearer ${(await bulwark.apiKeys.create(`ncmec-${target.name}`)).key}` };
@@ -354,6 +354,29 @@ for (const target of targets) {
         assert.deepEqual(report.reports.map((r: { id: number }) => r.id), [report.id]);
         const listed = (await app.inject({ url: '/v1/ncmec/reports?account=acct-h1', headers: auth })).json().reports;
         assert.deepEqual(listed.map((r: { id: number; quality: { score: number } }) => [r.id, r.quality.score]), [[report.id, 33]]);
+        // The console shows leads the same completeness and gaps, and refuses reviewers.
+        const session = async (username: string) => {
+          const login = await app.inject({ method: 'POST', url: '/console/api/login', payload: { username, password: 'correct horse battery' } });
+          assert.equal(login.statusCode, 200, login.body);
+          const header = [login.headers['set-cookie']].flat().find((line) => line?.startsWith('bulwark_session='))!;
+          return { cookie: header.split(';')[0], 'x-csrf-token': login.json().csrf_token as string };
+        };
+        const asLead = await session('lead-offender');
+        const shown = await app.inject({ url: '/console/api/ncmec/reports', headers: { cookie: asLead.cookie } });
+        assert.equal(shown.statusCode, 200, shown.body);
+        const row = shown.json().reports.find((r: { id: number }) => r.id === report.id);
+        assert.deepEqual(
+          { score: row.quality.score, floor: row.quality.floor, needs: row.needs_confirmation, files: row.files, viewed: row.files_viewed, account: row.account_id },
+          { score: 33, floor: 50, needs: true, files: 1, viewed: 0, account: 'acct-h1' },
+        );
+        assert.ok(row.quality.missing.some((gap: { item: string; detail: string }) => gap.item === 'files_viewed' && /not viewed/.test(gap.detail)));
+        assert.equal(row.xml, undefined, 'never the document');
+        assert.equal(shown.json().reports[0].id, Math.max(...shown.json().reports.map((r: { id: number }) => r.id)), 'newest first');
+        const asReviewer = await session('rev-offender');
+        assert.equal((await app.inject({ url: '/console/api/ncmec/reports', headers: { cookie: asReviewer.cookie } })).statusCode, 403);
+        assert.equal((await app.inject({ method: 'POST', url: `/console/api/ncmec/reports/${report.id}/confirm`, headers: asReviewer })).statusCode, 403);
+        assert.equal((await app.inject({ method: 'POST', url: `/console/api/ncmec/reports/${report.id}/confirm`, headers: { cookie: asLead.cookie } })).statusCode, 403, 'the CSRF token is required');
+
         const confirm = (payload: object) => app.inject({ method: 'POST', url: `/v1/ncmec/reports/${report.id}/confirm`, headers: auth, payload });
         assert.equal((await confirm({})).statusCode, 400);
         assert.equal((await confirm({ confirmed_by: 'rev-offender' })).statusCode, 403, 'a reviewer is not a lead');
@@ -362,6 +385,11 @@ for (const target of targets) {
         assert.equal(confirmed.statusCode, 200, confirmed.body);
         assert.equal(confirmed.json().status, 'queued');
         assert.equal((await confirm({ confirmed_by: 'lead-offender' })).statusCode, 409, 'only a held report is confirmed');
+        const second = (await app.inject({ method: 'POST', url: '/v1/ncmec/reports', headers: auth, payload: { case_id: await decidedCase('h-2', 'acct-h2') } })).json();
+        assert.equal(second.status, 'held');
+        const viaConsole = await app.inject({ method: 'POST', url: `/console/api/ncmec/reports/${second.id}/confirm`, headers: asLead });
+        assert.equal(viaConsole.statusCode, 200, viaConsole.body);
+        assert.deepEqual([viaConsole.json().status, viaConsole.json().confirmed_by], ['queued', 'lead-offender']);
         const stats = await app.inject({ url: '/v1/ncmec/stats?from=2030-01-01T00:00:00Z&to=2030-01-02T00:00:00Z', headers: auth });
         assert.equal(stats.statusCode, 200, stats.body);
         assert.deepEqual(Object.keys(stats.json()), ['period', 'sent', 'median_completeness', 'median_hours_decision_to_submission', 'sent_unconfirmed_after_max_hold', 'retractions']);

@@ -209,11 +209,11 @@ export class NcmecReportService {
     return (await this.withCases(this.sql, result.rows, options.includeXml))[0];
   }
 
-  async list(filter: { status?: NcmecReportStatus; caseId?: number; accountId?: string; afterId?: number; limit?: number } = {}): Promise<NcmecReportView[]> {
+  async list(filter: { status?: NcmecReportStatus; caseId?: number; accountId?: string; afterId?: number; limit?: number; newestFirst?: boolean } = {}): Promise<NcmecReportView[]> {
     const result = await this.sql.query<ReportRow>(
       `SELECT * FROM ncmec_reports r WHERE ($1::text IS NULL OR status = $1)
          AND ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM ncmec_report_cases l WHERE l.report_id = r.id AND l.case_id = $2))
-         AND ($5::text IS NULL OR account_id = $5) AND id > $3 ORDER BY id LIMIT $4`,
+         AND ($5::text IS NULL OR account_id = $5) AND id > $3 ORDER BY id ${filter.newestFirst ? 'DESC' : ''} LIMIT $4`,
       [filter.status ?? null, filter.caseId ?? null, filter.afterId ?? 0, Math.min(filter.limit ?? 100, 1000), filter.accountId ?? null],
     );
     return this.withCases(this.sql, result.rows);
