@@ -3,6 +3,9 @@ import { ApiError, type ConsoleApi } from '../api.ts';
 import { formatDateTime, humanize } from '../format.ts';
 import type { NcmecReportSummary } from '../types.ts';
 
+/** The quality items by name where humanize() would get them wrong. */
+const ITEM_LABELS: Record<string, string> = { ip_addresses: 'IP addresses', files_viewed: 'Files viewed by a person' };
+
 /**
  * CyberTipline reports, newest first: how complete each is and what it lacks. A report held
  * below the quality floor waits for a lead's confirmation, or goes out anyway at its hold limit.
@@ -91,7 +94,7 @@ export function NcmecScreen({ api, announce }: { api: ConsoleApi; announce: (tex
                       {report.quality.missing.map((gap, index) => (
                         <span key={gap.item} title={gap.detail}>
                           {index > 0 && ', '}
-                          {humanize(gap.item)}
+                          {ITEM_LABELS[gap.item] ?? humanize(gap.item)}
                         </span>
                       ))}
                     </span>
