@@ -252,6 +252,8 @@ for (const target of targets) {
       const lapse = sent.history.find((h) => h.event === 'max_hold_reached')!;
       assert.deepEqual(lapse.detail, { completeness: 33, floor: 50 });
       assert.deepEqual(sent.history.map((h) => h.event), ['created', 'held_below_floor', 'max_hold_reached', 'submitted']);
+      const around = await ncmec.figures(new Date(clock.getTime() - 1000), new Date(clock.getTime() + 1000));
+      assert.equal(around.sent_unconfirmed_after_max_hold, 1, 'the figures count it');
     });
 
     it('never supplements a report being sent: a decision during delivery opens a new report that names the first', async () => {

@@ -109,9 +109,11 @@ export class ReportDrafter {
   /** Builds the report again from every case it carries, and sets its status and quality. */
   async rebuild<Row extends DraftRow>(tx: SqlClient, row: DraftRow, events: HistoryEntry[] = [], options: { requeue?: boolean } = {}): Promise<Row> {
     const links = await tx.query<{ case_id: number }>('SELECT case_id FROM ncmec_report_cases WHERE report_id = $1 ORDER BY decided_at, case_id', [row.id]);
+    // An invalid report from before migration 0023 has no links: its own case is all it carries.
+    const caseIds = links.rows.length > 0 ? links.rows.map((link) => Number(link.case_id)) : [Number(row.case_id)];
     const cases: DecidedCase[] = [];
-    for (const link of links.rows) cases.push(await loadDecidedCase(tx, Number(link.case_id), this.config.reportableVerdicts));
-    const built = await this.build(tx, row.account_id, cases, row.id);
+    for (const caseId of caseIds) cases.push(await loadDecidedCase(tx, caseId, this.config.reportableVerdicts));
+    const built = await this.build(tx, row.account_id ?? cases[0].accounts[0] ?? null, cases, row.id);
     const now = this.now();
     let status: string;
     if (built.errors.length > 0) status = 'invalid';

@@ -36,14 +36,8 @@ export interface DecidedCase {
 }
 
 /** Everything a report says, read from the store when it is built (and rebuilt on each supplement). */
-export interface ReportFacts {
-  /** The first case the report was made for (the report's case_id). */
-  case_id: number;
-  decision_id: number;
-  verdict: string;
-  policy: string | null;
-  decided_at: string;
-  subject: { kind: string; id: string };
+export interface ReportFacts extends Pick<DecidedCase, 'case_id' | 'decision_id' | 'verdict' | 'policy' | 'decided_at' | 'subject'> {
+  // The fields above are those of the first case the report was made for (the report's case_id).
   /** Every case the report carries, oldest decision first. */
   cases: DecidedCase[];
   account: { esp_identifier: string; identifiers: { kind: string; hash: string }[] } | null;
