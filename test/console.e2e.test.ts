@@ -8,6 +8,7 @@ import { type Bulwark, openBulwark } from '../src/app.ts';
 import { encodeImage, seededRandom, shapesImage } from '../src/demo/benign-images.ts';
 import { type App, buildServer } from '../src/http/server.ts';
 import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
+import { ncmecConfig } from '../src/reporting/ncmec/config.ts';
 import { browserSkip, launchChromium, screenshot } from './helpers/browser.ts';
 import { PlatformWebhook } from './helpers/platform-webhook.ts';
 
@@ -104,6 +105,8 @@ describe('review console in Chromium', { skip }, () => {
       bankRefreshMs: 0,
       mediaKey: randomBytes(32).toString('hex'),
       webhooks: { webhookUrl: webhook.url, secret: webhook.secret },
+      // Every report is held for a lead (no credentials: nothing is sent).
+      ncmec: ncmecConfig({ reporter: { email: 'reports@platform.example' }, qualityFloor: 100 }),
     });
     await bulwark.reviewers.create({ username: 'rev-media', password: PASSWORD, role: 'reviewer', teams: ['media'] });
     await bulwark.reviewers.create({ username: 'lead-media', password: PASSWORD, role: 'lead', teams: ['media'] });
@@ -378,7 +381,7 @@ describe('review console in Chromium', { skip }, () => {
     await close();
   });
 
-  it('lets a lead read the audit log, take over a reviewer\'s case and hand it back', async () => {
+  it('lets a lead read the audit log, take over a reviewer\'s case and hand it back, and confirm a report to NCMEC held below the quality floor', async () => {
     const { page, close } = await newPage();
     await login(page, 'lead-media');
     await page.getByTestId('audit-link').click();
@@ -401,6 +404,22 @@ describe('review console in Chromium', { skip }, () => {
     await page.getByTestId('claim-button').waitFor();
     assert.equal((await bulwark.cases.detail(held.id)).claimed_by, 'rev-media');
     await screenshot(page, '5-assigned');
+
+    const decided = (await bulwark.cases.list({ queue: 'known-media' })).find((candidate) => candidate.status === 'decided');
+    assert.ok(decided, 'the reviewer decided a content case');
+    const { report } = await bulwark.ncmec.createFromCase(decided.id, 'test');
+    assert.equal(report.status, 'held');
+    await page.getByTestId('ncmec-link').click();
+    const row = page.getByTestId(`ncmec-report-${report.id}`);
+    await row.waitFor();
+    assert.match(await row.getByTestId('ncmec-score').innerText(), new RegExp(`^${report.quality.score}\\s*/ 100 \\(floor 100\\)`));
+    assert.match(await row.innerText(), /Held/);
+    await screenshot(page, '6-ncmec');
+    await page.getByTestId(`ncmec-confirm-${report.id}`).click();
+    await page.getByTestId(`ncmec-confirm-${report.id}`).waitFor({ state: 'detached' });
+    const confirmed = await bulwark.ncmec.get(report.id);
+    assert.deepEqual([confirmed.status, confirmed.confirmed_by], ['queued', 'lead-media']);
+    assert.match(await row.innerText(), /confirmed by lead-media/);
     await close();
   });
 });

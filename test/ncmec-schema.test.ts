@@ -28,18 +28,28 @@ const file = (overrides: Partial<ReportFile> = {}): ReportFile => ({
   ...overrides,
 });
 
-const facts = (overrides: Partial<ReportFacts> = {}): ReportFacts => ({
+const decided = {
   case_id: 7,
   decision_id: 9,
   verdict: 'confirm',
   policy: 'csam',
   decided_at: '2024-05-02T10:00:00Z',
   subject: { kind: 'account', id: 'acct-a' },
+  rules: ['verified-near-review'],
+};
+
+const facts = (overrides: Partial<ReportFacts> = {}): ReportFacts => ({
+  ...decided,
+  cases: [{ ...decided, accounts: ['acct-a'] }],
   account: { esp_identifier: 'acct-a', identifiers: [{ kind: 'email', hash: 'ef'.repeat(32) }] },
   files: [file(), file({ content_id: 'content-b', file_name: 'content-b', media_type: null, md5: null, sha256: null, pdq: null, viewed_by_esp: false, media_held: false })],
-  rules: ['verified-near-review'],
   matches: [{ bank: 'verified', signal_type: 'pdq', distance: 0 }],
   incident_date_time: '2024-05-01T09:30:00Z',
+  networks: [],
+  related_accounts: [],
+  in_network: false,
+  prior_reports: [],
+  annotations: [],
   ...overrides,
 });
 

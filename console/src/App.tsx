@@ -3,6 +3,7 @@ import { ApiError, ConsoleApi } from './api.ts';
 import { humanize } from './format.ts';
 import { navigate, useRoute } from './route.ts';
 import { AuditScreen } from './screens/Audit.tsx';
+import { NcmecScreen } from './screens/Ncmec.tsx';
 import { CaseScreen } from './screens/Case.tsx';
 import { LoginScreen } from './screens/Login.tsx';
 import { QueuesScreen } from './screens/Queues.tsx';
@@ -167,6 +168,11 @@ export function App() {
               Audit log
             </a>
           )}
+          {canAudit && (
+            <a href="#/ncmec" aria-current={route.screen === 'ncmec' ? 'page' : undefined} data-testid="ncmec-link">
+              NCMEC reports
+            </a>
+          )}
         </nav>
         <div className="who">
           <span data-testid="reviewer-name">{reviewer.username}</span>
@@ -185,6 +191,7 @@ export function App() {
       </div>
       {route.screen === 'queues' && <QueuesScreen api={api} onStart={(queue) => void openNext(queue)} busyQueue={busyQueue} />}
       {route.screen === 'audit' && (canAudit ? <AuditScreen api={api} /> : <p className="page notice error">The audit log is for leads and admins.</p>)}
+      {route.screen === 'ncmec' && (canAudit ? <NcmecScreen api={api} announce={announce} /> : <p className="page notice error">Reports to NCMEC are for leads and admins.</p>)}
       {route.screen === 'case' && (
         <CaseScreen
           key={route.id}

@@ -1,4 +1,4 @@
-import type { AuditEntry, CaseDetail, DecisionAnswer, LoginAnswer, Queue, SessionAnswer } from './types.ts';
+import type { AuditEntry, CaseDetail, DecisionAnswer, LoginAnswer, NcmecReportSummary, Queue, SessionAnswer } from './types.ts';
 
 const BASE = '/console/api';
 
@@ -126,6 +126,18 @@ export class ConsoleApi {
 
   async release(id: number): Promise<void> {
     await this.request('POST', `/cases/${id}/release`);
+  }
+
+  /** CyberTipline reports, newest first (leads and admins). */
+  async ncmecReports(): Promise<NcmecReportSummary[]> {
+    const { data } = await this.request<{ reports: NcmecReportSummary[] }>('GET', '/ncmec/reports');
+    return data!.reports;
+  }
+
+  /** A lead sends a report held below the quality floor as it is. */
+  async confirmNcmecReport(id: number): Promise<NcmecReportSummary> {
+    const { data } = await this.request<NcmecReportSummary>('POST', `/ncmec/reports/${id}/confirm`);
+    return data!;
   }
 
   async audit(before: number | null, limit = 50): Promise<AuditEntry[]> {

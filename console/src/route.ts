@@ -1,13 +1,14 @@
 import { useEffect, useState } from 'react';
 
 // Hash routes: the server serves one index.html at /console/, and a reload keeps the screen.
-export type Route = { screen: 'queues' } | { screen: 'case'; id: number } | { screen: 'audit' };
+export type Route = { screen: 'queues' } | { screen: 'case'; id: number } | { screen: 'audit' } | { screen: 'ncmec' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
   const caseMatch = /^\/cases\/(\d+)$/.exec(path);
   if (caseMatch) return { screen: 'case', id: Number(caseMatch[1]) };
   if (path === '/audit') return { screen: 'audit' };
+  if (path === '/ncmec') return { screen: 'ncmec' };
   return { screen: 'queues' };
 }
 
@@ -17,6 +18,8 @@ export function routeHash(route: Route): string {
       return `#/cases/${route.id}`;
     case 'audit':
       return '#/audit';
+    case 'ncmec':
+      return '#/ncmec';
     case 'queues':
       return '#/queues';
   }

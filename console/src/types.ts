@@ -171,3 +171,19 @@ export interface AuditEntry {
   subject: string;
   detail: Record<string, unknown>;
 }
+
+/** A CyberTipline report as the console shows it to leads: state and completeness, never the document. */
+export interface NcmecReportSummary {
+  id: number;
+  account_id: string | null;
+  case_ids: number[];
+  status: string;
+  files: number;
+  files_viewed: number;
+  quality: { score: number | null; floor: number; missing: { item: string; detail: string }[] };
+  needs_confirmation: boolean;
+  confirmed_by: string | null;
+  hold_until: string | null;
+  ncmec_report_id: string | null;
+  created_at: string;
+}

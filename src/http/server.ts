@@ -189,7 +189,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(noticeFormRoutes(bulwark));
   await app.register(preservationRoutes(bulwark.preservation), { prefix: '/v1' });
   await app.register(dsaRoutes(bulwark.dsa), { prefix: '/v1' });
-  await app.register(ncmecRoutes(bulwark.ncmec), { prefix: '/v1' });
+  await app.register(ncmecRoutes(bulwark.ncmec, (username) => bulwark.reviewers.get(username)), { prefix: '/v1' });
   await app.register(feedRoutes(bulwark), { prefix: '/v1' });
   await app.register(exchangeRoutes(bulwark), { prefix: '/v1' });
   await app.register(hmaRoutes(bulwark, options.hma ?? hmaOptionsFromEnv(process.env, bodyLimit)));

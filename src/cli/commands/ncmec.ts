@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { Bulwark } from '../../app.ts';
-import { invalid } from '../../errors.ts';
+import { BulwarkError, invalid } from '../../errors.ts';
+import { parseBound } from '../../reporting/dsa/transparency-report.ts';
 import { ncmecConfigFromEnv } from '../../reporting/ncmec/config.ts';
 import { NCMEC_REPORT_STATUSES, type NcmecAttemptReport, NcmecReportService, type NcmecReportStatus, type NcmecReportView } from '../../reporting/ncmec/report-service.ts';
 import { withBulwark } from '../context.ts';
@@ -20,7 +21,9 @@ function reportService(bulwark: Bulwark, onAttempt?: (attempt: NcmecAttemptRepor
 const row = (r: NcmecReportView) => ({
   id: r.id,
   case: r.case_id,
+  account: r.account_id ?? '',
   status: r.status,
+  completeness: r.quality.score ?? '',
   ncmec_id: r.ncmec_report_id ?? '',
   attempts: r.attempts,
   next_attempt: r.next_attempt_at ?? '',
@@ -38,11 +41,15 @@ export function ncmecCommands(program: Command): void {
     .action(async (caseId: number, options: { draft?: boolean }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         if (!Number.isInteger(caseId) || caseId <= 0) throw invalid('the case id is a positive integer');
-        const { report, created } = await reportService(bulwark).createFromCase(caseId, `cli:${process.env.USER ?? 'unknown'}`, { draft: options.draft });
-        if (json) return printJson({ ...report, created });
-        process.stdout.write(`${created ? 'created' : 'already exists:'} NCMEC report ${report.id} for case ${report.case_id}: ${report.status}\n`);
-        for (const error of report.validation_errors) process.stdout.write(`  invalid: ${error}\n`);
-        if (report.status === 'queued') process.stdout.write('deliver it with `bulwark ncmec submit` (or a running server)\n');
+        const { report, created, reports } = await reportService(bulwark).createFromCase(caseId, `cli:${process.env.USER ?? 'unknown'}`, { draft: options.draft });
+        if (json) return printJson({ ...report, created, reports });
+        for (const one of reports) {
+          process.stdout.write(`NCMEC report ${one.id} about account ${one.account_id ?? '-'} (cases ${one.case_ids.join(', ')}): ${one.status}, completeness ${one.quality.score ?? '-'}\n`);
+          for (const error of one.validation_errors) process.stdout.write(`  invalid: ${error}\n`);
+          if (one.needs_confirmation) process.stdout.write(`  below the quality floor ${one.quality.floor}: a lead confirms it with \`bulwark ncmec confirm ${one.id} --lead NAME\`, or it is sent at ${one.hold_until}\n`);
+        }
+        if (!created) process.stdout.write('no new report: the case joined or was already in the report(s) above\n');
+        if (reports.some((one) => one.status === 'queued')) process.stdout.write('deliver it with `bulwark ncmec submit` (or a running server)\n');
       }),
     );
 
@@ -76,10 +83,53 @@ export function ncmecCommands(program: Command): void {
           ...(report.last_error ? [`last error: ${report.last_error}`] : []),
           ...(report.retracted_report_ids.length ? [`retracted at NCMEC: ${report.retracted_report_ids.join(', ')}`] : []),
           ...report.validation_errors.map((error) => `invalid: ${error}`),
+          `account: ${report.account_id ?? '-'}; cases: ${report.case_ids.join(', ')}`,
+          `completeness: ${report.quality.score ?? '-'} (floor ${report.quality.floor})${report.needs_confirmation ? `; held for a lead's confirmation until ${report.hold_until}` : ''}${report.confirmed_by ? `; confirmed by ${report.confirmed_by}` : ''}`,
+          ...report.quality.missing.map((gap) => `  missing ${gap.item}: ${gap.detail}`),
           'files:',
-          ...report.files.map((f) => `  ${f.file_name} viewed_by_esp=${f.viewed_by_esp} uploaded_at=${f.uploaded_at}${f.media_held ? '' : ' (not held: hashes only)'}${f.ncmec_file_id ? ` ncmec_file_id=${f.ncmec_file_id}` : ''}`),
+          ...report.files.map((f) => `  ${f.file_name}${f.case_id ? ` (case ${f.case_id})` : ''} viewed_by_esp=${f.viewed_by_esp} uploaded_at=${f.uploaded_at}${f.media_held ? '' : ' (not held: hashes only)'}${f.ncmec_file_id ? ` ncmec_file_id=${f.ncmec_file_id}` : ''}`),
         ];
+        lines.push('history:', ...report.history.map((h) => `  ${h.at} ${h.event}${h.detail ? ` ${JSON.stringify(h.detail)}` : ''}`));
         process.stdout.write(`${lines.join('\n')}\n`);
+      }),
+    );
+
+  ncmec
+    .command('confirm')
+    .description('a lead confirms a report held below the quality floor: it is sent as it is')
+    .argument('<id>', 'report id', (v) => Number.parseInt(v, 10))
+    .requiredOption('--lead <username>', 'the lead (or admin) reviewer who confirms')
+    .action(async (id: number, options: { lead: string }, command: Command) =>
+      withBulwark(command, async (bulwark, { json }) => {
+        const lead = await bulwark.reviewers.get(options.lead);
+        if (lead.disabledAt) throw new BulwarkError('forbidden', `reviewer ${lead.username} is disabled`);
+        const report = await reportService(bulwark).confirm(id, { username: lead.username, role: lead.role });
+        if (json) printJson(report);
+        else process.stdout.write(`NCMEC report ${report.id}: ${report.status} (confirmed by ${report.confirmed_by} at completeness ${report.quality.score})\n`);
+      }),
+    );
+
+  ncmec
+    .command('stats')
+    .description('reports sent, median completeness, median time from decision to submission, retractions, for [--from, --to)')
+    .option('--from <time>', 'ISO 8601 with an offset (default: 30 days before --to)')
+    .option('--to <time>', 'ISO 8601 with an offset (default: now)')
+    .action(async (options: { from?: string; to?: string }, command: Command) =>
+      withBulwark(command, async (bulwark, { json }) => {
+        const to = options.to ? parseBound(options.to, 'to') : new Date();
+        const from = options.from ? parseBound(options.from, 'from') : new Date(to.getTime() - 30 * 86_400_000);
+        const figures = await reportService(bulwark).figures(from, to);
+        if (json) return printJson(figures);
+        process.stdout.write(
+          [
+            `CyberTipline reports ${figures.period.from} up to ${figures.period.to}`,
+            `sent: ${figures.sent}`,
+            `median completeness: ${figures.median_completeness ?? 'n/a'}`,
+            `median time from decision to submission: ${figures.median_hours_decision_to_submission === null ? 'n/a' : `${figures.median_hours_decision_to_submission} h`}`,
+            `sent unconfirmed after the hold limit: ${figures.sent_unconfirmed_after_max_hold}`,
+            `retractions: ${figures.retractions}`,
+          ].join('\n') + '\n',
+        );
       }),
     );
 

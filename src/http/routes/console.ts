@@ -9,6 +9,7 @@ import type { Bulwark } from '../../app.ts';
 import { BulwarkError } from '../../errors.ts';
 import type { Session } from '../../reviewers/reviewer-service.ts';
 import { problem, sendProblem } from '../problem.ts';
+import { consoleNcmecRoutes } from './console-ncmec.ts';
 
 export const SESSION_COOKIE = 'bulwark_session';
 export const CONSOLE_DIST = fileURLToPath(new URL('../../../console/dist/', import.meta.url));
@@ -133,6 +134,8 @@ export const consoleApiRoutes = (bulwark: Bulwark): FastifyPluginAsync => async 
     await bulwark.cases.release(request.params.id, reviewer(request));
     return reply.code(204).send();
   });
+
+  await plugin.register(consoleNcmecRoutes(bulwark));
 
   app.get('/audit', { schema: { ...schema, querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), before: z.coerce.number().int().positive().optional() }) } }, async (request) => {
     if (reviewer(request).role === 'reviewer') throw new BulwarkError('forbidden', 'the audit log is for leads and admins');

@@ -1,5 +1,6 @@
 import { invalid } from '../../errors.ts';
 import type { SqlClient } from '../../store/sql.ts';
+import { type NcmecFigures, ncmecFigures } from '../ncmec/report-stats.ts';
 import { TIMESTAMP_RANGE_MESSAGE, timestampInRange } from '../../validation/edge.ts';
 import {
   ACTIVE_RECIPIENTS_INDICATOR, APPLICABILITY, AUTOMATED_INDICATORS, AUTOMATED_SECTION, CATEGORY_ROWS, type CategoryRows, COMPLAINT_KINDS, COMPLAINT_SECTIONS,
@@ -20,6 +21,8 @@ export interface TransparencyFigures {
   appeals: { received: number; upheld: number; reversed: number; pending: number; median_hours_to_resolve: number | null };
   orders: { total: number; by_kind: Record<string, number>; by_member_state: Record<string, number>; median_hours_to_acknowledge: number | null; median_hours_to_effect: number | null };
   automated_means: { detection: number; decision_fully_automated: number; share_of_statements_detected_automatically: number | null };
+  /** CyberTipline reports to NCMEC (18 U.S.C. 2258A): not an Annex I cell, shown beside it. */
+  ncmec: NcmecFigures;
   /** Every figure again, one row per cell of the Annex I quantitative template; the CSV is these rows. */
   annex_i: AnnexRow[];
 }
@@ -182,6 +185,7 @@ export async function transparencyFigures(sql: SqlClient, from: Date, to: Date):
       decision_fully_automated: s.filter((row) => row.fully).length,
       share_of_statements_detected_automatically: s.length ? round(s.filter((row) => row.detected).length / s.length) : null,
     },
+    ncmec: await ncmecFigures(sql, from, to),
     annex_i: annexRows({ from, to, reporting_period, notices: notices.rows, statements: s, appeals: appeals.rows, orders: orders.rows, pendingAppeals: Number(pending.rows[0].n) }),
   };
 }
@@ -498,6 +502,10 @@ ${bars('Appeal outcomes', [{ label: 'Upheld', value: f.appeals.upheld }, { label
 <h2>Orders from authorities (Art. 9 and 10)</h2>${table([['Orders received', f.orders.total], ['Median time to acknowledge', hoursText(f.orders.median_hours_to_acknowledge)], ['Median time to give effect', hoursText(f.orders.median_hours_to_effect)]])}
 ${bars('Orders by Member State', Object.entries(f.orders.by_member_state).map(([label, value]) => ({ label, value })))}
 <h2>Automated means</h2>${table([['Statements with automated detection', f.automated_means.detection], ['Statements with fully automated decision', f.automated_means.decision_fully_automated], ['Account suspensions', f.account_suspensions]])}
+<h2>Reports to NCMEC (CyberTipline)</h2>${table([
+    ['Reports sent', f.ncmec.sent], ['Median completeness (0-100)', f.ncmec.median_completeness ?? 'n/a'], ['Median time from decision to submission', hoursText(f.ncmec.median_hours_decision_to_submission)],
+    ['Sent unconfirmed after the hold limit', f.ncmec.sent_unconfirmed_after_max_hold], ['Retractions', f.ncmec.retractions],
+  ])}
 <h2>Not held by Bulwark</h2><p>The Annex I template of Implementing Regulation (EU) 2024/2835 also asks for the figures below, which the operator supplies from elsewhere. The CSV version of this report leaves them empty.</p>
 <ul>${[...new Set(f.annex_i.filter((row) => row.value === null && row.contextual_information.startsWith(NOT_COLLECTED)).map((row) => `${row.section} ${row.indicator}`))].map((item) => `<li>${escapeHtml(item)}</li>`).join('')}</ul>
 </body></html>

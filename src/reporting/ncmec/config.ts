@@ -38,7 +38,29 @@ export interface NcmecConfig {
   schema: SchemaMode;
   /** The platform's account-details callback (docs/ncmec.md); absent, reports carry what Bulwark holds. */
   accountDetails?: { url: string; secret: string; timeoutMs?: number };
+  /**
+   * How long an automatically filed report gathers an account's further confirmed material
+   * before it is sent, counted from the report's first decision (default 1 h). A report stays
+   * open to supplements until it is claimed for sending; the window only sets when that is.
+   */
+  groupWindowMs: number;
+  /** Completeness (0-100) below which a lead must confirm a report before it is sent (default 0: never). */
+  qualityFloor: number;
+  /**
+   * The longest any report waits, from its first decision, for gathering or for a lead's
+   * confirmation (default 24 h): then it is sent with what there is and its history says so.
+   */
+  maxHoldMs: number;
+  /** Report annotations (reportAnnotations) each decision policy implies, e.g. { sextortion: ['sextortion'] }. */
+  policyAnnotations: Record<string, ReportAnnotation[]>;
 }
+
+/** The incident tags of the schema's reportAnnotations (each an empty-content `true` marker). */
+export const REPORT_ANNOTATIONS = ['sextortion', 'csamSolicitation', 'minorToMinorInteraction', 'spam', 'sadisticOnlineExploitation'] as const;
+export type ReportAnnotation = (typeof REPORT_ANNOTATIONS)[number];
+
+export const DEFAULT_GROUP_WINDOW_MS = 60 * 60_000;
+export const DEFAULT_MAX_HOLD_MS = 24 * 60 * 60_000;
 
 /** NCMEC's test environment, named by the ISPWS documentation; production is https://report.cybertip.org/ispws. */
 export const NCMEC_TEST_URL = 'https://exttest.cybertip.org/ispws';
@@ -46,6 +68,36 @@ export const DEFAULT_REPORTABLE_VERDICTS = ['confirm', 'suspend', 'takedown'];
 export const DEFAULT_AUTO_REPORT_POLICIES = ['csam'];
 
 const list = (value: string | undefined) => value?.split(',').map((item) => item.trim()).filter(Boolean);
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as `90s`, `30m`, `24h` or `2d` (a bare number is seconds). */
+export function parseNcmecDuration(value: string, name: string): number {
+  const match = /^(\d{1,7})([smhd]?)$/.exec(value.trim());
+  if (!match) throw new Error(`${name} must be a duration such as 30m, 24h or 2d, got ${JSON.stringify(value)}`);
+  return Number(match[1]) * DURATION_UNITS[match[2] || 's'];
+}
+
+/** `policy=annotation+annotation,policy=annotation`, e.g. `sextortion=sextortion,grooming=csamSolicitation`. */
+export function parsePolicyAnnotations(value: string): Record<string, ReportAnnotation[]> {
+  const mapping: Record<string, ReportAnnotation[]> = {};
+  for (const pair of list(value) ?? []) {
+    const [policy, annotations] = pair.split('=').map((part) => part.trim());
+    const parsed = (annotations ?? '').split('+').map((a) => a.trim());
+    if (!policy || parsed.some((a) => !(REPORT_ANNOTATIONS as readonly string[]).includes(a))) {
+      throw new Error(`BULWARK_NCMEC_POLICY_ANNOTATIONS: ${JSON.stringify(pair)} is not policy=annotation; annotations are ${REPORT_ANNOTATIONS.join(', ')}`);
+    }
+    mapping[policy] = parsed as ReportAnnotation[];
+  }
+  return mapping;
+}
+
+function qualityFloorFrom(value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  const floor = Number(value);
+  if (!Number.isInteger(floor) || floor < 0 || floor > 100) throw new Error(`BULWARK_NCMEC_QUALITY_FLOOR must be an integer from 0 to 100, got ${JSON.stringify(value)}`);
+  return floor;
+}
 
 /** The configuration from BULWARK_NCMEC_* variables. */
 export function ncmecConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NcmecConfig {
@@ -75,6 +127,10 @@ export function ncmecConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NcmecC
     autoReport: env.BULWARK_NCMEC_AUTO_REPORT === 'true' || env.BULWARK_NCMEC_AUTO_REPORT === '1',
     schema: schemaModeFrom(env.BULWARK_NCMEC_SCHEMA),
     accountDetails: accountDetailsFrom(env),
+    groupWindowMs: env.BULWARK_NCMEC_GROUP_WINDOW ? parseNcmecDuration(env.BULWARK_NCMEC_GROUP_WINDOW, 'BULWARK_NCMEC_GROUP_WINDOW') : DEFAULT_GROUP_WINDOW_MS,
+    qualityFloor: qualityFloorFrom(env.BULWARK_NCMEC_QUALITY_FLOOR),
+    maxHoldMs: env.BULWARK_NCMEC_MAX_HOLD ? parseNcmecDuration(env.BULWARK_NCMEC_MAX_HOLD, 'BULWARK_NCMEC_MAX_HOLD') : DEFAULT_MAX_HOLD_MS,
+    policyAnnotations: env.BULWARK_NCMEC_POLICY_ANNOTATIONS ? parsePolicyAnnotations(env.BULWARK_NCMEC_POLICY_ANNOTATIONS) : {},
   };
 }
 
@@ -104,6 +160,10 @@ export function ncmecConfig(partial: Partial<NcmecConfig> = {}): NcmecConfig {
     autoReportPolicies: DEFAULT_AUTO_REPORT_POLICIES,
     autoReport: false,
     schema: 'live',
+    groupWindowMs: DEFAULT_GROUP_WINDOW_MS,
+    qualityFloor: 0,
+    maxHoldMs: DEFAULT_MAX_HOLD_MS,
+    policyAnnotations: {},
     ...partial,
   };
 }

@@ -9,7 +9,10 @@ import type { SqlClient } from '../../store/sql.ts';
 import type { AccountDetailsSource } from './account-details.ts';
 import { CyberTiplineClient, type CyberTiplineApi, NcmecApiError } from './client.ts';
 import type { NcmecConfig } from './config.ts';
-import { buildFileDetailsDocument, buildReportDocument, loadReportFacts, type ReportFile } from './report-builder.ts';
+import { buildFileDetailsDocument, type ReportFile } from './report-builder.ts';
+import { type HistoryEntry, ReportDrafter } from './report-drafts.ts';
+import { type NcmecFigures, ncmecFigures } from './report-stats.ts';
+import { iso, NCMEC_REPORT_STATUSES, type NcmecReportStatus, type NcmecReportView, type ReportRow, reportView } from './report-view.ts';
 import { PreSubmission } from './pre-submission.ts';
 import { type ReportHistoryEntry, reportHistory } from './report-history.ts';
 import { REPORT } from './schema.ts';
@@ -18,31 +21,10 @@ import { validateDocument } from './validator.ts';
 import { serializeXml } from './xml.ts';
 import { WebhookAccountDetails } from './webhook-account-details.ts';
 
-export const NCMEC_REPORT_STATUSES = ['draft', 'invalid', 'queued', 'submitting', 'submitted', 'failed', 'retracted'] as const;
-export type NcmecReportStatus = (typeof NCMEC_REPORT_STATUSES)[number];
+export { NCMEC_REPORT_STATUSES, type NcmecReportStatus, type NcmecReportView };
 
 /** The durable consumer that files reports for confirmed cases of the configured policies. */
 export const NCMEC_AUTO_REPORTER = 'reporting.ncmec-auto';
-
-export interface NcmecReportView {
-  id: number;
-  case_id: number;
-  decision_id: number;
-  status: NcmecReportStatus;
-  requested_by: string;
-  ncmec_report_id: string | null;
-  attempts: number;
-  next_attempt_at: string | null;
-  last_error: string | null;
-  validation_errors: string[];
-  files: (Pick<ReportFile, 'content_id' | 'file_name' | 'viewed_by_esp' | 'uploaded_at' | 'media_held'> & { ncmec_file_id: string | null })[];
-  retracted_report_ids: string[];
-  created_at: string;
-  updated_at: string;
-  submitted_at: string | null;
-  /** The <report> document; only when asked for. */
-  xml?: string;
-}
 
 export interface NcmecDocument {
   attempt: number;
@@ -89,28 +71,8 @@ export interface NcmecReportServiceOptions {
   log?: (line: string) => void;
 }
 
-interface ReportRow {
-  id: number;
-  case_id: number;
-  decision_id: number;
-  status: NcmecReportStatus;
-  requested_by: string;
-  report_xml: string;
-  files: ReportFile[];
-  validation_errors: string[];
-  ncmec_report_id: string | null;
-  open_report_id: string | null;
-  file_ids: Record<string, string>;
-  retracted_ids: string[];
-  attempts: number;
-  next_attempt_at: Date | null;
-  lease_owner: string | null;
-  lease_until: Date | null;
-  last_error: string | null;
-  created_at: Date;
-  updated_at: Date;
-  submitted_at: Date | null;
-}
+/** Events of a report's own record that the audit log also holds (as ncmec.report_<event>, with who did it). */
+const AUDITED_EVENTS = new Set(['created', 'submitted', 'supplemented']);
 
 class LeaseLost extends Error {}
 class LocalFailure extends Error {
@@ -119,7 +81,6 @@ class LocalFailure extends Error {
   }
 }
 
-const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
 
 /**
  * CyberTipline reporting: builds a report from a confirmed case, validates it against the
@@ -139,6 +100,7 @@ export class NcmecReportService {
   private readonly leaseMs: number;
   private readonly random: () => number;
   private readonly onError: (error: unknown) => void;
+  private readonly drafter: ReportDrafter;
   private submitting: Promise<number> | undefined;
   private again = false;
   private readonly preSubmission: PreSubmission;
@@ -158,6 +120,7 @@ export class NcmecReportService {
     this.leaseMs = options.leaseMs ?? 10 * 60_000;
     this.random = options.random ?? Math.random;
     this.onError = options.onError ?? (() => undefined);
+    this.drafter = new ReportDrafter(audit, options.config, this.vault, this.now);
     const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
     const { config } = options;
     const schema = new CyberTiplineSchemaSource({ mode: config.schema ?? 'live', baseUrl, username, password, timeoutMs: options.timeoutMs, deadline: options.deadline, now: this.now, log });
@@ -171,58 +134,66 @@ export class NcmecReportService {
   }
 
   /**
-   * Builds and records a report about a decided case. An invalid report is kept with its
-   * reasons and never sent; a valid one is queued (or kept as a draft). A case has one live
-   * report: asking again returns it.
+   * Files a decided case: its confirmed material goes into the reported account's unsent report
+   * (supplementing it) or a new one; a network case makes one report per member. An invalid
+   * report is kept with its reasons and never sent; one below the quality floor is held for a
+   * lead. Asking again for the same case returns its report(s).
    */
-  async createFromCase(caseId: number, requestedBy: string, options: { draft?: boolean } = {}): Promise<{ report: NcmecReportView; created: boolean }> {
+  async createFromCase(caseId: number, requestedBy: string, options: { draft?: boolean } = {}): Promise<{ report: NcmecReportView; created: boolean; reports: NcmecReportView[] }> {
     const result = await this.sql.transaction((tx) => this.createIn(tx, caseId, requestedBy, options));
-    if (result.created && result.report.status === 'queued') this.kick();
+    if (result.reports.some((report) => report.status === 'queued')) this.kick();
     return result;
   }
 
-  async createIn(tx: SqlClient, caseId: number, requestedBy: string, options: { draft?: boolean } = {}): Promise<{ report: NcmecReportView; created: boolean }> {
-    const existing = await tx.query<ReportRow>(`SELECT * FROM ncmec_reports WHERE case_id = $1 AND status <> 'invalid'`, [caseId]);
-    if (existing.rows[0]) return { report: this.view(existing.rows[0]), created: false };
-    const built = await this.build(tx, caseId);
-    const now = this.now();
-    const status: NcmecReportStatus = built.errors.length > 0 ? 'invalid' : options.draft ? 'draft' : 'queued';
-    const inserted = await tx.query<ReportRow>(
-      `INSERT INTO ncmec_reports (case_id, decision_id, status, requested_by, report_xml, files, validation_errors, next_attempt_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING *`,
-      [caseId, built.decisionId, status, requestedBy, built.xml, JSON.stringify(built.files), JSON.stringify(built.errors), status === 'queued' ? now : null, now],
-    );
-    const row = inserted.rows[0];
-    await this.audit.append(tx, { actor: requestedBy, action: 'ncmec.report_created', subject: `case:${caseId}`, detail: { report_id: Number(row.id), status } });
-    return { report: this.view(row), created: true };
-  }
-
-  private async build(tx: SqlClient, caseId: number) {
-    const facts = await loadReportFacts(tx, caseId, this.options.config.reportableVerdicts);
-    // Only media this process can open will be uploaded; the rest is described by its hashes.
-    for (const file of facts.files) file.media_held = file.media_held && this.vault !== undefined && (await this.vault.has(tx, file.content_id));
-    const document = buildReportDocument(facts, this.options.config.reporter);
-    return { decisionId: facts.decision_id, files: facts.files, xml: serializeXml(document), errors: validateDocument(document, REPORT) };
+  async createIn(tx: SqlClient, caseId: number, requestedBy: string, options: { draft?: boolean; gather?: boolean } = {}): Promise<{ report: NcmecReportView; created: boolean; reports: NcmecReportView[] }> {
+    const outcomes = await this.drafter.draft<ReportRow>(tx, caseId, requestedBy, options);
+    const reports = await this.withCases(tx, outcomes.map((outcome) => outcome.row));
+    return { report: reports[0], created: outcomes.some((outcome) => outcome.created), reports };
   }
 
   async get(id: number, options: { includeXml?: boolean } = {}): Promise<NcmecReportView> {
     const result = await this.sql.query<ReportRow>('SELECT * FROM ncmec_reports WHERE id = $1', [id]);
     if (!result.rows[0]) throw notFound(`no NCMEC report ${id}`);
-    return this.view(result.rows[0], options.includeXml);
+    return (await this.withCases(this.sql, result.rows, options.includeXml))[0];
   }
 
-  async list(filter: { status?: NcmecReportStatus; caseId?: number; afterId?: number; limit?: number } = {}): Promise<NcmecReportView[]> {
+  async list(filter: { status?: NcmecReportStatus; caseId?: number; accountId?: string; afterId?: number; limit?: number; newestFirst?: boolean } = {}): Promise<NcmecReportView[]> {
     const result = await this.sql.query<ReportRow>(
-      `SELECT * FROM ncmec_reports WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR case_id = $2) AND id > $3 ORDER BY id LIMIT $4`,
-      [filter.status ?? null, filter.caseId ?? null, filter.afterId ?? 0, Math.min(filter.limit ?? 100, 1000)],
+      `SELECT * FROM ncmec_reports r WHERE ($1::text IS NULL OR status = $1)
+         AND ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM ncmec_report_cases l WHERE l.report_id = r.id AND l.case_id = $2))
+         AND ($5::text IS NULL OR account_id = $5) AND id > $3 ORDER BY id ${filter.newestFirst ? 'DESC' : ''} LIMIT $4`,
+      [filter.status ?? null, filter.caseId ?? null, filter.afterId ?? 0, Math.min(filter.limit ?? 100, 1000), filter.accountId ?? null],
     );
-    return result.rows.map((row) => this.view(row));
+    return this.withCases(this.sql, result.rows);
   }
 
-  /** What happened to a report, oldest first (docs/ncmec.md, "History"). */
+  /** Reports sent, their median completeness, decision-to-submission time and retractions in [from, to). */
+  figures(from: Date, to: Date): Promise<NcmecFigures> {
+    return ncmecFigures(this.sql, from, to);
+  }
+
+  private async withCases(client: SqlClient, rows: ReportRow[], includeXml = false): Promise<NcmecReportView[]> {
+    const links = await client.query<{ report_id: number; case_id: number }>(
+      'SELECT report_id, case_id FROM ncmec_report_cases WHERE report_id = ANY($1::bigint[]) ORDER BY decided_at, case_id',
+      [rows.map((row) => row.id)],
+    );
+    return rows.map((row) => {
+      const caseIds = links.rows.filter((link) => Number(link.report_id) === Number(row.id)).map((link) => Number(link.case_id));
+      return reportView({ ...row, case_ids: caseIds.length > 0 ? [...new Set(caseIds)] : [Number(row.case_id)] }, this.options.config.qualityFloor, includeXml);
+    });
+  }
+
+  /**
+   * What happened to a report, oldest first (docs/ncmec.md, "History"): the audit log's
+   * entries about it (schema checks, the platform's account details, submission) and the
+   * report's own record of its gathering, holds, confirmations and retractions.
+   */
   async history(id: number): Promise<ReportHistoryEntry[]> {
-    await this.get(id);
-    return reportHistory(this.sql, id);
+    const report = await this.get(id);
+    const own = report.history
+      .filter((entry) => !AUDITED_EVENTS.has(entry.event))
+      .map((entry): ReportHistoryEntry => ({ at: entry.at, actor: 'bulwark', action: `ncmec.${entry.event}`, detail: entry.detail ?? {} }));
+    return [...(await reportHistory(this.sql, id)), ...own].sort((a, b) => a.at.localeCompare(b.at));
   }
 
   /** Every document sent for a report, as sent (without the platform's account details), oldest first. */
@@ -236,37 +207,58 @@ export class NcmecReportService {
   }
 
   /**
-   * Sends a report again now: a failed, retracted, queued or draft one is due at once; an
-   * invalid one is rebuilt from its case with the current configuration first.
+   * Sends a report again now: a failed, retracted, queued or draft one is due at once (a draft
+   * below the quality floor is held for a lead instead); an invalid one is rebuilt from its
+   * cases with the current configuration first.
    */
   async retry(id: number, actor = 'system'): Promise<NcmecReportView> {
     const row = await this.sql.transaction(async (tx) => {
-      const found = await tx.query<ReportRow>('SELECT * FROM ncmec_reports WHERE id = $1 FOR UPDATE', [id]);
-      const current = found.rows[0];
-      if (!current) throw notFound(`no NCMEC report ${id}`);
+      const current = await this.lockedReport(tx, id);
       if (current.status === 'submitted') throw conflict(`NCMEC report ${id} was already submitted (NCMEC id ${current.ncmec_report_id})`);
       if (current.status === 'submitting') throw conflict(`NCMEC report ${id} is being submitted`);
       const now = this.now();
       let updated: ReportRow;
-      if (current.status === 'invalid') {
-        const live = await tx.query(`SELECT 1 FROM ncmec_reports WHERE case_id = $1 AND status <> 'invalid'`, [current.case_id]);
-        if (live.rows.length > 0) throw conflict(`case ${current.case_id} already has a live NCMEC report`);
-        const built = await this.build(tx, Number(current.case_id));
-        const status = built.errors.length > 0 ? 'invalid' : 'queued';
-        updated = (
-          await tx.query<ReportRow>(
-            `UPDATE ncmec_reports SET status = $2, decision_id = $3, report_xml = $4, files = $5, validation_errors = $6, next_attempt_at = $7, updated_at = $8 WHERE id = $1 RETURNING *`,
-            [id, status, built.decisionId, built.xml, JSON.stringify(built.files), JSON.stringify(built.errors), status === 'queued' ? now : null, now],
-          )
-        ).rows[0];
+      if (current.status === 'invalid' || current.status === 'draft') {
+        updated = await this.drafter.rebuild<ReportRow>(tx, { ...current, gather_until: now }, [{ at: now.toISOString(), event: 'retried', detail: { by: actor } }], { requeue: true });
+      } else if (current.status === 'held') {
+        throw conflict(`NCMEC report ${id} is held below the quality floor (completeness ${current.completeness}); a lead confirms it (POST /v1/ncmec/reports/${id}/confirm) or it is sent at ${iso(current.hold_until)}`);
       } else {
-        updated = (await tx.query<ReportRow>(`UPDATE ncmec_reports SET status = CASE WHEN status = 'draft' THEN 'queued' ELSE status END, next_attempt_at = $2, updated_at = $2 WHERE id = $1 RETURNING *`, [id, now])).rows[0];
+        updated = (await tx.query<ReportRow>(`UPDATE ncmec_reports SET next_attempt_at = $2, updated_at = $2 WHERE id = $1 RETURNING *`, [id, now])).rows[0];
       }
       await this.audit.append(tx, { actor, action: 'ncmec.report_retried', subject: `case:${current.case_id}`, detail: { report_id: id, status: updated.status } });
       return updated;
     });
-    if (row.status !== 'invalid') this.kick();
-    return this.view(row);
+    if (row.status === 'queued' || row.status === 'failed' || row.status === 'retracted') this.kick();
+    return this.get(Number(row.id));
+  }
+
+  /**
+   * A lead's word that a report held below the quality floor may go out as it is: it is
+   * queued at once (or when its gathering window ends). Only a lead or admin may confirm.
+   */
+  async confirm(id: number, confirmer: { username: string; role: string }): Promise<NcmecReportView> {
+    if (confirmer.role !== 'lead' && confirmer.role !== 'admin') throw new BulwarkError('forbidden', `only a lead confirms a report below the quality floor; ${confirmer.username} is a ${confirmer.role}`);
+    const row = await this.sql.transaction(async (tx) => {
+      const current = await this.lockedReport(tx, id);
+      if (current.status !== 'held') throw conflict(`NCMEC report ${id} is ${current.status}; only a report held below the quality floor needs confirming`);
+      const now = this.now();
+      const due = current.gather_until && current.gather_until > now ? current.gather_until : now;
+      const history: HistoryEntry[] = [{ at: now.toISOString(), event: 'confirmed', detail: { by: confirmer.username, completeness: current.completeness } }];
+      const updated = await tx.query<ReportRow>(
+        `UPDATE ncmec_reports SET status = 'queued', confirmed_by = $2, confirmed_at = $3, next_attempt_at = $4, history = history || $5::jsonb, updated_at = $3 WHERE id = $1 RETURNING *`,
+        [id, confirmer.username, now, due, JSON.stringify(history)],
+      );
+      await this.audit.append(tx, { actor: confirmer.username, action: 'ncmec.report_confirmed', subject: `case:${current.case_id}`, detail: { report_id: id, completeness: current.completeness } });
+      return updated.rows[0];
+    });
+    this.kick();
+    return this.get(Number(row.id));
+  }
+
+  private async lockedReport(tx: SqlClient, id: number): Promise<ReportRow> {
+    const found = await tx.query<ReportRow>('SELECT * FROM ncmec_reports WHERE id = $1 FOR UPDATE', [id]);
+    if (!found.rows[0]) throw notFound(`no NCMEC report ${id}`);
+    return found.rows[0];
   }
 
   /**
@@ -328,10 +320,10 @@ export class NcmecReportService {
       const payload = event.payload as { case_id: number; verdict: string; policy: string | null; subject: { kind: string } };
       const { reportableVerdicts, autoReportPolicies } = this.options.config;
       if (!reportableVerdicts.includes(payload.verdict) || !payload.policy || !autoReportPolicies.includes(payload.policy)) return;
-      if (payload.subject.kind !== 'content' && payload.subject.kind !== 'account') return;
+      if (payload.subject.kind !== 'content' && payload.subject.kind !== 'account' && payload.subject.kind !== 'network') return;
       try {
-        const { report, created } = await this.createIn(tx, payload.case_id, 'auto:case.decided');
-        if (created && report.status === 'queued') queueMicrotask(() => this.kick());
+        // Gathered: the report waits out the group window so the account's later decisions join it.
+        await this.createIn(tx, payload.case_id, 'auto:case.decided', { gather: true });
       } catch (error) {
         // A case that cannot be reported (no content held, decided otherwise since) must not stop the outbox.
         if (error instanceof BulwarkError) this.onError(error);
@@ -344,17 +336,21 @@ export class NcmecReportService {
     const now = this.now();
     const leaseUntil = new Date(now.getTime() + this.leaseMs);
     return this.sql.transaction(async (tx) => {
+      // A held report is claimed once its hold limit passes: the law's "as soon as reasonably
+      // possible" outweighs the quality floor, and its history records that it went unconfirmed.
       const claimed = await tx.query<ReportRow>(
         `WITH due AS (
-           SELECT id FROM ncmec_reports
-           WHERE ((status IN ('queued', 'failed', 'retracted') AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1))
+           SELECT id, status AS was FROM ncmec_reports
+           WHERE ((status IN ('held', 'queued', 'failed', 'retracted') AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1))
                   OR (status = 'submitting' AND lease_until <= $1))
              AND NOT (id = ANY($2::bigint[]))
            ORDER BY next_attempt_at, id LIMIT 4
            FOR UPDATE SKIP LOCKED)
-         UPDATE ncmec_reports r SET status = 'submitting', attempts = r.attempts + 1, lease_owner = $3, lease_until = $4, updated_at = $1
+         UPDATE ncmec_reports r SET status = 'submitting', attempts = r.attempts + 1, lease_owner = $3, lease_until = $4, updated_at = $1,
+           history = CASE WHEN due.was = 'held' THEN r.history || jsonb_build_array(jsonb_build_object('at', $5::text, 'event', 'max_hold_reached',
+             'detail', jsonb_build_object('completeness', r.completeness, 'floor', $6::int))) ELSE r.history END
          FROM due WHERE r.id = due.id RETURNING r.*`,
-        [now, tried, this.owner, leaseUntil],
+        [now, tried, this.owner, leaseUntil, now.toISOString(), this.options.config.qualityFloor],
       );
       return claimed.rows;
     });
@@ -366,7 +362,8 @@ export class NcmecReportService {
     if (result.rowCount === 0) throw new LeaseLost();
   }
 
-  private async attempt(row: ReportRow): Promise<void> {
+  private async attempt(claimed: ReportRow): Promise<void> {
+    let row = claimed;
     const api = this.api!;
     const id = Number(row.id);
     const attempt = row.attempts;
@@ -384,7 +381,16 @@ export class NcmecReportService {
           return;
         }
         if (code === 0) retracted.push(row.open_report_id);
-        await this.whileLeased(this.sql, id, `open_report_id = NULL, retracted_ids = retracted_ids || $4::jsonb`, [JSON.stringify(retracted)]);
+        await this.whileLeased(this.sql, id, `open_report_id = NULL, retracted_ids = retracted_ids || $4::jsonb, history = history || $5::jsonb`, [
+          JSON.stringify(retracted),
+          JSON.stringify(retracted.map((ncmecReportId) => this.historyEntry('retracted', { ncmec_report_id: ncmecReportId, cause: 'left open by a stopped attempt' }))),
+        ]);
+        retracted.length = 0;
+      }
+      const current = await this.drafter.withCurrentPriorReports(this.sql, row);
+      if (current) {
+        await this.whileLeased(this.sql, id, 'report_xml = $4', [current]);
+        row = { ...row, report_xml: current };
       }
       const prepared = await this.preSubmission.prepareReport({ id, case_id: Number(row.case_id), attempt, report_xml: row.report_xml, files: row.files });
       if (prepared.kind === 'invalid') {
@@ -448,12 +454,16 @@ export class NcmecReportService {
       }
       const status: NcmecReportStatus = opened && !stillOpen ? 'retracted' : 'failed';
       const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attempt - 1, 20)) * (0.75 + this.random() * 0.25);
+      const history = [
+        this.historyEntry('attempt_failed', { attempt, error: code }),
+        ...retracted.map((ncmecReportId) => this.historyEntry('retracted', { ncmec_report_id: ncmecReportId, cause: code })),
+      ];
       await this.sql
         .query(
           `UPDATE ncmec_reports SET status = $3, open_report_id = $4, retracted_ids = retracted_ids || $5::jsonb, next_attempt_at = $6, last_error = $7,
-             lease_owner = NULL, lease_until = NULL, updated_at = $8
+             lease_owner = NULL, lease_until = NULL, updated_at = $8, history = history || $9::jsonb
            WHERE id = $1 AND lease_owner = $2 AND status = 'submitting'`,
-          [id, this.owner, status, stillOpen ?? null, JSON.stringify(retracted), new Date(this.now().getTime() + delay), code, this.now()],
+          [id, this.owner, status, stillOpen ?? null, JSON.stringify(retracted), new Date(this.now().getTime() + delay), code, this.now(), JSON.stringify(history)],
         )
         .catch(this.onError);
       report(status === 'retracted' ? 'retracted' : 'failed', opened ?? null, code);
@@ -469,40 +479,18 @@ export class NcmecReportService {
 
   private async markSubmitted(row: ReportRow, ncmecReportId: string, fileIds: Record<string, string>) {
     await this.sql.transaction(async (tx) => {
-      await this.whileLeased(tx, Number(row.id), `status = 'submitted', ncmec_report_id = $4, open_report_id = NULL, file_ids = $5, submitted_at = $3, next_attempt_at = NULL, last_error = NULL, lease_owner = NULL, lease_until = NULL`, [
-        ncmecReportId,
-        JSON.stringify(fileIds),
-      ]);
+      await this.whileLeased(
+        tx,
+        Number(row.id),
+        `status = 'submitted', ncmec_report_id = $4, open_report_id = NULL, file_ids = $5, submitted_at = $3, next_attempt_at = NULL, last_error = NULL, lease_owner = NULL, lease_until = NULL, history = history || $6::jsonb`,
+        [ncmecReportId, JSON.stringify(fileIds), JSON.stringify([this.historyEntry('submitted', { ncmec_report_id: ncmecReportId, attempt: row.attempts })])],
+      );
       await this.audit.append(tx, { actor: 'system', action: 'ncmec.report_submitted', subject: `case:${row.case_id}`, detail: { report_id: Number(row.id), ncmec_report_id: ncmecReportId } });
     });
   }
 
-  private view(row: ReportRow, includeXml = false): NcmecReportView {
-    return {
-      id: Number(row.id),
-      case_id: Number(row.case_id),
-      decision_id: Number(row.decision_id),
-      status: row.status,
-      requested_by: row.requested_by,
-      ncmec_report_id: row.ncmec_report_id,
-      attempts: row.attempts,
-      next_attempt_at: iso(row.next_attempt_at),
-      last_error: row.last_error,
-      validation_errors: row.validation_errors,
-      files: row.files.map((file) => ({
-        content_id: file.content_id,
-        file_name: file.file_name,
-        viewed_by_esp: file.viewed_by_esp,
-        uploaded_at: file.uploaded_at,
-        media_held: file.media_held,
-        ncmec_file_id: row.file_ids[file.content_id] ?? null,
-      })),
-      retracted_report_ids: row.retracted_ids,
-      created_at: iso(row.created_at)!,
-      updated_at: iso(row.updated_at)!,
-      submitted_at: iso(row.submitted_at),
-      ...(includeXml ? { xml: row.report_xml } : {}),
-    };
+  private historyEntry(event: string, detail: Record<string, unknown>): HistoryEntry {
+    return { at: this.now().toISOString(), event, detail };
   }
-}
 
+}
