@@ -1,4 +1,5 @@
 import type { RecommendationGuardrail, RemovalReason } from '../guardrails/recommendation-guardrail.ts';
+import { labelsFor } from '../reporting/labels.ts';
 import type { SqlClient } from '../store/sql.ts';
 
 export interface ExposureMetrics {
@@ -38,6 +39,8 @@ export interface RecommendationAuditReport {
     fromRecommendationsShare: number;
   };
   evasion: { links: number; medianDaysToDetection: number | null };
+  /** Each metric key and removal reason code above with its human label, as the HTML and CSV print it. */
+  labels: Record<string, string>;
 }
 
 class ExposureCounter {
@@ -164,19 +167,21 @@ export async function auditRecommendations(
      WHERE l.run_id = (SELECT max(id) FROM detection_runs)`,
   );
   const medianDays = evasion.rows[0].median_days;
+  const afterMetrics = after.metrics();
   return {
     generatedAt: new Date().toISOString(),
     period: { from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null },
     policy: { ...guardrail.policy },
     accountsTracked: guardrail.stats().accounts,
     before: before.metrics(),
-    after: after.metrics(),
+    after: afterMetrics,
     surfaces: [...surfaces.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([surface, counters]) => ({ surface, before: counters.before.metrics(), after: counters.after.metrics() })),
     removedByReason,
     follows,
     evasion: { links: Number(evasion.rows[0].links), medianDaysToDetection: medianDays === null ? null : Math.round(Number(medianDays) * 10) / 10 },
+    labels: labelsFor([...Object.keys(afterMetrics), ...Object.keys(removedByReason)]),
   };
 }
 
