@@ -57,7 +57,7 @@ ${BAR_CHART_CSS}
 <div class="figure"><b>${report.before.impressions.toLocaleString('en')}</b>impressions audited</div>
 <div class="figure"><b>${lift === null ? 'Not available' : `${lift.toFixed(1)}×`}</b>how much more often suspect viewers were shown suspects than the base rate</div>
 <div class="figure"><b>${percent(report.before.minorExposureShare)} → ${percent(report.after.minorExposureShare)}</b>minor viewers shown a suspect</div>
-<div class="figure"><b>${percent(report.follows.fromRecommendationsShare)}</b>of follows between suspects came from recommendations (${report.follows.fromRecommendations} of ${report.follows.betweenSuspects})</div>
+<div class="figure"><b>${percent(report.follows.fromRecommendationsShare)}</b>of follows between suspects came from recommendations (${report.follows.fromRecommendations.toLocaleString('en')} of ${report.follows.betweenSuspects.toLocaleString('en')})</div>
 </div>
 <h2>Exposure before and after the guardrail</h2>
 ${overall}

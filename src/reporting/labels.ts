@@ -63,12 +63,13 @@ const ENUM_PREFIXES = [
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
 
-/** "STATEMENT_CATEGORY_SELF_HARM" → "Self harm", "suspectViewers" → "Suspect viewers", "term-alpha" → "Term alpha". */
+/** "STATEMENT_CATEGORY_SELF_HARM" → "Self harm", "suspectViewers" → "Suspect viewers", "recommendation:suggested" → "Recommendation: suggested". */
 function spelledOut(code: string): string {
   const prefix = ENUM_PREFIXES.find((candidate) => code.startsWith(candidate) && code.length > candidate.length);
   const words = (prefix ? code.slice(prefix.length) : code)
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/[_-]+/g, ' ')
+    .replace(/\s*:\s*/g, ': ')
     .trim()
     .toLowerCase();
   return words ? words[0].toUpperCase() + words.slice(1) : code;
@@ -81,7 +82,8 @@ export function label(code: string): string {
   // A two-letter upper-case code is a country (orders name the Member State that issued them).
   if (/^[A-Z]{2}$/.test(code)) {
     const country = regionNames.of(code);
-    if (country) return `${country} (${code})`;
+    // ICU names a code it does not know "Unknown Region" rather than giving nothing back.
+    if (country && country !== 'Unknown Region') return `${country} (${code})`;
   }
   return spelledOut(code);
 }
