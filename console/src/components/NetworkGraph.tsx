@@ -30,7 +30,7 @@ function firstDrawn(nodes: NetworkNode[]): NetworkNode[] {
 /** The weakest link strength that keeps a drawing to about one and a half links per account, so a large network is not a hairball. */
 function readableStrength(edges: NetworkEdge[], drawn: Set<string>): number {
   const inside = edges.filter((edge) => drawn.has(edge.source) && drawn.has(edge.target));
-  return STRENGTHS.find((strength) => inside.filter((edge) => edge.weight >= strength).length <= drawn.size * 3) ?? STRENGTHS[STRENGTHS.length - 1];
+  return STRENGTHS.find((strength) => inside.filter((edge) => edge.weight >= strength).length <= drawn.size * 1.5) ?? STRENGTHS[STRENGTHS.length - 1];
 }
 
 interface ViewBox {
