@@ -111,7 +111,7 @@ async function storedNetwork(bulwark: Bulwark, name: string, size: number): Prom
   const edge = (src: number, dst: number) =>
     bulwark.sql.query(`INSERT INTO account_edges (src, dst, kind, count, first_at, last_at, state_at) VALUES ($1, $2, 'message', $3, now(), now(), now()) ON CONFLICT DO NOTHING`, [src, dst, 1 + Math.floor(random() * 12)]);
   for (let i = 5; i < size; i++) {
-    if (role(i) === 'buyer') await edge(ids[i % 5], ids[i]);
+    if (role(i) === 'buyer') await edge(ids[Math.floor(i / 5) % 5], ids[i]);
     for (let k = 0; k < 3; k++) await edge(ids[i], ids[5 + Math.floor(random() * (size - 5))]);
   }
   const count = (wanted: string) => Array.from({ length: size }, (_, i) => role(i)).filter((r) => r === wanted).length;

@@ -106,7 +106,10 @@ const LAYOUT_PROBLEMS = `(() => {
   for (const row of rows) {
     const label = row.querySelector('.chart-label');
     const name = label.textContent.trim();
-    const labelBox = label.getBoundingClientRect();
+    // The text's own box: a label that overflowed its column would still have a column-sized element box.
+    const range = document.createRange();
+    range.selectNodeContents(label);
+    const labelBox = range.getBoundingClientRect();
     const track = row.querySelector('.chart-track').getBoundingClientRect();
     const values = row.querySelector('.chart-values').getBoundingClientRect();
     if (labelBox.width === 0) problems.push(name + ': label has no width');

@@ -409,50 +409,45 @@ function zoomed(view: ViewBox, fitted: ViewBox, factor: number, cx: number, cy: 
 
 /** The legend names only what the picture draws, so it never promises a kind of account that is not there. */
 function Legend({ roles, minors, links }: { roles: Set<string>; minors: boolean; links: boolean }) {
+  const entries = [
+    {
+      kind: 'seller',
+      shown: roles.has('seller'),
+      text: 'Seller',
+      icon: (
+        <>
+          <circle cx="9" cy="9" r="6" className="legend-seller" />
+          <circle cx="9" cy="9" r="2" className="seller-core" />
+        </>
+      ),
+    },
+    { kind: 'buyer', shown: roles.has('buyer'), text: 'Buyer', icon: <circle cx="9" cy="9" r="6" className="legend-buyer" /> },
+    { kind: 'member', shown: roles.has('member'), text: 'Member', icon: <circle cx="9" cy="9" r="5" className="legend-member" /> },
+    {
+      kind: 'minor',
+      shown: minors,
+      text: 'Minor (dashed ring)',
+      icon: (
+        <>
+          <circle cx="9" cy="9" r="4" className="legend-member" />
+          <circle cx="9" cy="9" r="7.5" className="minor-ring" strokeWidth="2" />
+        </>
+      ),
+    },
+    { kind: 'link', shown: links, text: 'Thicker link: more interactions', icon: <line x1="1" y1="13" x2="17" y2="5" className="edge" strokeWidth="3" strokeOpacity="0.7" /> },
+  ];
   return (
     <ul className="legend" aria-label="Legend" data-testid="graph-legend">
-      {roles.has('seller') && (
-        <li data-legend="seller">
-          <svg width="18" height="18" aria-hidden="true">
-            <circle cx="9" cy="9" r="6" className="legend-seller" />
-            <circle cx="9" cy="9" r="2" className="seller-core" />
-          </svg>
-          Seller
-        </li>
-      )}
-      {roles.has('buyer') && (
-        <li data-legend="buyer">
-          <svg width="18" height="18" aria-hidden="true">
-            <circle cx="9" cy="9" r="6" className="legend-buyer" />
-          </svg>
-          Buyer
-        </li>
-      )}
-      {roles.has('member') && (
-        <li data-legend="member">
-          <svg width="18" height="18" aria-hidden="true">
-            <circle cx="9" cy="9" r="5" className="legend-member" />
-          </svg>
-          Member
-        </li>
-      )}
-      {minors && (
-        <li data-legend="minor">
-          <svg width="18" height="18" aria-hidden="true">
-            <circle cx="9" cy="9" r="4" className="legend-member" />
-            <circle cx="9" cy="9" r="7.5" className="minor-ring" strokeWidth="2" />
-          </svg>
-          Minor (dashed ring)
-        </li>
-      )}
-      {links && (
-        <li data-legend="link">
-          <svg width="18" height="18" aria-hidden="true">
-            <line x1="1" y1="13" x2="17" y2="5" className="edge" strokeWidth="3" strokeOpacity="0.7" />
-          </svg>
-          Thicker link: more interactions
-        </li>
-      )}
+      {entries
+        .filter((entry) => entry.shown)
+        .map((entry) => (
+          <li key={entry.kind} data-legend={entry.kind}>
+            <svg width="18" height="18" aria-hidden="true">
+              {entry.icon}
+            </svg>
+            {entry.text}
+          </li>
+        ))}
     </ul>
   );
 }
