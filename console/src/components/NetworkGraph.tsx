@@ -116,8 +116,13 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
       minY = Math.min(minY, initial[i * 2 + 1]);
       maxY = Math.max(maxY, initial[i * 2 + 1]);
     }
-    return { x: minX - PADDING, y: minY - PADDING, width: maxX - minX + PADDING * 2, height: maxY - minY + PADDING * 2 };
-  }, [initial, nodes.length]);
+    const width = maxX - minX + PADDING * 2;
+    // Sellers are named to the right of their dot: leave room for the longest name, in the picture's
+    // own units (a name is about 7.5 px a character on a drawing about 600 px wide).
+    const longestName = Math.max(0, ...nodes.filter((node) => node.role === 'seller').map((node) => node.id.length));
+    const nameRoom = longestName ? (width * (longestName * 7.5 + 24)) / 600 : 0;
+    return { x: minX - PADDING, y: minY - PADDING, width: width + nameRoom, height: maxY - minY + PADDING * 2 };
+  }, [initial, nodes]);
   const [viewBox, setViewBox] = useState<ViewBox>(fitted);
   useEffect(() => setViewBox(fitted), [fitted]);
   const pan = useRef<Pan | null>(null);
