@@ -27,6 +27,34 @@ function firstDrawn(nodes: NetworkNode[]): NetworkNode[] {
     .map(({ node }) => node);
 }
 
+/**
+ * Accounts outside the largest linked group (no drawn link, or links only among a few of their
+ * own: their other links go to members not drawn) would drift to the edges of a force layout and
+ * shrink the main picture to a blot; they are set in rows under it instead.
+ */
+function withUnlinkedInARow(positions: Float64Array, edges: readonly { source: number; target: number }[]): Float64Array {
+  const count = positions.length / 2;
+  const parent = Array.from({ length: count }, (_, index) => index);
+  const root = (index: number): number => (parent[index] === index ? index : (parent[index] = root(parent[index])));
+  for (const edge of edges) parent[root(edge.source)] = root(edge.target);
+  const sizes = new Map<number, number>();
+  for (let index = 0; index < count; index++) sizes.set(root(index), (sizes.get(root(index)) ?? 0) + 1);
+  const [mainRoot, mainSize] = [...sizes.entries()].reduce((best, entry) => (entry[1] > best[1] ? entry : best));
+  if (mainSize === count || mainSize < 2) return positions;
+  const main = [...parent.keys()].filter((index) => root(index) === mainRoot);
+  const apart = [...parent.keys()].filter((index) => root(index) !== mainRoot);
+  const xs = main.map((index) => positions[index * 2]);
+  const minX = Math.min(...xs);
+  const perRow = Math.max(1, Math.floor((Math.max(...xs) - minX) / SPACING) + 1);
+  const top = Math.max(...main.map((index) => positions[index * 2 + 1])) + SPACING * 1.5;
+  const out = positions.slice();
+  apart.forEach((index, n) => {
+    out[index * 2] = minX + (n % perRow) * SPACING;
+    out[index * 2 + 1] = top + Math.floor(n / perRow) * SPACING;
+  });
+  return out;
+}
+
 /** The weakest link strength that keeps a drawing to about one and a half links per account, so a large network is not a hairball. */
 function readableStrength(edges: NetworkEdge[], drawn: Set<string>): number {
   const inside = edges.filter((edge) => drawn.has(edge.source) && drawn.has(edge.target));
@@ -86,7 +114,10 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
   }, [network.edges]);
   const drawnMinors = nodes.some((node) => node.minor);
   const drawnRoles = new Set(nodes.map((node) => node.role));
-  const initial = useMemo(() => forceLayout(nodes.length, drawnEdges, { seed: network.network_id * 2654435761, spacing: SPACING }), [nodes.length, drawnEdges, network.network_id]);
+  const initial = useMemo(
+    () => withUnlinkedInARow(forceLayout(nodes.length, drawnEdges, { seed: network.network_id * 2654435761, spacing: SPACING }), drawnEdges),
+    [nodes.length, drawnEdges, network.network_id],
+  );
   // Positions are mutated in place while dragging; `version` re-renders. A new layout (more accounts drawn) starts afresh.
   const positions = useRef<Float64Array>(initial);
   const layoutOf = useRef(initial);
