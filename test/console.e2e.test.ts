@@ -37,6 +37,11 @@ policies:
   - id: known-media
     title: Known prohibited media
     legal_ground: Terms of service 4.2
+    subjects: [content]
+  - id: trading-network
+    title: Networks trading prohibited media
+    legal_ground: Terms of service 4.3
+    subjects: [network]
 rules:
   - id: known-media-match
     on: content.matched
@@ -87,6 +92,33 @@ function plantedNetwork(): PlatformEventInput[] {
 
 const skip = browserSkip();
 
+
+/**
+ * A detected network written straight into the store, as detection would leave it: `size`
+ * members (5 sellers, a buyer for every 5 members, the rest members, every 20th a minor), sellers
+ * linked to their buyers, buyers and members to each other, at strengths from 1 to 12.
+ */
+async function storedNetwork(bulwark: Bulwark, name: string, size: number): Promise<{ id: number; minors: number; sellers: number; buyers: number }> {
+  const random = seededRandom(size);
+  const role = (i: number) => (i < 5 ? 'seller' : i % 5 === 0 ? 'buyer' : 'member');
+  const run = await bulwark.sql.query<{ id: number }>(`INSERT INTO detection_runs (started_at, parameters, stats) VALUES (now(), '{}', '{}') RETURNING id`);
+  const network = await bulwark.sql.query<{ id: number }>(`INSERT INTO networks (run_id, member_count, summary) VALUES ($1, $2, '{}') RETURNING id`, [run.rows[0].id, size]);
+  const ids: number[] = [];
+  for (let i = 0; i < size; i++) {
+    const account = await bulwark.sql.query<{ id: number }>('INSERT INTO accounts (external_id, minor, network_id) VALUES ($1, $2, $3) RETURNING id', [`${name}-${role(i)}-${i}`, role(i) === 'member' && i % 20 === 3, network.rows[0].id]);
+    ids.push(account.rows[0].id);
+    await bulwark.sql.query(`INSERT INTO network_members (network_id, account_id, role, score, reasons) VALUES ($1, $2, $3, $4, '[]')`, [network.rows[0].id, account.rows[0].id, role(i), 1 - i / size]);
+  }
+  const edge = (src: number, dst: number) =>
+    bulwark.sql.query(`INSERT INTO account_edges (src, dst, kind, count, first_at, last_at, state_at) VALUES ($1, $2, 'message', $3, now(), now(), now()) ON CONFLICT DO NOTHING`, [src, dst, 1 + Math.floor(random() * 12)]);
+  for (let i = 5; i < size; i++) {
+    if (role(i) === 'buyer') await edge(ids[Math.floor(i / 5) % 5], ids[i]);
+    for (let k = 0; k < 3; k++) await edge(ids[i], ids[5 + Math.floor(random() * (size - 5))]);
+  }
+  const count = (wanted: string) => Array.from({ length: size }, (_, i) => role(i)).filter((r) => r === wanted).length;
+  const minors = Array.from({ length: size }, (_, i) => role(i) === 'member' && i % 20 === 3).filter(Boolean).length;
+  return { id: network.rows[0].id, minors, sellers: count('seller'), buyers: count('buyer') };
+}
 describe('review console in Chromium', { skip }, () => {
   let bulwark: Bulwark;
   let app: App;
@@ -281,6 +313,11 @@ describe('review console in Chromium', { skip }, () => {
     assert.equal(fetched('media', secondId), 0, 'the next case\'s original is not fetched before its reveal');
     assert.match(await mediaFilter(page), /blur\(.*grayscale\(1\)/);
     assert.match(await page.getByTestId('status').innerText(), new RegExp(`Case #${firstId}: Confirm`));
+    // The message about the last case sits above the next one, never over it.
+    const statusBox = (await page.getByTestId('status').boundingBox())!;
+    const caseBox = (await page.getByTestId('case').boundingBox())!;
+    assert.ok(statusBox.y + statusBox.height <= caseBox.y, `the status (bottom ${statusBox.y + statusBox.height}) ends above the case (top ${caseBox.y})`);
+    assert.equal(await page.locator('#decision-policy').inputValue(), 'known-media', 'a content case starts on the content policy');
     assert.equal(await page.getByTestId('exposure-counter').innerText(), '1');
     await screenshot(page, '2-next-case');
 
@@ -340,6 +377,15 @@ describe('review console in Chromium', { skip }, () => {
     assert.ok(sellers >= 1);
     assert.match(await page.getByTestId('network-counts').innerText(), new RegExp(`Accounts\\s*${networkMembers.length}`));
 
+    // The legend names exactly the kinds of account drawn: no minor entry without a minor in the picture.
+    const legend = await page.locator('[data-testid=graph-legend] li').evaluateAll((items) => items.map((item) => item.getAttribute('data-legend')));
+    const roles = await page.getByTestId('graph-node').evaluateAll((nodes) => [...new Set(nodes.map((node) => node.getAttribute('data-role')))]);
+    const minorsDrawn = await page.locator('[data-testid=graph-node].minor').count();
+    assert.deepEqual(legend.filter((entry) => entry !== 'link' && entry !== 'minor').sort(), [...roles].sort());
+    assert.equal(legend.includes('minor'), minorsDrawn > 0);
+    if (minorsDrawn === 0) assert.match(await page.getByTestId('graph-minors-note').innerText(), /minors contacted are not members of the network/);
+    assert.equal(await page.locator('#decision-policy').inputValue(), 'trading-network', 'a network case starts on the network policy');
+
     await page.locator('[data-testid=graph-node][data-account-id="seller-0"]').click();
     assert.equal(await page.getByTestId('graph-node-account').innerText(), 'seller-0');
     assert.match(await page.getByTestId('graph-node-details').innerText(), /Seller/);
@@ -352,6 +398,45 @@ describe('review console in Chromium', { skip }, () => {
     await webhook.waitFor('suspend_account', 'seller-0');
     assert.equal((await bulwark.cases.detail(networkCaseId)).status, 'decided');
     await screenshot(page, '3-queue-empty');
+    await close();
+  });
+
+  it('draws a 57- and a 300-account network readably: sellers, buyers and minors first, a legend of what is drawn, decided by key', async () => {
+    const { page, close } = await newPage();
+    await login(page, 'rev-media');
+    await page.getByTestId('queue-table').waitFor();
+    for (const size of [57, 300]) {
+      const planted = await storedNetwork(bulwark, `large-${size}`, size);
+      const opened = await bulwark.cases.open({ queue: 'networks', subject: { kind: 'network', id: String(planted.id) }, priority: 10, networkSize: size, reason: { rule: 'manual', summary: `network of ${size} accounts` } });
+      await page.goto(`${consoleUrl}#/cases/${opened.id}`);
+      await page.getByTestId('claim-button').click();
+      await page.getByTestId('network-graph').waitFor();
+      const first = Math.min(planted.sellers + planted.buyers + planted.minors, 80);
+      const drawn = () => page.getByTestId('graph-node').count();
+      assert.equal(await drawn(), first, `${size}: sellers, buyers and minors are drawn first`);
+      assert.match(await page.getByTestId('graph-drawn').innerText(), new RegExp(`${first} of ${size} accounts drawn; ${size - first} other members are not drawn`));
+      const legend = await page.locator('[data-testid=graph-legend] li').evaluateAll((items) => items.map((item) => item.getAttribute('data-legend')));
+      const roles = await page.getByTestId('graph-node').evaluateAll((nodes) => [...new Set(nodes.map((node) => node.getAttribute('data-role')))]);
+      assert.deepEqual(legend.filter((entry) => entry !== 'link' && entry !== 'minor').sort(), [...roles].sort(), `${size}: the legend's roles are the drawn ones`);
+      assert.equal(legend.includes('minor'), (await page.locator('[data-testid=graph-node].minor').count()) > 0, `${size}: a minor entry only with a minor drawn`);
+      assert.ok((await page.locator('[data-testid=graph-node].minor .minor-ring').count()) >= 1, `${size}: minors are drawn with their ring`);
+      const links = () => page.locator('[data-testid=network-graph] line').count();
+      assert.ok((await links()) <= (await drawn()) * 1.5, `${size}: weak links are filtered out at first (${await links()} links)`);
+      await screenshot(page, `6-network-${size}`);
+      await page.getByTestId('graph-expand').click();
+      assert.equal(await drawn(), size, `${size}: expanding draws every account`);
+      await page.getByTestId('graph-strength').selectOption('1');
+      assert.ok((await links()) > 0);
+      await screenshot(page, `6-network-${size}-all`);
+      assert.equal(await page.locator('#decision-policy').inputValue(), 'trading-network');
+      if (size === 57) {
+        // Keyboard decisions still work on a large picture: t takes the network down.
+        await page.evaluate('document.activeElement.blur()');
+        await page.keyboard.press('t');
+        await webhook.waitFor('suspend_account', 'large-57-seller-0');
+        assert.equal((await bulwark.cases.detail(opened.id)).status, 'decided');
+      }
+    }
     await close();
   });
 

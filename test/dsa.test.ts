@@ -358,7 +358,7 @@ for (const target of targets) {
       assert.ok(report.csv.endsWith('\r\n'));
       assert.doesNotMatch(report.csv.replace(/\r\n/g, ''), /\n/, 'no bare line feeds');
       const [header, ...rows] = parseRfc4180(report.csv);
-      assert.deepEqual(header, ['Section', 'Section title', 'Template part', 'Applicability', 'Reporting period', 'Category', 'Keyword', 'Scope', 'Indicator', 'Value', 'Contextual information']);
+      assert.deepEqual(header, ['Section', 'Section title', 'Template part', 'Applicability', 'Reporting period', 'Category', 'Keyword', 'Scope', 'Indicator', 'Value', 'Contextual information', 'Category name', 'Keyword name']);
       for (const row of rows) assert.equal(row.length, header.length, row.join('|'));
       assert.ok(rows.every((row) => row[4] === '2030-02-28/2030-03-31'), 'the period is the first and the last UTC day of [from, to)');
       assert.ok(report.csv.includes(',"Only for providers of hosting services, including online platforms",'), 'a comma in a cell is quoted');
@@ -430,8 +430,13 @@ for (const target of targets) {
       assert.equal(moderators.section, '1.7');
       assert.equal(moderators.value, '');
       assert.equal(report.figures.annex_i.length, rows.length, 'the JSON carries the same rows');
-      assert.match(report.html, /<svg role="img" aria-label="Notices by category"/);
-      assert.match(report.html, /<svg role="img" aria-label="Appeal outcomes"/);
+      assert.match(report.html, /<figure class="chart" aria-label="Notices by category">/);
+      assert.match(report.html, /<div class="chart-label">Protection of minors<\/div>/, 'categories under their labels, not their codes');
+      assert.match(report.html, /<figure class="chart" aria-label="Appeal outcomes">/);
+      assert.match(report.html, /From 28 February 2030, 23:00 UTC up to, not including, 31 March 2030, 22:00 UTC/);
+      assert.equal(f.labels.protection_of_minors, 'Protection of minors');
+      assert.equal(f.labels.DE, 'Germany (DE)');
+      assert.equal(f.labels.act_against_illegal_content, 'Order to act against illegal content');
       assert.match(report.html, /Median handling time<\/th><td>22 h/);
       assert.match(report.html, /<li>1.7 Number of internal moderators employed by the provider<\/li>/);
       assert.doesNotMatch(report.html, /<script|https?:\/\/(?!example)/);

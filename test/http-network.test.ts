@@ -101,7 +101,20 @@ describe('HTTP API: events, networks and guardrails', () => {
     const audit = await app.inject({ url: '/v1/audit/recommendations?format=html', headers: auth });
     assert.equal(audit.statusCode, 200);
     assert.match(audit.headers['content-type'] as string, /text\/html/);
-    assert.match(audit.body, /<svg/);
+    assert.match(audit.body, /<figure class="chart">/);
+    const csv = await app.inject({ url: '/v1/audit/recommendations?format=csv', headers: auth });
+    assert.match(csv.headers['content-type'] as string, /text\/csv/);
+    const [header, ...rows] = csv.body.trimEnd().split('\r\n');
+    assert.equal(header, 'Section,Figure,Code,Before the guardrail,After the guardrail');
+    const json = (await app.inject({ url: '/v1/audit/recommendations', headers: auth })).json();
+    assert.ok(rows.includes(`All surfaces,Impressions,impressions,${json.before.impressions},${json.after.impressions}`), 'the CSV carries the JSON figures');
+    assert.equal(json.labels.minorExposureShare, 'Share of minor viewers shown at least one suspect');
+    // Whatever the guardrail removed is named the same way in the JSON, the CSV and the HTML.
+    for (const [reason, count] of Object.entries(json.removedByReason)) {
+      assert.ok(rows.includes(`Suggestions removed by the guardrail,${json.labels[reason]},${reason},${count},`), reason);
+      assert.ok(audit.body.includes(`<div class="chart-label">${json.labels[reason]}</div>`), reason);
+    }
+    if (Object.keys(json.removedByReason).length === 0) assert.match(audit.body, /What the guardrail removed<\/h2>\n<figure class="chart"><p class="none">None in this period\.<\/p>/);
   });
 
   it('manages term lists and decides searches without echoing terms', async () => {

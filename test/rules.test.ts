@@ -204,6 +204,14 @@ rules:
     );
   });
 
+  it('reads the subjects a policy is for, and refuses a subject kind that does not exist', () => {
+    const rules = `  - { id: r1, on: content.matched, then: { case: { queue: review } } }\n`;
+    const parsed = parseRuleFile(`${HEADER}${rules}policies:\n  - { id: net, title: Networks, subjects: [network] }\n  - { id: any, title: Anything }\n`, 'rules.yaml');
+    assert.deepEqual(parsed.policies, [{ id: 'net', title: 'Networks', subjects: ['network'] }, { id: 'any', title: 'Anything' }]);
+    assert.match(oneError(`${HEADER}${rules}policies:\n  - { id: net, title: Networks, subjects: [networks] }\n`), /unknown subject "networks"; expected one of/);
+    assert.match(oneError(`${HEADER}${rules}policies:\n  - { id: net, title: Networks, subjects: [] }\n`), /subjects must name at least one subject kind/);
+  });
+
   it('reports a missing then at the rule, and a then that does nothing', () => {
     const missing = `${HEADER}  - id: r1
     on: content.matched

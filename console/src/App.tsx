@@ -18,6 +18,8 @@ interface Status {
   text: string;
   tone: 'info' | 'error';
   id: number;
+  /** Screen changes the message outlives: it is announced just before the move to the screen it belongs with, and leaves at the next one. */
+  survives: number;
 }
 
 const STATUS_SECONDS = 10;
@@ -36,8 +38,17 @@ export function App() {
 
   const announce = useCallback((text: string, tone: 'info' | 'error' = 'info') => {
     statusId.current += 1;
-    setStatus({ text, tone, id: statusId.current });
+    setStatus({ text, tone, id: statusId.current, survives: 1 });
   }, []);
+
+  // A message about the last case must not linger over the next one the reviewer opens by hand.
+  const routeKey = route.screen === 'case' ? `case:${route.id}` : route.screen;
+  const lastRouteKey = useRef(routeKey);
+  useEffect(() => {
+    if (lastRouteKey.current === routeKey) return;
+    lastRouteKey.current = routeKey;
+    setStatus((current) => (current === null ? null : current.survives > 0 ? { ...current, survives: current.survives - 1 } : null));
+  }, [routeKey]);
 
   useEffect(() => {
     if (!status || status.tone === 'error') return;
@@ -186,8 +197,16 @@ export function App() {
           Sign out
         </button>
       </header>
-      <div className={status ? `status-bar ${status.tone}` : 'status-bar empty'} role="status" aria-live="polite" data-testid="status">
-        {status?.text}
+      {/* A row of its own under the top bar: it never covers the case below, and it is always there, so a message coming or going moves nothing. */}
+      <div className={status ? `status-row ${status.tone}` : 'status-row empty'}>
+        <span role="status" aria-live="polite" data-testid="status">
+          {status?.text}
+        </span>
+        {status && (
+          <button type="button" className="link-button status-dismiss" onClick={() => setStatus(null)} aria-label="Dismiss message" data-testid="status-dismiss">
+            ×
+          </button>
+        )}
       </div>
       {route.screen === 'queues' && <QueuesScreen api={api} onStart={(queue) => void openNext(queue)} busyQueue={busyQueue} />}
       {route.screen === 'audit' && (canAudit ? <AuditScreen api={api} /> : <p className="page notice error">The audit log is for leads and admins.</p>)}

@@ -97,6 +97,8 @@ export interface Policy {
   id: string;
   title: string;
   legal_ground: string;
+  /** The subject kinds the policy is for; absent: any. */
+  subjects?: SubjectKind[];
 }
 
 export interface DecisionAction {

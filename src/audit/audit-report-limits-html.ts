@@ -1,6 +1,6 @@
 import type { EstimatedChange, EstimatedCount } from './exposure-estimate.ts';
 import type { RecommendationAuditReport } from './recommendation-audit.ts';
-import { escapeHtml, percent } from './html-text.ts';
+import { escapeHtml, percent } from '../reporting/html-text.ts';
 
 const count = (figure: EstimatedCount) => `${figure.estimate} (${figure.low} to ${figure.high})`;
 

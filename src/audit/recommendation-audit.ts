@@ -1,4 +1,5 @@
 import type { RecommendationGuardrail, RemovalReason } from '../guardrails/recommendation-guardrail.ts';
+import { labelsFor } from '../reporting/labels.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { type ExposureEstimate, estimateExposure } from './exposure-estimate.ts';
 import { latestRecallEstimate } from './recall-estimate.ts';
@@ -57,6 +58,8 @@ export interface RecommendationAuditReport {
    * read, so backfilled history gives the days the platform lived through, not the import's.
    */
   evasion: { links: number; medianDaysToDetection: number | null; detectedAsOf: string | null };
+  /** Each metric key and removal reason code above with its human label, as the HTML and CSV print it. */
+  labels: Record<string, string>;
 }
 
 class ExposureCounter {
@@ -219,6 +222,7 @@ export async function auditRecommendations(
     removedByReason,
     follows,
     evasion,
+    labels: labelsFor([...Object.keys(afterMetrics), ...Object.keys(removedByReason)]),
   };
 }
 

@@ -58,8 +58,8 @@ export const DEFAULT_CASE_OPTIONS: CaseServiceOptions = { claimMs: 15 * 60_000 }
 
 /** Used until an operator's rule file declares its own policies. */
 export const DEFAULT_POLICIES: Policy[] = [
-  { id: 'csam', title: 'Child sexual abuse material', legal_ground: '18 U.S.C. 2258A (US); illegal content under DSA Art. 16 (EU)' },
-  { id: 'child-exploitation-network', title: 'Coordinated child exploitation activity', legal_ground: 'Terms of service; illegal content under DSA Art. 16 (EU)' },
+  { id: 'csam', title: 'Child sexual abuse material', legal_ground: '18 U.S.C. 2258A (US); illegal content under DSA Art. 16 (EU)', subjects: ['content', 'account'] },
+  { id: 'child-exploitation-network', title: 'Coordinated child exploitation activity', legal_ground: 'Terms of service; illegal content under DSA Art. 16 (EU)', subjects: ['network'] },
 ];
 
 /** Actions that restrict content or accounts: a decision firing one must cite a policy. */

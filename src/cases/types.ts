@@ -20,6 +20,8 @@ export interface Policy {
   id: string;
   title: string;
   legal_ground: string;
+  /** The subject kinds the policy is meant for (the console's default for such a case); absent: any. */
+  subjects?: SubjectKind[];
 }
 
 /** What a reviewer may decide on a case, and the enforcement each verdict fires. */

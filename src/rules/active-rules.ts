@@ -69,7 +69,7 @@ export class RuleService {
   policies(): CasePolicy[] {
     const declared = this.active?.ruleSet.policies ?? [];
     if (declared.length === 0) return DEFAULT_POLICIES;
-    return declared.map((policy) => ({ id: policy.id, title: policy.title, legal_ground: policy.legalGround ?? '' }));
+    return declared.map((policy) => ({ id: policy.id, title: policy.title, legal_ground: policy.legalGround ?? '', ...(policy.subjects ? { subjects: policy.subjects } : {}) }));
   }
 
   /**

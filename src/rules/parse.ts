@@ -59,6 +59,7 @@ const policySchema = strictMap('a policy', {
   id: nameSchema('a policy id'),
   title: z.string({ error: 'title must be a string' }).min(1, { error: 'title must not be empty' }),
   legal_ground: z.string({ error: 'legal_ground must be a string' }).optional(),
+  subjects: z.array(oneOf('subject', SUBJECT_KINDS), { error: 'subjects must be a list of subject kinds' }).min(1, { error: 'subjects must name at least one subject kind' }).optional(),
 });
 
 const caseSchema = strictMap('a case', {
@@ -458,7 +459,7 @@ export function parseRuleFile(text: string, fileName: string, providers: FactPro
       return;
     }
     policyLines.set(policy.id, source.position([...path, 'id'], 'value').line);
-    policies.push({ id: policy.id, title: policy.title, ...(policy.legal_ground !== undefined ? { legalGround: policy.legal_ground } : {}) });
+    policies.push({ id: policy.id, title: policy.title, ...(policy.legal_ground !== undefined ? { legalGround: policy.legal_ground } : {}), ...(policy.subjects ? { subjects: policy.subjects } : {}) });
   });
 
   const rules = listAt(root, 'rules', problems, true)

@@ -113,6 +113,8 @@ export interface Policy {
   id: string;
   title: string;
   legalGround?: string;
+  /** The subjects the policy is for; the console starts a case of that kind on it. Absent: any subject. */
+  subjects?: SubjectKind[];
 }
 
 export type Operator = 'equals' | 'not_equals' | 'in' | 'contains' | 'contains_any' | 'gt' | 'gte' | 'lt' | 'lte' | 'exists';

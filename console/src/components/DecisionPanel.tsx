@@ -2,6 +2,12 @@ import { type FormEvent, useState } from 'react';
 import { humanize } from '../format.ts';
 import type { CaseDetail, DecisionOption } from '../types.ts';
 
+/** The policies meant for this kind of case first, then the general ones, then the rest. */
+function forSubjectFirst(detail: CaseDetail) {
+  const rank = (subjects: string[] | undefined) => (subjects?.includes(detail.subject.kind) ? 0 : !subjects || subjects.length === 0 ? 1 : 2);
+  return [...detail.policies].sort((a, b) => rank(a.subjects) - rank(b.subjects));
+}
+
 export function DecisionPanel({
   detail,
   canDecide,
@@ -69,8 +75,13 @@ export function DecisionPanel({
           {detail.policies.length > 0 && (
             <>
               <label htmlFor="decision-policy">Policy</label>
-              <select id="decision-policy" value={policy ?? ''} onChange={(event) => onPolicy(event.target.value)} disabled={busy}>
-                {detail.policies.map((candidate) => (
+              <select id="decision-policy" value={policy ?? ''} onChange={(event) => onPolicy(event.target.value)} disabled={busy} data-testid="decision-policy">
+                {policy === null && (
+                  <option value="" disabled>
+                    Choose a policy…
+                  </option>
+                )}
+                {forSubjectFirst(detail).map((candidate) => (
                   <option key={candidate.id} value={candidate.id}>
                     {candidate.title}
                   </option>

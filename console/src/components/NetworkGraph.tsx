@@ -1,10 +1,65 @@
 import { type PointerEvent as ReactPointerEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { formatScore, humanize } from '../format.ts';
 import { forceLayout } from '../layout.ts';
-import type { NetworkFacts, NetworkNode } from '../types.ts';
+import type { NetworkEdge, NetworkFacts, NetworkNode } from '../types.ts';
 
 const SPACING = 40;
 const PADDING = 30;
+/** Past this many accounts the picture starts on the sellers, their buyers and any minors; other members are a count until expanded. */
+const COLLAPSE_OVER = 40;
+/** At most this many accounts are drawn at first however many sellers and buyers there are; the rest can be expanded. */
+const FIRST_DRAWN = 80;
+/** The minimum interactions a link needs to be drawn: the reviewer's choices. */
+const STRENGTHS = [1, 2, 3, 5, 10, 20];
+
+/**
+ * What the picture starts on: every account of a small network; of a large one, sellers, then
+ * buyers, then minors (the server lists members that way, strongest first), up to FIRST_DRAWN.
+ */
+function firstDrawn(nodes: NetworkNode[]): NetworkNode[] {
+  if (nodes.length <= COLLAPSE_OVER) return nodes;
+  const rank = (node: NetworkNode) => (node.role === 'seller' ? 0 : node.role === 'buyer' ? 1 : node.minor ? 2 : 3);
+  return nodes
+    .map((node, index) => ({ node, index }))
+    .filter(({ node }) => rank(node) < 3)
+    .sort((a, b) => rank(a.node) - rank(b.node) || a.index - b.index)
+    .slice(0, FIRST_DRAWN)
+    .map(({ node }) => node);
+}
+
+/**
+ * Accounts outside the largest linked group (no drawn link, or links only among a few of their
+ * own: their other links go to members not drawn) would drift to the edges of a force layout and
+ * shrink the main picture to a blot; they are set in rows under it instead.
+ */
+function withUnlinkedInARow(positions: Float64Array, edges: readonly { source: number; target: number }[]): Float64Array {
+  const count = positions.length / 2;
+  const parent = Array.from({ length: count }, (_, index) => index);
+  const root = (index: number): number => (parent[index] === index ? index : (parent[index] = root(parent[index])));
+  for (const edge of edges) parent[root(edge.source)] = root(edge.target);
+  const sizes = new Map<number, number>();
+  for (let index = 0; index < count; index++) sizes.set(root(index), (sizes.get(root(index)) ?? 0) + 1);
+  const [mainRoot, mainSize] = [...sizes.entries()].reduce((best, entry) => (entry[1] > best[1] ? entry : best));
+  if (mainSize === count || mainSize < 2) return positions;
+  const main = [...parent.keys()].filter((index) => root(index) === mainRoot);
+  const apart = [...parent.keys()].filter((index) => root(index) !== mainRoot);
+  const xs = main.map((index) => positions[index * 2]);
+  const minX = Math.min(...xs);
+  const perRow = Math.max(1, Math.floor((Math.max(...xs) - minX) / SPACING) + 1);
+  const top = Math.max(...main.map((index) => positions[index * 2 + 1])) + SPACING * 1.5;
+  const out = positions.slice();
+  apart.forEach((index, n) => {
+    out[index * 2] = minX + (n % perRow) * SPACING;
+    out[index * 2 + 1] = top + Math.floor(n / perRow) * SPACING;
+  });
+  return out;
+}
+
+/** The weakest link strength that keeps a drawing to about one and a half links per account, so a large network is not a hairball. */
+function readableStrength(edges: NetworkEdge[], drawn: Set<string>): number {
+  const inside = edges.filter((edge) => drawn.has(edge.source) && drawn.has(edge.target));
+  return STRENGTHS.find((strength) => inside.filter((edge) => edge.weight >= strength).length <= drawn.size * 1.5) ?? STRENGTHS[STRENGTHS.length - 1];
+}
 
 interface ViewBox {
   x: number;
@@ -34,24 +89,49 @@ interface Drag {
  * names. Nodes can be dragged; hovering or clicking one shows its account.
  */
 export function NetworkGraph({ network }: { network: NetworkFacts }) {
-  const { nodes, edges } = network;
+  const [expanded, setExpanded] = useState(false);
+  const collapsed = useMemo(() => firstDrawn(network.nodes), [network.nodes]);
+  const nodes = expanded ? network.nodes : collapsed;
+  const hiddenCount = network.nodes.length - nodes.length;
+  const [minStrength, setMinStrength] = useState(() => readableStrength(network.edges, new Set(collapsed.map((node) => node.id))));
   const indexById = useMemo(() => new Map(nodes.map((node, index) => [node.id, index])), [nodes]);
-  const layoutEdges = useMemo(
+  // The layout takes every link between drawn accounts, so filtering links by strength does not move anyone.
+  const drawnEdges = useMemo(
     () =>
-      edges.flatMap((edge) => {
+      network.edges.flatMap((edge) => {
         const source = indexById.get(edge.source);
         const target = indexById.get(edge.target);
         return source === undefined || target === undefined ? [] : [{ source, target, weight: edge.weight, kind: edge.kind }];
       }),
-    [edges, indexById],
+    [network.edges, indexById],
   );
-  const initial = useMemo(() => forceLayout(nodes.length, layoutEdges, { seed: network.network_id * 2654435761, spacing: SPACING }), [nodes.length, layoutEdges, network.network_id]);
-  // Positions are mutated in place while dragging; `version` re-renders.
+  const layoutEdges = useMemo(() => drawnEdges.filter((edge) => edge.weight >= minStrength), [drawnEdges, minStrength]);
+  // Links per account over the whole network, for the table: not only the drawn ones.
+  const allLinks = useMemo(() => {
+    const counts = new Map<string, number>();
+    for (const edge of network.edges) for (const id of [edge.source, edge.target]) counts.set(id, (counts.get(id) ?? 0) + 1);
+    return counts;
+  }, [network.edges]);
+  const drawnMinors = nodes.some((node) => node.minor);
+  const drawnRoles = new Set(nodes.map((node) => node.role));
+  const initial = useMemo(
+    () => withUnlinkedInARow(forceLayout(nodes.length, drawnEdges, { seed: network.network_id * 2654435761, spacing: SPACING }), drawnEdges),
+    [nodes.length, drawnEdges, network.network_id],
+  );
+  // Positions are mutated in place while dragging; `version` re-renders. A new layout (more accounts drawn) starts afresh.
   const positions = useRef<Float64Array>(initial);
-  if (positions.current.length !== initial.length) positions.current = initial;
+  const layoutOf = useRef(initial);
+  if (layoutOf.current !== initial) {
+    layoutOf.current = initial;
+    positions.current = initial.slice();
+  }
   const [, setVersion] = useState(0);
   const [hovered, setHovered] = useState<number | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
+  useEffect(() => {
+    setHovered(null);
+    setSelected(null);
+  }, [nodes]);
   const drag = useRef<Drag | null>(null);
   const svg = useRef<SVGSVGElement>(null);
 
@@ -67,8 +147,13 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
       minY = Math.min(minY, initial[i * 2 + 1]);
       maxY = Math.max(maxY, initial[i * 2 + 1]);
     }
-    return { x: minX - PADDING, y: minY - PADDING, width: maxX - minX + PADDING * 2, height: maxY - minY + PADDING * 2 };
-  }, [initial, nodes.length]);
+    const width = maxX - minX + PADDING * 2;
+    // Sellers are named to the right of their dot: leave room for the longest name, in the picture's
+    // own units (a name is about 7.5 px a character on a drawing about 600 px wide).
+    const longestName = Math.max(0, ...nodes.filter((node) => node.role === 'seller').map((node) => node.id.length));
+    const nameRoom = longestName ? (width * (longestName * 7.5 + 24)) / 600 : 0;
+    return { x: minX - PADDING, y: minY - PADDING, width: width + nameRoom, height: maxY - minY + PADDING * 2 };
+  }, [initial, nodes]);
   const [viewBox, setViewBox] = useState<ViewBox>(fitted);
   useEffect(() => setViewBox(fitted), [fitted]);
   const pan = useRef<Pan | null>(null);
@@ -208,7 +293,7 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
           onPointerUp={onBackgroundUp}
           onPointerCancel={onBackgroundUp}
           role="group"
-          aria-label={`Account graph of network ${network.network_id}: ${nodes.length} accounts, ${layoutEdges.length} links. Select an account to see its details.`}
+          aria-label={`Account graph of network ${network.network_id}: ${nodes.length} of ${network.nodes.length} accounts drawn, ${layoutEdges.length} links. Select an account to see its details.`}
         >
           <g className="edges">
             {layoutEdges.map((edge, index) => {
@@ -288,12 +373,38 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
             </button>
           </div>
           <p className="muted small">Wheel to zoom, drag the background to pan.</p>
-          <Legend />
+          <div className="graph-filters">
+            <p className="small" data-testid="graph-drawn">
+              {nodes.length} of {network.nodes.length} accounts drawn
+              {hiddenCount > 0 ? `; ${hiddenCount} other members are not drawn.` : '.'}
+            </p>
+            {collapsed.length < network.nodes.length && (
+              <button type="button" onClick={() => setExpanded((was) => !was)} data-testid="graph-expand">
+                {expanded ? 'Draw sellers, buyers and minors only' : `Draw all ${network.nodes.length} accounts`}
+              </button>
+            )}
+            <label className="small">
+              Links with at least{' '}
+              <select value={minStrength} onChange={(event) => setMinStrength(Number(event.target.value))} data-testid="graph-strength">
+                {STRENGTHS.map((strength) => (
+                  <option key={strength} value={strength}>
+                    {strength} {strength === 1 ? 'interaction' : 'interactions'}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+          <Legend roles={drawnRoles} minors={drawnMinors} links={layoutEdges.length > 0} />
+          {!drawnMinors && network.minors_contacted > 0 && (
+            <p className="muted small" data-testid="graph-minors-note">
+              The {network.minors_contacted} minors contacted are not members of the network, so they are counted above, not drawn.
+            </p>
+          )}
           <NodeDetails node={shown === null ? null : nodes[shown]} degree={shown === null ? 0 : degree[shown]} pinned={shown !== null && shown === selected} />
         </aside>
       </div>
       <details className="members">
-        <summary>All {nodes.length} accounts as a table</summary>
+        <summary>All {network.nodes.length} accounts as a table</summary>
         <table className="data compact">
           <thead>
             <tr>
@@ -306,7 +417,7 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
             </tr>
           </thead>
           <tbody>
-            {nodes.map((node, index) => (
+            {network.nodes.map((node) => (
               <tr key={node.id}>
                 <td>
                   <code>{node.id}</code>
@@ -315,7 +426,7 @@ export function NetworkGraph({ network }: { network: NetworkFacts }) {
                 <td className="num">{formatScore(node.score)}</td>
                 <td>{node.label ?? '–'}</td>
                 <td>{node.minor ? 'yes' : '–'}</td>
-                <td className="num">{degree[index]}</td>
+                <td className="num">{allLinks.get(node.id) ?? 0}</td>
               </tr>
             ))}
           </tbody>
@@ -332,41 +443,47 @@ function zoomed(view: ViewBox, fitted: ViewBox, factor: number, cx: number, cy: 
   return { x: cx - (cx - view.x) * applied, y: cy - (cy - view.y) * applied, width, height: view.height * applied };
 }
 
-function Legend() {
-  return (
-    <ul className="legend" aria-label="Legend">
-      <li>
-        <svg width="18" height="18" aria-hidden="true">
+/** The legend names only what the picture draws, so it never promises a kind of account that is not there. */
+function Legend({ roles, minors, links }: { roles: Set<string>; minors: boolean; links: boolean }) {
+  const entries = [
+    {
+      kind: 'seller',
+      shown: roles.has('seller'),
+      text: 'Seller',
+      icon: (
+        <>
           <circle cx="9" cy="9" r="6" className="legend-seller" />
           <circle cx="9" cy="9" r="2" className="seller-core" />
-        </svg>
-        Seller
-      </li>
-      <li>
-        <svg width="18" height="18" aria-hidden="true">
-          <circle cx="9" cy="9" r="6" className="legend-buyer" />
-        </svg>
-        Buyer
-      </li>
-      <li>
-        <svg width="18" height="18" aria-hidden="true">
-          <circle cx="9" cy="9" r="5" className="legend-member" />
-        </svg>
-        Member
-      </li>
-      <li>
-        <svg width="18" height="18" aria-hidden="true">
+        </>
+      ),
+    },
+    { kind: 'buyer', shown: roles.has('buyer'), text: 'Buyer', icon: <circle cx="9" cy="9" r="6" className="legend-buyer" /> },
+    { kind: 'member', shown: roles.has('member'), text: 'Member', icon: <circle cx="9" cy="9" r="5" className="legend-member" /> },
+    {
+      kind: 'minor',
+      shown: minors,
+      text: 'Minor (dashed ring)',
+      icon: (
+        <>
           <circle cx="9" cy="9" r="4" className="legend-member" />
           <circle cx="9" cy="9" r="7.5" className="minor-ring" strokeWidth="2" />
-        </svg>
-        Minor (dashed ring)
-      </li>
-      <li>
-        <svg width="18" height="18" aria-hidden="true">
-          <line x1="1" y1="13" x2="17" y2="5" className="edge" strokeWidth="3" strokeOpacity="0.7" />
-        </svg>
-        Thicker link: more interactions
-      </li>
+        </>
+      ),
+    },
+    { kind: 'link', shown: links, text: 'Thicker link: more interactions', icon: <line x1="1" y1="13" x2="17" y2="5" className="edge" strokeWidth="3" strokeOpacity="0.7" /> },
+  ];
+  return (
+    <ul className="legend" aria-label="Legend" data-testid="graph-legend">
+      {entries
+        .filter((entry) => entry.shown)
+        .map((entry) => (
+          <li key={entry.kind} data-legend={entry.kind}>
+            <svg width="18" height="18" aria-hidden="true">
+              {entry.icon}
+            </svg>
+            {entry.text}
+          </li>
+        ))}
     </ul>
   );
 }

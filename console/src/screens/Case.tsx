@@ -30,6 +30,16 @@ function isTextField(target: EventTarget | null): boolean {
   return false;
 }
 
+/**
+ * The policy a case starts on: the first one meant for its subject, else the first meant for any
+ * subject, else none, so a reviewer picks one rather than citing a policy for another kind of case.
+ */
+function defaultPolicy(detail: CaseDetail): string | null {
+  const forSubject = detail.policies.find((candidate) => candidate.subjects?.includes(detail.subject.kind));
+  const general = detail.policies.find((candidate) => !candidate.subjects || candidate.subjects.length === 0);
+  return (forSubject ?? general)?.id ?? null;
+}
+
 /** One case: evidence on the left, the decision on the right. Mounted afresh for every case. */
 export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, onReleased, announce }: CaseScreenProps) {
   const [detail, setDetail] = useState<CaseDetail | null>(initial);
@@ -38,7 +48,7 @@ export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, on
   const [revealing, setRevealing] = useState(false);
   const [busy, setBusy] = useState(false);
   const [helpOpen, setHelpOpen] = useState(false);
-  const [policy, setPolicy] = useState<string | null>(initial?.policies[0]?.id ?? null);
+  const [policy, setPolicy] = useState<string | null>(initial ? defaultPolicy(initial) : null);
   const [note, setNote] = useState('');
   const [result, setResult] = useState<Decision | null>(null);
   const now = useNow(15_000);
@@ -51,7 +61,7 @@ export function CaseScreen({ api, caseId, initial, me, onExposure, onDecided, on
       (loaded) => {
         if (cancelled) return;
         setDetail(loaded);
-        setPolicy(loaded.policies[0]?.id ?? null);
+        setPolicy(defaultPolicy(loaded));
       },
       (error: unknown) => {
         if (!cancelled) setLoadError(error instanceof ApiError ? error : new ApiError(0, String(error), ''));

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { renderAuditCsv } from '../../audit/audit-report-csv.ts';
 import { renderAuditHtml } from '../../audit/audit-report-html.ts';
 import { auditRecommendations, type RecommendationAuditReport } from '../../audit/recommendation-audit.ts';
 import { invalid } from '../../errors.ts';
@@ -262,8 +263,9 @@ export function networkCommands(program: Command): void {
     .option('--from <time>', 'ISO 8601 start of the period')
     .option('--to <time>', 'ISO 8601 end of the period')
     .option('--html <file>', 'write the report as HTML with charts')
+    .option('--csv <file>', 'write the figures as CSV, under human labels')
     .option('--out <file>', 'write the report as JSON')
-    .action(async (options: { from?: string; to?: string; html?: string; out?: string }, command: Command) =>
+    .action(async (options: { from?: string; to?: string; html?: string; csv?: string; out?: string }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         const when = (value: string | undefined, name: string) => {
           if (value === undefined) return undefined;
@@ -275,6 +277,7 @@ export function networkCommands(program: Command): void {
         const report = await auditRecommendations(bulwark.sql, bulwark.guardrail, { from: when(options.from, 'from'), to: when(options.to, 'to'), onProgress: (n) => bar.update(n) });
         bar.stop();
         if (options.html) await writeFile(options.html, renderAuditHtml(report));
+        if (options.csv) await writeFile(options.csv, renderAuditCsv(report));
         if (options.out) await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);
         if (json) return printJson(report);
         const b = report.before;

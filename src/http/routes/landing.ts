@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { BULWARK_VERSION } from '../../version.ts';
-import { escapeHtml } from '../html.ts';
+import { escapeHtml } from '../../reporting/html-text.ts';
 
 /** Where each public page lives; the landing page links to each and the auth hook lets them through. */
 export const LANDING_LINKS: { href: string; title: string; text: string }[] = [

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isoTimestamp } from '../../validation/edge.ts';
 import type { Bulwark } from '../../app.ts';
+import { renderAuditCsv } from '../../audit/audit-report-csv.ts';
 import { renderAuditHtml } from '../../audit/audit-report-html.ts';
 import { auditRecommendations } from '../../audit/recommendation-audit.ts';
 import type { StoredNetwork } from '../../graph/detection-service.ts';
@@ -74,7 +75,7 @@ export const networkRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (pl
       schema: {
         tags: ['audit'],
         summary: 'How often the recommender linked suspects to each other and to minors, before and after the guardrail',
-        querystring: z.object({ from: isoTimestamp().optional(), to: isoTimestamp().optional(), format: z.enum(['json', 'html']).default('json') }),
+        querystring: z.object({ from: isoTimestamp().optional(), to: isoTimestamp().optional(), format: z.enum(['json', 'html', 'csv']).default('json') }),
       },
     },
     async (request, reply) => {
@@ -83,6 +84,7 @@ export const networkRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (pl
         to: request.query.to ? new Date(request.query.to) : undefined,
       });
       if (request.query.format === 'html') return reply.type('text/html; charset=utf-8').send(renderAuditHtml(report));
+      if (request.query.format === 'csv') return reply.type('text/csv; charset=utf-8').send(renderAuditCsv(report));
       return report;
     },
   );

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Bulwark } from '../../app.ts';
 import { BulwarkError } from '../../errors.ts';
-import { escapeHtml } from '../html.ts';
+import { escapeHtml } from '../../reporting/html-text.ts';
 
 /** Categories offered on the public form; the API takes any category slug. */
 export const FORM_CATEGORIES: [string, string][] = [

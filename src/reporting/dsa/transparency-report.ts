@@ -8,7 +8,12 @@ import {
   MEASURE_COUNT, NOT_SPECIFIED_NOTICE, NOT_SPECIFIED_ORDER, NOTICE_INDICATORS, ORDER_INDICATORS, PARTS, RESTRICTION_COLUMNS, RESTRICTIONS_AFTER_COMPLAINT,
   SCOPES, SECTIONS, SUSPENSION_INDICATORS, TOTAL, templateCategory,
 } from './transparency-template.ts';
+import { toCsv } from '../csv.ts';
+import { label, labelsFor } from '../labels.ts';
+import { transparencyHtml } from './transparency-html.ts';
 import { type TemplatePartFile, templatePartFiles } from './transparency-template-parts.ts';
+
+export { transparencyHtml };
 
 export interface TransparencyFigures {
   period: { from: string; to: string };
@@ -25,6 +30,8 @@ export interface TransparencyFigures {
   ncmec: NcmecFigures;
   /** Every figure again, one row per cell of the Annex I quantitative template; the CSV is these rows. */
   annex_i: AnnexRow[];
+  /** Every code above (categories, keywords, grounds, order kinds, Member States) with its human label, as the HTML and CSV print it. */
+  labels: Record<string, string>;
 }
 
 /** One cell of the quantitative template of Implementing Regulation (EU) 2024/2835, Annex I. */
@@ -138,6 +145,7 @@ export async function transparencyFigures(sql: SqlClient, from: Date, to: Date):
   const suspended = s.filter((row) => row.restrictions.decision_account.length > 0).length;
   const period = { from: from.toISOString(), to: to.toISOString() };
   const reporting_period = `${utcDay(from)}/${utcDay(lastInstant(to))}`;
+  const annex = annexRows({ from, to, reporting_period, notices: notices.rows, statements: s, appeals: appeals.rows, orders: orders.rows, pendingAppeals: Number(pending.rows[0].n) });
   return {
     period,
     reporting_period,
@@ -186,7 +194,11 @@ export async function transparencyFigures(sql: SqlClient, from: Date, to: Date):
       share_of_statements_detected_automatically: s.length ? round(s.filter((row) => row.detected).length / s.length) : null,
     },
     ncmec: await ncmecFigures(sql, from, to),
-    annex_i: annexRows({ from, to, reporting_period, notices: notices.rows, statements: s, appeals: appeals.rows, orders: orders.rows, pendingAppeals: Number(pending.rows[0].n) }),
+    annex_i: annex,
+    labels: labelsFor([
+      ...notices.rows.map((row) => row.category), ...restrictive.map((row) => row.ground ?? 'unknown'), ...restrictive.map((row) => row.category ?? 'unknown'),
+      ...orders.rows.flatMap((row) => [row.kind, row.member_state]), ...annex.flatMap((row) => [row.category, row.keyword]),
+    ]),
   };
 }
 
@@ -436,14 +448,11 @@ function annexRows(input: AnnexInput): AnnexRow[] {
   return rows;
 }
 
-const csvCell = (value: unknown) => {
-  const text = value === null || value === undefined ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
 
 /** The header of the CSV: the template's own column names where it has them. */
 export const TRANSPARENCY_CSV_HEADER = [
   'Section', 'Section title', 'Template part', 'Applicability', 'Reporting period', 'Category', 'Keyword', 'Scope', 'Indicator', 'Value', 'Contextual information',
+  'Category name', 'Keyword name',
 ] as const;
 
 /**
@@ -455,62 +464,11 @@ export const TRANSPARENCY_CSV_HEADER = [
 export function transparencyCsv(f: TransparencyFigures): string {
   const rows: unknown[][] = [[...TRANSPARENCY_CSV_HEADER]];
   for (const row of f.annex_i) {
-    rows.push([row.section, row.section_title, row.template_part, row.applicability, f.reporting_period, row.category, row.keyword, row.scope, row.indicator, row.value, row.contextual_information]);
+    rows.push([row.section, row.section_title, row.template_part, row.applicability, f.reporting_period, row.category, row.keyword, row.scope, row.indicator, row.value, row.contextual_information, row.category && label(row.category), row.keyword && label(row.keyword)]);
   }
-  return rows.map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  return toCsv(rows);
 }
 
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-/** Horizontal bars in plain SVG, so the file stands alone. */
-function bars(title: string, rows: { label: string; value: number }[]): string {
-  const labelWidth = 300;
-  const barWidth = 360;
-  const max = Math.max(1, ...rows.map((row) => row.value));
-  const height = rows.length * 26 + 20;
-  const body = rows
-    .map((row, index) => {
-      const y = 10 + index * 26;
-      const w = (row.value / max) * barWidth;
-      return `<text x="0" y="${y + 13}" class="label">${escapeHtml(row.label)}</text><rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="16" class="bar"><title>${row.value}</title></rect><text x="${labelWidth + w + 6}" y="${y + 13}" class="value">${row.value}</text>`;
-    })
-    .join('\n');
-  return `<h3>${escapeHtml(title)}</h3><svg role="img" aria-label="${escapeHtml(title)}" width="${labelWidth + barWidth + 60}" height="${height}" viewBox="0 0 ${labelWidth + barWidth + 60} ${height}">${body}</svg>`;
-}
-
-const hoursText = (value: number | null) => (value === null ? 'n/a' : `${value} h`);
-
-export function transparencyHtml(f: TransparencyFigures): string {
-  const table = (rows: [string, string | number][]) =>
-    `<table><tbody>${rows.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('')}</tbody></table>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Transparency report ${escapeHtml(f.period.from)} to ${escapeHtml(f.period.to)}</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:900px;margin:2rem auto;padding:0 1rem;color:#1a1a1a}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border-bottom:1px solid #ddd;padding:.3rem .8rem;text-align:left}td{text-align:right}.label{font-size:13px}.value{font-size:12px;fill:#333}.bar{fill:#2f5d8a}</style></head>
-<body><h1>Transparency report</h1><p>Period (UTC): ${escapeHtml(f.period.from)} up to, not including, ${escapeHtml(f.period.to)}. DSA Articles 15 and 24.</p>
-<h2>Notices (Art. 16)</h2>${table([
-    ['Notices received', f.notices.total], ['From trusted flaggers', f.notices.by_trusted_flagger], ['From others', f.notices.by_others],
-    ['Acted on: illegal content', f.notices.acted_on_illegal_content], ['Acted on: terms and conditions', f.notices.acted_on_terms],
-    ['Processed by automated means', f.notices.processed_by_automated_means], ['Median time from notice to action', hoursText(f.notices.median_hours_to_action)],
-  ])}${bars('Notices by category', Object.entries(f.notices.by_category).map(([label, value]) => ({ label, value })))}
-<h2>Decisions</h2>${table([['Decisions', f.decisions.total], ['Restrictive decisions', f.decisions.restrictive], ['By automated means', f.decisions.automated], ['By human review', f.decisions.human]])}
-${bars('Restrictive decisions by means', [{ label: 'Automated', value: f.decisions.automated }, { label: 'Human review', value: f.decisions.human }])}
-${bars('Restrictive decisions by ground', Object.entries(f.decisions.by_ground).map(([label, value]) => ({ label, value })))}
-${bars('Restrictions by type', [{ label: 'Removal of content', value: f.restrictions.content_removed }, { label: 'Suspension of the account', value: f.restrictions.account_suspended }, { label: 'Partial suspension of the service', value: f.restrictions.service_restricted }])}
-<h2>Appeals (Art. 20)</h2>${table([['Received', f.appeals.received], ['Upheld', f.appeals.upheld], ['Reversed', f.appeals.reversed], ['Pending', f.appeals.pending], ['Median handling time', hoursText(f.appeals.median_hours_to_resolve)]])}
-${bars('Appeal outcomes', [{ label: 'Upheld', value: f.appeals.upheld }, { label: 'Reversed', value: f.appeals.reversed }])}
-<h2>Orders from authorities (Art. 9 and 10)</h2>${table([['Orders received', f.orders.total], ['Median time to acknowledge', hoursText(f.orders.median_hours_to_acknowledge)], ['Median time to give effect', hoursText(f.orders.median_hours_to_effect)]])}
-${bars('Orders by Member State', Object.entries(f.orders.by_member_state).map(([label, value]) => ({ label, value })))}
-<h2>Automated means</h2>${table([['Statements with automated detection', f.automated_means.detection], ['Statements with fully automated decision', f.automated_means.decision_fully_automated], ['Account suspensions', f.account_suspensions]])}
-<h2>Reports to NCMEC (CyberTipline)</h2>${table([
-    ['Reports sent', f.ncmec.sent], ['Median completeness (0-100)', f.ncmec.median_completeness ?? 'n/a'], ['Median time from decision to submission', hoursText(f.ncmec.median_hours_decision_to_submission)],
-    ['Sent unconfirmed after the hold limit', f.ncmec.sent_unconfirmed_after_max_hold], ['Retractions', f.ncmec.retractions],
-  ])}
-<h2>Not held by Bulwark</h2><p>The Annex I template of Implementing Regulation (EU) 2024/2835 also asks for the figures below, which the operator supplies from elsewhere. The CSV version of this report leaves them empty.</p>
-<ul>${[...new Set(f.annex_i.filter((row) => row.value === null && row.contextual_information.startsWith(NOT_COLLECTED)).map((row) => `${row.section} ${row.indicator}`))].map((item) => `<li>${escapeHtml(item)}</li>`).join('')}</ul>
-</body></html>
-`;
-}
 
 export async function transparencyReport(sql: SqlClient, period: { from: Date; to: Date }): Promise<TransparencyReport> {
   const figures = await transparencyFigures(sql, period.from, period.to);

@@ -6,6 +6,7 @@
  * pivot of the same `annex_i` rows and cannot disagree with it. Sources and gaps: docs/dsa.md,
  * "Transparency reports".
  */
+import { toCsv } from '../csv.ts';
 import {
   ACTIVE_RECIPIENTS_INDICATOR, APPLICABILITY, AUTOMATED_INDICATORS, AUTOMATED_SECTION, CATEGORY_ROWS, type CategoryRows, COMPLAINT_KINDS, COMPLAINT_SECTIONS,
   COMPLAINTS_SUBMITTED, DISPUTES_SUBMITTED, HUMAN_RESOURCES_INDICATORS, HUMAN_RESOURCES_SECTION, IDENTIFICATION_INDICATORS, MEASURE_AUTOMATED_DETECTION,
@@ -277,8 +278,6 @@ export interface TemplatePartFile {
   csv: string;
 }
 
-const csvCell = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
-const toCsv = (rows: readonly (readonly string[])[]) => rows.map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
 const printedValue = (value: AnnexRow['value']) => (value === null || value === undefined ? '' : String(value));
 
 /**

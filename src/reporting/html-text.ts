@@ -1,4 +1,4 @@
-/** Text helpers shared by the audit's HTML reports. */
+/** Text helpers shared by every HTML page Bulwark writes (reports, the landing page, the notice form). */
 export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** A share as a percentage, with two decimals when it is under 1% but not zero. */
