@@ -102,6 +102,20 @@ describe('HTTP API: events, networks and guardrails', () => {
     assert.equal(audit.statusCode, 200);
     assert.match(audit.headers['content-type'] as string, /text\/html/);
     assert.match(audit.body, /<svg/);
+
+    // With two labelled seeds, each is held out in turn and risk is calibrated on where it
+    // ranks; the run's output and its stored leads show the same calibration.
+    assert.equal((await post('/v1/accounts/member-3/labels', { label: 'confirmed' })).statusCode, 201);
+    const calibrated = await post('/v1/detection/runs', { min_network_size: 3 });
+    assert.equal(calibrated.statusCode, 201, calibrated.body);
+    const calibration = calibrated.json().calibration;
+    assert.equal(calibration.heldOut, 2);
+    assert.equal(calibration.method, 'leave-seeds-out logistic (positive-unlabelled)');
+    const stored = (await app.inject({ url: `/v1/detection/leads?run=${calibrated.json().runId}&limit=50`, headers: auth })).json();
+    assert.deepEqual(stored.calibration, calibration);
+    assert.ok(stored.leads.length > 0);
+    for (let i = 1; i < stored.leads.length; i++) assert.ok(stored.leads[i].risk <= stored.leads[i - 1].risk + 1e-6, 'risk falls with rank');
+    for (const lead of stored.leads) assert.ok(lead.risk >= 0 && lead.risk <= 1);
   });
 
   it('manages term lists and decides searches without echoing terms', async () => {

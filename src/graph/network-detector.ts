@@ -26,10 +26,8 @@ export interface DetectionOptions {
   normalisation?: DegreeNormalisation;
   /** Labelled seeds held out, one at a time, to calibrate risk; default 40. */
   holdOutLimit?: number;
-  /** A reported network keeps a non-seed member only from this calibrated risk; default 0.1. */
+  /** A reported network keeps a non-seed member only from this calibrated risk; default 0.2. */
   memberMinRisk?: number;
-  /** A suspect outside every network joins the one it interacts with most from this calibrated risk; default 0.3. */
-  attachMinRisk?: number;
   /** CPM resolution: the least internal edge weight per pair of members a network must have. */
   resolution?: number;
   minNetworkSize?: number;
@@ -215,7 +213,7 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
     }
   }
   const risk = (account: number) => (isSeed[account] ? 1 : riskOf(calibration, scores[account]));
-  const networks = findCommunities(graph, suspects, memberScores, isSeed, termMatched, calibration ? risk : null, options);
+  const networks = findCommunities(graph, suspects, memberScores, isSeed, termMatched, calibration?.informative ? risk : null, options);
   const communitiesMs = performance.now() - communitiesStart;
 
   return {
@@ -345,40 +343,15 @@ function findCommunities(
   for (let i = 0; i < suspects.length; i++) groups[partition.membership[i]].push(suspects[i]);
   const minSize = options.minNetworkSize ?? 4;
   // A dense group that only borders the suspicion (an ordinary interest community next to
-  // a suspect) is not a network: it needs a seed inside, or many members matching the
-  // operator's terms. Members the calibration gives almost no chance are left out: a seed's
+  // a suspect) is not a network: it needs a seed inside, many members matching the
+  // operator's terms. A high score alone is not enough: corrected for popularity, a quiet
+  // community next to a seed scores high throughout. Groups with neither are for seedless
+  // discovery to propose as candidates, not for this run to report. Members the calibration gives almost no chance are left out: a seed's
   // own benign circle is dense around it but scores like anyone else.
-  const minRisk = options.memberMinRisk ?? 0.1;
+  const minRisk = options.memberMinRisk ?? 0.2;
   const kept = risk ? groups.map((group) => group.filter((account) => isSeed[account] || risk(account) >= minRisk)) : groups;
   const anchored = (group: number[]) => group.some((account) => isSeed[account]) || group.filter((account) => termMatched[account]).length >= group.length / 4;
-  const networks = kept.filter((group) => group.length >= minSize && anchored(group));
-  if (risk) attachPeriphery(graph, networks, suspects, risk, options.attachMinRisk ?? 0.3);
-  return networks.map((group) => describeNetwork(graph, group, scores, isSeed, featureMembers, suspects));
-}
-
-/**
- * A star's buyers barely know each other, so a density criterion keeps its core and drops
- * its rim. A suspect left out of every network, whose calibrated risk is high on its own,
- * joins the network it interacts with most (one pass, so no chains of weak attachments).
- */
-function attachPeriphery(graph: AccountGraph, networks: number[][], suspects: number[], risk: (account: number) => number, minRisk: number): void {
-  const networkOf = new Map<number, number>();
-  networks.forEach((group, index) => group.forEach((account) => networkOf.set(account, index)));
-  const { offsets, targets, weights } = graph.walk;
-  const joining: [number, number][] = [];
-  for (const account of suspects) {
-    if (networkOf.has(account) || risk(account) < minRisk) continue;
-    const tie = new Map<number, number>();
-    for (let k = offsets[account]; k < offsets[account + 1]; k++) {
-      const index = networkOf.get(targets[k]);
-      if (index !== undefined) tie.set(index, (tie.get(index) ?? 0) + weights[k]);
-    }
-    let best = -1;
-    let bestWeight = 0;
-    for (const [index, weight] of tie) if (weight > bestWeight) [best, bestWeight] = [index, weight];
-    if (best >= 0) joining.push([account, best]);
-  }
-  for (const [account, index] of joining) networks[index].push(account);
+  return kept.filter((group) => group.length >= minSize && anchored(group)).map((group) => describeNetwork(graph, group, scores, isSeed, featureMembers, suspects));
 }
 
 /**
