@@ -1,30 +1,36 @@
 /**
  * Network detection, measured on a seeded synthetic platform with planted networks.
  *
- * Quality (default): the platform's events go through the real ingest into the embedded
- * store, a few members of each planted network are labelled, and a detection run is
- * scored against the truth, beside simple baselines on the same graph: rank by degree,
- * breadth-first search from the seeds, and graphology's Louvain (modularity) community of
- * the seeds.
+ * Quality (default): the shapes of issue 14's independent evaluation are planted (stars of
+ * several sizes, a ring of sellers, a camouflaged star, sparse networks tied by coded
+ * hashtags, unseeded networks, one bridged to a seeded one) among celebrities most accounts
+ * follow and dense benign communities. The events are streamed into the in-memory graph
+ * (the same analysis a stored run does; --store also sends them through the embedded
+ * store's ingest and a stored run, and prints that run's calibration), two buyers of each
+ * seeded network are confirmed, and the run is scored per planted network beside simple
+ * baselines on the same graph: rank by degree, breadth-first search from the seeds, and
+ * graphology's Louvain (modularity) community of the seeds (up to 100k accounts). The
+ * three popularity corrections are compared on the same graph.
  *
- * Scale (--scale N): N accounts streamed straight into the in-memory analysis (the store's
- * ingest rate is measured in the quality part and printed beside), then PageRank,
- * networks and ban evasion, with peak memory; and graphology building the same graph and
+ * Scale (--scale N): N accounts of the classic platform streamed straight into the
+ * in-memory analysis, with peak memory; and graphology building the same graph and
  * running its (unpersonalised) PageRank at a smaller size, as the reference for choosing
  * typed arrays over it.
  *
- *   node --import tsx bench/network-detection.ts [--accounts 30000] [--networks 15] [--scale 1000000] [--skip-quality] [--database-url postgres://...]
+ *   node --import tsx bench/network-detection.ts [--accounts 20000] [--seeds-per-network 2] [--store] [--scale 1000000] [--skip-quality] [--skip-reference] [--database-url postgres://...]
  */
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { UndirectedGraph } from 'graphology';
 import { openBulwark } from '../src/app.ts';
-import { type SyntheticPlatform, syntheticPlatform } from '../src/demo/synthetic-platform.ts';
-import type { AccountGraph } from '../src/graph/account-graph.ts';
+import { syntheticPlatform } from '../src/demo/synthetic-platform.ts';
+import { ISSUE_14_NETWORKS } from '../src/demo/synthetic-shapes.ts';
 import { EventStreamGraph } from '../src/graph/event-stream-graph.ts';
-import { detectNetworks } from '../src/graph/network-detector.ts';
+import { type DetectionResult, detectNetworks } from '../src/graph/network-detector.ts';
 import { personalizedPageRank } from '../src/graph/personalized-pagerank.ts';
+import type { DegreeNormalisation } from '../src/graph/seed-expansion.ts';
 import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
+import { bfsRanking, celebrityRanks, degreeRanking, fmt, pickSeeds, precisionRecallAt, toGraphology, truthReport } from './network-truth.ts';
 
 // graphology's packages are CommonJS; require gives their functions without interop guesswork.
 const require = createRequire(import.meta.url);
@@ -34,17 +40,18 @@ const pagerank = require('graphology-metrics/centrality/pagerank') as (graph: Un
 
 const { values } = parseArgs({
   options: {
-    accounts: { type: 'string', default: '30000' },
-    networks: { type: 'string', default: '15' },
-    'seeds-per-network': { type: 'string', default: '3' },
+    accounts: { type: 'string', default: '20000' },
+    'seeds-per-network': { type: 'string', default: '2' },
+    celebrities: { type: 'string', default: '10' },
+    store: { type: 'boolean', default: false },
     scale: { type: 'string' },
     'graphology-accounts': { type: 'string', default: '100000' },
     'database-url': { type: 'string' },
     'skip-quality': { type: 'boolean', default: false },
+    'skip-reference': { type: 'boolean', default: false },
   },
 });
 
-const fmt = (x: number, digits = 3) => x.toFixed(digits);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 let peakRss = 0;
 const sampler = setInterval(() => {
@@ -52,163 +59,108 @@ const sampler = setInterval(() => {
 }, 100);
 sampler.unref();
 
-function pickSeeds(platform: SyntheticPlatform, perNetwork: number): Set<string> {
-  const seeds = new Set<string>();
-  const removed = new Set(platform.truth.removed);
-  for (const network of platform.truth.networks) {
-    // Seeds are buyers: the accounts a hash match typically exposes first.
-    const candidates = network.buyers.filter((a) => !removed.has(a));
-    for (let i = 0; i < perNetwork && i < candidates.length; i++) seeds.add(candidates[Math.floor((i * candidates.length) / perNetwork)]);
-  }
-  return seeds;
-}
-
-function score(ranked: string[], relevant: Set<string>, k: number): { precision: number; recall: number } {
-  const top = ranked.slice(0, k);
-  const hits = top.filter((a) => relevant.has(a)).length;
-  return { precision: hits / Math.max(1, top.length), recall: hits / Math.max(1, relevant.size) };
-}
-
-function degreeRanking(graph: AccountGraph, exclude: Set<string>): string[] {
-  const order = [...Array(graph.accountCount).keys()].filter((a) => !exclude.has(graph.externalIds[a]) && Number.isNaN(graph.deletedAt[a]));
-  const degree = (a: number) => graph.out.offsets[a + 1] - graph.out.offsets[a] + graph.in.offsets[a + 1] - graph.in.offsets[a];
-  order.sort((a, b) => degree(b) - degree(a));
-  return order.map((a) => graph.externalIds[a]);
-}
-
-function bfsRanking(graph: AccountGraph, seeds: number[], exclude: Set<string>): string[] {
-  const distance = new Int32Array(graph.accountCount).fill(-1);
-  const queue = [...seeds];
-  for (const s of seeds) distance[s] = 0;
-  for (let head = 0; head < queue.length; head++) {
-    const u = queue[head];
-    for (const csr of [graph.out, graph.in]) {
-      for (let k = csr.offsets[u]; k < csr.offsets[u + 1]; k++) {
-        const v = csr.targets[k];
-        if (distance[v] === -1) {
-          distance[v] = distance[u] + 1;
-          queue.push(v);
-        }
-      }
-    }
-  }
-  const degree = (a: number) => graph.out.offsets[a + 1] - graph.out.offsets[a] + graph.in.offsets[a + 1] - graph.in.offsets[a];
-  return queue
-    .filter((a) => distance[a] > 0 && !exclude.has(graph.externalIds[a]) && Number.isNaN(graph.deletedAt[a]))
-    .sort((a, b) => distance[a] - distance[b] || degree(b) - degree(a))
-    .map((a) => graph.externalIds[a]);
-}
-
-function toGraphology(graph: AccountGraph): UndirectedGraph {
-  const g = new Graph();
-  for (let a = 0; a < graph.accountCount; a++) g.addNode(a);
-  for (let u = 0; u < graph.accountCount; u++) {
-    for (let k = graph.out.offsets[u]; k < graph.out.offsets[u + 1]; k++) {
-      const v = graph.out.targets[k];
-      if (g.hasEdge(u, v)) g.updateEdgeAttribute(u, v, 'weight', (w: number) => w + graph.out.weights[k]);
-      else g.addEdge(u, v, { weight: graph.out.weights[k] });
-    }
-  }
-  return g;
-}
-
 // ---------------------------------------------------------------- quality
 if (!values['skip-quality']) {
   const accounts = Number(values.accounts);
-  const networks = Number(values.networks);
-  console.log(`\n== quality: ${accounts.toLocaleString()} ordinary accounts, ${networks} planted networks ==`);
+  const denseCommunities = Math.max(4, Math.round(accounts / 4000));
+  console.log(`\n== quality: ${accounts.toLocaleString()} ordinary accounts, ${ISSUE_14_NETWORKS.length} planted networks of issue 14's shapes, ${values.celebrities} celebrities, ${denseCommunities} dense benign communities ==`);
   let started = performance.now();
-  const platform = syntheticPlatform({ seed: 11, accounts, networks });
-  const events: PlatformEventInput[] = [...platform.events()];
-  console.log(`generated ${events.length.toLocaleString()} events in ${fmt((performance.now() - started) / 1000, 1)} s`);
-
-  const schema = `bench_${Date.now()}`;
-  const bulwark = await openBulwark(values['database-url'] ? { databaseUrl: values['database-url'], schema } : {});
-  started = performance.now();
-  for (let i = 0; i < events.length; i += 5000) await bulwark.platformEvents.apply(events.slice(i, i + 5000) as never);
-  const ingestSeconds = (performance.now() - started) / 1000;
-  console.log(`store ingest (${bulwark.sql.driver}, batches of 5,000): ${Math.round(events.length / ingestSeconds).toLocaleString()} events/s (${fmt(ingestSeconds, 1)} s)`);
-
+  const platform = syntheticPlatform({ seed: 11, accounts, networks: 0, plantedNetworks: ISSUE_14_NETWORKS, celebrities: Number(values.celebrities), denseCommunities });
+  const stream = new EventStreamGraph();
+  let events = 0;
+  for (const event of platform.events()) {
+    stream.add(event);
+    events++;
+  }
+  console.log(`generated and streamed ${events.toLocaleString()} events in ${fmt((performance.now() - started) / 1000, 1)} s`);
   const seeds = pickSeeds(platform, Number(values['seeds-per-network']));
-  for (const seed of seeds) await bulwark.accounts.label(seed, 'confirmed', 'bench');
+  for (const seed of seeds) stream.label(seed, 'confirmed');
+  const graph = stream.build();
   const removed = new Set(platform.truth.removed);
-  const planted = new Set(platform.truth.networks.flatMap((n) => n.members).filter((a) => !seeds.has(a) && !removed.has(a)));
+  const planted = new Set(platform.truth.networks.filter((n) => n.seeded).flatMap((n) => n.members).filter((a) => !seeds.has(a) && !removed.has(a)));
   const k = planted.size;
 
-  started = performance.now();
-  const run = await bulwark.detection.run({ leadLimit: k * 2 });
-  console.log(
-    `detection run: load ${fmt(run.timings.loadMs / 1000, 2)} s, analysis ${fmt(run.timings.analysisMs / 1000, 2)} s ` +
-      `(PageRank ${run.timings.pageRankMs.toFixed(0)} ms, communities ${run.timings.communitiesMs.toFixed(0)} ms, evasion ${run.timings.evasionMs.toFixed(0)} ms), save ${fmt(run.timings.saveMs / 1000, 2)} s`,
-  );
-  const { leads } = await bulwark.detection.leads({ limit: k * 2 });
-  const graph = await bulwark.detection.loadGraph();
+  const runs = new Map<DegreeNormalisation, DetectionResult>();
+  const corrections: DegreeNormalisation[] = accounts <= 100_000 ? ['global', 'degree', 'none'] : ['global'];
+  for (const normalisation of corrections) {
+    started = performance.now();
+    const result = detectNetworks(graph, { leadLimit: k * 2, normalisation });
+    const seconds = (performance.now() - started) / 1000;
+    runs.set(normalisation, result);
+    console.log(
+      `\ndetection (popularity correction: ${normalisation}) in ${fmt(seconds, 2)} s: ${result.stats.seedGroups} seed groups, PageRank ${result.stats.pageRankMs.toFixed(0)} ms, ` +
+        `calibration ${result.stats.calibrationMs.toFixed(0)} ms, communities ${result.stats.communitiesMs.toFixed(0)} ms on ${result.stats.suspects} suspects, evasion ${result.stats.evasionMs.toFixed(0)} ms; ` +
+        `${result.networks.length} networks; celebrities in the top 50 leads: ${celebrityRanks(graph, result, platform, 50)}`,
+    );
+    const c = result.calibration;
+    if (c) {
+      console.log(
+        `  risk calibration: ${c.reachedHeldOut}/${c.heldOut} held-out seeds reached, ranks ${c.heldOutRanks.slice(0, 12).join(', ')}${c.heldOutRanks.length > 12 ? ', ...' : ''}; ` +
+          `labelled share ${fmt(c.labelledShare, 4)}, slope ${fmt(c.slope, 2)}; score at risk 0.2: ${c.scoreAtRisk['0.2']?.toExponential(2) ?? 'never'}, 0.5: ${c.scoreAtRisk['0.5']?.toExponential(2) ?? 'never'}`,
+      );
+      const top = result.leads.slice(0, k);
+      const bins = [0.5, 0.2, 0.05];
+      console.log(
+        `  calibration check on the truth: ${bins
+          .map((lo, i) => {
+            const hi = i === 0 ? 1.01 : bins[i - 1];
+            const inBin = top.filter((lead) => lead.risk >= lo && lead.risk < hi);
+            const hits = inBin.filter((lead) => planted.has(graph.externalIds[lead.account])).length;
+            return `risk ${lo}-${Math.min(1, hi)}: ${hits}/${inBin.length} are members`;
+          })
+          .join('; ')}`,
+      );
+    }
+    truthReport(graph, result, platform, seeds, true);
+  }
+
+  const result = runs.get('global')!;
   const seedIndexes = graph.externalIds.flatMap((id, index) => (seeds.has(id) ? [index] : []));
   const exclude = new Set(seeds);
-
   const rows: [string, { precision: number; recall: number }][] = [
-    ['Bulwark (personalised PageRank)', score(leads.map((l) => l.account), planted, k)],
-    ['baseline: BFS from seeds', score(bfsRanking(graph, seedIndexes, exclude), planted, k)],
-    ['baseline: degree', score(degreeRanking(graph, exclude), planted, k)],
+    ...[...runs.entries()].map(([name, run]) => [`Bulwark (PPR, correction: ${name})`, precisionRecallAt(run.leads.map((l) => graph.externalIds[l.account]), planted, k)] as [string, { precision: number; recall: number }]),
+    ['baseline: BFS from seeds', precisionRecallAt(bfsRanking(graph, seedIndexes, exclude), planted, k)],
+    ['baseline: degree', precisionRecallAt(degreeRanking(graph, exclude), planted, k)],
   ];
-  console.log(`\nplanted members to find (not seeds, not removed): ${k}; ${seeds.size} seeds`);
+  console.log(`\nleads: members of seeded networks to find (not seeds, not removed): ${k}; ${seeds.size} seeds`);
   console.log(`method                                precision@${k}  recall@${k}`);
   for (const [name, s] of rows) console.log(`${name.padEnd(38)}${fmt(s.precision).padStart(12)}${fmt(s.recall).padStart(11)}`);
 
-  // Networks: for each planted network, the detected network that holds most of it.
-  const detected = await bulwark.detection.networks();
-  let recovered = 0;
-  let purity = 0;
-  let sellersFound = 0;
-  let sellersTotal = 0;
-  for (const truth of platform.truth.networks) {
-    const members = new Set(truth.members.filter((a) => !removed.has(a)));
-    let best = { overlap: 0, size: 1, sellers: 0 };
-    for (const network of detected) {
-      const overlap = network.members.filter((m) => members.has(m.account)).length;
-      if (overlap > best.overlap) {
-        const sellerSet = new Set(truth.sellers);
-        best = { overlap, size: network.members.length, sellers: network.members.filter((m) => m.role === 'seller' && sellerSet.has(m.account)).length };
-      }
-    }
-    recovered += best.overlap / members.size;
-    purity += best.overlap / best.size;
-    sellersFound += best.sellers;
-    sellersTotal += truth.sellers.filter((a) => !removed.has(a)).length;
-  }
-  const n = platform.truth.networks.length;
-
   // Reference: Louvain (modularity) over the whole interaction graph; a planted network's
   // community is the one holding most of its seeds.
-  started = performance.now();
-  const g = toGraphology(graph);
-  const communities = louvain(g, { getEdgeWeight: 'weight', rng: (() => { let s = 1; return () => ((s = (s * 16807) % 2147483647) / 2147483647); })() });
-  const louvainMs = performance.now() - started;
-  let louvainRecall = 0;
-  let louvainPurity = 0;
-  for (const truth of platform.truth.networks) {
-    const members = new Set(truth.members.filter((a) => !removed.has(a)));
-    const counts = new Map<number, number>();
-    for (let a = 0; a < graph.accountCount; a++) if (seeds.has(graph.externalIds[a]) && members.has(graph.externalIds[a])) counts.set(communities[a], (counts.get(communities[a]) ?? 0) + 1);
-    const community = [...counts.entries()].sort((x, y) => y[1] - x[1])[0]?.[0];
-    const inside = graph.externalIds.filter((_, a) => communities[a] === community);
-    const overlap = inside.filter((a) => members.has(a)).length;
-    louvainRecall += overlap / members.size;
-    louvainPurity += overlap / Math.max(1, inside.length);
+  if (accounts <= 100_000) {
+    started = performance.now();
+    const g = toGraphology(graph, Graph);
+    const communities = louvain(g, { getEdgeWeight: 'weight', rng: (() => { let s = 1; return () => ((s = (s * 16807) % 2147483647) / 2147483647); })() });
+    const louvainMs = performance.now() - started;
+    const seeded = platform.truth.networks.filter((n) => n.seeded);
+    let louvainRecall = 0;
+    let louvainPurity = 0;
+    for (const truth of seeded) {
+      const members = new Set(truth.members.filter((a) => !removed.has(a)));
+      const counts = new Map<number, number>();
+      for (let a = 0; a < graph.accountCount; a++) if (seeds.has(graph.externalIds[a]) && members.has(graph.externalIds[a])) counts.set(communities[a], (counts.get(communities[a]) ?? 0) + 1);
+      const community = [...counts.entries()].sort((x, y) => y[1] - x[1])[0]?.[0];
+      const inside = graph.externalIds.filter((_, a) => communities[a] === community);
+      const overlap = inside.filter((a) => members.has(a)).length;
+      louvainRecall += overlap / members.size;
+      louvainPurity += overlap / Math.max(1, inside.length);
+    }
+    const report = truthReport(graph, result, platform, seeds, false);
+    const ours = report.recall.filter((r) => r.seeded);
+    console.log(`\nseeded networks (mean over ${seeded.length})                 member recall   precision`);
+    console.log(`Bulwark (seed groups + Leiden CPM, global correction) ${fmt(ours.reduce((s, r) => s + r.recall, 0) / ours.length).padStart(9)}${fmt(report.memberPrecision).padStart(12)}`);
+    console.log(`reference: graphology Louvain, seeds' community      ${fmt(louvainRecall / seeded.length).padStart(9)}${fmt(louvainPurity / seeded.length).padStart(12)}   (${louvainMs.toFixed(0)} ms incl. building the graphology graph)`);
   }
-  console.log(`\nnetworks (mean over ${n} planted)          member recall   purity`);
-  console.log(`Bulwark (seed expansion + Leiden CPM)     ${fmt(recovered / n).padStart(13)}${fmt(purity / n).padStart(9)}   sellers named: ${sellersFound}/${sellersTotal}; ${detected.length} networks reported`);
-  console.log(`reference: graphology Louvain, seeds' community ${fmt(louvainRecall / n).padStart(6)}${fmt(louvainPurity / n).padStart(9)}   (${louvainMs.toFixed(0)} ms incl. building the graphology graph)`);
 
-  const evasions = await bulwark.detection.evasions();
-  const flaggedPairs = new Set(evasions.map((e) => `${e.account}>${e.removedAccount}`));
-  const flaggedAccounts = new Set(evasions.map((e) => e.account));
+  const flaggedPairs = new Set(result.evasions.map((e) => `${graph.externalIds[e.account]}>${graph.externalIds[e.removed]}`));
+  const flaggedAccounts = new Set(result.evasions.map((e) => graph.externalIds[e.account]));
   const caughtPair = (e: { returned: string; removed: string }) => flaggedPairs.has(`${e.returned}>${e.removed}`);
   const caught = platform.truth.evasions.filter(caughtPair).length;
   const decoysFlagged = platform.truth.decoys.filter((d) => flaggedAccounts.has(d)).length;
   const truePairs = new Set(platform.truth.evasions.map((e) => `${e.returned}>${e.removed}`));
-  const correct = evasions.filter((e) => truePairs.has(`${e.account}>${e.removedAccount}`)).length;
-  console.log(`\nban evasion: recall ${caught}/${platform.truth.evasions.length} = ${fmt(caught / Math.max(1, platform.truth.evasions.length))}, precision ${correct}/${evasions.length} = ${fmt(correct / Math.max(1, evasions.length))}, decoys flagged ${decoysFlagged}/${platform.truth.decoys.length}`);
+  const correct = [...flaggedPairs].filter((pair) => truePairs.has(pair)).length;
+  console.log(`\nban evasion: recall ${caught}/${platform.truth.evasions.length} = ${fmt(caught / Math.max(1, platform.truth.evasions.length))}, precision ${correct}/${result.evasions.length} = ${fmt(correct / Math.max(1, result.evasions.length))}, decoys flagged ${decoysFlagged}/${platform.truth.decoys.length}`);
   const byVia = new Map<string, [number, number]>();
   for (const e of platform.truth.evasions) {
     const key = e.via.join('+');
@@ -218,8 +170,25 @@ if (!values['skip-quality']) {
     byVia.set(key, entry);
   }
   console.log(`  recall by planted evidence: ${[...byVia.entries()].map(([via, [hit, all]]) => `${via} ${hit}/${all}`).join(', ')}`);
-  if (values['database-url']) await bulwark.sql.query(`DROP SCHEMA ${schema} CASCADE`);
-  await bulwark.close();
+
+  if (values.store) {
+    // The same platform through the real ingest and a stored run, as an operator would run it.
+    const all: PlatformEventInput[] = [...platform.events()];
+    const schema = `bench_${Date.now()}`;
+    const bulwark = await openBulwark(values['database-url'] ? { databaseUrl: values['database-url'], schema } : {});
+    started = performance.now();
+    for (let i = 0; i < all.length; i += 5000) await bulwark.platformEvents.apply(all.slice(i, i + 5000) as never);
+    const ingestSeconds = (performance.now() - started) / 1000;
+    console.log(`\nstore ingest (${bulwark.sql.driver}, batches of 5,000): ${Math.round(all.length / ingestSeconds).toLocaleString()} events/s (${fmt(ingestSeconds, 1)} s)`);
+    for (const seed of seeds) await bulwark.accounts.label(seed, 'confirmed', 'bench');
+    const run = await bulwark.detection.run({ leadLimit: k * 2 });
+    console.log(
+      `stored run ${run.runId}: load ${fmt(run.timings.loadMs / 1000, 2)} s, analysis ${fmt(run.timings.analysisMs / 1000, 2)} s, save ${fmt(run.timings.saveMs / 1000, 2)} s; ` +
+        `${run.networks.length} networks; calibration: ${run.calibration ? `${run.calibration.reachedHeldOut}/${run.calibration.heldOut} held-out seeds, labelled share ${fmt(run.calibration.labelledShare, 4)}` : 'none'}`,
+    );
+    if (values['database-url']) await bulwark.sql.query(`DROP SCHEMA ${schema} CASCADE`);
+    await bulwark.close();
+  }
 }
 
 // ---------------------------------------------------------------- scale
@@ -248,7 +217,7 @@ if (values.scale) {
   const seeds = new Set(result.seeds.map((a) => graph.externalIds[a]));
   const removed = new Set(platform.truth.removed);
   const planted = new Set(platform.truth.networks.flatMap((n) => n.members).filter((a) => !seeds.has(a) && !removed.has(a)));
-  const leadScore = score(result.leads.map((l) => graph.externalIds[l.account]), planted, planted.size);
+  const leadScore = precisionRecallAt(result.leads.map((l) => graph.externalIds[l.account]), planted, planted.size);
   const truePairs = new Set(platform.truth.evasions.map((e) => `${e.returned}>${e.removed}`));
   const found = result.evasions.filter((e) => truePairs.has(`${graph.externalIds[e.account]}>${graph.externalIds[e.removed]}`)).length;
   console.log(
@@ -259,7 +228,7 @@ if (values.scale) {
 }
 
 // ---------------------------------------------------------------- reference: graphology
-{
+if (!values['skip-reference']) {
   const accounts = Number(values['graphology-accounts']);
   console.log(`\n== reference: graphology vs typed arrays, ${accounts.toLocaleString()} accounts ==`);
   const platform = syntheticPlatform({ seed: 3, accounts, networks: 5, impressionViewers: 100 });
@@ -273,7 +242,7 @@ if (values.scale) {
   personalizedPageRank(graph.walk, seeds, { epsilon: 1e-7 });
   const oursPpr = performance.now() - started;
   started = performance.now();
-  const g = toGraphology(graph);
+  const g = toGraphology(graph, Graph);
   const theirsBuild = performance.now() - started;
   started = performance.now();
   pagerank(g, { getEdgeWeight: 'weight', maxIterations: 1000, tolerance: 1e-6 });

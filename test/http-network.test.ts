@@ -115,6 +115,22 @@ describe('HTTP API: events, networks and guardrails', () => {
       assert.ok(audit.body.includes(`<div class="chart-label">${json.labels[reason]}</div>`), reason);
     }
     if (Object.keys(json.removedByReason).length === 0) assert.match(audit.body, /What the guardrail removed<\/h2>\n<figure class="chart"><p class="none">None in this period\.<\/p>/);
+
+    // With two labelled seeds, each is held out in turn and risk is calibrated on where it
+    // ranks; the run's output and its stored leads show the same calibration.
+    assert.equal((await post('/v1/accounts/member-3/labels', { label: 'confirmed' })).statusCode, 201);
+    const calibrated = await post('/v1/detection/runs', { min_network_size: 3 });
+    assert.equal(calibrated.statusCode, 201, calibrated.body);
+    const calibration = calibrated.json().calibration;
+    assert.equal(calibration.heldOut, 2);
+    assert.equal(calibration.method, 'leave-seeds-out logistic (positive-unlabelled)');
+    assert.equal(calibration.recall.heldOut, 2, 'the same held-out seeds estimate detection recall');
+    assert.ok(calibration.recall.low <= calibration.recall.estimate && calibration.recall.estimate <= calibration.recall.high);
+    const stored = (await app.inject({ url: `/v1/detection/leads?run=${calibrated.json().runId}&limit=50`, headers: auth })).json();
+    assert.deepEqual(stored.calibration, calibration);
+    assert.ok(stored.leads.length > 0);
+    for (let i = 1; i < stored.leads.length; i++) assert.ok(stored.leads[i].risk <= stored.leads[i - 1].risk + 1e-6, 'risk falls with rank');
+    for (const lead of stored.leads) assert.ok(lead.risk >= 0 && lead.risk <= 1);
   });
 
   it('manages term lists and decides searches without echoing terms', async () => {

@@ -43,7 +43,7 @@ const TRUTH = { networkAccounts: 10, networkToNetwork: 90, showingNetwork: 120, 
 
 describe('recommendation audit: what is known and what is estimated', () => {
   it('reads the recall estimate defensively', () => {
-    assert.deepEqual(readRecallEstimate(4, { calibration: { recall: { estimate: 0.6, low: 0.5, high: 0.7, heldOut: 12, method: 'leave-seeds-out' } } }), {
+    assert.deepEqual(readRecallEstimate(4, { recall: { estimate: 0.6, low: 0.5, high: 0.7, heldOut: 12, method: 'leave-seeds-out' } }), {
       runId: 4,
       estimate: 0.6,
       low: 0.5,
@@ -51,7 +51,7 @@ describe('recommendation audit: what is known and what is estimated', () => {
       heldOut: 12,
       method: 'leave-seeds-out',
     });
-    for (const stats of [{}, null, { calibration: {} }, { calibration: { recall: 0.6 } }, { calibration: { recall: { estimate: 1.7, low: 0.5, high: 0.9 } } }, { calibration: { recall: { estimate: 0.6, low: 0.7, high: 0.9 } } }, { calibration: { recall: { estimate: 0, low: 0, high: 0.1 } } }, { calibration: { recall: { estimate: '0.6', low: 0.5, high: 0.7 } } }]) {
+    for (const stats of [{}, null, { recall: 0.6 }, { recall: { estimate: 1.7, low: 0.5, high: 0.9 } }, { recall: { estimate: 0.6, low: 0.7, high: 0.9 } }, { recall: { estimate: 0, low: 0, high: 0.1 } }, { recall: { estimate: '0.6', low: 0.5, high: 0.7 } }]) {
       assert.equal(readRecallEstimate(1, stats), null, JSON.stringify(stats));
     }
   });
@@ -83,8 +83,8 @@ describe('recommendation audit: what is known and what is estimated', () => {
 
       it('beside the known figures, estimates the true ones from the latest run’s recall, and counts days in event time', async () => {
         const run = await bulwark.sql.query<{ id: number }>(
-          `INSERT INTO detection_runs (started_at, parameters, stats) VALUES (now(), '{}', $1::jsonb) RETURNING id`,
-          [JSON.stringify({ calibration: { recall: { estimate: 0.5, low: 0.4, high: 0.6, heldOut: 40, method: 'leave-seeds-out' } } })],
+          `INSERT INTO detection_runs (started_at, parameters, stats, calibration) VALUES (now(), '{}', '{}', $1::jsonb) RETURNING id`,
+          [JSON.stringify({ recall: { estimate: 0.5, low: 0.4, high: 0.6, heldOut: 40, method: 'leave-seeds-out' } })],
         );
         await bulwark.sql.query(
           `INSERT INTO evasion_links (run_id, account_id, removed_account_id, score, evidence)

@@ -442,3 +442,102 @@ describe('synthetic platform: recommendation impressions', () => {
     assert.ok(fromSearch.some((i) => termPosters.has(i.shown) && members.has(i.viewer)));
   });
 });
+
+describe('synthetic platform: issue 14 shapes, celebrities and dense benign communities', () => {
+  const shaped = syntheticPlatform({
+    seed: 9,
+    accounts: 3000,
+    networks: 0,
+    impressionViewers: 0,
+    celebrities: 3,
+    denseCommunities: 2,
+    plantedNetworks: [
+      { shape: 'star', sellers: 3, buyers: 30 },
+      { shape: 'ring', sellers: 6, buyers: 20 },
+      { shape: 'camouflaged', sellers: 3, buyers: 40 },
+      { shape: 'sparse', sellers: 3, buyers: 40 },
+      { shape: 'star', sellers: 2, buyers: 20, seeded: false, bridgedTo: 0 },
+    ],
+  });
+  const following = new Map<string, Set<string>>();
+  const followers = new Map<string, number>();
+  const messages = new Map<string, number>();
+  const shares = new Set<string>();
+  const hashtags = new Map<string, Set<string>>();
+  const links = new Map<string, string[]>();
+  for (const event of shaped.events()) {
+    if (event.type === 'follow') {
+      if (!following.has(event.actor)) following.set(event.actor, new Set());
+      assert.ok(!following.get(event.actor)!.has(event.target), `${event.actor} follows ${event.target} twice`);
+      following.get(event.actor)!.add(event.target);
+      followers.set(event.target, (followers.get(event.target) ?? 0) + 1);
+    } else if (event.type === 'message') messages.set(`${event.actor}>${event.target}`, (messages.get(`${event.actor}>${event.target}`) ?? 0) + 1);
+    else if (event.type === 'share') shares.add(`${event.actor}>${event.target}`);
+    else if (event.type === 'hashtag') {
+      if (!hashtags.has(event.actor)) hashtags.set(event.actor, new Set());
+      hashtags.get(event.actor)!.add(event.hashtag);
+    } else if (event.type === 'profile_link') links.set(event.actor, [...(links.get(event.actor) ?? []), event.url]);
+  }
+  const [star, ring, camouflaged, sparse, bridged] = shaped.truth.networks;
+  const outDegree = (accounts: string[]) => accounts.reduce((sum, a) => sum + (following.get(a)?.size ?? 0), 0) / accounts.length;
+
+  it('keeps each network\'s shape, whether it may be seeded, and its bridge', () => {
+    assert.deepEqual(shaped.truth.networks.map((n) => [n.shape, n.seeded, n.sellers.length]), [['star', true, 3], ['ring', true, 6], ['camouflaged', true, 3], ['sparse', true, 3], ['star', false, 2]]);
+    assert.equal(bridged.bridgedTo, 0);
+    assert.equal(bridged.bridgeBuyers!.length, 6);
+    const starSellers = new Set(star.sellers);
+    for (const buyer of bridged.bridgeBuyers!) {
+      assert.ok(bridged.buyers.includes(buyer));
+      assert.ok([...(following.get(buyer) ?? [])].some((a) => starSellers.has(a)), `${buyer} buys from the seeded star too`);
+    }
+  });
+
+  it('celebrities are followed by most accounts and belong to no network', () => {
+    assert.equal(shaped.truth.celebrities.length, 3);
+    for (const celebrity of shaped.truth.celebrities) assert.ok((followers.get(celebrity) ?? 0) > shaped.accountCount * 0.25, `${celebrity}: ${followers.get(celebrity)} followers`);
+    const members = new Set(shaped.truth.networks.flatMap((n) => n.members));
+    assert.ok(shaped.truth.celebrities.every((c) => !members.has(c)));
+  });
+
+  it('dense benign communities of 30-200 accounts follow each other and message heavily', () => {
+    assert.equal(shaped.truth.denseCommunities.length, 2);
+    for (const group of shaped.truth.denseCommunities) {
+      assert.ok(group.length >= 30 && group.length <= 200, `${group.length} accounts`);
+      const inside = new Set(group);
+      let follows = 0;
+      let messaged = 0;
+      for (const a of group) {
+        follows += [...(following.get(a) ?? [])].filter((b) => inside.has(b)).length;
+        for (const b of group) messaged += messages.get(`${a}>${b}`) ?? 0;
+      }
+      assert.ok(follows / (group.length * (group.length - 1)) > 0.3, `follow density ${follows / (group.length * (group.length - 1))}`);
+      assert.ok(messaged > follows, `${messaged} messages over ${follows} follows`);
+    }
+  });
+
+  it('ring sellers share each other\'s posts and one link', () => {
+    const sellers = ring.sellers;
+    let pairs = 0;
+    for (const a of sellers) for (const b of sellers) if (a !== b && shares.has(`${a}>${b}`)) pairs++;
+    assert.ok(pairs >= sellers.length * (sellers.length - 1) * 0.4, `${pairs} seller pairs share`);
+    for (const seller of sellers) if (!shaped.truth.removed.includes(seller)) assert.ok(links.get(seller)?.some((url) => /\/ring-1$/.test(url)), seller);
+  });
+
+  it('camouflaged buyers follow one seller at most and message little; sparse members follow little and share coded hashtags', () => {
+    const sellers = new Set(camouflaged.sellers);
+    for (const buyer of camouflaged.buyers) assert.ok([...(following.get(buyer) ?? [])].filter((a) => sellers.has(a)).length <= 1, buyer);
+    const messagesTo = (network: typeof star) => network.buyers.reduce((sum, b) => sum + network.sellers.reduce((s, seller) => s + (messages.get(`${b}>${seller}`) ?? 0), 0), 0) / network.buyers.length;
+    assert.ok(messagesTo(camouflaged) < messagesTo(star) / 3, `camouflaged ${messagesTo(camouflaged)} vs star ${messagesTo(star)} messages per buyer`);
+    assert.ok(outDegree(sparse.members) < outDegree(star.members) / 2, `sparse ${outDegree(sparse.members)} vs star ${outDegree(star.members)} follows per member`);
+    const coded = sparse.members.filter((a) => [...(hashtags.get(a) ?? [])].some((tag) => /^tag-code3-\d$/.test(tag))).length;
+    assert.ok(coded >= sparse.members.length * 0.8, `${coded} of ${sparse.members.length} use a coded hashtag`);
+    const ordinaryCoded = [...hashtags.entries()].filter(([a, tags]) => !sparse.members.includes(a) && [...tags].some((tag) => tag.startsWith('tag-code3-'))).length;
+    assert.ok(ordinaryCoded > 0 && ordinaryCoded < 30, `${ordinaryCoded} others use it: rare, not exclusive`);
+  });
+
+  it('rejects impossible shapes', () => {
+    assert.throws(() => syntheticPlatform({ accounts: 100, networks: 0, plantedNetworks: [{ shape: 'blob' as never, sellers: 1, buyers: 5 }] }), RangeError);
+    assert.throws(() => syntheticPlatform({ accounts: 100, networks: 0, plantedNetworks: [{ shape: 'star', sellers: 1, buyers: 5, bridgedTo: 0 }] }), RangeError);
+    assert.throws(() => syntheticPlatform({ accounts: 100, networks: 0, celebrities: -1 }), RangeError);
+  });
+});

@@ -4,7 +4,7 @@ import type { SqlClient } from '../store/sql.ts';
  * Detection recall as estimated by the latest detection run: the share of confirmed accounts
  * that detection finds again when they are hidden from it (leave-seeds-out), with an
  * uncertainty interval. Written by the detection run into
- * `detection_runs.stats.calibration.recall`; see readRecallEstimate.
+ * `detection_runs.calibration.recall` (src/graph/risk-calibration.ts, heldOutRecall); see readRecallEstimate.
  */
 export interface RecallEstimate {
   runId: number;
@@ -19,13 +19,13 @@ export interface RecallEstimate {
 const isShare = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1;
 
 /**
- * Reads the recall estimate from a run's stats, or null when it is absent or does not make
+ * Reads the recall estimate from a run's calibration, or null when it is absent or does not make
  * sense. Null means "recall unknown": the audit then shows only what is known. An estimate of
  * 0 (nothing held out was found again) is unknown too, since dividing by it says nothing; a
  * lower bound of 0 is kept and leaves the estimates without an upper bound of their own.
  */
-export function readRecallEstimate(runId: number, stats: unknown): RecallEstimate | null {
-  const recall = (stats as { calibration?: { recall?: unknown } } | null)?.calibration?.recall as
+export function readRecallEstimate(runId: number, calibration: unknown): RecallEstimate | null {
+  const recall = (calibration as { recall?: unknown } | null)?.recall as
     | { estimate?: unknown; low?: unknown; high?: unknown; heldOut?: unknown; method?: unknown }
     | undefined;
   if (!recall || typeof recall !== 'object') return null;
@@ -43,7 +43,7 @@ export function readRecallEstimate(runId: number, stats: unknown): RecallEstimat
 }
 
 export async function latestRecallEstimate(sql: SqlClient): Promise<RecallEstimate | null> {
-  const latest = await sql.query<{ id: number; stats: unknown }>('SELECT id, stats FROM detection_runs ORDER BY id DESC LIMIT 1');
+  const latest = await sql.query<{ id: number; calibration: unknown }>('SELECT id, calibration FROM detection_runs ORDER BY id DESC LIMIT 1');
   const row = latest.rows[0];
-  return row ? readRecallEstimate(Number(row.id), row.stats) : null;
+  return row ? readRecallEstimate(Number(row.id), row.calibration) : null;
 }

@@ -1,4 +1,5 @@
 import type { PlatformEventInput } from '../ingest/platform-events.ts';
+import { BRIDGE_BUYERS, type NetworkShape, type PlantedNetworkSpec, shapeCamouflage, shapeFollowCap, validateSpecs } from './synthetic-shapes.ts';
 
 /**
  * A seeded synthetic platform for tests and benchmarks: ordinary accounts in topical
@@ -31,13 +32,33 @@ export interface SyntheticPlatformOptions {
   days?: number;
   /** Share of a network member's follows that go to ordinary accounts in its home community; default 0.25. Higher is harder to detect. */
   camouflage?: number;
+  /** Planted networks by shape (see synthetic-shapes.ts); when given, `networks` and `networkSize` are ignored. */
+  plantedNetworks?: PlantedNetworkSpec[];
+  /** Accounts created on the first day that most of the platform follows; default 0. */
+  celebrities?: number;
+  /** Benign groups of 30-200 ordinary accounts of one community that follow and message each other heavily; default 0. */
+  denseCommunities?: number;
 }
 
 export type EvasionEvidenceKind = 'device' | 'email' | 'phone' | 'ip24' | 'followers';
 
 export interface SyntheticGroundTruth {
   /** Members include accounts that re-registered after a removal, under the role they had. */
-  networks: { members: string[]; sellers: string[]; buyers: string[] }[];
+  networks: {
+    members: string[];
+    sellers: string[];
+    buyers: string[];
+    shape: NetworkShape;
+    /** Whether a benchmark may confirm some of its members; unseeded networks are for seedless discovery. */
+    seeded: boolean;
+    /** The network some of this one's buyers also buy from, and those buyers. */
+    bridgedTo?: number;
+    bridgeBuyers?: string[];
+  }[];
+  /** Accounts most of the platform follows: popular, and nothing to do with any network. */
+  celebrities: string[];
+  /** Dense benign groups with heavy messaging, which must not be taken for networks. */
+  denseCommunities: string[][];
   minors: string[];
   removed: string[]; // account ids removed for enforcement
   /**
@@ -79,11 +100,13 @@ const STREAM_SLOTS = 2;
 const STREAM_SIM = 3;
 const STREAM_TICK = 4;
 const STREAM_COUNTS = 5;
+const STREAM_SHAPES = 6;
 
 const KIND_ORDINARY = 0;
 const KIND_MEMBER = 1;
 const KIND_RETURNED = 2;
 const KIND_DECOY = 3;
+const KIND_CELEBRITY = 4;
 
 const ROLE_NONE = 0;
 const ROLE_BUYER = 1;
@@ -330,8 +353,7 @@ function lowerBound(sorted: Int32Array | Float64Array, from: number, to: number,
 interface ResolvedOptions {
   seed: number;
   accounts: number;
-  networks: number;
-  networkSize: number;
+  specs: PlantedNetworkSpec[];
   followsPerAccount: number;
   evasionRate: number;
   removalRate: number;
@@ -341,6 +363,8 @@ interface ResolvedOptions {
   termRate: number;
   days: number;
   camouflage: number;
+  celebrities: number;
+  denseCommunities: number;
 }
 
 function resolveOptions(options: SyntheticPlatformOptions): ResolvedOptions {
@@ -360,8 +384,7 @@ function resolveOptions(options: SyntheticPlatformOptions): ResolvedOptions {
   return {
     seed: integer('seed', options.seed ?? 1, 0) >>> 0,
     accounts,
-    networks: integer('networks', options.networks, 0),
-    networkSize: integer('networkSize', options.networkSize ?? 60, 2),
+    specs: options.plantedNetworks ? validateSpecs(options.plantedNetworks) : starNetworks(integer('networks', options.networks, 0), integer('networkSize', options.networkSize ?? 60, 2)),
     followsPerAccount,
     evasionRate: rate('evasionRate', options.evasionRate ?? 0.5),
     removalRate: rate('removalRate', options.removalRate ?? 0.2),
@@ -371,7 +394,15 @@ function resolveOptions(options: SyntheticPlatformOptions): ResolvedOptions {
     termRate: rate('termRate', options.termRate ?? 0.3),
     days: integer('days', options.days ?? 90, 14),
     camouflage: rate('camouflage', options.camouflage ?? 0.25),
+    celebrities: integer('celebrities', options.celebrities ?? 0, 0),
+    denseCommunities: integer('denseCommunities', options.denseCommunities ?? 0, 0),
   };
+}
+
+/** The classic platform: `count` stars of `size` members, about a tenth of them sellers. */
+function starNetworks(count: number, size: number): PlantedNetworkSpec[] {
+  const sellers = Math.max(1, Math.round(size * 0.1));
+  return Array.from({ length: count }, () => ({ shape: 'star' as const, sellers, buyers: size - sellers }));
 }
 
 // ---------------------------------------------------------------- the model
@@ -431,13 +462,16 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
   // ---- plan the people, in plan order; they get their account ids in creation order below.
   interface PlannedMember { created: number; role: number; network: number; community: number; deleted: number; plan: number }
   const members: PlannedMember[] = [];
-  const sellersPerNetwork = Math.max(1, Math.round(o.networkSize * 0.1));
-  for (let n = 0; n < o.networks; n++) {
+  const networkCount = o.specs.length;
+  const firstMembers = new Set<number>();
+  for (let n = 0; n < networkCount; n++) {
     const founded = rng.float() * 0.3 * span;
     // Members live in a few ordinary communities, which is where their camouflage follows go.
     const homes = [pickCommunity(), pickCommunity(), pickCommunity()];
-    for (let k = 0; k < o.networkSize; k++) {
-      const seller = k < sellersPerNetwork;
+    const { sellers: sellerCount, buyers: buyerCount } = o.specs[n];
+    firstMembers.add(members.length);
+    for (let k = 0; k < sellerCount + buyerCount; k++) {
+      const seller = k < sellerCount;
       // Sellers are there first, so a buyer's first follow always finds one.
       const created = seller ? founded + rng.float() * (DAY - HOUR) : founded + DAY + rng.float() * 0.35 * span;
       members.push({ created: Math.floor(created), role: seller ? ROLE_SELLER : ROLE_BUYER, network: n, community: homes[rng.int(3)], deleted: -1, plan: -1 });
@@ -445,7 +479,7 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
   }
 
   // Removals: never a network's first seller, so every network keeps one to follow.
-  const removable = members.filter((_, i) => i % o.networkSize !== 0);
+  const removable = members.filter((_, i) => !firstMembers.has(i));
   shuffle(rng, removable);
   const removedPlan = removable.slice(0, Math.min(removable.length, Math.round(o.removalRate * members.length)));
   for (const member of removedPlan) {
@@ -479,8 +513,10 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
     if (rng.chance(0.7)) plantedDecoys.push({ removed, created: Math.min(removed.deleted + 2 * HOUR + Math.floor(rng.float() * 10 * DAY), span - DAY), plan: -1 });
   }
 
-  // Plan indices: ordinary accounts first, then members, returns, decoys.
-  const P = o.accounts + members.length + returns.length + plantedDecoys.length;
+  // Plan indices: ordinary accounts first, then members, returns, decoys, celebrities.
+  // Everything the shapes add draws from its own stream, so the classic platform is unchanged.
+  const shapeRng = new Rng(o.seed, STREAM_SHAPES);
+  const P = o.accounts + members.length + returns.length + plantedDecoys.length + o.celebrities;
   const planCreated = new Int32Array(P);
   for (let i = 0; i < o.accounts; i++) {
     // Most of the platform exists from the first day; the rest joins over the period.
@@ -490,6 +526,11 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
   for (const m of members) planCreated[(m.plan = p++)] = m.created;
   for (const r of returns) planCreated[(r.plan = p++)] = r.created;
   for (const d of plantedDecoys) planCreated[(d.plan = p++)] = d.created;
+  const celebrityPlans: number[] = [];
+  for (let c = 0; c < o.celebrities; c++) {
+    celebrityPlans.push(p);
+    planCreated[p++] = Math.floor(shapeRng.float() * HOUR);
+  }
 
   // Account ids follow creation order, as on real platforms; ties keep plan order.
   const PLAN_BITS = 2 ** 26;
@@ -538,6 +579,12 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
     kind[i] = KIND_DECOY;
     community[i] = community[planToIndex[d.removed.plan]];
   }
+  const celebrities = celebrityPlans.map((plan) => planToIndex[plan]);
+  for (const i of celebrities) {
+    kind[i] = KIND_CELEBRITY;
+    community[i] = Math.floor(shapeRng.float() * communityCount);
+  }
+  const shapeOf = (i: number): NetworkShape | undefined => (netOf[i] >= 0 ? o.specs[netOf[i]].shape : undefined);
   const createdTick = Int32Array.from(createdSec, (s) => Math.floor(s / HOUR));
   const createdBefore = new Int32Array(T + 1);
   for (let i = 0; i < P; i++) createdBefore[createdTick[i] + 1]++;
@@ -561,6 +608,8 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
     outCap[i] = ordinary
       ? Math.max(1, Math.min(degreeCap, Math.round(degreeMin * rng.pareto(2.5))))
       : Math.max(4, Math.round(o.followsPerAccount * (0.8 + 0.8 * rng.float())));
+    const shape = shapeOf(i);
+    if (shape) outCap[i] = shapeFollowCap(shape, outCap[i]);
     let f = 0;
     if (ordinary && rng.chance(0.1)) f |= FLAG_MINOR | (rng.chance(0.4) ? FLAG_ESTIMATED : 0);
     if ((ordinary && popularity > 35) || rng.chance(0.01)) f |= FLAG_VERIFIED;
@@ -569,6 +618,13 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
     flags[i] = f;
     // Ranges are shared by dozens to hundreds of accounts, a few much busier than the rest.
     ipRange[i] = Math.floor(ipRangeCount * Math.pow(rng.float(), 1.5));
+  }
+  // Celebrities are followed through their own plan below, never picked by the community
+  // draw (which would follow them twice), and follow few themselves.
+  for (const i of celebrities) {
+    fitness[i] = 0;
+    outCap[i] = 3;
+    flags[i] = (flags[i] & ~FLAG_MINOR & ~FLAG_ESTIMATED) | FLAG_VERIFIED;
   }
 
   // Returned accounts reuse what their mode says; every other value is unique to the account.
@@ -599,9 +655,9 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
   const communityAlias = aliasTables(communityStart, community, fitness);
 
   // ---- network member lists, in index order.
-  const networkMembers: number[][] = Array.from({ length: o.networks }, () => []);
-  const networkSellers: number[][] = Array.from({ length: o.networks }, () => []);
-  const networkBuyers: number[][] = Array.from({ length: o.networks }, () => []);
+  const networkMembers: number[][] = Array.from({ length: networkCount }, () => []);
+  const networkSellers: number[][] = Array.from({ length: networkCount }, () => []);
+  const networkBuyers: number[][] = Array.from({ length: networkCount }, () => []);
   for (let i = 0; i < P; i++) {
     if (netOf[i] < 0) continue;
     networkMembers[netOf[i]].push(i);
@@ -655,7 +711,7 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
   const schedule = new Schedule();
   const termUsers: number[] = [];
   let sellerOrdinal = 0;
-  for (let n = 0; n < o.networks; n++) {
+  for (let n = 0; n < networkCount; n++) {
     for (const i of networkMembers[n]) {
       const lo = createdTick[i] + 1;
       const hi = Math.min(T, deleteTick[i]);
@@ -678,6 +734,35 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
       for (let k = rng.int(4); k > 0; k--) {
         const query = rng.chance(o.termRate) ? TERMS[rng.int(TERMS.length)] : `query-${rng.skewed(PLAIN_QUERIES)}`;
         schedule.push(lo + rng.int(hi - lo), rng.int(HOUR), E_SEARCH_STRING, i, -1, str(query));
+      }
+      if (o.specs[n].shape === 'sparse') {
+        // The coded hashtags and searches that tie a sparse network together.
+        for (let k = 2 + shapeRng.int(3); k > 0; k--) schedule.push(lo + shapeRng.int(hi - lo), shapeRng.int(HOUR), E_TAG_STRING, i, -1, str(`tag-code${n}-${shapeRng.int(4)}`));
+        for (let k = 1 + shapeRng.int(3); k > 0; k--) schedule.push(lo + shapeRng.int(hi - lo), shapeRng.int(HOUR), E_SEARCH_STRING, i, -1, str(`query-code${n}-${shapeRng.int(3)}`));
+      }
+    }
+    const lifetime = (i: number): [number, number] => [createdTick[i] + 1, Math.min(T, deleteTick[i])];
+    if (o.specs[n].shape === 'sparse') {
+      // A few ordinary accounts stumble on a coded hashtag once, so it is rare but not exclusive.
+      for (let k = 0; k < 20; k++) {
+        const i = shapeRng.int(o.accounts);
+        const [lo, hi] = lifetime(i);
+        if (kind[i] === KIND_ORDINARY && lo < hi) schedule.push(lo + shapeRng.int(hi - lo), shapeRng.int(HOUR), E_TAG_STRING, i, -1, str(`tag-code${n}-${shapeRng.int(4)}`));
+      }
+    }
+    if (o.specs[n].shape === 'ring') {
+      // Ring sellers post one common link and share each other's posts.
+      const sellers = networkSellers[n];
+      for (const a of sellers) {
+        const [lo, hi] = lifetime(a);
+        if (lo < hi) schedule.push(lo + shapeRng.int(hi - lo), shapeRng.int(HOUR), E_LINK_STRING, a, -1, str(`https://offsite.example/ring-${n}`));
+        for (const b of sellers) {
+          const [blo, bhi] = lifetime(b);
+          const from = Math.max(lo, blo);
+          const to = Math.min(hi, bhi);
+          if (a === b || from >= to || !shapeRng.chance(0.7)) continue;
+          for (let k = 1 + shapeRng.int(3); k > 0; k--) schedule.push(from + shapeRng.int(to - from), shapeRng.int(HOUR), E_SHARE, a, b, shapeRng.int(8));
+        }
       }
     }
   }
@@ -740,6 +825,8 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
     node[at + F_DELETED] = deleteTick[i];
     let bits = role[i] === ROLE_SELLER ? B_SELLER : role[i] === ROLE_BUYER ? B_BUYER : 0;
     if (kind[i] === KIND_RETURNED) bits |= B_RETURNED;
+    // Most buyers of a sparse network never follow a seller: they found it by its coded tags.
+    if (role[i] === ROLE_BUYER && shapeOf(i) === 'sparse' && shapeRng.chance(0.6)) bits |= B_FOLLOWED_SELLER;
     if (deleteSec[i] >= 0 || kind[i] === KIND_RETURNED) {
       bits |= B_TRACKED;
       followersOf.set(i, []);
@@ -803,7 +890,10 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
     // Inside a network, a follow is followed by contact: buyers write to sellers, who answer.
     if (node[at + F_BITS] & B_BUYER && targetBits & B_SELLER) {
       node[at + F_BITS] |= B_FOLLOWED_SELLER;
-      if (sim.chance(0.8)) {
+      if (o.specs[n].shape === 'camouflaged') {
+        // Camouflaged buyers say little: one message now and then.
+        if (sim.chance(0.3)) schedulePending(t + 1 + sim.int(48), P_MESSAGE, a, b, 0);
+      } else if (sim.chance(0.8)) {
         let when = t;
         for (let k = 1 + sim.int(3); k > 0; k--) schedulePending((when += 1 + sim.int(48)), P_MESSAGE, a, b, 0);
         if (sim.chance(0.5)) schedulePending(when + 1 + sim.int(24), P_MESSAGE, b, a, 0);
@@ -914,8 +1004,9 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
     }
     // A member's follow goes into the network unless it is camouflage; only when nobody
     // there can be followed yet does it fall back to an ordinary-looking one.
-    if (n >= 0 && !sim.chance(o.camouflage)) {
-      if (sim.chance(0.35)) {
+    const shape = n >= 0 ? o.specs[n].shape : undefined;
+    if (n >= 0 && !sim.chance(shapeCamouflage(shape!, o.camouflage))) {
+      if (shape !== 'camouflaged' && sim.chance(0.35)) {
         // This is how networks grow: the recommender shows members to each other.
         const b = recommend(a, t, n);
         if (b >= 0) {
@@ -924,7 +1015,8 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
         }
       }
       for (let attempt = 0; attempt < 8; attempt++) {
-        const pool = bits & B_BUYER && sim.chance(0.5) ? networkSellers[n] : networkMembers[n];
+        // A camouflaged buyer follows one seller only; its other follows inside go to fellow buyers.
+        const pool = shape === 'camouflaged' && bits & B_BUYER ? networkBuyers[n] : bits & B_BUYER && sim.chance(0.5) ? networkSellers[n] : networkMembers[n];
         const b = pool[sim.int(pool.length)];
         if (canFollow(a, b, t)) {
           via = ordinaryVia();
@@ -949,6 +1041,75 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
     }
     return -1;
   };
+
+  // ---- follows and messages the shapes plan up front; they go through the same pending
+  // queue as the simulation's own, so a follow is never made twice.
+  const between = (a: number, b: number): [number, number] => [Math.max(createdTick[a], createdTick[b]) + 1, Math.min(T, deleteTick[a], deleteTick[b])];
+  const planFollow = (a: number, b: number, withMessages: number) => {
+    const [lo, hi] = between(a, b);
+    if (lo >= hi) return;
+    const t = lo + shapeRng.int(hi - lo);
+    schedulePending(t, P_FOLLOW, a, b, shapeRng.chance(0.5) ? VIA_PROFILE : VIA_NONE);
+    for (let k = 0; k < withMessages; k++) {
+      const when = t + 1 + shapeRng.int(Math.max(1, hi - t - 1));
+      if (when >= hi) continue;
+      const [from, to] = shapeRng.chance(0.5) ? [a, b] : [b, a];
+      schedulePending(when, P_MESSAGE, from, to, 0);
+    }
+  };
+  const celebrityReach = celebrities.map(() => 0.3 + 0.45 * shapeRng.float());
+  if (celebrities.length > 0) {
+    for (let i = 0; i < P; i++) {
+      if (kind[i] === KIND_CELEBRITY) continue;
+      // Camouflaged buyers follow the celebrities like anyone; other members a little less.
+      const shape = shapeOf(i);
+      const factor = shape === undefined || shape === 'camouflaged' ? 1 : 0.5;
+      celebrities.forEach((c, k) => {
+        if (shapeRng.chance(celebrityReach[k] * factor)) planFollow(i, c, 0);
+        if (shapeRng.chance(0.05)) {
+          const [lo, hi] = between(i, c);
+          if (lo < hi) schedulePending(lo + shapeRng.int(hi - lo), P_LIKE, i, c, shapeRng.int(8));
+        }
+      });
+    }
+  }
+  const denseCommunities: number[][] = [];
+  {
+    const byCommunity: number[][] = Array.from({ length: communityCount }, () => []);
+    for (let i = 0; i < P; i++) if (kind[i] === KIND_ORDINARY) byCommunity[community[i]].push(i);
+    const used = new Uint8Array(P);
+    for (let g = 0; g < o.denseCommunities; g++) {
+      const size = 30 + shapeRng.int(171);
+      const candidates = byCommunity.filter((list) => list.length >= size * 2);
+      if (candidates.length === 0) break;
+      const pool = candidates[shapeRng.int(candidates.length)].filter((i) => !used[i]);
+      if (pool.length < size) continue;
+      const group = sample(shapeRng, pool, size);
+      for (const i of group) used[i] = 1;
+      denseCommunities.push(group);
+      // A club or a class: half of all pairs follow each other, and talk a lot.
+      for (const a of group) for (const b of group) if (a !== b && shapeRng.chance(0.5)) planFollow(a, b, shapeRng.chance(0.6) ? 2 + shapeRng.int(5) : 0);
+    }
+  }
+  o.specs.forEach((spec, n) => {
+    if (spec.shape !== 'sparse') return;
+    for (const buyer of networkBuyers[n]) {
+      if (!(node[buyer * W + F_BITS] & B_FOLLOWED_SELLER) || !shapeRng.chance(0.5)) continue;
+      const seller = networkSellers[n][shapeRng.int(networkSellers[n].length)];
+      const [lo, hi] = between(buyer, seller);
+      if (lo < hi) schedulePending(lo + shapeRng.int(hi - lo), P_MESSAGE, buyer, seller, 0);
+    }
+  });
+  const bridgeBuyers = new Map<number, number[]>();
+  o.specs.forEach((spec, n) => {
+    if (spec.bridgedTo === undefined) return;
+    const shared = sample(shapeRng, networkBuyers[n], Math.min(BRIDGE_BUYERS, networkBuyers[n].length));
+    bridgeBuyers.set(n, shared);
+    for (const buyer of shared) {
+      const sellers = networkSellers[spec.bridgedTo];
+      planFollow(buyer, sellers[shapeRng.int(sellers.length)], 1 + shapeRng.int(3));
+    }
+  });
 
   const returnedByTick = new Map<number, number[]>();
   for (const r of returnOf.keys()) {
@@ -1081,7 +1242,16 @@ function buildModel(o: ResolvedOptions): { model: Model; truth: SyntheticGroundT
     if (removal !== undefined && createdSec[i] > removal) decoys.push(ids(i));
   }
   const truth: SyntheticGroundTruth = {
-    networks: networkMembers.map((list, n) => ({ members: list.map(ids), sellers: networkSellers[n].map(ids), buyers: networkBuyers[n].map(ids) })),
+    networks: networkMembers.map((list, n) => ({
+      members: list.map(ids),
+      sellers: networkSellers[n].map(ids),
+      buyers: networkBuyers[n].map(ids),
+      shape: o.specs[n].shape,
+      seeded: o.specs[n].seeded ?? true,
+      ...(bridgeBuyers.has(n) ? { bridgedTo: o.specs[n].bridgedTo, bridgeBuyers: bridgeBuyers.get(n)!.map(ids) } : {}),
+    })),
+    celebrities: celebrities.map(ids),
+    denseCommunities: denseCommunities.map((group) => group.map(ids)),
     minors,
     removed: [...Array(P).keys()].filter((i) => deleteSec[i] >= 0).map(ids),
     evasions,

@@ -3,8 +3,9 @@ import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { type AccountGraph, AccountGraphBuilder, type GraphBuildOptions, INTERACTION_KINDS, LABEL_CODES } from './account-graph.ts';
 import type { EvasionEvidence } from './ban-evasion.ts';
-import { type DetectionOptions, type LeadReason, detectNetworks } from './network-detector.ts';
+import { type DetectionOptions, type LeadReason, type NetworkSummary, detectNetworks } from './network-detector.ts';
 import { type StoredNetworkSummary, countMinorsContacted, withMinorsContacted } from './minor-contacts.ts';
+import type { RiskCalibration } from './risk-calibration.ts';
 
 export const NETWORK_DETECTED_EVENT = 'network.detected';
 export const EVASION_SUSPECTED_EVENT = 'account.evasion_suspected';
@@ -26,14 +27,17 @@ export interface RunSummary {
   leads: number;
   networks: { id: number; size: number; sellers: number; buyers: number; text: string }[];
   evasions: number;
-  timings: { loadMs: number; analysisMs: number; saveMs: number; pageRankMs: number; communitiesMs: number; evasionMs: number };
+  /** How this run's risk was estimated from held-out seeds; null when it had fewer than two live labelled seeds (risk is then 0). */
+  calibration: RiskCalibration | null;
+  timings: { loadMs: number; analysisMs: number; saveMs: number; pageRankMs: number; calibrationMs: number; communitiesMs: number; evasionMs: number };
 }
 
 export interface StoredLead {
   rank: number;
   account: string;
   score: number;
-  risk: number;
+  /** Calibrated probability of being a network member; null for runs stored before risk was calibrated. */
+  risk: number | null;
   reasons: LeadReason[];
 }
 
@@ -152,14 +156,19 @@ export class NetworkDetectionService {
     const parameters = Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'onProgress'));
     const { runId, networkIds, summaries, published } = await this.sql.transaction(async (tx) => {
       const run = await tx.query<{ id: number }>(
-        'INSERT INTO detection_runs (started_at, parameters, stats) VALUES ($1, $2::jsonb, $3::jsonb) RETURNING id',
-        [startedAt, JSON.stringify(parameters), JSON.stringify({ ...result.stats, accounts: graph.accountCount, interactions: graph.out.targets.length, features: graph.featureCount, seeds: result.seeds.length })],
+        'INSERT INTO detection_runs (started_at, parameters, stats, calibration) VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb) RETURNING id',
+        [
+          startedAt,
+          JSON.stringify(parameters),
+          JSON.stringify({ ...result.stats, accounts: graph.accountCount, interactions: graph.out.targets.length, features: graph.featureCount, seeds: result.seeds.length }),
+          JSON.stringify(result.calibration),
+        ],
       );
       const runId = Number(run.rows[0].id);
       await tx.query(
-        `INSERT INTO detection_leads (run_id, account_id, rank, score, reasons)
-         SELECT $1, r.account_id, r.rank, r.score, r.reasons FROM jsonb_to_recordset($2::jsonb) AS r(account_id integer, rank integer, score double precision, reasons jsonb)`,
-        [runId, JSON.stringify(result.leads.map((lead, rank) => ({ account_id: storeId(lead.account), rank: rank + 1, score: lead.score, reasons: lead.reasons })))],
+        `INSERT INTO detection_leads (run_id, account_id, rank, score, risk, reasons)
+         SELECT $1, r.account_id, r.rank, r.score, r.risk, r.reasons FROM jsonb_to_recordset($2::jsonb) AS r(account_id integer, rank integer, score double precision, risk real, reasons jsonb)`,
+        [runId, JSON.stringify(result.leads.map((lead, rank) => ({ account_id: storeId(lead.account), rank: rank + 1, score: lead.score, risk: lead.risk, reasons: lead.reasons })))],
       );
       // Standing from earlier runs is replaced, not accumulated: an account no longer near the seeds is no longer held back.
       await tx.query(
@@ -239,7 +248,16 @@ export class NetworkDetectionService {
         text: summaries[index].text,
       })),
       evasions: result.evasions.length,
-      timings: { loadMs, analysisMs, saveMs, pageRankMs: result.stats.pageRankMs, communitiesMs: result.stats.communitiesMs, evasionMs: result.stats.evasionMs },
+      calibration: result.calibration,
+      timings: {
+        loadMs,
+        analysisMs,
+        saveMs,
+        pageRankMs: result.stats.pageRankMs,
+        calibrationMs: result.stats.calibrationMs,
+        communitiesMs: result.stats.communitiesMs,
+        evasionMs: result.stats.evasionMs,
+      },
     };
   }
 
@@ -250,15 +268,25 @@ export class NetworkDetectionService {
     return Number(latest.rows[0].id);
   }
 
-  async leads(options: { runId?: number; limit?: number } = {}): Promise<{ runId: number; leads: StoredLead[] }> {
+  async leads(options: { runId?: number; limit?: number } = {}): Promise<{ runId: number; calibration: RiskCalibration | null; leads: StoredLead[] }> {
     const runId = await this.runId(options.runId);
-    const result = await this.sql.query<{ rank: number; external_id: string; score: number; reasons: LeadReason[] }>(
-      `SELECT l.rank, a.external_id, l.score, l.reasons FROM detection_leads l JOIN accounts a ON a.id = l.account_id
+    const result = await this.sql.query<{ rank: number; external_id: string; score: number; risk: number | null; reasons: LeadReason[] }>(
+      `SELECT l.rank, a.external_id, l.score, l.risk, l.reasons FROM detection_leads l JOIN accounts a ON a.id = l.account_id
        WHERE l.run_id = $1 ORDER BY l.rank LIMIT $2`,
       [runId, options.limit ?? 100],
     );
-    const best = result.rows[0]?.score ?? 1;
-    return { runId, leads: result.rows.map((row) => ({ rank: row.rank, account: row.external_id, score: row.score, risk: row.score / best, reasons: row.reasons })) };
+    return {
+      runId,
+      calibration: await this.calibration(runId),
+      leads: result.rows.map((row) => ({ rank: row.rank, account: row.external_id, score: row.score, risk: row.risk, reasons: row.reasons })),
+    };
+  }
+
+  /** How a run's risk was calibrated; null for runs without enough seeds, or stored before calibration. */
+  async calibration(runId: number): Promise<RiskCalibration | null> {
+    const found = await this.sql.query<{ calibration: RiskCalibration | null }>('SELECT calibration FROM detection_runs WHERE id = $1', [runId]);
+    if (found.rows.length === 0) throw notFound(`no detection run with id ${runId}`);
+    return found.rows[0].calibration;
   }
 
   async networks(options: { runId?: number } = {}): Promise<StoredNetwork[]> {

@@ -104,3 +104,31 @@ export function personalizedPageRank(graph: WalkGraph, seeds: ReadonlyMap<number
   }
   return { scores, reached: Int32Array.from(reached), pushes };
 }
+
+/**
+ * Global PageRank by power iteration with a uniform restart: how much of an unbiased walk
+ * every node gets. Dividing a personalised score by it asks "how much more does the walk
+ * from the seeds reach this account than a walk from anywhere would", which is what keeps
+ * accounts everyone follows from ranking as suspects just for being popular.
+ */
+export function globalPageRank(graph: WalkGraph, options: { alpha?: number; iterations?: number } = {}): Float64Array {
+  const alpha = options.alpha ?? 0.15;
+  const n = graph.degree.length;
+  const { offsets, targets, weights, degree } = graph;
+  let rank = new Float64Array(n).fill(1 / n);
+  let next = new Float64Array(n);
+  for (let iteration = 0; iteration < (options.iterations ?? 30); iteration++) {
+    // Mass on nodes without edges restarts like everyone's restart share.
+    let dangling = 0;
+    for (let u = 0; u < n; u++) if (degree[u] === 0) dangling += rank[u];
+    next.fill((alpha + (1 - alpha) * dangling) / n);
+    for (let u = 0; u < n; u++) {
+      const d = degree[u];
+      if (d === 0) continue;
+      const share = ((1 - alpha) * rank[u]) / d;
+      for (let k = offsets[u]; k < offsets[u + 1]; k++) next[targets[k]] += share * weights[k];
+    }
+    [rank, next] = [next, rank];
+  }
+  return rank;
+}

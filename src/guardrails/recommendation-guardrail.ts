@@ -16,7 +16,7 @@ export type RemovalReason =
   | 'minor_candidate_for_suspect_viewer';
 
 export interface GuardrailPolicy {
-  /** Detection risk (0..1, relative to the best lead) from which an account counts as a suspect. */
+  /** Detection risk, a calibrated probability of network membership (0..1), from which an account counts as a suspect. */
   suspectRisk: number;
   /** Risk from which an account is kept out of everyone's recommendations, not only minors' and suspects'. */
   highRisk: number;

@@ -13,6 +13,7 @@ import { applyLabelFile } from '../../graph/label-file.ts';
 import { importEventLines } from '../../ingest/event-import.ts';
 import type { TermInput } from '../../terms/term-lists.ts';
 import type { TermAction } from '../../terms/term-matcher.ts';
+import { describeCalibration } from '../../graph/risk-calibration.ts';
 import { accountJson } from '../../http/routes/accounts.ts';
 import { networkJson } from '../../http/routes/network.ts';
 import { withBulwark } from '../context.ts';
@@ -204,6 +205,7 @@ export function networkCommands(program: Command): void {
             `${summary.leads} leads, ${summary.networks.length} networks, ${summary.evasions} likely ban evasions\n` +
             `load ${(t.loadMs / 1000).toFixed(1)} s, analysis ${(t.analysisMs / 1000).toFixed(2)} s (PageRank ${t.pageRankMs.toFixed(0)} ms, communities ${t.communitiesMs.toFixed(0)} ms, evasion ${t.evasionMs.toFixed(0)} ms), save ${(t.saveMs / 1000).toFixed(1)} s\n`,
         );
+        process.stdout.write(`${describeCalibration(summary.calibration)}\n`);
         for (const found of summary.networks) process.stdout.write(`  network ${found.id}: ${found.text}\n`);
       }),
     );
@@ -214,9 +216,10 @@ export function networkCommands(program: Command): void {
     .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
     .action(async (options: { run?: number; limit: number }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        const { runId, leads } = await bulwark.detection.leads({ runId: options.run, limit: options.limit });
-        if (json) return printJson({ run_id: runId, leads });
-        process.stdout.write(table(leads.map((lead) => ({ rank: lead.rank, account: lead.account, risk: lead.risk.toFixed(3), why: lead.reasons.map((r) => r.text).join('; ') }))));
+        const { runId, calibration, leads } = await bulwark.detection.leads({ runId: options.run, limit: options.limit });
+        if (json) return printJson({ run_id: runId, calibration, leads });
+        process.stdout.write(`${describeCalibration(calibration)}\n`);
+        process.stdout.write(table(leads.map((lead) => ({ rank: lead.rank, account: lead.account, risk: lead.risk === null ? '-' : lead.risk.toFixed(3), why: lead.reasons.map((r) => r.text).join('; ') }))));
       }),
     );
   network

@@ -53,8 +53,8 @@ export const networkRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (pl
   );
 
   app.get('/detection/leads', { schema: { tags, summary: 'Ranked leads of a run, with the reasons behind each score', querystring: runQuery.extend({ limit: z.coerce.number().int().min(1).max(10_000).optional() }) } }, async (request) => {
-    const { runId, leads } = await bulwark.detection.leads({ runId: request.query.run, limit: request.query.limit });
-    return { run_id: runId, leads };
+    const { runId, calibration, leads } = await bulwark.detection.leads({ runId: request.query.run, limit: request.query.limit });
+    return { run_id: runId, calibration, leads };
   });
 
   app.get('/detection/evasions', { schema: { tags, summary: 'Likely returns of removed accounts, with the evidence', querystring: runQuery } }, async (request) => ({
