@@ -97,6 +97,19 @@ describe('seedless discovery', () => {
     assert.ok(known.candidates.some((c) => c.members.some((m) => platform.sparse.includes(m.externalId))));
   });
 
+  it('keeps celebrities out where they are half the platform\'s audience and the star\'s burst follows them too', () => {
+    for (const seed of [1, 4]) {
+      const small = seedlessPlatform({ background: 1000, seed });
+      const smallStream = new EventStreamGraph({ terms: new TermMatcher(small.termLists) });
+      for (const event of small.events) smallStream.add(event);
+      const found = discoverCandidateNetworks(smallStream.build());
+      const members = found.candidates.flatMap((c) => c.members.map((m) => m.externalId));
+      const planted = new Set([...small.sparse, ...small.star.sellers, ...small.star.buyers]);
+      assert.ok(members.filter((m) => planted.has(m)).length / members.length >= 0.9, `seed ${seed}: ${members.filter((m) => !planted.has(m))}`);
+      for (const celebrity of small.celebrities) assert.ok(!members.includes(celebrity), `seed ${seed}: ${celebrity}`);
+    }
+  });
+
   it('ignores a burst that chance alone explains', () => {
     assert.ok(Math.abs(poissonTail(2, 0) - 1) < 1e-12);
     assert.ok(Math.abs(poissonTail(2, 1) - (1 - Math.exp(-2))) < 1e-12);

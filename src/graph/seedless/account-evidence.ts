@@ -75,13 +75,15 @@ export function weighAccounts(
   for (let a = 0; a < n; a++) {
     if (excluded[a] || score[a] === 0) continue;
     seen.clear();
+    let neighbours = 0;
     for (const csr of [graph.out, graph.in]) {
-      for (let k = csr.offsets[a]; k < csr.offsets[a + 1] && seen.size < MAX_TIES; k++) {
+      neighbours += csr.offsets[a + 1] - csr.offsets[a];
+      for (let k = csr.offsets[a]; k < csr.offsets[a + 1]; k++) {
         const other = csr.targets[k];
         if (firstPass[other] && !excluded[other]) seen.add(other);
       }
     }
-    ties[a] = seen.size;
+    if (seen.size >= options.tieMinShare * neighbours) ties[a] = Math.min(MAX_TIES, seen.size);
   }
   for (let a = 0; a < n; a++) score[a] += ties[a] * signal.tie;
 

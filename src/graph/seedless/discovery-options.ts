@@ -25,7 +25,7 @@ export interface DiscoveryOptions {
   aliasShare?: number;
   /** Seller structure: at least this many distinct accounts follow or message the account... Default 5. */
   sellerMinAudience?: number;
-  /** ...at most this many (an account everyone follows is popular, not a seller). Default 1000. */
+  /** ...at most this many (an account everyone follows is popular, not a seller). Default min(1000, max(50, 5% of accounts)). */
   sellerMaxAudience?: number;
   /** ...at least this many times as many as it turns to itself. Default 3. */
   sellerMinAsymmetry?: number;
@@ -35,6 +35,10 @@ export interface DiscoveryOptions {
   burstMinAccounts?: number;
   /** ...and at least this many times as many as the feature's creation spread would put in the window. Default 4. */
   burstMinLift?: number;
+  /** A burst in a seller's audience counts only when it is at least this share of the audience (a celebrity's audience holds everyone's bursts). Default 0.2. */
+  burstAudienceMinShare?: number;
+  /** A tie counts only when flagged accounts are at least this share of the account's neighbours (a popular account is followed by everyone, flagged or not). Default 0.1. */
+  tieMinShare?: number;
   /** ...and chance would put that many in the densest window with at most this probability (Poisson, corrected for the number of windows). Default 0.001. */
   burstMaxPValue?: number;
   /** Evidence units of each signal. */
@@ -64,8 +68,9 @@ export interface SignalWeights {
   burstAudience: number;
 }
 
-export type ResolvedDiscoveryOptions = Required<Omit<DiscoveryOptions, 'hashMatches' | 'kindWeights' | 'signalWeights' | 'maxFeatureAccounts'>> & {
+export type ResolvedDiscoveryOptions = Required<Omit<DiscoveryOptions, 'hashMatches' | 'kindWeights' | 'signalWeights' | 'maxFeatureAccounts' | 'sellerMaxAudience'>> & {
   maxFeatureAccounts: number;
+  sellerMaxAudience: number;
   kindWeights: Record<string, number>;
   signalWeights: SignalWeights;
   hashMatches: ReadonlyMap<number, number>;
@@ -85,12 +90,13 @@ export const DISCOVERY_DEFAULTS = {
   coOccurrenceDamping: 0.5,
   aliasShare: 0.9,
   sellerMinAudience: 5,
-  sellerMaxAudience: 1000,
   sellerMinAsymmetry: 3,
   burstWindowMs: 2 * 24 * 3600 * 1000,
   burstMinAccounts: 5,
   burstMinLift: 4,
   burstMaxPValue: 0.001,
+  burstAudienceMinShare: 0.2,
+  tieMinShare: 0.1,
   minCandidateSize: 4,
   maxConfirmedShare: 0.5,
   candidateLimit: 100,
@@ -102,6 +108,7 @@ export function resolveDiscoveryOptions(accountCount: number, options: Discovery
     ...DISCOVERY_DEFAULTS,
     ...defined,
     maxFeatureAccounts: options.maxFeatureAccounts ?? Math.max(500, Math.ceil(accountCount * 0.02)),
+    sellerMaxAudience: options.sellerMaxAudience ?? Math.min(1000, Math.max(50, Math.ceil(accountCount * 0.05))),
     kindWeights: { ...DEFAULT_KIND_WEIGHTS, ...(options.kindWeights as Record<string, number> | undefined) },
     signalWeights: { ...DEFAULT_SIGNAL_WEIGHTS, ...options.signalWeights },
     hashMatches: options.hashMatches ?? new Map(),

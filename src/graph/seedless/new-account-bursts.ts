@@ -86,8 +86,9 @@ export function findBursts(graph: AccountGraph, weights: FeatureWeights, sellers
     consider({ feature: f }, targets.subarray(offsets[f], offsets[f + 1]));
   }
   for (const seller of sellers) {
-    const index = consider({ seller }, audienceOf(graph, seller));
-    if (index >= 0) audienceBurst.set(seller, index);
+    const audience = audienceOf(graph, seller);
+    const index = consider({ seller }, audience);
+    if (index >= 0 && bursts[index].accounts.length >= options.burstAudienceMinShare * audience.length) audienceBurst.set(seller, index);
   }
   return { bursts, burstOf, audienceBurst };
 }
