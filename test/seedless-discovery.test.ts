@@ -110,6 +110,23 @@ describe('seedless discovery', () => {
     }
   });
 
+  it('splits two stars bridged by six shared buyers into two candidates, and keeps each star whole', () => {
+    const bridged = seedlessPlatform({ background: 1000, seed: 3, bridged: true });
+    const bridgedStream = new EventStreamGraph({ terms: new TermMatcher(bridged.termLists) });
+    for (const event of bridged.events) bridgedStream.add(event);
+    const bridgedGraph = bridgedStream.build();
+    const candidateOf = (found: ReturnType<typeof discoverCandidateNetworks>, account: string) => found.candidates.findIndex((c) => c.members.some((m) => m.externalId === account));
+    const split = discoverCandidateNetworks(bridgedGraph);
+    const first = candidateOf(split, bridged.star.sellers[0]);
+    const second = candidateOf(split, bridged.secondStar!.sellers[0]);
+    assert.ok(first >= 0 && second >= 0 && first !== second, `${first} ${second}`);
+    for (const account of [...bridged.star.sellers, ...bridged.star.buyers.slice(6)]) assert.equal(candidateOf(split, account), first, account);
+    for (const account of [...bridged.secondStar!.sellers, ...bridged.secondStar!.buyers]) assert.equal(candidateOf(split, account), second, account);
+    // Kept whole (splitShare 0), the bridge joins them: the split is what tells them apart.
+    const whole = discoverCandidateNetworks(bridgedGraph, { splitShare: 0 });
+    assert.equal(candidateOf(whole, bridged.star.sellers[0]), candidateOf(whole, bridged.secondStar!.sellers[0]));
+  });
+
   it('ignores a burst that chance alone explains', () => {
     assert.ok(Math.abs(poissonTail(2, 0) - 1) < 1e-12);
     assert.ok(Math.abs(poissonTail(2, 1) - (1 - Math.exp(-2))) < 1e-12);

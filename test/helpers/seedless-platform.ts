@@ -17,6 +17,8 @@ export interface SeedlessPlatform {
   termLists: TermListInput[];
   sparse: string[];
   star: { sellers: string[]; buyers: string[] };
+  /** With `bridged`: a second star, its own link, and 6 of the first star's buyers turning to it too. */
+  secondStar?: { sellers: string[]; buyers: string[] };
   denseCommunity: string[];
   celebrities: string[];
   oneOffTermUsers: string[];
@@ -34,7 +36,7 @@ export const CODED_TERMS: TermListInput = {
 const DAY = 24 * 3600 * 1000;
 const EPOCH = Date.UTC(2025, 0, 1);
 
-export function seedlessPlatform(options: { background?: number; seed?: number } = {}): SeedlessPlatform {
+export function seedlessPlatform(options: { background?: number; seed?: number; bridged?: boolean } = {}): SeedlessPlatform {
   const random = seededRandom(options.seed ?? 11);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
   const events: PlatformEventInput[] = [];
@@ -126,5 +128,20 @@ export function seedlessPlatform(options: { background?: number; seed?: number }
     for (let k = 0; k < 5; k++) push({ type: 'follow', occurred_at: later(), actor: buyer, target: pick(background) });
     push({ type: 'follow', occurred_at: later(), actor: buyer, target: pick(celebrities) });
   });
-  return { events, termLists: [CODED_TERMS], sparse, star: { sellers, buyers }, denseCommunity, celebrities, oneOffTermUsers };
+  let secondStar: SeedlessPlatform['secondStar'];
+  if (options.bridged) {
+    secondStar = { sellers: ['merchant-0', 'merchant-1', 'merchant-2', 'merchant-3'], buyers: Array.from({ length: 45 }, (_, i) => `client-${i}`) };
+    for (const seller of secondStar.sellers) {
+      created(seller, spread());
+      push({ type: 'profile_link', occurred_at: later(), actor: seller, url: 'https://elsewhere.example/beta-store' });
+    }
+    for (const buyer of secondStar.buyers) {
+      created(buyer, burstDay + 100 * DAY + Math.floor(random() * DAY));
+      push({ type: 'follow', occurred_at: later(), actor: buyer, target: pick(secondStar.sellers) });
+      push({ type: 'message', occurred_at: later(), actor: buyer, target: pick(secondStar.sellers) });
+      for (let k = 0; k < 5; k++) push({ type: 'follow', occurred_at: later(), actor: buyer, target: pick(background) });
+    }
+    for (const bridge of buyers.slice(0, 6)) push({ type: 'follow', occurred_at: later(), actor: bridge, target: pick(secondStar.sellers) });
+  }
+  return { events, termLists: [CODED_TERMS], sparse, star: { sellers, buyers }, secondStar, denseCommunity, celebrities, oneOffTermUsers };
 }

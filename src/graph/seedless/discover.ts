@@ -1,6 +1,7 @@
 import { type AccountGraph, LABEL_CLEARED, LABEL_CONFIRMED } from '../account-graph.ts';
 import { weighAccounts } from './account-evidence.ts';
 import { groupCandidates } from './candidate-grouping.ts';
+import { splitGroup } from './candidate-splitting.ts';
 import { type CandidateNetwork, describeCandidate } from './candidate-description.ts';
 import { type DiscoveryOptions, type ResolvedDiscoveryOptions, resolveDiscoveryOptions } from './discovery-options.ts';
 import { type FeatureWeights, weighFeatures } from './feature-weights.ts';
@@ -57,7 +58,8 @@ export function discoverCandidateNetworks(graph: AccountGraph, options: Discover
   const sellers = findSellerStructure(graph, resolved, excluded);
   const bursts = findBursts(graph, weights, sellers.sellers, resolved, excluded);
   const evidence = weighAccounts(graph, weights, sellers, bursts, resolved, excluded);
-  const groups = groupCandidates(graph, evidence, weights, resolved.minCandidateSize);
+  const connected = groupCandidates(graph, evidence, weights, resolved.minCandidateSize);
+  const groups = connected.flatMap((group) => splitGroup(graph, group, weights, resolved.splitShare, resolved.minCandidateSize));
 
   const inputs = { graph, weights, evidence, sellers, bursts, options: resolved };
   let knownGroups = 0;

@@ -45,6 +45,11 @@ export interface DiscoveryOptions {
   signalWeights?: Partial<SignalWeights>;
   /** Accounts whose uploads matched a hash bank (graph indexes), with the number of matched uploads. */
   hashMatches?: ReadonlyMap<number, number>;
+  /**
+   * A connected group is split where parts of it are much denser than the whole (two networks
+   * bridged by a few shared buyers): CPM resolution at this share of the group's density. 0 keeps groups whole. Default 0.5.
+   */
+  splitShare?: number;
   /** Smallest candidate network reported. Default 4. */
   minCandidateSize?: number;
   /** Candidates with at least this share of already-confirmed members are known networks, not discoveries. Default 0.5. */
@@ -97,6 +102,7 @@ export const DISCOVERY_DEFAULTS = {
   burstMaxPValue: 0.001,
   burstAudienceMinShare: 0.2,
   tieMinShare: 0.1,
+  splitShare: 0.5,
   minCandidateSize: 4,
   maxConfirmedShare: 0.5,
   candidateLimit: 100,
