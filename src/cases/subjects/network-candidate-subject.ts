@@ -1,4 +1,5 @@
 import type { AccountDirectory } from '../../graph/accounts.ts';
+import { edgesAmong } from './network-edges.ts';
 import type { CandidateSummary } from '../../graph/seedless/candidate-description.ts';
 import type { SqlClient } from '../../store/sql.ts';
 import type { DecisionOption, NetworkSection } from '../types.ts';
@@ -39,12 +40,7 @@ export class NetworkCandidateSubject implements CaseSubjectType {
     if (!row) return { content: null, account: null, network: null };
     const members = await this.members(client, candidateId);
     const shown = members.slice(0, MAX_NODES);
-    const edges = await client.query<{ src: string; dst: string; kind: string; count: number }>(
-      `SELECT s.external_id AS src, d.external_id AS dst, e.kind, e.count FROM account_edges e
-       JOIN accounts s ON s.id = e.src JOIN accounts d ON d.id = e.dst
-       WHERE e.src = ANY($1::integer[]) AND e.dst = ANY($1::integer[]) AND e.active`,
-      [shown.map((member) => member.id)],
-    );
+    const edges = await edgesAmong(client, shown.map((member) => member.id));
     const summary = row.summary;
     const network: NetworkSection = {
       network_id: candidateId,
@@ -53,7 +49,7 @@ export class NetworkCandidateSubject implements CaseSubjectType {
       buyers: summary.buyers,
       minors_contacted: summary.minorContacts,
       nodes: shown.map((member) => ({ id: member.external_id, role: member.role, label: member.label, score: member.score, minor: member.minor === true })),
-      edges: edges.rows.map((edge) => ({ source: edge.src, target: edge.dst, kind: edge.kind, weight: Number(edge.count) })),
+      edges,
       candidate: {
         candidate_id: candidateId,
         status: row.status,
