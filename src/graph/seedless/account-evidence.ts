@@ -53,8 +53,9 @@ export function weighAccounts(
       if (weights.suspicion[f] > 0) {
         if (weights.aliasOf[f] < 0) coded[a] += weights.evidence[f];
       } else if (graph.featureKinds[f] === 'link' && weights.specificity[f] > 0 && graph.membersOf.offsets[f + 1] - graph.membersOf.offsets[f] >= 2) {
-        const value = linkWeight * weights.specificity[f];
-        if (value > sharedLink[a]) {
+        // Squared: a link a handful of accounts share says much more than one dozens of profiles point to.
+        const value = linkWeight * weights.specificity[f] ** 2;
+        if (value > sharedLink[a] && sharesLinkWithRelated(graph, a, f)) {
           sharedLink[a] = value;
           sharedLinkFeature[a] = f;
         }
@@ -103,4 +104,33 @@ export function weighAccounts(
     if (role[a] === ROLE_NONE || role[a] === ROLE_MEMBER) role[a] = ROLE_BUYER;
   }
   return { coded, sharedLink, sharedLinkFeature, ties, buyerOf, score, role };
+}
+
+/** How many other holders of a link are looked at for a related one. */
+const MAX_HOLDERS_CHECKED = 50;
+
+/** Share of the smaller neighbourhood two link holders must have in common to be related. */
+const RELATED_OVERLAP = 0.1;
+
+/**
+ * Whether another holder of the link is related to the account: they have neighbours in
+ * common, at least two and at least a tenth of the smaller neighbourhood (a star's sellers
+ * share buyers). A popular site linked from many profiles ties no one together, nor do two
+ * popular accounts of one community whose audiences overlap by chance.
+ */
+export function sharesLinkWithRelated(graph: AccountGraph, account: number, feature: number): boolean {
+  const around = new Set<number>();
+  for (const csr of [graph.out, graph.in]) for (let k = csr.offsets[account]; k < csr.offsets[account + 1]; k++) around.add(csr.targets[k]);
+  let checked = 0;
+  for (let m = graph.membersOf.offsets[feature]; m < graph.membersOf.offsets[feature + 1] && checked < MAX_HOLDERS_CHECKED; m++) {
+    const holder = graph.membersOf.targets[m];
+    if (holder === account) continue;
+    checked++;
+    const theirs = new Set<number>();
+    for (const csr of [graph.out, graph.in]) for (let k = csr.offsets[holder]; k < csr.offsets[holder + 1]; k++) theirs.add(csr.targets[k]);
+    let common = 0;
+    for (const other of theirs) if (around.has(other)) common++;
+    if (common >= 2 && common >= RELATED_OVERLAP * Math.min(around.size, theirs.size)) return true;
+  }
+  return false;
 }

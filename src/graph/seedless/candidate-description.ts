@@ -34,7 +34,7 @@ export interface CandidateMember {
 
 export interface CandidateFeature extends FeatureRef {
   origin: 'term_list' | 'co_occurrence' | 'shared_link';
-  /** Evidence one use gives (kind weight x specificity x suspicion); for a shared link, kind weight x specificity. */
+  /** Evidence one use gives (kind weight x specificity x suspicion); for a shared link, kind weight x specificity squared. */
   weight: number;
   specificity: number;
   suspicion: number;
@@ -186,7 +186,7 @@ export function describeCandidate(inputs: DescriptionInputs, group: number[]): C
       return {
         ...featureRef(graph, f),
         origin,
-        weight: round(suspicious ? weights.evidence[f] : linkWeight * weights.specificity[f]),
+        weight: round(suspicious ? weights.evidence[f] : linkWeight * weights.specificity[f] ** 2),
         specificity: round(weights.specificity[f]),
         suspicion: round(weights.suspicion[f]),
         members: count,

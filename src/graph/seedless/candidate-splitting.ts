@@ -11,10 +11,10 @@ const MAX_PAIRED_MEMBERS = 300;
  * sparse network tied by the same few hashtags). Leiden on the Constant Potts Model with
  * the resolution at `share` of the group's own density: an evenly connected group scores
  * best whole at any share below 1, while parts much denser than the whole score better
- * apart. Members left in parts smaller than `minSize` rejoin the part they are most tied
- * to, so splitting never drops an account.
+ * apart. Members left in parts smaller than `minSize`, or in parts of buyers alone, rejoin
+ * the part they are most tied to, so splitting never drops an account.
  */
-export function splitGroup(graph: AccountGraph, group: number[], weights: FeatureWeights, share: number, minSize: number, seed = 1): number[][] {
+export function splitGroup(graph: AccountGraph, group: number[], weights: FeatureWeights, share: number, minSize: number, isBuyerOnly: (account: number) => boolean, seed = 1): number[][] {
   if (group.length < 2 * minSize || share <= 0) return [group];
   const local = new Map<number, number>();
   group.forEach((account, index) => local.set(account, index));
@@ -50,7 +50,8 @@ export function splitGroup(graph: AccountGraph, group: number[], weights: Featur
   const partition = leidenCpm(subgraph, { resolution: share * density, seed });
   const parts: number[][] = Array.from({ length: partition.communityCount }, () => []);
   for (let i = 0; i < group.length; i++) parts[partition.membership[i]].push(i);
-  const kept = parts.filter((part) => part.length >= minSize);
+  // A part of buyers alone is the audience of a seller kept elsewhere: it rejoins, like a part too small.
+  const kept = parts.filter((part) => part.length >= minSize && part.some((i) => !isBuyerOnly(group[i])));
   if (kept.length <= 1) return [group];
 
   let partOf = new Int32Array(group.length).fill(-1);

@@ -1,5 +1,5 @@
 import { type AccountGraph, LABEL_CLEARED, LABEL_CONFIRMED } from '../account-graph.ts';
-import { weighAccounts } from './account-evidence.ts';
+import { ROLE_BUYER, weighAccounts } from './account-evidence.ts';
 import { groupCandidates } from './candidate-grouping.ts';
 import { splitGroup } from './candidate-splitting.ts';
 import { type CandidateNetwork, describeCandidate } from './candidate-description.ts';
@@ -59,7 +59,8 @@ export function discoverCandidateNetworks(graph: AccountGraph, options: Discover
   const bursts = findBursts(graph, weights, sellers.sellers, resolved, excluded);
   const evidence = weighAccounts(graph, weights, sellers, bursts, resolved, excluded);
   const connected = groupCandidates(graph, evidence, weights, resolved.minCandidateSize);
-  const groups = connected.flatMap((group) => splitGroup(graph, group, weights, resolved.splitShare, resolved.minCandidateSize));
+  const isBuyerOnly = (account: number) => evidence.role[account] === ROLE_BUYER && evidence.score[account] - resolved.signalWeights.buyer < resolved.memberThreshold;
+  const groups = connected.flatMap((group) => splitGroup(graph, group, weights, resolved.splitShare, resolved.minCandidateSize, isBuyerOnly));
 
   const inputs = { graph, weights, evidence, sellers, bursts, options: resolved };
   let knownGroups = 0;

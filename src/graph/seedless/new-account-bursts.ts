@@ -26,8 +26,8 @@ export interface BurstFindings {
 
 /**
  * Bursts of new accounts: many accounts created within a short window that share a
- * feature or turn to the same seller, far more than the platform's creation rate over its
- * whole history would put there, and more than chance would put in the densest of all
+ * feature or turn to the same seller, far more than the platform's own creation in that window
+ * would put there (so a launch day or a backfill is no burst), and more than chance would put in the densest of all
  * the windows looked at (a Poisson tail, corrected for their number). Event time throughout (the accounts' own creation
  * times), never the clock of the machine running the analysis.
  */
@@ -46,8 +46,14 @@ export function findBursts(graph: AccountGraph, weights: FeatureWeights, sellers
   const audienceBurst = new Map<number, number>();
   const span = last - first;
   if (!(span > options.burstWindowMs)) return { bursts, burstOf, audienceBurst };
-  const windowShare = options.burstWindowMs / span;
   const windows = span / options.burstWindowMs;
+  // The platform's own creation times: a window's expected share is what the whole platform
+  // created in it, so a launch day or a backfill (most accounts created at once) is no burst.
+  const all = new Float64Array(n);
+  let known = 0;
+  for (let a = 0; a < n; a++) if (!Number.isNaN(graph.createdAt[a])) all[known++] = graph.createdAt[a];
+  const platformTimes = all.subarray(0, known).sort();
+  const createdBetween = (from: number, to: number) => upperBound(platformTimes, to) - lowerBound(platformTimes, from);
 
   const consider = (group: BurstGroup, members: Iterable<number>): number => {
     const times: { account: number; time: number }[] = [];
@@ -57,17 +63,23 @@ export function findBursts(graph: AccountGraph, weights: FeatureWeights, sellers
     }
     if (times.length < options.burstMinAccounts) return -1;
     times.sort((a, b) => a.time - b.time);
-    let bestStart = 0;
+    // The largest window that beats the platform's own rate there by the lift.
+    let bestStart = -1;
     let bestCount = 0;
-    for (let end = 0, start = 0; end < times.length; end++) {
-      while (times[end].time - times[start].time > options.burstWindowMs) start++;
-      if (end - start + 1 > bestCount) {
-        bestCount = end - start + 1;
-        bestStart = start;
-      }
+    let bestExpected = 0;
+    for (let begin = 0, end = 0; begin < times.length; begin++) {
+      while (end < times.length && times[end].time - times[begin].time <= options.burstWindowMs) end++;
+      const count = end - begin;
+      if (count < options.burstMinAccounts || count <= bestCount) continue;
+      const from = times[begin].time;
+      const expected = (times.length * createdBetween(from, from + options.burstWindowMs)) / known;
+      if (count < options.burstMinLift * expected) continue;
+      bestStart = begin;
+      bestCount = count;
+      bestExpected = expected;
     }
-    const expected = times.length * windowShare;
-    if (bestCount < options.burstMinAccounts || bestCount < options.burstMinLift * expected) return -1;
+    if (bestStart < 0) return -1;
+    const expected = bestExpected;
     // The densest of many windows is dense by chance alone: the tail is corrected for the number of windows looked at.
     if (poissonTail(expected, bestCount) * windows > options.burstMaxPValue) return -1;
     const inside = times.slice(bestStart, bestStart + bestCount);
@@ -112,4 +124,26 @@ function logFactorial(k: number): number {
   let sum = 0;
   for (let i = 2; i <= k; i++) sum += Math.log(i);
   return sum;
+}
+
+function lowerBound(sorted: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperBound(sorted: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
