@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { LABEL_NONE } from '../src/graph/account-graph.ts';
 import { EventStreamGraph } from '../src/graph/event-stream-graph.ts';
 import { discoverCandidateNetworks } from '../src/graph/seedless/discover.ts';
-import { poissonTail } from '../src/graph/seedless/new-account-bursts.ts';
+import { resolveDiscoveryOptions } from '../src/graph/seedless/discovery-options.ts';
+import { weighFeatures } from '../src/graph/seedless/feature-weights.ts';
+import { findBursts, poissonTail } from '../src/graph/seedless/new-account-bursts.ts';
 import { hashtagFeature } from '../src/ingest/event-features.ts';
 import { TermMatcher } from '../src/terms/term-matcher.ts';
 import { seedlessPlatform } from './helpers/seedless-platform.ts';
@@ -125,6 +127,22 @@ describe('seedless discovery', () => {
     // Kept whole (splitShare 0), the bridge joins them: the split is what tells them apart.
     const whole = discoverCandidateNetworks(bridgedGraph, { splitShare: 0 });
     assert.equal(candidateOf(whole, bridged.star.sellers[0]), candidateOf(whole, bridged.secondStar!.sellers[0]));
+  });
+
+  it('measures bursts against the platform\'s own creation: a launch day is no burst, eight accounts on a quiet day are', () => {
+    const day = (d: number, hour = 0) => new Date(Date.UTC(2026, 0, 1 + d, hour)).toISOString();
+    const launch = new EventStreamGraph();
+    for (let i = 0; i < 400; i++) launch.add({ type: 'account_created', occurred_at: day(0, i % 20), account: `early-${i}` });
+    for (let i = 0; i < 100; i++) launch.add({ type: 'account_created', occurred_at: day(1 + i), account: `later-${i}` });
+    for (let i = 0; i < 8; i++) launch.add({ type: 'account_created', occurred_at: day(50, i), account: `wave-${i}` });
+    for (let i = 0; i < 30; i++) launch.add({ type: 'hashtag', occurred_at: day(101), actor: `early-${i}`, hashtag: '#launch-day' });
+    for (let i = 0; i < 8; i++) launch.add({ type: 'hashtag', occurred_at: day(101), actor: `wave-${i}`, hashtag: '#wave' });
+    for (let i = 0; i < 8; i++) launch.add({ type: 'hashtag', occurred_at: day(101), actor: `later-${i * 10 + 5}`, hashtag: '#wave' });
+    const launchGraph = launch.build();
+    const options = resolveDiscoveryOptions(launchGraph.accountCount);
+    const bursts = findBursts(launchGraph, weighFeatures(launchGraph, options), [], options, new Uint8Array(launchGraph.accountCount));
+    const burstMembers = bursts.bursts.map((burst) => burst.accounts.map((a) => launchGraph.externalIds[a]).sort());
+    assert.deepEqual(burstMembers, [Array.from({ length: 8 }, (_, i) => `wave-${i}`)]);
   });
 
   it('ignores a burst that chance alone explains', () => {
