@@ -53,7 +53,7 @@ export function findBursts(graph: AccountGraph, weights: FeatureWeights, sellers
   let known = 0;
   for (let a = 0; a < n; a++) if (!Number.isNaN(graph.createdAt[a])) all[known++] = graph.createdAt[a];
   const platformTimes = all.subarray(0, known).sort();
-  const createdBetween = (from: number, to: number) => upperBound(platformTimes, to) - lowerBound(platformTimes, from);
+  const createdBetween = (from: number, to: number) => countBelow(platformTimes, to, true) - countBelow(platformTimes, from, false);
 
   const consider = (group: BurstGroup, members: Iterable<number>): number => {
     const times: { account: number; time: number }[] = [];
@@ -126,23 +126,13 @@ function logFactorial(k: number): number {
   return sum;
 }
 
-function lowerBound(sorted: Float64Array, value: number): number {
+/** How many sorted values are below `value` (or at most `value` when inclusive). */
+function countBelow(sorted: Float64Array, value: number, inclusive: boolean): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function upperBound(sorted: Float64Array, value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] <= value) lo = mid + 1;
+    if (sorted[mid] < value || (inclusive && sorted[mid] === value)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
