@@ -8,6 +8,8 @@ import { CASE_DECIDED_EVENT, CaseService, DEFAULT_CASE_OPTIONS } from './cases/c
 import { AccountSubject } from './cases/subjects/account-subject.ts';
 import { ContentSubject } from './cases/subjects/content-subject.ts';
 import { NetworkSubject } from './cases/subjects/network-subject.ts';
+import { NetworkCandidateSubject } from './cases/subjects/network-candidate-subject.ts';
+import { NetworkDiscoveryService } from './graph/seedless/discovery-service.ts';
 import { BankService } from './banks/banks.ts';
 import { FloodQuarantine } from './banks/flood-quarantine.ts';
 import { BankEntrySubject } from './cases/subjects/bank-entry-subject.ts';
@@ -152,6 +154,8 @@ export interface Bulwark {
   readonly terms: TermListService;
   readonly platformEvents: EventIngestService;
   readonly detection: NetworkDetectionService;
+  /** Seedless discovery: candidate networks no one has confirmed, kept for review. */
+  readonly discovery: NetworkDiscoveryService;
   readonly guardrail: RecommendationGuardrail;
   readonly searchGuardrail: SearchGuardrail;
   /** Marks uploaders of content that matched a bank as confirmed, from the outbox. */
@@ -228,6 +232,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const terms = new TermListService(sql, config.guardrailRefreshMs);
   const platformEvents = new EventIngestService(sql, accounts, terms, { identifierKey: config.identifierKey, events });
   const detection = new NetworkDetectionService(sql, events);
+  const discovery = new NetworkDiscoveryService(sql, (options) => detection.loadGraph(options));
   const guardrail = new RecommendationGuardrail(sql, events, { ...DEFAULT_GUARDRAIL_POLICY, ...config.guardrailPolicy });
   const searchGuardrail = new SearchGuardrail(terms);
   const hashMatchLabeller = new OutboxConsumer(sql, events, HASH_MATCH_LABELLER, [CONTENT_MATCHED_EVENT], async (tx, event) => {
@@ -258,6 +263,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   rules = new RuleService(sql, events, audit, factProviders, cases);
   cases.registerSubject(new AppealSubject(cases, accounts, events));
   cases.registerSubject(new BankEntrySubject(banks));
+  cases.registerSubject(new NetworkCandidateSubject(accounts));
   floodQuarantine = new FloodQuarantine(sql, banks, cases, events, {
     limit: config.bankControls?.floodLimit ?? floodLimitFromEnv(),
     now: bankClock,
@@ -349,7 +355,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     await sql.close();
   };
   return {
-    config, sql, signals, hashing, banks, matcher, floodQuarantine, retroactive, content, events, apiKeys, accounts, terms, platformEvents, detection, guardrail, searchGuardrail, hashMatchLabeller,
+    config, sql, signals, hashing, banks, matcher, floodQuarantine, retroactive, content, events, apiKeys, accounts, terms, platformEvents, detection, discovery, guardrail, searchGuardrail, hashMatchLabeller,
     audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, exchanges, wake, close,
     feeds,
   };

@@ -31,7 +31,7 @@ export interface Queue {
 }
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
-export type SubjectKind = 'content' | 'account' | 'network' | 'appeal' | 'bank_entry';
+export type SubjectKind = 'content' | 'account' | 'network' | 'appeal' | 'bank_entry' | 'network_candidate';
 export type NodeRole = 'seller' | 'buyer' | 'member';
 
 export interface CaseReason {

@@ -1,8 +1,8 @@
 import type { ActionType } from '../actions/types.ts';
 import type { SqlClient } from '../store/sql.ts';
 
-export type SubjectKind = 'content' | 'account' | 'network' | 'appeal' | 'bank_entry';
-export const SUBJECT_KINDS: readonly SubjectKind[] = ['content', 'account', 'network', 'appeal', 'bank_entry'];
+export type SubjectKind = 'content' | 'account' | 'network' | 'appeal' | 'bank_entry' | 'network_candidate';
+export const SUBJECT_KINDS: readonly SubjectKind[] = ['content', 'account', 'network', 'appeal', 'bank_entry', 'network_candidate'];
 export interface CaseSubject {
   kind: SubjectKind;
   id: string;
@@ -92,6 +92,8 @@ export interface NetworkSection {
   minors_contacted: number;
   nodes: { id: string; role: 'seller' | 'buyer' | 'member'; label: string | null; score: number; minor: boolean }[];
   edges: { source: string; target: string; kind: string; weight: number }[];
+  /** Set when the case is about a candidate from seedless discovery: nobody has confirmed it, and this is the evidence. */
+  candidate?: { candidate_id: number; status: string; score: number; text: string; features: { kind: string; value: string; origin: string; members: number; accounts: number; weight: number }[] };
 }
 
 export interface ActionSummary {

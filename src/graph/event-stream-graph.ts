@@ -1,5 +1,6 @@
 import { hashtagFeature, linkFeatures, searchFeature } from '../ingest/event-features.ts';
 import type { PlatformEvent, PlatformEventInput } from '../ingest/platform-events.ts';
+import type { TermMatch, TermMatcher } from '../terms/term-matcher.ts';
 import { type AccountGraph, AccountGraphBuilder, type AccountRecord, type GraphBuildOptions, LABEL_CODES } from './account-graph.ts';
 
 /**
@@ -16,8 +17,18 @@ export class EventStreamGraph {
   private interactions = 0;
   events = 0;
 
-  constructor(options: GraphBuildOptions = {}) {
+  private readonly terms?: TermMatcher;
+
+  /** terms: the operator's lists, matched here as the store's ingest matches them, so term matches become 'term' features. */
+  constructor(options: GraphBuildOptions & { terms?: TermMatcher } = {}) {
     this.builder = new AccountGraphBuilder(options);
+    this.terms = options.terms;
+  }
+
+  private termMatches(externalId: string, matches: TermMatch[] | undefined): void {
+    if (!matches?.length) return;
+    const account = this.account(externalId).storeId;
+    for (const match of matches) this.builder.addFeature(account, 'term', `${match.list}:${match.termId}`);
   }
 
   private account(externalId: string): AccountRecord {
@@ -45,6 +56,7 @@ export class EventStreamGraph {
       case 'share':
         this.builder.addInteraction(this.account(event.actor).storeId, this.account(event.target).storeId, event.type, 1);
         this.interactions++;
+        if (event.type === 'comment' && event.text) this.termMatches(event.actor, this.terms?.match(event.text));
         break;
       case 'profile_link': {
         const url = linkFeatures(event.url);
@@ -57,6 +69,7 @@ export class EventStreamGraph {
       case 'hashtag': {
         const tag = hashtagFeature(event.hashtag);
         if (tag) this.builder.addFeature(this.account(event.actor).storeId, 'hashtag', tag);
+        if (tag) this.termMatches(event.actor, this.terms?.matchHashtag(event.hashtag));
         break;
       }
       case 'identifier':
@@ -64,6 +77,7 @@ export class EventStreamGraph {
         break;
       case 'search':
         this.builder.addFeature(this.account(event.actor).storeId, 'search', searchFeature(event));
+        if (event.query !== undefined) this.termMatches(event.actor, this.terms?.match(event.query));
         break;
       case 'account_created': {
         const time = Date.parse(event.occurred_at);
@@ -80,6 +94,7 @@ export class EventStreamGraph {
       case 'account_attributes': {
         const account = this.account(event.account);
         if (event.minor !== undefined) account.minor = event.minor;
+        if (event.bio) this.termMatches(event.account, this.terms?.match(event.bio));
         break;
       }
       default:

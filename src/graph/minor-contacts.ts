@@ -31,7 +31,7 @@ export interface StoredNetworkSummary extends NetworkSummary {
   minorContacts: number;
 }
 
-export function withMinorsContacted(summary: NetworkSummary, minorContacts: number): StoredNetworkSummary {
+export function withMinorsContacted<Summary extends { text: string } = NetworkSummary>(summary: Summary, minorContacts: number): Summary & { minorContacts: number } {
   const clause = minorContacts > 0 ? `; members contact ${minorContacts} minor account${minorContacts === 1 ? '' : 's'} outside the network` : '';
   return { ...summary, minorContacts, text: summary.text + clause };
 }

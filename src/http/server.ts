@@ -32,6 +32,7 @@ import { dsaRoutes } from './routes/dsa.ts';
 import { ncmecRoutes } from './routes/ncmec.ts';
 import { preservationRoutes } from './routes/preservation.ts';
 import { networkRoutes } from './routes/network.ts';
+import { networkCandidateRoutes } from './routes/network-candidates.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { termRoutes } from './routes/terms.ts';
 
@@ -184,6 +185,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(termRoutes(bulwark), { prefix: '/v1' });
   await app.register(guardrailRoutes(bulwark), { prefix: '/v1' });
   await app.register(networkRoutes(bulwark), { prefix: '/v1' });
+  await app.register(networkCandidateRoutes(bulwark), { prefix: '/v1' });
   await app.register(reviewRoutes(bulwark), { prefix: '/v1' });
   await app.register(legalRoutes(bulwark), { prefix: '/v1' });
   await app.register(noticeFormRoutes(bulwark));

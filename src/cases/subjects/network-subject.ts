@@ -1,5 +1,6 @@
 import type { AccountDirectory } from '../../graph/accounts.ts';
 import { storedMinorsContactedSql } from '../../graph/minor-contacts.ts';
+import { edgesAmong } from './network-edges.ts';
 import type { SqlClient } from '../../store/sql.ts';
 import type { DecisionOption, NetworkSection } from '../types.ts';
 import { type CaseSubjectType, type DecisionContext, type DecisionEffects, DISMISS, ESCALATE, noEffects, request } from './subject-type.ts';
@@ -32,12 +33,7 @@ export class NetworkSubject implements CaseSubjectType {
     const members = await this.members(client, networkId);
     const shown = members.slice(0, MAX_NODES);
     const ids = shown.map((member) => member.id);
-    const edges = await client.query<{ src: string; dst: string; kind: string; count: number }>(
-      `SELECT s.external_id AS src, d.external_id AS dst, e.kind, e.count FROM account_edges e
-       JOIN accounts s ON s.id = e.src JOIN accounts d ON d.id = e.dst
-       WHERE e.src = ANY($1::integer[]) AND e.dst = ANY($1::integer[]) AND e.active`,
-      [ids],
-    );
+    const edges = await edgesAmong(client, ids);
     const minors = await client.query<{ n: number }>(`SELECT ${storedMinorsContactedSql('n')} AS n FROM networks n WHERE n.id = $1`, [networkId]);
     const network: NetworkSection = {
       network_id: networkId,
@@ -52,7 +48,7 @@ export class NetworkSubject implements CaseSubjectType {
         score: member.score,
         minor: member.minor === true,
       })),
-      edges: edges.rows.map((edge) => ({ source: edge.src, target: edge.dst, kind: edge.kind, weight: Number(edge.count) })),
+      edges,
     };
     return { content: null, account: null, network };
   }

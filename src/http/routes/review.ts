@@ -38,7 +38,7 @@ export const reviewRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plu
         querystring: z.object({
           queue: z.string().max(64).optional(),
           status: z.enum(['open', 'claimed', 'decided']).optional(),
-          subject_kind: z.enum(['content', 'account', 'network']).optional(),
+          subject_kind: z.enum(['content', 'account', 'network', 'network_candidate']).optional(),
           subject_id: z.string().max(200).optional(),
           after: z.coerce.number().int().min(0).optional(),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -65,7 +65,7 @@ export const reviewRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plu
         summary: 'Open a case by hand (or add a reason to the open case of the same subject and queue)',
         body: z.strictObject({
           queue: z.string().min(1).max(64),
-          subject: z.strictObject({ kind: z.enum(['content', 'account', 'network']), id: z.string().min(1).max(200) }),
+          subject: z.strictObject({ kind: z.enum(['content', 'account', 'network', 'network_candidate']), id: z.string().min(1).max(200) }),
           severity: z.enum(SEVERITIES).optional(),
           priority: z.number().int().min(0).max(100).optional(),
           summary: z.string().min(1).max(1000),
