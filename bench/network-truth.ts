@@ -110,7 +110,7 @@ export function truthReport(graph: AccountGraph, result: DetectionResult, platfo
   if (print) {
     console.log(`  planted network                      seeded   live  found  recall   goal`);
     for (const row of rows) {
-      console.log(`  ${row.name.padEnd(36)} ${(row.seeded ? 'yes' : 'no').padStart(6)} ${String(row.live).padStart(6)} ${String(row.found).padStart(6)} ${pct(row.recall).padStart(7)}   ${row.seeded ? '>= 70%' : '>= 50% as candidates (seedless discovery, not this run)'}`);
+      console.log(`  ${row.name.padEnd(36)} ${(row.seeded ? 'yes' : 'no').padStart(6)} ${String(row.live).padStart(6)} ${String(row.found).padStart(6)} ${pct(row.recall).padStart(7)}   ${row.seeded ? '>= 70%' : '>= 50% as candidates (see seedless discovery below)'}`);
     }
     console.log(`  member precision ${pct(memberPrecision)} (${nonSeedReported.length} non-seed members reported; goal >= 90%)`);
     console.log(`  mostly-benign networks reported: ${mostlyBenign} of ${result.networks.length} (goal 0); dense benign community members reported: ${denseReported} of ${dense.size}`);
