@@ -64,6 +64,36 @@ describe('the demo’s rules and notice patterns', () => {
     assert.deepEqual(await bulwark.cases.list({ subject: { kind: 'content', id: 'own-untagged' } }), []);
   });
 
+  it('act on every entry of a bank tagged demo, imported without tags', async () => {
+    const picture = await encodeImage(shapesImage(73, 320, 240), 'png');
+    const created = await app.inject({ method: 'POST', url: '/v1/banks', headers: auth, payload: { name: 'tagged-bank', tags: ['demo'] } });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.deepEqual(created.json().tags, ['demo']);
+    const imported = await app.inject({
+      method: 'POST',
+      url: '/v1/banks/tagged-bank/import',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      payload: `signal_type,value\nmd5,${md5(picture)}\n`,
+    });
+    assert.equal(imported.statusCode, 200, imported.body);
+    assert.deepEqual((await bulwark.banks.listEntries('tagged-bank')).map((entry) => entry.tags), [[]], 'the entry itself has no tag');
+    const sent = await app.inject({ method: 'PUT', url: '/v1/content/bank-tagged?account_id=uploader-bank-tagged', headers: { ...auth, 'content-type': 'image/png' }, payload: picture });
+    assert.equal(sent.statusCode, 201, sent.body);
+    assert.ok(sent.json().matches.some((match: { bank: string; tags: string[] }) => match.bank === 'tagged-bank' && match.tags.includes('demo')), 'the match carries its bank’s tag');
+    await bulwark.hashMatchLabeller.drain();
+    await bulwark.rules.runner.drain();
+    const actions = await bulwark.actions.list({});
+    assert.ok(actions.some((action) => action.type === 'remove_content' && action.target.id === 'bank-tagged'), 'the demo rule acted on it');
+
+    // Untagging the bank takes it out of the demo's rules for later uploads.
+    const patched = await app.inject({ method: 'PATCH', url: '/v1/banks/tagged-bank', headers: auth, payload: { tags: [] } });
+    assert.deepEqual(patched.json().tags, []);
+    const again = await app.inject({ method: 'PUT', url: '/v1/content/bank-untagged?account_id=uploader-bank-untagged', headers: { ...auth, 'content-type': 'image/png' }, payload: picture });
+    assert.ok(again.json().matches.every((match: { tags: string[] }) => !match.tags.includes('demo')));
+    const bad = await app.inject({ method: 'PATCH', url: '/v1/banks/tagged-bank', headers: auth, payload: { tags: ['x'.repeat(65)] } });
+    assert.equal(bad.statusCode, 400, bad.body);
+  });
+
   it('turn a notice from the public form into a case on the content it names', async () => {
     const form = new URLSearchParams({ category: 'csam', locations: 'https://platform.example/content/own-tagged', explanation: 'placeholder explanation', good_faith: 'yes' });
     const sent = await app.inject({ method: 'POST', url: '/notices', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form.toString() });
@@ -113,7 +143,7 @@ describe('the demo’s tour and progress', () => {
     assert.ok(within('network 1: 57 accounts, 5 sellers, 34 minors contacted', 3));
     assert.ok(within('https://platform.example/content/', 4));
     assert.ok(within('npx bulwark apikey create my-integration --data-dir /home/operator/bulwark/.bulwark/demo/data', 5));
-    assert.ok(within('/v1/banks/my-list/import?tags=demo', 5));
+    assert.ok(within('{"name":"my-list","tags":["demo"]}', 5), 'the tour tags the bank of one’s own list demo');
     assert.ok(tour.includes('export BULWARK_URL=http://127.0.0.1:8080 BULWARK_KEY=bwk_placeholder'));
     assert.match(tour, /Request log: warnings only \(BULWARK_LOG_LEVEL=info shows every request\)/);
     assert.match(demoTour({ ...facts, logLevel: 'info' }), /Request log: level info \(BULWARK_LOG_LEVEL\)/);

@@ -23,6 +23,8 @@ export interface Bank {
   floodLimit: number | null;
   /** Served to peer platforms as a feed (src/exchange/publish/): the operator's choice, off by default. */
   published: boolean;
+  /** Every match from the bank carries these beside its entry's own tags (rules select by match.tags). */
+  tags: string[];
   revision: number;
   createdAt: Date;
   updatedAt: Date;
@@ -100,6 +102,7 @@ interface BankRow {
   enabled_ratio: number;
   flood_limit: number | null;
   published: boolean;
+  tags: string[];
   revision: number;
   created_at: Date;
   updated_at: Date;
@@ -128,6 +131,7 @@ const toBank = (row: BankRow): Bank => ({
   enabledRatio: Number(row.enabled_ratio),
   floodLimit: row.flood_limit === null ? null : Number(row.flood_limit),
   published: row.published,
+  tags: row.tags,
   revision: row.revision,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -153,7 +157,7 @@ const untilOf = (ms: number | string | null): Date | 'infinity' | null => {
   return Number.isFinite(value) ? new Date(value) : 'infinity';
 };
 
-const BANK_COLUMNS = 'id, name, description, enabled, match_settings, kind, enabled_ratio, flood_limit, published, revision, created_at, updated_at';
+const BANK_COLUMNS = 'id, name, description, enabled, match_settings, kind, enabled_ratio, flood_limit, published, tags, revision, created_at, updated_at';
 /** The entry's columns, of the table under the given alias. */
 export const entryColumns = (alias = '') => {
   const a = alias ? `${alias}.` : '';
@@ -197,16 +201,17 @@ export class BankService {
     await this.emit({ kind: 'bulk-changed', bankId, revision });
   }
 
-  async create(name: string, description = '', options: { kind?: string } = {}): Promise<Bank> {
+  async create(name: string, description = '', options: { kind?: string; tags?: string[] } = {}): Promise<Bank> {
     const kind = checkBankKind(options.kind ?? 'block');
+    const tags = normalizeTags(options.tags ?? []);
     if (!BANK_NAME.test(name)) {
       throw invalid(`invalid bank name ${JSON.stringify(name)}: use 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit`, { name });
     }
     const existing = await this.sql.query('SELECT 1 FROM banks WHERE name = $1', [name]);
     if (existing.rows.length > 0) throw conflict(`a bank named ${JSON.stringify(name)} already exists`, { name });
     const result = await this.sql.query<BankRow>(
-      `INSERT INTO banks (name, description, kind) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING ${BANK_COLUMNS}`,
-      [name, description, kind],
+      `INSERT INTO banks (name, description, kind, tags) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING ${BANK_COLUMNS}`,
+      [name, description, kind, tags],
     );
     if (result.rows.length === 0) throw conflict(`a bank named ${JSON.stringify(name)} already exists`, { name });
     return toBank(result.rows[0]);
@@ -239,16 +244,17 @@ export class BankService {
     const kind = changes.kind === undefined ? null : checkBankKind(changes.kind);
     const ratio = changes.enabledRatio === undefined ? null : checkEnabledRatio(changes.enabledRatio);
     const floodLimit = changes.floodLimit === undefined ? undefined : checkFloodLimit(changes.floodLimit);
+    const tags = changes.tags === undefined ? null : normalizeTags(changes.tags);
     // One statement, so the revision and its (empty) change-log row commit together.
     const result = await this.sql.query<BankRow>(
       `WITH updated AS (
          UPDATE banks SET description = coalesce($2, description), enabled = coalesce($3, enabled),
            match_settings = coalesce($4::jsonb, match_settings), kind = coalesce($5, kind), enabled_ratio = coalesce($6, enabled_ratio),
-           flood_limit = CASE WHEN $7 THEN $8::integer ELSE flood_limit END, published = coalesce($9, published), revision = revision + 1, updated_at = now()
+           flood_limit = CASE WHEN $7 THEN $8::integer ELSE flood_limit END, published = coalesce($9, published), tags = coalesce($10::text[], tags), revision = revision + 1, updated_at = now()
          WHERE id = $1 RETURNING ${BANK_COLUMNS}
        ), logged AS (INSERT INTO bank_entry_changes (bank_id, revision) SELECT id, revision FROM updated)
        SELECT * FROM updated`,
-      [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null, kind, ratio, floodLimit !== undefined, floodLimit ?? null, changes.published ?? null],
+      [bank.id, changes.description ?? null, changes.enabled ?? null, matchSettings ? JSON.stringify(matchSettings) : null, kind, ratio, floodLimit !== undefined, floodLimit ?? null, changes.published ?? null, tags],
     );
     const updated = toBank(result.rows[0]);
     await this.emit({
@@ -428,14 +434,14 @@ export class BankService {
     }
   }
 
-  async entriesByIds(ids: number[], client: SqlClient = this.sql): Promise<(BankEntry & { bankName: string })[]> {
+  async entriesByIds(ids: number[], client: SqlClient = this.sql): Promise<(BankEntry & { bankName: string; bankTags: string[] })[]> {
     if (ids.length === 0) return [];
-    const result = await client.query<EntryRow & { bank_name: string }>(
-      `SELECT ${entryColumns('e')}, b.name AS bank_name
+    const result = await client.query<EntryRow & { bank_name: string; bank_tags: string[] }>(
+      `SELECT ${entryColumns('e')}, b.name AS bank_name, b.tags AS bank_tags
        FROM bank_entries e JOIN banks b ON b.id = e.bank_id WHERE e.id = ANY($1::bigint[])`,
       [ids],
     );
-    return result.rows.map((row) => ({ ...toEntry(row), bankName: row.bank_name }));
+    return result.rows.map((row) => ({ ...toEntry(row), bankName: row.bank_name, bankTags: row.bank_tags }));
   }
 
   /**
@@ -532,6 +538,8 @@ export interface BankChanges {
   floodLimit?: number | null;
   /** Served to peer platforms as a feed (src/exchange/publish/). */
   published?: boolean;
+  /** Replaces the bank's tags (which every match from it carries). */
+  tags?: string[];
 }
 
 function normalizeTags(tags: string[]): string[] {

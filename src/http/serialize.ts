@@ -22,6 +22,7 @@ export const bankJson = (bank: Bank | BankSummary) => ({
   enabled_ratio: bank.enabledRatio,
   flood_limit: bank.floodLimit,
   published: bank.published,
+  tags: bank.tags,
   revision: bank.revision,
   created_at: iso(bank.createdAt),
   updated_at: iso(bank.updatedAt),

@@ -75,7 +75,7 @@ export interface EntryProvenance {
 }
 
 /** A matched bank entry as the match reports it: the entry, and where exchanges brought it from. */
-export type MatchedEntry = BankEntry & { provenance?: EntryProvenance[] };
+export type MatchedEntry = BankEntry & { bankTags?: string[]; provenance?: EntryProvenance[] };
 
 /** Looks matched entries up by id (with their provenance, where the exchange stage is there to say). */
 export type MatchedEntryLookup = (entryIds: number[]) => Promise<MatchedEntry[]>;
@@ -322,7 +322,7 @@ export class Matcher implements BankChangeListener {
       const entry = entries.get(hit.entryId);
       // An entry removed or disabled by another process since the index was built is no match.
       if (!entry || (entry.disabledUntil !== null && (entry.disabledUntil === 'infinity' || entry.disabledUntil.getTime() > now))) continue;
-      (allow ? allowMatches : found).push({ ...hit, value: entry.value, source: entry.source, tags: entry.tags, ...(entry.provenance ? { provenance: entry.provenance } : {}) });
+      (allow ? allowMatches : found).push({ ...hit, value: entry.value, source: entry.source, tags: withBankTags(entry), ...(entry.provenance ? { provenance: entry.provenance } : {}) });
     }
     const { matches, suppressed } = suppressAllowed(found, allowMatches);
     matches.sort(byCloseness);
@@ -331,6 +331,9 @@ export class Matcher implements BankChangeListener {
     return { matched: matches.length > 0, signals, matches, suppressed };
   }
 }
+
+/** A match carries its entry's tags and its bank's (so a rule can act on a whole list by tag). */
+const withBankTags = (entry: MatchedEntry): string[] => (entry.bankTags?.length ? [...new Set([...entry.tags, ...entry.bankTags])] : entry.tags);
 
 const byCloseness = (a: BankMatch, b: BankMatch) => a.distance - b.distance || a.bank.localeCompare(b.bank) || a.entryId - b.entryId;
 

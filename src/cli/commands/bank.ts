@@ -143,7 +143,7 @@ export function bankCommands(program: Command): void {
     .option('--signal-type <type>', 'signal type of every row, for lists of bare values')
     .option('--source <text>', 'source recorded on rows that name none (default: the file name)')
     .option('--on-duplicate <mode>', 'skip: count entries already present; error: refuse the import', 'skip')
-    .option('--tags <tags>', 'tags for every row besides its own, comma-separated (e.g. demo: the demo rules act on entries tagged demo)')
+    .option('--tags <tags>', 'tags for every row besides its own, comma-separated')
     .action(
       async (
         name: string,

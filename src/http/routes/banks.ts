@@ -32,10 +32,15 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
         tags,
         summary: 'Create a hash bank',
         description: 'kind "allow" makes an allow-list bank: its matches suppress the same content’s matches in the other banks (docs/banks.md).',
-        body: z.object({ name: z.string(), description: z.string().max(2000).optional(), kind: z.enum(BANK_KINDS).optional() }),
+        body: z.object({
+          name: z.string(),
+          description: z.string().max(2000).optional(),
+          kind: z.enum(BANK_KINDS).optional(),
+          tags: z.array(z.string()).max(50).optional().describe('every match from the bank carries these beside its entry’s own (e.g. demo: the demo rules act on banks tagged demo)'),
+        }),
       },
     },
-    async (request, reply) => reply.code(201).send(bankJson(await bulwark.banks.create(request.body.name, request.body.description, { kind: request.body.kind }))),
+    async (request, reply) => reply.code(201).send(bankJson(await bulwark.banks.create(request.body.name, request.body.description, { kind: request.body.kind, tags: request.body.tags }))),
   );
 
   app.get('/banks/:name', { schema: { tags, summary: 'One bank', params: bankName } }, async (request) =>
@@ -62,6 +67,7 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
           enabled_ratio: z.number().min(0).max(1).optional(),
           flood_limit: z.number().int().min(1).nullable().optional(),
           published: z.boolean().optional().describe('Serve the bank to peer platforms as a feed (GET /v1/feeds/{bank}), to keys allowed to read feeds'),
+          tags: z.array(z.string()).max(50).optional().describe('replaces the bank’s tags, which every match from it carries'),
           match_settings: z
             .strictObject({
               max_distance: z.record(z.string(), z.number().int()).optional(),
@@ -72,9 +78,9 @@ export const bankRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugi
       },
     },
     async (request) => {
-      const { description, enabled, published, kind, enabled_ratio: enabledRatio, flood_limit: floodLimit, match_settings: settings } = request.body;
+      const { description, enabled, published, tags: bankTags, kind, enabled_ratio: enabledRatio, flood_limit: floodLimit, match_settings: settings } = request.body;
       const matchSettings = settings ? { maxDistance: settings.max_distance, minMatchPercent: settings.min_match_percent } : undefined;
-      return bankJson(await bulwark.banks.update(request.params.name, { description, enabled, kind, enabledRatio, floodLimit, matchSettings, published }));
+      return bankJson(await bulwark.banks.update(request.params.name, { description, enabled, kind, enabledRatio, floodLimit, matchSettings, published, tags: bankTags }));
     },
   );
 
