@@ -107,52 +107,72 @@ export interface DecisionFacts {
 
 /** What Bulwark knows about a decision beyond its event: its row, the case's origin, and any notice behind it. */
 export async function decisionFacts(tx: SqlClient, payload: CaseDecidedPayload): Promise<DecisionFacts> {
-  const decision = await tx.query<{ decided_at: Date; automated: boolean; rule_id: string | null; note: string | null }>(
-    'SELECT decided_at, automated, rule_id, note FROM decisions WHERE id = $1',
-    [payload.decision_id],
-  );
-  const row = decision.rows[0];
-  const notice = await tx.query<{ trusted_flagger: string | null }>(
-    `SELECT tf.name AS trusted_flagger FROM notices n LEFT JOIN trusted_flaggers tf ON tf.id = n.trusted_flagger_id
-     WHERE n.decision_id = $1 OR ($2::bigint IS NOT NULL AND n.case_id = $2::bigint)
-     ORDER BY (n.trusted_flagger_id IS NOT NULL) DESC, n.id LIMIT 1`,
+  // One round trip for the decision, the notice behind it, its case and the event that opened
+  // the case: every decision of a surge passes through here (issue 11).
+  const found = await tx.query<{
+    decided_at: Date;
+    automated: boolean;
+    rule_id: string | null;
+    note: string | null;
+    noticed: boolean;
+    notice_flagger: string | null;
+    case_found: boolean;
+    trusted_flagger: boolean | null;
+    reasons: OpeningReason[] | null;
+    escalated_from: number | null;
+    opening_event_type: string | null;
+  }>(
+    `SELECT d.decided_at, d.automated, d.rule_id, d.note,
+       n.id IS NOT NULL AS noticed, n.trusted_flagger AS notice_flagger,
+       c.id IS NOT NULL AS case_found, c.trusted_flagger, c.reasons, c.escalated_from,
+       (SELECT e.type FROM events e WHERE e.seq = coalesce(c.reasons->0->>'eventSeq', c.reasons->0->>'event_seq')::bigint) AS opening_event_type
+     FROM decisions d
+     LEFT JOIN LATERAL (
+       SELECT n.id, tf.name AS trusted_flagger FROM notices n LEFT JOIN trusted_flaggers tf ON tf.id = n.trusted_flagger_id
+       WHERE n.decision_id = d.id OR ($2::bigint IS NOT NULL AND n.case_id = $2::bigint)
+       ORDER BY (n.trusted_flagger_id IS NOT NULL) DESC, n.id LIMIT 1
+     ) n ON true
+     LEFT JOIN cases c ON c.id = $2::bigint
+     WHERE d.id = $1`,
     [payload.decision_id, payload.case_id ?? null],
   );
+  const row = found.rows[0];
   let trustedCase = false;
   let openedBySignal = row.automated;
-  if (payload.case_id) {
-    const origin = await tx.query<{ trusted_flagger: boolean; reasons: { rule?: string; eventSeq?: number; event_seq?: number }[]; escalated_from: number | null }>(
-      'SELECT trusted_flagger, reasons, escalated_from FROM cases WHERE id = $1',
-      [payload.case_id],
-    );
-    const kase = origin.rows[0];
-    if (kase) {
-      trustedCase = kase.trusted_flagger;
-      // Follow an escalation back to the case that was opened first.
-      let first = kase;
+  if (row.case_found) {
+    trustedCase = row.trusted_flagger === true;
+    let openingType = row.opening_event_type;
+    if (row.escalated_from !== null) {
+      // Follow an escalation back to the case that was opened first (rare: one query per step).
+      let first: { reasons: OpeningReason[] | null; escalated_from: number | null } = row;
       let guard = 0;
       while (first.escalated_from !== null && guard++ < 20) {
-        const previous = await tx.query<typeof kase>('SELECT trusted_flagger, reasons, escalated_from FROM cases WHERE id = $1', [first.escalated_from]);
+        const previous = await tx.query<typeof first>('SELECT reasons, escalated_from FROM cases WHERE id = $1', [first.escalated_from]);
         if (!previous.rows[0]) break;
         first = previous.rows[0];
       }
       const reason = first.reasons?.[0];
       const seq = reason?.eventSeq ?? reason?.event_seq;
-      if (seq !== undefined && seq !== null) {
-        const event = await tx.query<{ type: string }>('SELECT type FROM events WHERE seq = $1', [seq]);
-        // A rule opened the case on a machine signal; a report is a person's notice, not automated detection.
-        openedBySignal = openedBySignal || (event.rows[0] !== undefined && !event.rows[0].type.startsWith('report.'));
-      }
+      openingType = seq === undefined || seq === null ? null : ((await tx.query<{ type: string }>('SELECT type FROM events WHERE seq = $1', [seq])).rows[0]?.type ?? null);
     }
+    // A rule opened the case on a machine signal; a report is a person's notice, not automated detection.
+    openedBySignal = openedBySignal || (openingType !== null && !openingType.startsWith('report.'));
   }
-  const source: DecisionFacts['source'] = notice.rows[0]
-    ? notice.rows[0].trusted_flagger
-      ? { type: 'SOURCE_TRUSTED_FLAGGER', identity: notice.rows[0].trusted_flagger }
+  const source: DecisionFacts['source'] = row.noticed
+    ? row.notice_flagger
+      ? { type: 'SOURCE_TRUSTED_FLAGGER', identity: row.notice_flagger }
       : { type: 'SOURCE_ARTICLE_16' }
     : trustedCase
       ? { type: 'SOURCE_TRUSTED_FLAGGER' }
       : { type: 'SOURCE_VOLUNTARY' };
   return { decidedAt: row.decided_at, automated: row.automated, ruleId: row.rule_id, note: row.note, automatedDetection: openedBySignal, source };
+}
+
+/** The first reason of a case names the event that opened it (older rows spell it event_seq). */
+interface OpeningReason {
+  rule?: string;
+  eventSeq?: number;
+  event_seq?: number;
 }
 
 const day = (date: Date) => date.toISOString().slice(0, 10);
