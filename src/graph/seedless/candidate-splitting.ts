@@ -1,5 +1,6 @@
 import type { AccountGraph } from '../account-graph.ts';
 import { graphFromEdges, leidenCpm } from '../leiden.ts';
+import { LINK_TIE_SPECIFICITY } from './candidate-grouping.ts';
 import type { FeatureWeights } from './feature-weights.ts';
 
 /** Past this many members of a group, a feature's pairs are not spelled out (they would grow with the square). */
@@ -58,8 +59,11 @@ export function splitGroup(graph: AccountGraph, group: number[], weights: Featur
   kept.forEach((part, index) => {
     for (const i of part) partOf[i] = index;
   });
-  // Parts that share a coded feature or an off-platform link are one operation (a star's
-  // sellers each with their own buyers, sharing one shop link): they are put back together.
+  // Parts that share a specific off-platform link are one operation (a star's sellers each with their
+  // own buyers, sharing one shop link): they are put back together. Coded terms and the
+  // hashtags that go with them are not: they are the vocabulary of a whole scene, which
+  // separate operations share (the way buyers find any of them), so parts Leiden found apart
+  // stay apart however many terms they have in common.
   const parent = kept.map((_, index) => index);
   const root = (p: number): number => (parent[p] === p ? p : (parent[p] = root(parent[p])));
   const union = (a: number, b: number) => {
@@ -67,7 +71,8 @@ export function splitGroup(graph: AccountGraph, group: number[], weights: Featur
     const rb = root(b);
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   };
-  for (const members of holders.values()) {
+  for (const [f, members] of holders) {
+    if (graph.featureKinds[f] !== 'link' || weights.specificity[f] < LINK_TIE_SPECIFICITY) continue;
     let first = -1;
     for (const i of members) {
       if (partOf[i] < 0) continue;
