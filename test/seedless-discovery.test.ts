@@ -40,6 +40,33 @@ describe('seedless discovery', () => {
     }
   });
 
+  it('does not take in a benign shop, the friend who links its page, or its audience', () => {
+    // A seller's shape and a link a related account shares are what any shop and its staff look like.
+    const { hub, friend, audience } = platform.benignShop;
+    const hubIndex = graph.externalIds.indexOf(hub);
+    assert.ok(hubIndex >= 0 && audience.length >= 50);
+    for (const account of [hub, friend, ...audience]) assert.ok(!reported.has(account), `${account} was reported`);
+  });
+
+  it('keeps two networks that share a listed term apart, as two candidates', () => {
+    const shared = seedlessPlatform({ background: 1000, seed: 5, sharedTermNetworks: true });
+    const sharedStream = new EventStreamGraph({ terms: new TermMatcher(shared.termLists) });
+    for (const event of shared.events) sharedStream.add(event);
+    const found = discoverCandidateNetworks(sharedStream.build());
+    const candidateOf = (account: string) => found.candidates.findIndex((c) => c.members.some((m) => m.externalId === account));
+    // Each circle's found members (most of it) are one candidate, and the two are different candidates.
+    const [deltaCandidate, epsilonCandidate] = shared.termCircles!.map((circle, i) => {
+      const found = circle.map(candidateOf).filter((c) => c >= 0);
+      assert.ok(found.length >= 0.7 * circle.length, `circle ${i}: ${found.length} of ${circle.length} found`);
+      assert.equal(new Set(found).size, 1, `circle ${i} in candidates ${[...new Set(found)]}`);
+      return found[0];
+    });
+    assert.notEqual(deltaCandidate, epsilonCandidate);
+    // The sparse network uses the same term too, and is a third candidate.
+    const sparseCandidates = new Set(shared.sparse.map(candidateOf).filter((c) => c >= 0));
+    assert.ok(sparseCandidates.size >= 1 && !sparseCandidates.has(deltaCandidate) && !sparseCandidates.has(epsilonCandidate), `${[...sparseCandidates]}`);
+  });
+
   it('weights features by how unusual they are, term matches most, and expands to co-occurring hashtags', () => {
     const { specificity, suspicion, evidence, aliasOf } = result.featureWeights;
     const daily = featureIndex('hashtag', hashtagFeature('#daily'));

@@ -33,6 +33,10 @@ export function splitGroup(graph: AccountGraph, group: number[], weights: Featur
     for (let k = graph.featuresOf.offsets[account]; k < graph.featuresOf.offsets[account + 1]; k++) {
       const f = graph.featuresOf.targets[k];
       if (weights.suspicion[f] === 0 && !(graph.featureKinds[f] === 'link' && weights.specificity[f] > 0)) continue;
+      // A listed term ties together everyone who uses the scene's vocabulary, whichever
+      // operation they belong to: it brought them into the group, but says nothing about
+      // where the group divides. Hashtags that co-occur with it, links and interactions do.
+      if (weights.round[f] === 0) continue;
       let list = holders.get(f);
       if (!list) holders.set(f, (list = []));
       list.push(i);
