@@ -123,6 +123,8 @@ export function weighAccounts(
       const own = score[a] - (tiedToSellersOnly ? ties[a] * signal.tie : 0);
       if (own + signal.buyer < options.memberThreshold) {
         buyerOf[a] = 0;
+        // Flagged only by its ties to such sellers: the same customer's follow, counted as a tie.
+        if (role[a] === ROLE_MEMBER && own < options.memberThreshold) role[a] = ROLE_NONE;
         continue;
       }
     }
