@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { seededRandom } from '../src/demo/benign-images.ts';
 import { LABEL_NONE } from '../src/graph/account-graph.ts';
 import { EventStreamGraph } from '../src/graph/event-stream-graph.ts';
 import { discoverCandidateNetworks } from '../src/graph/seedless/discover.ts';
@@ -38,6 +39,64 @@ describe('seedless discovery', () => {
     for (const account of [...platform.denseCommunity, ...platform.celebrities, ...platform.oneOffTermUsers, 'user-5', 'user-6']) {
       assert.ok(!reported.has(account), `${account} was reported`);
     }
+  });
+
+  it('does not take in a benign shop, the friend who links its page, or its audience', () => {
+    // A seller's shape and a link a related account shares are what any shop and its staff look like.
+    const { hub, friend, audience } = platform.benignShop;
+    const hubIndex = graph.externalIds.indexOf(hub);
+    assert.ok(hubIndex >= 0 && audience.length >= 50);
+    for (const account of [hub, friend, ...audience]) assert.ok(!reported.has(account), `${account} was reported`);
+  });
+
+  it('keeps two networks that share a listed term apart, as two candidates', () => {
+    const shared = seedlessPlatform({ background: 1000, seed: 5, sharedTermNetworks: true });
+    const sharedStream = new EventStreamGraph({ terms: new TermMatcher(shared.termLists) });
+    for (const event of shared.events) sharedStream.add(event);
+    const found = discoverCandidateNetworks(sharedStream.build());
+    const candidateOf = (account: string) => found.candidates.findIndex((c) => c.members.some((m) => m.externalId === account));
+    // Each circle's found members (most of it) are one candidate, and the two are different candidates.
+    const [deltaCandidate, epsilonCandidate] = shared.termCircles!.map((circle, i) => {
+      const found = circle.map(candidateOf).filter((c) => c >= 0);
+      assert.ok(found.length >= 0.7 * circle.length, `circle ${i}: ${found.length} of ${circle.length} found`);
+      assert.equal(new Set(found).size, 1, `circle ${i} in candidates ${[...new Set(found)]}`);
+      return found[0];
+    });
+    assert.notEqual(deltaCandidate, epsilonCandidate);
+    // The sparse network uses the same term too, and is a third candidate.
+    const sparseCandidates = new Set(shared.sparse.map(candidateOf).filter((c) => c >= 0));
+    assert.ok(sparseCandidates.size >= 1 && !sparseCandidates.has(deltaCandidate) && !sparseCandidates.has(epsilonCandidate), `${[...sparseCandidates]}`);
+  });
+
+  it('counts an ordinary community\'s hashtags as one piece of evidence, however many of them co-occur with term matches', () => {
+    // Some network members belong to an ordinary community and use its hashtags; so do
+    // twenty others who use no term at all. The hashtags co-occur with term matches, and each
+    // is weak evidence; an account using all eight is in that community, not in the network.
+    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+    const stream = new EventStreamGraph({ terms: new TermMatcher(platform.termLists) });
+    const background = Array.from({ length: 1000 }, (_, i) => `person-${i}`);
+    for (const account of background) stream.add({ type: 'hashtag', occurred_at: at, actor: account, hashtag: `#hobby-${background.indexOf(account) % 20}` });
+    const termUsers = Array.from({ length: 20 }, (_, i) => `coder-${i}`);
+    const neighbours = Array.from({ length: 20 }, (_, i) => `neighbour-${i}`);
+    for (const account of termUsers) {
+      stream.add({ type: 'search', occurred_at: at, actor: account, query: 'term-alpha' });
+      stream.add({ type: 'hashtag', occurred_at: at, actor: account, hashtag: '#tag-alpha' });
+    }
+    // Each uses about six of the eight, chosen at random, so no hashtag merely repeats another.
+    const random = seededRandom(7);
+    for (const account of [...termUsers, ...neighbours]) {
+      for (let t = 0; t < 8; t++) if (random() < 0.75) stream.add({ type: 'hashtag', occurred_at: at, actor: account, hashtag: `#street-${t}` });
+    }
+    const communityGraph = stream.build();
+    const found = discoverCandidateNetworks(communityGraph);
+    const members = new Set(found.candidates.flatMap((c) => c.members.map((m) => m.externalId)));
+    const street = found.featureWeights.suspicion[communityGraph.featureValues.indexOf(hashtagFeature('#street-0'))];
+    assert.ok(street > 0, 'the community hashtags co-occur with term matches');
+    assert.ok(termUsers.filter((a) => members.has(a)).length >= 16, `term users found: ${termUsers.filter((a) => members.has(a)).length}`);
+    for (const account of neighbours) assert.ok(!members.has(account), `${account} was reported`);
+    const coded = found.candidates.flatMap((c) => c.members).find((m) => m.externalId === 'coder-0')!.evidence.filter((e) => e.signal === 'coded_feature' && e.feature?.origin === 'co_occurrence');
+    assert.ok(coded.length >= 3, JSON.stringify(coded.map((e) => [e.feature?.value, e.weight])));
+    assert.ok(coded.every((item, i) => i === 0 || item.weight <= coded[i - 1].weight / 2 + 0.001), JSON.stringify(coded.map((e) => e.weight)));
   });
 
   it('weights features by how unusual they are, term matches most, and expands to co-occurring hashtags', () => {

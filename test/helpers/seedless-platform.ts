@@ -9,7 +9,8 @@ import type { TermListInput } from '../../src/terms/term-matcher.ts';
  * accounts that use a coded term once), a dense benign community with its own hashtag
  * and shared link and heavy messaging, a sparse network of 60 tied by coded hashtags and
  * searches with few follows, and an unseeded seller-buyer star whose sellers share an
- * off-platform link and half of whose buyers were created in one day. No account is
+ * off-platform link and half of whose buyers were created in one day, a benign shop whose
+ * page a friend also links. No account is
  * labelled: everything planted must be found without seeds.
  */
 export interface SeedlessPlatform {
@@ -19,6 +20,10 @@ export interface SeedlessPlatform {
   star: { sellers: string[]; buyers: string[] };
   /** With `bridged`: a second star, its own link, and 6 of the first star's buyers turning to it too. */
   secondStar?: { sellers: string[]; buyers: string[] };
+  /** With `sharedTermNetworks`: two circles of 24 that use the same listed terms, each with its own hashtag. */
+  termCircles?: string[][];
+  /** A benign shop's hub, a friend linking the same page, and the hub's followers. */
+  benignShop: { hub: string; friend: string; audience: string[] };
   denseCommunity: string[];
   celebrities: string[];
   oneOffTermUsers: string[];
@@ -36,7 +41,7 @@ export const CODED_TERMS: TermListInput = {
 const DAY = 24 * 3600 * 1000;
 const EPOCH = Date.UTC(2025, 0, 1);
 
-export function seedlessPlatform(options: { background?: number; seed?: number; bridged?: boolean } = {}): SeedlessPlatform {
+export function seedlessPlatform(options: { background?: number; seed?: number; bridged?: boolean; sharedTermNetworks?: boolean } = {}): SeedlessPlatform {
   const random = seededRandom(options.seed ?? 11);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
   const events: PlatformEventInput[] = [];
@@ -143,5 +148,36 @@ export function seedlessPlatform(options: { background?: number; seed?: number; 
     }
     for (const bridge of buyers.slice(0, 6)) push({ type: 'follow', occurred_at: later(), actor: bridge, target: pick(secondStar.sellers) });
   }
-  return { events, termLists: [CODED_TERMS], sparse, star: { sellers, buyers }, secondStar, denseCommunity, celebrities, oneOffTermUsers };
+  // A benign shop: a seller's shape (an audience it does not follow back, a link), and a
+  // friend who links the same page and shares some of its followers. Nothing else.
+  const shopFollowers = background.filter((_, i) => i % 50 === 9).slice(0, 60);
+  push({ type: 'profile_link', occurred_at: later(), actor: 'user-7', url: 'https://bakery.example/home' });
+  push({ type: 'profile_link', occurred_at: later(), actor: 'user-8', url: 'https://bakery.example/home' });
+  push({ type: 'follow', occurred_at: later(), actor: 'user-8', target: 'user-7' });
+  for (const follower of shopFollowers) push({ type: 'follow', occurred_at: later(), actor: follower, target: 'user-7' });
+  for (const follower of shopFollowers.slice(0, 10)) push({ type: 'follow', occurred_at: later(), actor: follower, target: 'user-8' });
+  const benignShop = { hub: 'user-7', friend: 'user-8', audience: shopFollowers };
+
+  // With `sharedTermNetworks`: two separate circles that use the same listed terms (as the
+  // sparse network does), each with its own hashtag, dense inside and not tied to each other.
+  let termCircles: SeedlessPlatform['termCircles'];
+  if (options.sharedTermNetworks) {
+    termCircles = ['delta', 'epsilon'].map((name) => {
+      const circle = Array.from({ length: 24 }, (_, i) => `${name}-${i}`);
+      for (const account of circle) {
+        created(account, spread());
+        if (random() < 0.7) push({ type: 'search', occurred_at: later(), actor: account, query: 'term-alpha' });
+        if (random() < 0.7) push({ type: 'hashtag', occurred_at: later(), actor: account, hashtag: '#tag-alpha' });
+        push({ type: 'hashtag', occurred_at: later(), actor: account, hashtag: `#tag-${name}` });
+        for (let k = 0; k < 4; k++) {
+          const other = pick(circle);
+          if (other !== account) push({ type: 'follow', occurred_at: later(), actor: account, target: other });
+        }
+        for (let k = 0; k < 2; k++) push({ type: 'message', occurred_at: later(), actor: account, target: pick(circle) });
+        for (let k = 0; k < 4; k++) push({ type: 'follow', occurred_at: later(), actor: account, target: pick(background) });
+      }
+      return circle;
+    });
+  }
+  return { events, termLists: [CODED_TERMS], sparse, star: { sellers, buyers }, secondStar, termCircles, benignShop, denseCommunity, celebrities, oneOffTermUsers };
 }

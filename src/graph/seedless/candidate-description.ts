@@ -1,5 +1,5 @@
 import { type AccountGraph, LABEL_CONFIRMED, LABEL_SUSPECTED } from '../account-graph.ts';
-import { type AccountEvidence, ROLE_NAMES, ROLE_SELLER } from './account-evidence.ts';
+import { type AccountEvidence, DERIVED_DECAY, ROLE_NAMES, ROLE_SELLER } from './account-evidence.ts';
 import type { ResolvedDiscoveryOptions } from './discovery-options.ts';
 import { type FeatureWeights, usersOf } from './feature-weights.ts';
 import type { Burst, BurstFindings } from './new-account-bursts.ts';
@@ -107,16 +107,25 @@ export function describeMember(inputs: DescriptionInputs, account: number): Cand
   const { graph, weights, evidence, sellers, bursts, options } = inputs;
   const signal = options.signalWeights;
   const items: MemberEvidence[] = [];
+  const coded: number[] = [];
   for (let k = graph.featuresOf.offsets[account]; k < graph.featuresOf.offsets[account + 1]; k++) {
     const f = graph.featuresOf.targets[k];
-    if (weights.suspicion[f] === 0 || weights.aliasOf[f] >= 0) continue;
+    if (weights.suspicion[f] > 0 && weights.aliasOf[f] < 0) coded.push(f);
+  }
+  // Term matches count in full; co-occurring features strongest first, each next at a fraction
+  // of the one before (account-evidence.ts), and each item shows what it added.
+  coded.sort((x, y) => weights.evidence[y] - weights.evidence[x]);
+  let derivedRank = 0;
+  for (const f of coded) {
     const ref = featureRef(graph, f);
     const origin = weights.round[f] === 0 ? 'term_list' : 'co_occurrence';
+    const weight = round(origin === 'term_list' ? weights.evidence[f] : weights.evidence[f] * DERIVED_DECAY ** derivedRank++);
+    if (weight <= 0) continue;
     items.push({
       signal: 'coded_feature',
-      weight: round(weights.evidence[f]),
+      weight,
       feature: { ...ref, accounts: usersOf(graph, f), origin },
-      text: `${origin === 'term_list' ? 'matched an operator term list' : 'used a feature that co-occurs with term matches'}: ${describeFeature(ref)} (${usersOf(graph, f)} accounts)`,
+      text: `${origin === 'term_list' ? 'matched an operator term list' : `used a feature that co-occurs with term matches${derivedRank > 1 ? ` (co-occurring feature ${derivedRank}, counted at ${DERIVED_DECAY}^${derivedRank - 1})` : ''}`}: ${describeFeature(ref)} (${usersOf(graph, f)} accounts)`,
     });
   }
   const link = evidence.sharedLinkFeature[account];

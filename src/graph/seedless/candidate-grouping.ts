@@ -3,7 +3,7 @@ import { ROLE_NONE, type AccountEvidence } from './account-evidence.ts';
 import type { FeatureWeights } from './feature-weights.ts';
 
 /** Links shared by fewer accounts than this specificity implies are too common to tie a group together. */
-const LINK_TIE_SPECIFICITY = 0.5;
+export const LINK_TIE_SPECIFICITY = 0.5;
 
 /**
  * Groups the accounts with a role into candidate networks: connected components of the

@@ -1,5 +1,6 @@
 import type { AccountGraph } from '../account-graph.ts';
 import { graphFromEdges, leidenCpm } from '../leiden.ts';
+import { LINK_TIE_SPECIFICITY } from './candidate-grouping.ts';
 import type { FeatureWeights } from './feature-weights.ts';
 
 /** Past this many members of a group, a feature's pairs are not spelled out (they would grow with the square). */
@@ -32,6 +33,10 @@ export function splitGroup(graph: AccountGraph, group: number[], weights: Featur
     for (let k = graph.featuresOf.offsets[account]; k < graph.featuresOf.offsets[account + 1]; k++) {
       const f = graph.featuresOf.targets[k];
       if (weights.suspicion[f] === 0 && !(graph.featureKinds[f] === 'link' && weights.specificity[f] > 0)) continue;
+      // A listed term ties together everyone who uses the scene's vocabulary, whichever
+      // operation they belong to: it brought them into the group, but says nothing about
+      // where the group divides. Hashtags that co-occur with it, links and interactions do.
+      if (weights.round[f] === 0) continue;
       let list = holders.get(f);
       if (!list) holders.set(f, (list = []));
       list.push(i);
@@ -58,8 +63,11 @@ export function splitGroup(graph: AccountGraph, group: number[], weights: Featur
   kept.forEach((part, index) => {
     for (const i of part) partOf[i] = index;
   });
-  // Parts that share a coded feature or an off-platform link are one operation (a star's
-  // sellers each with their own buyers, sharing one shop link): they are put back together.
+  // Parts that share a specific off-platform link are one operation (a star's sellers each with their
+  // own buyers, sharing one shop link): they are put back together. Coded terms and the
+  // hashtags that go with them are not: they are the vocabulary of a whole scene, which
+  // separate operations share (the way buyers find any of them), so parts Leiden found apart
+  // stay apart however many terms they have in common.
   const parent = kept.map((_, index) => index);
   const root = (p: number): number => (parent[p] === p ? p : (parent[p] = root(parent[p])));
   const union = (a: number, b: number) => {
@@ -67,7 +75,8 @@ export function splitGroup(graph: AccountGraph, group: number[], weights: Featur
     const rb = root(b);
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   };
-  for (const members of holders.values()) {
+  for (const [f, members] of holders) {
+    if (graph.featureKinds[f] !== 'link' || weights.specificity[f] < LINK_TIE_SPECIFICITY) continue;
     let first = -1;
     for (const i of members) {
       if (partOf[i] < 0) continue;
