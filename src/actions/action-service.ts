@@ -17,6 +17,9 @@ import {
 } from './types.ts';
 import { MAX_RESULT_BYTES, failureCode } from './webhook-target.ts';
 
+/** Deliveries one process makes at once (its dispatch batch). */
+export const ACTION_DELIVERY_CONCURRENCY = 16;
+
 export const ACTION_REQUESTED_EVENT = 'action.requested';
 export const ACTION_SUCCEEDED_EVENT = 'action.succeeded';
 export const ACTION_DEAD_EVENT = 'action.dead';
@@ -224,7 +227,7 @@ export class ActionService {
     this.maxDelayMs = options.maxDelayMs ?? 15 * 60_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.deadline = options.deadline ?? (() => AbortSignal.timeout(this.timeoutMs));
-    this.concurrency = options.concurrency ?? 16;
+    this.concurrency = options.concurrency ?? ACTION_DELIVERY_CONCURRENCY;
     this.now = options.now ?? (() => new Date());
     this.random = options.random ?? Math.random;
     this.onError = options.onError ?? ((error) => process.stderr.write(`bulwark: action dispatch failed: ${(error as Error)?.message ?? String(error)}\n`));
