@@ -41,7 +41,18 @@ async function upload(bulwark: Bulwark, contentId: string, image: Buffer): Promi
   return record.signals.find((signal) => signal.signalType === 'pdq')!.value;
 }
 
-const matchedEvents = async (bulwark: Bulwark) => (await bulwark.events.read({ types: ['content.matched'] })) as DomainEvent<ContentMatchedPayload>[];
+/**
+ * Every committed content.matched event. A read leaves out events committed behind a writer
+ * still running (a background consumer's transaction, on PostgreSQL); reading again once it
+ * has ended returns them, so read until nothing is held back.
+ */
+async function matchedEvents(bulwark: Bulwark): Promise<DomainEvent<ContentMatchedPayload>[]> {
+  for (;;) {
+    const page = await bulwark.events.readPage({ types: ['content.matched'], limit: 1000 });
+    if (!page.heldBack) return page.events as DomainEvent<ContentMatchedPayload>[];
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 describe('the PDQ scan of stored hashes', () => {
   // Both ways of scanning (a plain loop for a few new entries, a multi-index of the stored page
