@@ -64,9 +64,11 @@ export function rowError(line: number, reason: string) {
 /**
  * Splits one delimited line, honouring double quotes with "" as an escaped quote
  * (RFC 4180). Quoted fields may not span lines: hash lists never need that, and
- * refusing it keeps line numbers in errors true.
+ * refusing it keeps line numbers in errors true. With `spaceBeforeQuote`, spaces between a
+ * delimiter and an opening quote are not part of the field (`a, "b, c"`), as people write
+ * label files by hand; hash lists keep RFC 4180's strict reading.
  */
-export function splitDelimited(text: string, delimiter: string, line: number): string[] {
+export function splitDelimited(text: string, delimiter: string, line: number, options: { spaceBeforeQuote?: boolean } = {}): string[] {
   const fields: string[] = [];
   let field = '';
   let i = 0;
@@ -84,8 +86,9 @@ export function splitDelimited(text: string, delimiter: string, line: number): s
       } else {
         field += c;
       }
-    } else if (c === '"' && field.length === 0) {
+    } else if (c === '"' && (field.length === 0 || (options.spaceBeforeQuote === true && field.trim() === ''))) {
       quoted = true;
+      field = '';
     } else if (c === delimiter) {
       fields.push(field);
       field = '';

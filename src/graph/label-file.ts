@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { BulwarkError } from '../errors.ts';
+import { splitDelimited } from '../banks/import-formats.ts';
 import { contentLines } from '../ingest/text-lines.ts';
 import { findUnstorable } from '../validation/edge.ts';
 import { ACCOUNT_LABELS, type AccountLabel, type AccountDirectory } from './accounts.ts';
@@ -21,32 +22,13 @@ export interface LabelFileResult {
 const MAX_NOTE = 2000;
 const MAX_REPORTED = 1000;
 
-/** Splits one CSV record (RFC 4180 quoting: "a, b" and "" for a quote), or null if a quote is left open. */
-function csvFields(text: string): string[] | null {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field.trim() === '') {
-      // Spaces after the comma before an opening quote are not part of the field.
-      quoted = true;
-      field = '';
-    }
-    else if (c === ',') {
-      fields.push(field.trim());
-      field = '';
-    } else field += c;
+/** Splits one CSV record with the bank lists' parser, or null if a quote is left open. */
+function csvFields(text: string, line: number): string[] | null {
+  try {
+    return splitDelimited(text, ',', line, { spaceBeforeQuote: true });
+  } catch {
+    return null;
   }
-  if (quoted) return null;
-  fields.push(field.trim());
-  return fields;
 }
 
 /**
@@ -68,7 +50,7 @@ export function parseLabelLine(line: number, text: string): LabelLine | { line: 
     ({ label, note } = parsed);
     account = parsed.account ?? parsed.account_id;
   } else {
-    const fields = csvFields(text);
+    const fields = csvFields(text, line);
     if (!fields) return { line, message: 'a quoted field is not closed' };
     if (fields.length < 2 || fields.length > 3) return { line, message: `expected account,label[,note], found ${fields.length} field${fields.length === 1 ? '' : 's'}` };
     [account, label, note] = fields;
