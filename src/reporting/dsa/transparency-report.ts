@@ -1,6 +1,7 @@
 import { invalid } from '../../errors.ts';
 import type { SqlClient } from '../../store/sql.ts';
 import { type NcmecFigures, ncmecFigures } from '../ncmec/report-stats.ts';
+import { medianHours, round2 } from '../medians.ts';
 import { TIMESTAMP_RANGE_MESSAGE, timestampInRange } from '../../validation/edge.ts';
 import {
   ACTIVE_RECIPIENTS_INDICATOR, APPLICABILITY, AUTOMATED_INDICATORS, AUTOMATED_SECTION, CATEGORY_ROWS, type CategoryRows, COMPLAINT_KINDS, COMPLAINT_SECTIONS,
@@ -62,14 +63,6 @@ export interface TransparencyReport {
   template: TemplatePartFile[];
 }
 
-const median = (values: number[]): number | null => {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const hours = (ms: number) => ms / 3_600_000;
-const round = (value: number | null) => (value === null ? null : Math.round(value * 100) / 100);
 
 /** Parses an ISO 8601 bound that states its offset (Z or ±hh:mm), so the period is unambiguous. */
 export function parseBound(text: string, name: string): Date {
@@ -191,7 +184,7 @@ export async function transparencyFigures(sql: SqlClient, from: Date, to: Date):
     automated_means: {
       detection: s.filter((row) => row.detected).length,
       decision_fully_automated: s.filter((row) => row.fully).length,
-      share_of_statements_detected_automatically: s.length ? round(s.filter((row) => row.detected).length / s.length) : null,
+      share_of_statements_detected_automatically: s.length ? round2(s.filter((row) => row.detected).length / s.length) : null,
     },
     ncmec: await ncmecFigures(sql, from, to),
     annex_i: annex,
@@ -211,10 +204,6 @@ const utcDay = (date: Date) => date.toISOString().slice(0, 10);
 /** The last millisecond of [from, to): its UTC day is the period's last day. */
 const lastInstant = (to: Date) => new Date(to.getTime() - 1);
 const inPeriod = (at: Date | null, from: Date, to: Date) => at !== null && at >= from && at < to;
-/** Median of end − start in hours over the pairs that have an end. */
-function medianHours(pairs: [Date, Date | null][]): number | null {
-  return round(median(pairs.filter((pair): pair is [Date, Date] => pair[1] !== null).map(([start, end]) => hours(end.getTime() - start.getTime()))));
-}
 
 function statementFacts(payload: Record<string, unknown>): StatementFacts {
   const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : []);

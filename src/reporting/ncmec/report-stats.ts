@@ -1,5 +1,6 @@
 import { invalid } from '../../errors.ts';
 import type { SqlClient } from '../../store/sql.ts';
+import { median, medianHours } from '../medians.ts';
 
 /** How CyberTipline reporting went in [from, to): an event exactly at `to` belongs to the next period. */
 export interface NcmecFigures {
@@ -16,13 +17,6 @@ export interface NcmecFigures {
   retractions: number;
 }
 
-const median = (values: number[]): number | null => {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
 /** Reports sent, their median completeness, decision-to-submission time and retractions, in [from, to). */
 export async function ncmecFigures(sql: SqlClient, from: Date, to: Date): Promise<NcmecFigures> {
   if (!(from < to)) throw invalid('from must be before to');
@@ -37,13 +31,11 @@ export async function ncmecFigures(sql: SqlClient, from: Date, to: Date): Promis
     [from, to],
   );
   const scored = sent.rows.filter((row) => row.completeness !== null).map((row) => Number(row.completeness));
-  const waits = sent.rows.filter((row) => row.first_decided_at).map((row) => new Date(row.submitted_at).getTime() - new Date(row.first_decided_at!).getTime());
-  const hours = median(waits);
   return {
     period: { from: from.toISOString(), to: to.toISOString() },
     sent: sent.rows.length,
     median_completeness: median(scored),
-    median_hours_decision_to_submission: hours === null ? null : Math.round((hours / 3_600_000) * 100) / 100,
+    median_hours_decision_to_submission: medianHours(sent.rows.map((row) => [row.first_decided_at && new Date(row.first_decided_at), new Date(row.submitted_at)])),
     sent_unconfirmed_after_max_hold: sent.rows.filter((row) => row.unconfirmed).length,
     retractions: Number(retracted.rows[0].n),
   };
