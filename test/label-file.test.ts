@@ -3,7 +3,6 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { type Bulwark, openBulwark } from '../src/app.ts';
 import { applyLabelFile, parseLabelLine } from '../src/graph/label-file.ts';
-import { progressLines } from '../src/cli/progress-lines.ts';
 
 describe('labels from a file', () => {
   let bulwark: Bulwark;
@@ -48,28 +47,5 @@ describe('labels from a file', () => {
       "SELECT l.detail FROM account_labels l JOIN accounts a ON a.id = l.account_id WHERE a.external_id = 'buyer-a'",
     );
     assert.deepEqual(history.rows.map((r) => r.detail.note), ['found by review, case 12']);
-  });
-});
-
-describe('progress lines when no one watches a terminal', () => {
-  it('writes a line every so many items or so much time, and the last count at the end', () => {
-    let clock = 0;
-    const lines: string[] = [];
-    const progress = progressLines('importing', 'lines', { terminal: false, everyItems: 1000, everyMs: 10_000, now: () => clock, write: (l) => lines.push(l) });
-    for (let n = 100; n <= 2500; n += 100) {
-      clock += 1;
-      progress.update(n);
-    }
-    assert.equal(lines.length, 2, lines.join(''));
-    clock += 20_000;
-    progress.update(2600);
-    assert.equal(lines.length, 3, 'a quiet stretch of time gets a line too');
-    progress.update(2700);
-    progress.stop();
-    assert.deepEqual(
-      lines.map((l) => l.split(' (')[0]),
-      ['importing: 1000 lines', 'importing: 2000 lines', 'importing: 2600 lines', 'importing: 2700 lines'],
-    );
-    assert.match(lines[0], /\(100000 lines\/s\)/, '1000 lines in 10 ms');
   });
 });

@@ -11,7 +11,8 @@ import { bankJson, entryJson, matchSettingsJson } from '../../http/serialize.ts'
 import { definedPercent } from '../../match/matcher.ts';
 import { withBulwark } from '../context.ts';
 import { bankEntryControlCommands } from './bank-entry-controls.ts';
-import { printJson, progressBar, table } from '../output.ts';
+import { printJson, table } from '../output.ts';
+import { progress } from '../progress.ts';
 
 export function bankCommands(program: Command): void {
   const bank = program.command('bank').description('manage hash banks: lists of known media signals');
@@ -172,7 +173,7 @@ export function bankCommands(program: Command): void {
             return print(await bulwark.banks.importRows(name, rows, { sourceName: options.source ?? basename(file), format, onDuplicate: options.onDuplicate }));
           }
           const size = info?.size;
-          const progress = progressBar(`importing into ${name}`, size, 'bytes');
+          const shown = progress(`importing into ${name}`, size, 'bytes');
           let bytes = 0;
           const counter = new Transform({
             transform(chunk: Buffer, _encoding, done) {
@@ -186,12 +187,12 @@ export function bankCommands(program: Command): void {
             const result = await bulwark.banks.importRows(
               name,
               parseBankRows(input, { format, signalType: options.signalType, defaultSource: sourceName, tags: parseTags(options.tags) }),
-              { sourceName, format, onDuplicate: options.onDuplicate, onProgress: () => progress.update(bytes) },
+              { sourceName, format, onDuplicate: options.onDuplicate, onProgress: () => shown.update(bytes) },
             );
-            progress.stop();
+            shown.stop();
             print(result);
           } finally {
-            progress.stop();
+            shown.stop();
             input.destroy();
           }
         }),

@@ -3,7 +3,8 @@ import { invalid } from '../../errors.ts';
 import type { ExchangeStatus } from '../../exchange/exchange-service.ts';
 import { exchangeItemJson, exchangeJson, fetchRunJson } from '../../http/exchange-json.ts';
 import { withBulwark } from '../context.ts';
-import { printJson, progressBar, table } from '../output.ts';
+import { printJson, table } from '../output.ts';
+import { progress } from '../progress.ts';
 
 interface ConfigOptions {
   config?: string;
@@ -158,10 +159,10 @@ export function exchangeCommands(program: Command): void {
     .argument('<name>')
     .action(async (name: string, _options: object, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        const progress = json ? undefined : progressBar(`fetching ${name}`, undefined, 'items');
+        const shown = json ? undefined : progress(`fetching ${name}`, undefined, 'items');
         try {
-          const result = await bulwark.exchanges.fetchNow(name, (step) => progress?.update(step.items));
-          progress?.stop();
+          const result = await bulwark.exchanges.fetchNow(name, (step) => shown?.update(step.items));
+          shown?.stop();
           if (json) printJson(fetchRunJson(result));
           else {
             process.stdout.write(
@@ -173,7 +174,7 @@ export function exchangeCommands(program: Command): void {
             process.exitCode = 6;
           }
         } finally {
-          progress?.stop();
+          shown?.stop();
         }
       }),
     );

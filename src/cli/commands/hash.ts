@@ -5,7 +5,8 @@ import { hashContent } from '../../signals/hash-content.ts';
 import type { ComputedSignal } from '../../signals/types.ts';
 import { globals } from '../context.ts';
 import { IMAGE_EXTENSIONS, expandMediaPaths, mediaInput } from '../files.ts';
-import { progressBar, reportError } from '../output.ts';
+import { reportError } from '../output.ts';
+import { progress } from '../progress.ts';
 
 export interface FileHashes {
   file: string;
@@ -59,7 +60,7 @@ is non-zero when no file was found at all.`,
         reportError(invalid(`no image or video files found in ${paths.join(', ')}: nothing was hashed`), { json });
         return;
       }
-      const progress = progressBar('hashing', media.length, 'files');
+      const shown = progress('hashing', media.length, 'files');
       let failures = 0;
       for (const [i, found] of media.entries()) {
         const file = found.path;
@@ -72,7 +73,7 @@ is non-zero when no file was found at all.`,
           failures++;
           result = { file, error: error.message };
         }
-        progress.update(i + 1);
+        shown.update(i + 1);
         if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else if (result.error) process.stderr.write(`${file}: ${result.error}\n`);
         else if (result.vpdq_frames !== undefined) {
@@ -82,7 +83,7 @@ is non-zero when no file was found at all.`,
           for (const [name, value] of Object.entries(result.pdq_dihedral ?? {})) process.stdout.write(`  pdq ${name.padEnd(10)} ${value}\n`);
         }
       }
-      progress.stop();
+      shown.stop();
       if (failures > 0) reportError(new BulwarkError('invalid', `${failures} of ${media.length} files could not be hashed`), {});
     });
 }

@@ -4,7 +4,8 @@ import { matchResultJson } from '../../http/serialize.ts';
 import { definedPercent } from '../../match/matcher.ts';
 import { withBulwark } from '../context.ts';
 import { expandMediaPaths, mediaInput } from '../files.ts';
-import { progressBar, reportError } from '../output.ts';
+import { reportError } from '../output.ts';
+import { progress } from '../progress.ts';
 
 interface MatchCommandOptions {
   threshold?: number;
@@ -29,7 +30,7 @@ export function matchCommand(program: Command): void {
     .action(async (paths: string[], options: MatchCommandOptions, command: Command) => {
       await withBulwark(command, async (bulwark, { json }) => {
         const { files: media } = await expandMediaPaths(paths);
-        const progress = progressBar('matching', media.length, 'files');
+        const shown = progress('matching', media.length, 'files');
         const matchOptions = {
           ...(options.threshold !== undefined ? { maxDistance: { pdq: options.threshold } } : {}),
           minQuality: options.minQuality,
@@ -60,9 +61,9 @@ export function matchCommand(program: Command): void {
             if (json) process.stdout.write(`${JSON.stringify({ file, error: error.message })}\n`);
             else process.stderr.write(`${file}: ${error.message}\n`);
           }
-          progress.update(i + 1);
+          shown.update(i + 1);
         }
-        progress.stop();
+        shown.stop();
         if (!json) process.stderr.write(`${matched} of ${media.length} files matched\n`);
         if (failures > 0) reportError(new BulwarkError('invalid', `${failures} of ${media.length} files could not be hashed`), {});
       });

@@ -5,7 +5,8 @@ import { DEFAULT_SIGNAL_WEIGHTS, DISCOVERY_DEFAULTS } from '../../graph/seedless
 import type { CandidateStatus } from '../../graph/seedless/discovery-service.ts';
 import { candidateJson } from '../../http/routes/network-candidates.ts';
 import { withBulwark } from '../context.ts';
-import { printJson, progressBar, table } from '../output.ts';
+import { printJson, table } from '../output.ts';
+import { progress } from '../progress.ts';
 
 const integer = (name: string) => (value: string) => {
   const parsed = Number(value);
@@ -37,7 +38,7 @@ export function discoveryCommands(program: Command): void {
     )
     .action(async (options: { memberThreshold: number; minCandidateSize: number; candidateLimit: number; maxFeatureAccounts?: number }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        let bar: ReturnType<typeof progressBar> | undefined;
+        let bar: ReturnType<typeof progress> | undefined;
         let stage = '';
         const summary = await bulwark.discovery.run({
           ...options,
@@ -45,7 +46,7 @@ export function discoveryCommands(program: Command): void {
             if (current !== stage) {
               bar?.stop();
               stage = current;
-              bar = progressBar(current === 'discovering' ? 'discovering' : current === 'saving' ? 'saving candidates' : `loading ${current}`, undefined, current === 'saving' ? 'candidates' : 'rows');
+              bar = progress(current === 'discovering' ? 'discovering' : current === 'saving' ? 'saving candidates' : `loading ${current}`, undefined, current === 'saving' ? 'candidates' : 'rows');
             }
             bar?.update(rows);
           },

@@ -17,8 +17,8 @@ import { describeCalibration } from '../../graph/risk-calibration.ts';
 import { accountJson } from '../../http/routes/accounts.ts';
 import { networkJson } from '../../http/routes/network.ts';
 import { withBulwark } from '../context.ts';
-import { printJson, progressBar, table } from '../output.ts';
-import { progressLines } from '../progress-lines.ts';
+import { printJson, table } from '../output.ts';
+import { progress } from '../progress.ts';
 
 /**
  * A term file is JSON lines ({"id", "term", "mode"}) or plain text with one term a line
@@ -73,7 +73,7 @@ export function networkCommands(program: Command): void {
     .action(async (file: string, options: { batchSize: number }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
         if (!(await stat(file).catch(() => undefined))?.isFile()) throw invalid(`no such file: ${file}`);
-        let bar: ReturnType<typeof progressLines> | undefined;
+        let bar: ReturnType<typeof progress> | undefined;
         let phase = '';
         const started = performance.now();
         const result = await importEventLines(bulwark.platformEvents, () => createReadStream(file), {
@@ -82,7 +82,7 @@ export function networkCommands(program: Command): void {
             if (current !== phase) {
               bar?.stop();
               phase = current;
-              bar = progressLines(current === 'checking' ? 'checking' : 'importing', 'lines');
+              bar = progress(current === 'checking' ? 'checking' : 'importing', undefined, 'lines');
             }
             bar?.update(lines);
           },
@@ -152,7 +152,7 @@ export function networkCommands(program: Command): void {
         if (options.file !== undefined) {
           if (id !== undefined || options.note !== undefined) throw invalid('--file takes its accounts, labels and notes from the file: give no id, label or --note');
           if (!(await stat(options.file).catch(() => undefined))?.isFile()) throw invalid(`no such file: ${options.file}`);
-          const bar = progressLines('labelling', 'lines');
+          const bar = progress('labelling', undefined, 'lines');
           const result = await applyLabelFile(bulwark.accounts, createReadStream(options.file), 'operator', (line) => bar.update(line));
           bar.stop();
           if (result.bad > 0) process.exitCode = 2;
@@ -179,7 +179,7 @@ export function networkCommands(program: Command): void {
     .option('--min-network-size <n>', 'smallest network reported', (v) => Number.parseInt(v, 10), DETECTION_DEFAULTS.minNetworkSize)
     .action(async (options: { seed?: string[]; leadLimit: number; resolution: number; minNetworkSize: number }, command: Command) =>
       withBulwark(command, async (bulwark, { json }) => {
-        let bar: ReturnType<typeof progressBar> | undefined;
+        let bar: ReturnType<typeof progress> | undefined;
         let stage = '';
         // Defaults are shown in --help; only what the operator gave is passed, so the detector's own defaults rule.
         const given = <T>(name: string, value: T) => (command.getOptionValueSource(name) === 'default' ? undefined : value);
@@ -192,7 +192,7 @@ export function networkCommands(program: Command): void {
             if (current !== stage) {
               bar?.stop();
               stage = current;
-              bar = progressBar(`loading ${current}`, undefined, 'rows');
+              bar = progress(`loading ${current}`, undefined, 'rows');
             }
             bar?.update(rows);
           },
@@ -276,7 +276,7 @@ export function networkCommands(program: Command): void {
           if (Number.isNaN(date.getTime()) || !/[zZ]|[+-]\d\d:?\d\d$/.test(value)) throw invalid(`--${name} must be ISO 8601 with a time zone`);
           return assertTimestamp(date, `--${name}`);
         };
-        const bar = progressBar('auditing', undefined, 'impressions');
+        const bar = progress('auditing', undefined, 'impressions');
         const report = await auditRecommendations(bulwark.sql, bulwark.guardrail, { from: when(options.from, 'from'), to: when(options.to, 'to'), onProgress: (n) => bar.update(n) });
         bar.stop();
         if (options.html) await writeFile(options.html, renderAuditHtml(report));

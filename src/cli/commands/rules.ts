@@ -6,7 +6,8 @@ import { type DomainEvent, OUTBOX_START, type OutboxPosition } from '../../event
 import { issueText } from '../../rules/facts/common.ts';
 import { type FactLookup, type Firing, RuleEngine, type RuleSet, SqlFactLookup, defaultFactProviders, loadRuleFile } from '../../rules/index.ts';
 import { globals, withBulwark } from '../context.ts';
-import { printJson, progressBar, table } from '../output.ts';
+import { printJson, table } from '../output.ts';
+import { progress } from '../progress.ts';
 import { activateRuleFile } from './review.ts';
 
 /** Without a store, events have no account or network context: those facts are null. */
@@ -156,7 +157,7 @@ export function rulesCommands(program: Command): void {
 
       return withBulwark(command, async (bulwark) => {
         const engine = new RuleEngine(ruleSet, providers, new SqlFactLookup(bulwark.sql));
-        const bar = json ? undefined : progressBar('evaluating', undefined, 'events');
+        const bar = json ? undefined : progress('evaluating', undefined, 'events');
         let read = 0;
         const report = await evaluateAll(
           engine,
