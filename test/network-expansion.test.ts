@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { seededRandom } from '../src/demo/benign-images.ts';
-import { type AccountGraph, AccountGraphBuilder, LABEL_CONFIRMED } from '../src/graph/account-graph.ts';
+import { type AccountGraph, AccountGraphBuilder, LABEL_CONFIRMED, LABEL_NONE } from '../src/graph/account-graph.ts';
 import { detectNetworks } from '../src/graph/network-detector.ts';
 import { calibrateRisk, riskOf } from '../src/graph/risk-calibration.ts';
 
@@ -122,6 +122,60 @@ describe('seed groups', () => {
     assert.ok(recall(sparse) >= 0.7, `sparse network recall ${recall(sparse)}`);
     const ordinaryReported = [...reported].filter((a) => Number(graph.externalIds[a].slice(2)) <= 600).length;
     assert.ok(ordinaryReported <= 3, `${ordinaryReported} ordinary accounts reported`);
+  });
+});
+
+describe('seeded detection joined with seedless candidates', () => {
+  it("a camouflaged star (each buyer follows one seller and its own community, says little) is reported whole from one seed", () => {
+    // Too sparse for community detection on its own: 40 buyers tied only by one follow each
+    // to one of two sellers, and by the coded term and hashtag some of them use.
+    const random = seededRandom(17);
+    let sellers: number[] = [];
+    let buyers: number[] = [];
+    const { graph } = platform((b, nextId, ordinary, celebrity) => {
+      sellers = [nextId(), nextId()];
+      buyers = Array.from({ length: 40 }, nextId);
+      for (const seller of sellers) {
+        b.addFeature(seller, 'link', `https://offsite.example/${seller}`);
+        b.addFeature(seller, 'term', 'codes:a');
+        b.addFeature(seller, 'hashtag', 'net-tag');
+      }
+      buyers.forEach((buyer, i) => {
+        b.addInteraction(buyer, sellers[i % 2], 'follow', 1);
+        const community = Math.floor(random() * 100);
+        for (let k = 0; k < 4; k++) b.addInteraction(buyer, ordinary[community * 30 + Math.floor(random() * 30)], 'follow', 1);
+        b.addInteraction(buyer, celebrity, 'follow', 1);
+        // The network's coded vocabulary: a listed term and two hashtags that go with it
+        // (used by most buyers; buyer 1 uses none, and has nothing but its follow to show).
+        const [term, tag, tag2] = [random() < 0.6, random() < 0.6, random() < 0.5].map((used) => used && i !== 1);
+        if (term) b.addFeature(buyer, 'term', 'codes:a');
+        if (tag) b.addFeature(buyer, 'hashtag', 'net-tag');
+        if (tag2) b.addFeature(buyer, 'hashtag', 'net-tag-2');
+      });
+    }, 3000);
+    label(graph, [buyers[0]]);
+    const all = [...sellers, ...buyers].map((id) => indexOf(graph, id)).filter((a) => a !== indexOf(graph, buyers[0]));
+    const recall = (result: ReturnType<typeof detectNetworks>) => {
+      const reported = new Set(result.networks.flatMap((network) => network.members.map((m) => m.account)));
+      return { recall: all.filter((a) => reported.has(a)).length / all.length, ordinary: [...reported].filter((a) => Number(graph.externalIds[a].slice(2)) <= 3001).length };
+    };
+    const joined = recall(detectNetworks(graph, { leadLimit: 500 }));
+    const alone = recall(detectNetworks(graph, { leadLimit: 500, seedlessCandidates: false }));
+    assert.ok(joined.recall >= 0.8, `recall with seedless candidates ${joined.recall}`);
+    assert.ok(alone.recall < 0.5, `without them the star falls apart (recall ${alone.recall}), which is what this test is about`);
+    assert.ok(joined.ordinary <= 2, `${joined.ordinary} ordinary accounts or the celebrity reported`);
+
+    // A confirmed buyer with no evidence of its own (no coded term or hashtag) is outside the
+    // candidate; it follows the candidate's seller, which is what takes it and the star in.
+    const quiet = indexOf(graph, buyers[1]);
+    graph.label[indexOf(graph, buyers[0])] = LABEL_NONE;
+    graph.label[quiet] = LABEL_CONFIRMED;
+    const fromQuiet = detectNetworks(graph, { leadLimit: 500 });
+    const network = fromQuiet.networks.find((n) => n.members.some((m) => m.account === quiet));
+    assert.ok(network, 'the quiet seed is in a network');
+    const starMembers = new Set([...sellers, ...buyers].map((id) => indexOf(graph, id)));
+    const inStar = network.members.filter((m) => starMembers.has(m.account)).length;
+    assert.ok(inStar >= 0.8 * starMembers.size, `${inStar} of ${starMembers.size} star members in the quiet seed's network`);
   });
 });
 

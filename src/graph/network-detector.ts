@@ -4,6 +4,9 @@ import { graphFromEdges, leidenCpm } from './leiden.ts';
 import { DETECTION_DEFAULTS } from './detection-defaults.ts';
 import { type RiskCalibration, calibrateRisk, heldOutRecall, riskOf } from './risk-calibration.ts';
 import { type DegreeNormalisation, type Expansion, type SeedGroup, expandSeeds, groupScores, groupSeeds, normaliser } from './seed-expansion.ts';
+import { combineWithCandidates } from './seeded-candidates.ts';
+import { discoverCandidateNetworks } from './seedless/discover.ts';
+import type { DiscoveryOptions } from './seedless/discovery-options.ts';
 
 export interface DetectionOptions {
   /** PageRank restart probability. */
@@ -34,6 +37,13 @@ export interface DetectionOptions {
   minNetworkSize?: number;
   /** Seed of the community detection's random order, for repeatable runs. */
   randomSeed?: number;
+  /**
+   * Seedless discovery's candidates joined with the seeded groups (seeded-candidates.ts): a
+   * candidate holding a seed is reported as that seed's network. Default true; the settings
+   * are discovery's own (known networks are kept here, since holding a seed is the point).
+   */
+  seedlessCandidates?: boolean;
+  discovery?: DiscoveryOptions;
 }
 
 export interface LeadReason {
@@ -96,7 +106,7 @@ export interface DetectionResult {
   evasions: EvasionLink[];
   /** How risk was estimated from held-out seeds; null with fewer than two live labelled seeds. */
   calibration: RiskCalibration | null;
-  stats: { pushes: number; reached: number; suspects: number; seedGroups: number; pageRankMs: number; calibrationMs: number; communitiesMs: number; evasionMs: number };
+  stats: { pushes: number; reached: number; suspects: number; seedGroups: number; candidates: number; pageRankMs: number; calibrationMs: number; communitiesMs: number; evasionMs: number };
 }
 
 const FOLLOW = 1 << INTERACTION_KINDS.indexOf('follow');
@@ -151,7 +161,7 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
     if (termWeight > 0 && !isSeed[a]) termSeeds.set(a, termWeight);
   }
   const seeds = [...isSeed.keys()].filter((a) => isSeed[a]);
-  const emptyStats = { pushes: 0, reached: 0, suspects: 0, seedGroups: 0, pageRankMs: 0, calibrationMs: 0, communitiesMs: 0, evasionMs: 0 };
+  const emptyStats = { pushes: 0, reached: 0, suspects: 0, seedGroups: 0, candidates: 0, pageRankMs: 0, calibrationMs: 0, communitiesMs: 0, evasionMs: 0 };
 
   const evasionStart = performance.now();
   const evasions = findBanEvasion(graph);
@@ -163,15 +173,15 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
   // Coarser than a single walk's default: a run makes one walk per seed group and one per
   // held-out seed, and at 1e-6 the planted-truth benchmark finds the same members in half the time.
   const epsilon = options.epsilon ?? 1e-6;
-  const groups: SeedGroup[] = groupSeeds(graph, seeds).map((list) => ({ kind: 'labelled', weights: new Map(list.map((a) => [a, seedWeights.get(a)!])) }));
-  if (termSeeds.size > 0) groups.push({ kind: 'terms', weights: termSeeds });
+  const seedGroups: SeedGroup[] = groupSeeds(graph, seeds).map((list) => ({ kind: 'labelled', weights: new Map(list.map((a) => [a, seedWeights.get(a)!])) }));
+  if (termSeeds.size > 0) seedGroups.push({ kind: 'terms', weights: termSeeds });
   const divisor = normaliser(graph, options.normalisation ?? 'global', alpha);
   // Minors near a network are its possible victims, not its members: they are counted in
   // each network's stored summary (minor-contacts.ts) and never ranked or grouped as suspects.
   const isCandidate = (node: number) =>
     node < n && !isSeed[node] && graph.label[node] !== LABEL_CLEARED && Number.isNaN(graph.deletedAt[node]) && !graph.minor[node];
   const heldOut = chooseHeldOut(graph, seeds, options.holdOutLimit ?? 40);
-  const expansion = expandSeeds(graph, groups, divisor, {
+  const expansion = expandSeeds(graph, seedGroups, divisor, {
     alpha,
     epsilon,
     isCandidate,
@@ -180,15 +190,15 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
     watch: heldOut,
   });
   const scores = expansion.score;
-  const candidates = expansion.ranked;
+  const ranked = expansion.ranked;
   const pageRankMs = performance.now() - pageRankStart;
 
   const calibrationStart = performance.now();
   const leadLimit = options.leadLimit ?? DETECTION_DEFAULTS.leadLimit;
-  const fitted = heldOut.length >= 2 ? calibrateRisk(heldOutScores(graph, groups, expansion, heldOut, divisor, { alpha, epsilon }), Float64Array.from(candidates, (a) => scores[a])) : null;
+  const fitted = heldOut.length >= 2 ? calibrateRisk(heldOutScores(graph, seedGroups, expansion, heldOut, divisor, { alpha, epsilon }), Float64Array.from(ranked, (a) => scores[a])) : null;
   const calibration = fitted ? { ...fitted, recall: heldOutRecall(fitted.heldOutRanks, leadLimit) } : null;
   const calibrationMs = performance.now() - calibrationStart;
-  const leads: Lead[] = candidates.slice(0, leadLimit).map((account) => ({
+  const leads: Lead[] = ranked.slice(0, leadLimit).map((account) => ({
     account,
     score: scores[account],
     risk: riskOf(calibration, scores[account]),
@@ -213,7 +223,10 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
     }
   }
   const risk = (account: number) => (isSeed[account] ? 1 : riskOf(calibration, scores[account]));
-  const networks = findCommunities(graph, suspects, memberScores, isSeed, termMatched, calibration?.informative ? risk : null, options);
+  const groups = findCommunities(graph, suspects, isSeed, calibration?.informative ? risk : null, options);
+  const candidates = options.seedlessCandidates === false ? [] : seededCandidates(graph, seeds, options.discovery);
+  const minNetworkSize = options.minNetworkSize ?? DETECTION_DEFAULTS.minNetworkSize;
+  const networks = combineWithCandidates({ groups, candidates, isSeed, termMatched, minNetworkSize }).map((group) => describeNetwork(graph, group, memberScores, isSeed));
   const communitiesMs = performance.now() - communitiesStart;
 
   return {
@@ -222,8 +235,31 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
     networks,
     evasions,
     calibration,
-    stats: { pushes: expansion.pushes, reached: candidates.length, suspects: suspects.length, seedGroups: groups.length, pageRankMs, calibrationMs, communitiesMs, evasionMs },
+    stats: { pushes: expansion.pushes, reached: ranked.length, suspects: suspects.length, seedGroups: seedGroups.length, candidates: candidates.length, pageRankMs, calibrationMs, communitiesMs, evasionMs },
   };
+}
+
+/**
+ * Discovery's candidates on the run's graph (known networks kept: holding a seed is the point
+ * here), each with the seeds that turn to (follow or message) one of its sellers or two of its
+ * members: a confirmed account that is a candidate's buyer is in that network even when its
+ * own evidence kept it out of the candidate.
+ */
+function seededCandidates(graph: AccountGraph, seeds: number[], discovery: DiscoveryOptions | undefined): number[][] {
+  return discoverCandidateNetworks(graph, { ...discovery, maxConfirmedShare: Infinity }).candidates.map((candidate) => {
+    const members = new Set(candidate.members.map((m) => m.account));
+    const sellers = new Set(candidate.members.filter((m) => m.role === 'seller').map((m) => m.account));
+    for (const seed of seeds) {
+      if (members.has(seed)) continue;
+      let turnedTo = 0;
+      for (let k = graph.out.offsets[seed]; k < graph.out.offsets[seed + 1]; k++) {
+        const target = graph.out.targets[k];
+        if (graph.out.kinds[k] & (FOLLOW | MESSAGE) && members.has(target)) turnedTo += sellers.has(target) ? 2 : 1;
+      }
+      if (turnedTo >= 2) members.add(seed);
+    }
+    return [...members];
+  });
 }
 
 /** Seeds to hold out for calibration: live labelled accounts, spread evenly over the list. */
@@ -298,15 +334,14 @@ function explain(graph: AccountGraph, account: number, scores: Float64Array, isS
   return reasons;
 }
 
+/** Dense groups of suspects (Leiden CPM), each without the members the calibration gives almost no chance. */
 function findCommunities(
   graph: AccountGraph,
   suspects: number[],
-  scores: Float64Array,
   isSeed: Uint8Array,
-  termMatched: Uint8Array,
   risk: ((account: number) => number) | null,
   options: DetectionOptions,
-): DetectedNetwork[] {
+): number[][] {
   if (suspects.length < 2) return [];
   const local = new Map<number, number>();
   suspects.forEach((account, index) => local.set(account, index));
@@ -341,17 +376,11 @@ function findCommunities(
   const partition = leidenCpm(subgraph, { resolution: options.resolution ?? DETECTION_DEFAULTS.resolution, seed: options.randomSeed ?? 1 });
   const groups: number[][] = Array.from({ length: partition.communityCount }, () => []);
   for (let i = 0; i < suspects.length; i++) groups[partition.membership[i]].push(suspects[i]);
-  const minSize = options.minNetworkSize ?? DETECTION_DEFAULTS.minNetworkSize;
-  // A dense group that only borders the suspicion (an ordinary interest community next to
-  // a suspect) is not a network: it needs a seed inside, many members matching the
-  // operator's terms. A high score alone is not enough: corrected for popularity, a quiet
-  // community next to a seed scores high throughout. Groups with neither are for seedless
-  // discovery to propose as candidates, not for this run to report. Members the calibration gives almost no chance are left out: a seed's
-  // own benign circle is dense around it but scores like anyone else.
+  // Members the calibration gives almost no chance are left out: a seed's own benign circle
+  // is dense around it but scores like anyone else. Which groups are networks (a seed or
+  // many term matches inside, and evidence beyond one account) is seeded-candidates.ts's call.
   const minRisk = options.memberMinRisk ?? 0.2;
-  const kept = risk ? groups.map((group) => group.filter((account) => isSeed[account] || risk(account) >= minRisk)) : groups;
-  const anchored = (group: number[]) => group.some((account) => isSeed[account]) || group.filter((account) => termMatched[account]).length >= group.length / 4;
-  return kept.filter((group) => group.length >= minSize && anchored(group)).map((group) => describeNetwork(graph, group, scores, isSeed, featureMembers, suspects));
+  return risk ? groups.map((group) => group.filter((account) => isSeed[account] || risk(account) >= minRisk)) : groups;
 }
 
 /**
@@ -363,8 +392,6 @@ function describeNetwork(
   group: number[],
   scores: Float64Array,
   isSeed: Uint8Array,
-  featureMembers: Map<number, number[]>,
-  suspects: number[],
 ): DetectedNetwork {
   const inGroup = new Set(group);
   const inbound = new Map<number, number>();
@@ -406,9 +433,15 @@ function describeNetwork(
   });
   members.sort((a, b) => (a.role === b.role ? b.score - a.score : roleOrder(a.role) - roleOrder(b.role)));
 
+  const featureCounts = new Map<number, number>();
+  for (const account of group) {
+    for (let k = graph.featuresOf.offsets[account]; k < graph.featuresOf.offsets[account + 1]; k++) {
+      const feature = graph.featuresOf.targets[k];
+      featureCounts.set(feature, (featureCounts.get(feature) ?? 0) + 1);
+    }
+  }
   const shared: NetworkSummary['sharedFeatures'] = [];
-  for (const [feature, memberIndexes] of featureMembers) {
-    const count = memberIndexes.filter((index) => inGroup.has(suspects[index])).length;
+  for (const [feature, count] of featureCounts) {
     if (count >= Math.max(2, Math.ceil(group.length * 0.2))) shared.push({ ...featureLabel(graph, feature), members: count });
   }
   shared.sort((a, b) => b.members - a.members);
