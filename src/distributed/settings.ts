@@ -20,9 +20,16 @@ export interface NatsSettings {
   ackWaitMs: number;
   /** Deliveries of one message before it is moved to the dead letters. */
   maxDeliver: number;
+  /**
+   * How the pipeline's own events reach their stages: JetStream work queues shared by every
+   * worker (src/distributed/pipeline-stages.ts), or each stage reading the outbox itself.
+   */
+  pipeline: PipelineTransport;
 }
 
-export const DEFAULT_NATS: Omit<NatsSettings, 'url'> = { namespace: 'bulwark', partitions: 8, ackWaitMs: 30_000, maxDeliver: 5 };
+export type PipelineTransport = 'jetstream' | 'outbox';
+
+export const DEFAULT_NATS: Omit<NatsSettings, 'url'> = { namespace: 'bulwark', partitions: 8, ackWaitMs: 30_000, maxDeliver: 5, pipeline: 'jetstream' };
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -38,8 +45,11 @@ export function natsSettingsFromEnv(url: string | undefined, env: NodeJS.Process
   if (!server) return undefined;
   const namespace = env.BULWARK_NATS_NAMESPACE ?? DEFAULT_NATS.namespace;
   if (!/^[a-z0-9_-]{1,32}$/.test(namespace)) throw new Error(`BULWARK_NATS_NAMESPACE must be 1-32 of a-z 0-9 _ -, got ${JSON.stringify(namespace)}`);
+  const pipeline = env.BULWARK_PIPELINE_TRANSPORT || DEFAULT_NATS.pipeline;
+  if (pipeline !== 'jetstream' && pipeline !== 'outbox') throw new Error(`BULWARK_PIPELINE_TRANSPORT must be jetstream or outbox, got ${JSON.stringify(pipeline)}`);
   return {
     url: server,
+    pipeline,
     namespace,
     partitions: positive(env, 'BULWARK_EVENT_PARTITIONS', DEFAULT_NATS.partitions),
     ackWaitMs: positive(env, 'BULWARK_NATS_ACK_WAIT_MS', DEFAULT_NATS.ackWaitMs),
