@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { PipelineStage } from '../events/outbox-consumer.ts';
@@ -28,12 +29,14 @@ export function decodePipelineMessage(data: Uint8Array): DomainEvent {
  * heard in this process after the commit (e.g. a decision's actions are dispatched here).
  */
 export function stageHandler(sql: SqlClient, events: EventLog, stage: PipelineStage): MessageHandler {
+  const worker = `${hostname()}:${process.pid}`;
   return async (message: JsMsg) => {
     const event = decodePipelineMessage(message.data);
     if (!stage.types.includes(event.type)) throw new UnusableMessage(`${stage.name} does not handle ${event.type} events`);
     const emitted = await events.foreground.turn(() =>
       sql.transaction(async (tx) => {
-        const first = await tx.query('INSERT INTO pipeline_deliveries (stage, event_seq) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_seq', [stage.name, event.seq]);
+        const first = await tx.query('INSERT INTO pipeline_deliveries (stage, event_seq, worker) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING event_seq',
+          [stage.name, event.seq, worker],);
         if (first.rows.length === 0) return [];
         return (await stage.handle(tx, event)) ?? [];
       }),

@@ -6,5 +6,7 @@ CREATE TABLE pipeline_deliveries (
   stage text NOT NULL,
   event_seq bigint NOT NULL,
   handled_at timestamptz NOT NULL DEFAULT now(),
+  -- Which process handled it ("host:pid"), for an operator following a message across workers.
+  worker text NOT NULL DEFAULT '',
   PRIMARY KEY (stage, event_seq)
 );
