@@ -115,6 +115,12 @@ export interface BulwarkConfig extends StoreLocation {
    * and action delivery to 'worker' processes sharing its PostgreSQL.
    */
   role?: Role;
+  /**
+   * True when NATS carries the pipeline's own events (BULWARK_PIPELINE_TRANSPORT=jetstream, the
+   * default with NATS): the stages are handed over before they would read the outbox, and
+   * src/distributed/pipeline-runtime.ts runs them from JetStream work queues. PostgreSQL only.
+   */
+  pipelineOnJetStream?: boolean;
   /** On a shared PostgreSQL, how often the background stages look for events written by other processes. */
   outboxPollMs?: number;
   /** Signal exchanges (src/exchange/): their types, clock, fetch and schedule; absent, the shipped types and the real world. */
@@ -302,6 +308,8 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   });
   const consumers = [preserveReported, exchangeFeedbackQueue, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
   const pipelineStages = [hashMatchLabeller, rules.runner, notices.tracker, dsa.consumer, ...consumers];
+  // Before any stage starts or drains: an event is handled either from the outbox or from JetStream, never both.
+  if (config.pipelineOnJetStream && sql.driver === 'postgres') for (const stage of pipelineStages) stage.handOver();
   // An api process leaves every outbox stage and delivery to the workers; the rest is the same.
   const background = config.role !== 'api';
   const dispatching = background && config.dispatchActions !== false;

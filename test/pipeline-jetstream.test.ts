@@ -133,15 +133,15 @@ describe('the pipeline’s own events through JetStream work queues (one api, tw
     await js.publish(n.subject(RULE_RUNNER, 0), 'not json');
     const bogus = { event_id: 'outbox-900000000001', seq: 900_000_000_001, tx_id: '1', type: 'content.matched', subject: 'content:bogus', payload: {}, occurred_at: new Date(0).toISOString() };
     await js.publish(n.subject(HASH_MATCH_LABELLER, 1), JSON.stringify(bogus));
-    type Letters = { deadLetters: { seq: number; subject: string; error: string; eventIds: string[] }[] };
-    const letters = async () => ((await (await fetch(`${api.url}/v1/dead-letters`, { headers })).json()) as Letters).deadLetters;
+    type Letters = { dead_letters: { seq: number; subject: string; error: string; event_ids: string[] }[] };
+    const letters = async () => ((await (await fetch(`${api.url}/v1/dead-letters`, { headers })).json()) as Letters).dead_letters;
     await until(async () => (await letters()).length === 2);
     const [unusable, failing] = (await letters()).sort((a, b) => a.seq - b.seq);
     assert.equal(unusable.subject, n.subject(RULE_RUNNER, 0));
     assert.match(unusable.error, /not JSON/);
     assert.equal(failing.subject, n.subject(HASH_MATCH_LABELLER, 1));
     assert.match(failing.error, /failed 2 times/);
-    assert.deepEqual(failing.eventIds, ['outbox-900000000001']);
+    assert.deepEqual(failing.event_ids, ['outbox-900000000001']);
     assert.equal(await count('SELECT count(*) AS n FROM pipeline_deliveries WHERE event_seq = $1', [bogus.seq]), 0, 'a failed handling leaves no trace');
     // The partitions behind them moved on: a new match after the poison is handled.
     await upload(UPLOADS);

@@ -137,6 +137,7 @@ export function serveCommand(program: Command): void {
         ...(role === 'worker' ? { hashing: { workers: 0 } } : {}),
         // Events of other processes reach the consumers through a NATS wake-up, or else this poll.
         ...(config.databaseUrl && (role !== 'all' || nats) ? { outboxPollMs: nats ? 5000 : 1000 } : {}),
+        pipelineOnJetStream: nats?.pipeline === 'jetstream',
       });
       const log = (level: 'warn' | 'error', message: string) => process.stderr.write(`${level}: ${message}\n`);
       const distributed = nats ? startDistributed(bulwark, nats, role, log) : undefined;
