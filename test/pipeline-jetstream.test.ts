@@ -128,8 +128,15 @@ describe('the pipeline’s own events through JetStream work queues (one api, tw
     assert.equal(new Set(removals.map((action) => action.idempotencyKey)).size, matched);
     assert.ok(removals.length - matched <= ACTION_DELIVERY_CONCURRENCY, `${removals.length - matched} repeated deliveries`);
 
-    // Poison: a message that is not an event, and one whose handling fails every time.
+    // A message delivered again for an event its stage handled already is acked with no effect.
+    const handled = (await client.query("SELECT seq, tx_id::text AS tx_id, type, subject, payload, occurred_at FROM events WHERE type = 'content.matched' ORDER BY seq LIMIT 1")).rows[0];
+    const again = { event_id: `outbox-${handled.seq}`, seq: Number(handled.seq), tx_id: handled.tx_id, type: handled.type, subject: handled.subject, payload: handled.payload, occurred_at: handled.occurred_at.toISOString() };
     const js = jetstream(nc);
+    await js.publish(n.subject(RULE_RUNNER, 3), JSON.stringify(again), { msgID: 'replayed-by-test' });
+    await until(async () => (await jetstreamManager(nc).then((jsm) => jsm.streams.info(n.stream))).state.messages === 0);
+    assert.equal(await count('SELECT count(*) AS n FROM decisions WHERE automated'), matched, 'the replayed match decided nothing');
+
+    // Poison: a message that is not an event, and one whose handling fails every time.
     await js.publish(n.subject(RULE_RUNNER, 0), 'not json');
     const bogus = { event_id: 'outbox-900000000001', seq: 900_000_000_001, tx_id: '1', type: 'content.matched', subject: 'content:bogus', payload: {}, occurred_at: new Date(0).toISOString() };
     await js.publish(n.subject(HASH_MATCH_LABELLER, 1), JSON.stringify(bogus));
