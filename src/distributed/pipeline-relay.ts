@@ -7,7 +7,7 @@ import type { NatsSettings } from './settings.ts';
 
 export const PIPELINE_RELAY = 'pipeline.relay';
 
-/** What a pipeline message carries: the outbox event as its stage's handler takes it. */
+/** What a pipeline message carries (a JSON array of these, in outbox order): the outbox events as the stage's handler takes them. */
 export interface PipelineMessage {
   /** "outbox-<seq>": shown in dead-letter listings, like a platform event's id. */
   event_id: string;
@@ -34,7 +34,7 @@ export const toPipelineMessage = (event: DomainEvent): PipelineMessage => ({
  * consumer (one process at a time holds its position), so the outbox stays the source of
  * truth: an event is published only once its transaction committed, and the relay's position
  * moves only after JetStream acked every publish of the batch. A batch that fails half-way is
- * read and published again; its messages carry ids (`<stage>.<seq>`) that JetStream drops
+ * read and published again; its messages carry ids (subject and seqs) that JetStream drops
  * within its duplicate window, and after it the stages' idempotency rows make them harmless.
  *
  * In the same transaction the relay moves each stage's own outbox position to its own: the
@@ -47,27 +47,28 @@ export function pipelineRelay(sql: SqlClient, events: EventLog, js: JetStreamCli
   const names = stages.map((stage) => stage.name);
   const types = [...new Set(stages.flatMap((stage) => stage.types))];
   let positions = new Map<string, OutboxPosition>();
-  let publishes: Promise<unknown>[] = [];
+  /** The batch's events by destination subject, in outbox order: one message each. */
+  let messages = new Map<string, PipelineMessage[]>();
   return new OutboxConsumer(
     sql,
     events,
     PIPELINE_RELAY,
     types,
     async (_tx, event) => {
-      const data = JSON.stringify(toPipelineMessage(event));
+      const message = toPipelineMessage(event);
       const partition = pipelinePartition(event.subject, settings.partitions);
       for (const stage of stages) {
         if (!stage.types.includes(event.type)) continue;
         if (comparePositions(event.position!, positions.get(stage.name) ?? OUTBOX_START) <= 0) continue;
-        const published = js.publish(n.subject(stage.name, partition), data, { msgID: `${stage.name}.${event.seq}` });
-        // Awaited at the batch's end; until then a refusal must not count as unhandled.
-        published.catch(() => undefined);
-        publishes.push(published);
+        const subject = n.subject(stage.name, partition);
+        const list = messages.get(subject) ?? [];
+        list.push(message);
+        messages.set(subject, list);
       }
     },
     {
       begin: async (tx) => {
-        publishes = [];
+        messages = new Map();
         // Locks the stages' rows: an outbox pass of a stage elsewhere waits, then sees the moved position and reads on from there.
         await tx.query('INSERT INTO consumer_offsets (consumer) SELECT unnest($1::text[]) ON CONFLICT (consumer) DO NOTHING', [names]);
         const rows = await tx.query<{ consumer: string; tx_id: string; seq: number }>(
@@ -77,9 +78,14 @@ export function pipelineRelay(sql: SqlClient, events: EventLog, js: JetStreamCli
         positions = new Map(rows.rows.map((row) => [row.consumer, { txId: row.tx_id, seq: Number(row.seq) }]));
       },
       end: async (tx, next) => {
-        // Throws if JetStream refused or did not answer one: the transaction rolls back and the batch is relayed again.
-        await Promise.all(publishes);
-        publishes = [];
+        // One message per stage and partition holds the batch's events for it, so a stage handles them in one
+        // transaction, as it did a batch from the outbox. A relay that fails here rolls back and relays the
+        // batch again: the same events under the same id are dropped by JetStream, and any it regroups are
+        // recognised one by one by the stages' idempotency rows.
+        await Promise.all(
+          [...messages].map(([subject, list]) => js.publish(subject, JSON.stringify(list), { msgID: `${subject}.${list[0].seq}.${list[list.length - 1].seq}.${list.length}` })),
+        );
+        messages = new Map();
         await tx.query(
           'UPDATE consumer_offsets SET tx_id = $2::xid8, seq = $3 WHERE consumer = ANY($1::text[]) AND (tx_id, seq) < ($2::xid8, $3::bigint)',
           [names, next.txId, next.seq],

@@ -5,7 +5,8 @@ import type { OutboxConsumer, PipelineStage } from '../events/outbox-consumer.ts
 import type { NatsLink } from './connection.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import { LaneWorker, type WorkerLog } from './lane-worker.ts';
-import { pipelineRelay } from './pipeline-relay.ts';
+import { PIPELINE_RELAY, pipelineRelay } from './pipeline-relay.ts';
+import type { SqlClient } from '../store/sql.ts';
 import { ACTIONS_DUE_STAGE, actionsDueStage, stageHandler } from './pipeline-stages.ts';
 import { ensurePipelineStream, pipelineBacklog, pipelineNames } from './pipeline-streams.ts';
 import type { NatsSettings, Role } from './settings.ts';
@@ -58,11 +59,17 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
     start: (js, deadLetters, storeReady) => {
       if (!worker || stopped || relay) return;
       relay = pipelineRelay(bulwark.sql, bulwark.events, js, settings, stages);
-      stops.push(relay.start());
-      const poll = setInterval(() => void relay!.drain().catch((error) => link.failed(error)), RELAY_POLL_MS);
-      poll.unref();
-      stops.push(() => clearInterval(poll));
-      void relay.drain().catch((error) => link.failed(error));
+      const started = relay;
+      // A relay new to a deployment whose stages read the outbox until now starts where the furthest-behind of them is,
+      // not at the outbox's beginning: every event before that is handled by every stage that existed.
+      void startRelayAtStages(bulwark.sql, stages.map((stage) => stage.name)).then(() => {
+        if (stopped) return;
+        stops.push(started.start());
+        const poll = setInterval(() => void started.drain().catch((error) => link.failed(error)), RELAY_POLL_MS);
+        poll.unref();
+        stops.push(() => clearInterval(poll));
+        void started.drain().catch((error) => link.failed(error));
+      }, (error) => log('error', `pipeline relay not started: ${(error as Error).message}`));
       for (const stage of stages) {
         for (let partition = 0; partition < settings.partitions; partition++) {
           workers.push(new LaneWorker(link, js, n.stream, n.consumer(stage.name, partition), stageHandler(bulwark.sql, bulwark.events, stage), deadLetters, settings, log, storeReady));
@@ -78,4 +85,20 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
       await Promise.all(workers.map((lane) => lane.stop()));
     },
   };
+}
+
+/**
+ * Gives the relay a position if it has none: the earliest of the stages' positions. A stage
+ * with none yet (actions.due, a stage new in this release) then starts where the relay does,
+ * not at the outbox's beginning; on a new deployment no stage has one and the relay starts there.
+ */
+async function startRelayAtStages(sql: SqlClient, stages: string[]): Promise<void> {
+  await sql.query(
+    `INSERT INTO consumer_offsets (consumer, tx_id, seq)
+     SELECT $1, tx_id, seq FROM consumer_offsets
+     WHERE consumer = ANY($2::text[])
+     ORDER BY tx_id, seq LIMIT 1
+     ON CONFLICT (consumer) DO NOTHING`,
+    [PIPELINE_RELAY, stages],
+  );
 }
