@@ -10,8 +10,10 @@
  * a match goes content.matched → rule (in a worker) → case. All-matching uploads run with 1
  * and 2 workers, with the pipeline's stages reading the outbox (before, one process per stage
  * at a time) and pulling JetStream work queues (after): besides the uploads/s it prints the
- * backlog when the load stopped and the stages' rate, matches turned into cases per second
- * from the first upload until the last case exists.
+ * backlog when the load stopped (matched uploads without their case yet, the same measure for
+ * both; and GET /v1/outbox/status's "behind", which counts outbox events, plus on JetStream
+ * queued messages of one or more events each) and the stages' rate, matches turned into cases
+ * per second from the first upload until the last case exists.
  *
  *   npm run bench:scale -- [--events 100000] [--single-events 10000] [--batch 250] [--seconds 10] [--connections 32] [--skip-events]
  */
@@ -127,6 +129,8 @@ interface UploadResult {
   behind: number;
   /** Matches turned into cases per second, from the first upload until the last case existed (all-matching runs). */
   casesPerSecond?: number;
+  /** Matched uploads without their case yet when the load stopped: the same measure of backlog for both transports. */
+  caseless?: number;
 }
 
 /** How long the stages may take to catch up after the load before the bench gives up on the rate. */
@@ -162,6 +166,7 @@ async function uploadRun(matching: boolean, workers = 1, pipeline: 'outbox' | 'j
     if (matching) {
       const matched = await run.count("SELECT count(*) AS n FROM events WHERE type = 'content.matched'");
       const casesSql = "SELECT count(*) AS n FROM cases WHERE subject_kind = 'content'";
+      out.caseless = matched - (await run.count(casesSql));
       while ((await run.count(casesSql)) < matched && performance.now() - started < Number(values.seconds) * 1000 + DRAIN_LIMIT_MS) await new Promise((resolve) => setTimeout(resolve, 50));
       out.casesPerSecond = (await run.count(casesSql)) / ((performance.now() - started) / 1000);
     }
@@ -197,7 +202,7 @@ for (const workers of [1, 2]) {
       values.seconds!,
       Math.round(result.rps).toLocaleString(),
       `${result.p50} / ${result.p99}`,
-      `${result.behind} behind, ${result.errors} errors`,
+      `${result.caseless} matches without a case, ${result.behind} behind, ${result.errors} errors`,
       result.casesPerSecond === undefined ? '' : Math.round(result.casesPerSecond).toLocaleString(),
     ]);
   }

@@ -48,6 +48,7 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
   const workers: LaneWorker[] = [];
   const stops: (() => void)[] = [];
   let relay: OutboxConsumer | undefined;
+  let starting = false;
   let stopped = false;
   return {
     stages: names,
@@ -57,19 +58,31 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
     },
     ensure: (jsm) => ensurePipelineStream(jsm, settings, stages.map((stage) => stage.name)),
     start: (js, deadLetters, storeReady) => {
-      if (!worker || stopped || relay) return;
-      relay = pipelineRelay(bulwark.sql, bulwark.events, js, settings, stages);
-      const started = relay;
+      if (!worker || stopped || starting) return;
+      starting = true;
+      const created = pipelineRelay(bulwark.sql, bulwark.events, js, settings, stages);
       // A relay new to a deployment whose stages read the outbox until now starts where the furthest-behind of them is,
-      // not at the outbox's beginning: every event before that is handled by every stage that existed.
-      void startRelayAtStages(bulwark.sql, stages.map((stage) => stage.name)).then(() => {
+      // not at the outbox's beginning: every event before that is handled by every stage that existed. Wake-ups reach
+      // the relay only once that is settled (it would otherwise take the outbox's beginning for its position).
+      void (async () => {
+        for (;;) {
+          try {
+            await startRelayAtStages(bulwark.sql, stages.map((stage) => stage.name));
+            break;
+          } catch (error) {
+            log('warn', `pipeline relay waits for the store: ${(error as Error).message}`);
+            await storeReady();
+            if (stopped) return;
+          }
+        }
         if (stopped) return;
-        stops.push(started.start());
-        const poll = setInterval(() => void started.drain().catch((error) => link.failed(error)), RELAY_POLL_MS);
+        relay = created;
+        stops.push(created.start());
+        const poll = setInterval(() => void created.drain().catch((error) => link.failed(error)), RELAY_POLL_MS);
         poll.unref();
         stops.push(() => clearInterval(poll));
-        void started.drain().catch((error) => link.failed(error));
-      }, (error) => log('error', `pipeline relay not started: ${(error as Error).message}`));
+        void created.drain().catch((error) => link.failed(error));
+      })();
       for (const stage of stages) {
         for (let partition = 0; partition < settings.partitions; partition++) {
           workers.push(new LaneWorker(link, js, n.stream, n.consumer(stage.name, partition), stageHandler(bulwark.sql, bulwark.events, stage), deadLetters, settings, log, storeReady));

@@ -76,7 +76,7 @@ export const eventRoutes = (bulwark: Bulwark, distributed?: Distributed): Fastif
       schema: {
         tags: ['events'],
         summary:
-          'Each pipeline stage reading the outbox in this process: its position and how many events it has not handled yet. With the pipeline on JetStream, `queued` is what waits for the stage in its work queue, counted in `behind`.',
+          'Each pipeline stage reading the outbox in this process: its position and how many events it has not handled yet. With the pipeline on JetStream, `queued` is the messages (each of one or more events) waiting for the stage in its work queue, added to `behind`.',
       },
     },
     async () => {
