@@ -15,7 +15,7 @@
  * queued messages of one or more events each) and the stages' rate, matches turned into cases
  * per second from the first upload until the last case exists.
  *
- *   npm run bench:scale -- [--events 100000] [--single-events 10000] [--batch 250] [--seconds 10] [--connections 32] [--skip-events]
+ *   npm run bench:scale -- [--events 100000] [--single-events 10000] [--batch 250] [--seconds 10] [--connections 32] [--skip-events] [--pipeline-partitions 4]
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     'skip-events': { type: 'boolean', default: false },
+    'pipeline-partitions': { type: 'string', default: String(DEFAULT_NATS.pipelinePartitions) },
   },
 });
 const AT = '2026-11-25T10:00:00Z';
@@ -138,7 +139,7 @@ const DRAIN_LIMIT_MS = 180_000;
 
 async function uploadRun(matching: boolean, workers = 1, pipeline: 'outbox' | 'jetstream' = 'jetstream'): Promise<UploadResult> {
   const bankHashes = Array.from({ length: 1000 }, () => hex(32));
-  const run = await cluster(['api', ...Array.from({ length: workers }, () => 'worker' as const)], bankHashes, { BULWARK_PIPELINE_TRANSPORT: pipeline });
+  const run = await cluster(['api', ...Array.from({ length: workers }, () => 'worker' as const)], bankHashes, { BULWARK_PIPELINE_TRANSPORT: pipeline, BULWARK_PIPELINE_PARTITIONS: values['pipeline-partitions']! });
   try {
     await workersReady(run.processes);
     const api = run.processes[0];
@@ -196,7 +197,7 @@ for (const workers of [1, 2]) {
     console.log(`uploads (all match), stages on the ${pipeline}: ${processes}, ${values.connections} connections, ${values.seconds} s…`);
     const result = await uploadRun(true, workers, pipeline);
     rows.push([
-      `POST /v1/content, all match → case, stages on ${pipeline === 'outbox' ? 'the outbox' : 'JetStream'}`,
+      `POST /v1/content, all match → case, stages on ${pipeline === 'outbox' ? 'the outbox' : `JetStream (${values['pipeline-partitions']} partitions)`}`,
       processes,
       '',
       values.seconds!,

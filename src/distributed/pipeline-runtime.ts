@@ -52,7 +52,7 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
   let stopped = false;
   return {
     stages: names,
-    consumers: worker ? stages.length * settings.partitions : 0,
+    consumers: worker ? stages.length * settings.pipelinePartitions : 0,
     catchUp: async () => {
       await relay?.drain();
     },
@@ -84,7 +84,7 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
         void created.drain().catch((error) => link.failed(error));
       })();
       for (const stage of stages) {
-        for (let partition = 0; partition < settings.partitions; partition++) {
+        for (let partition = 0; partition < settings.pipelinePartitions; partition++) {
           workers.push(new LaneWorker(link, js, n.stream, n.consumer(stage.name, partition), stageHandler(bulwark.sql, bulwark.events, stage), deadLetters, settings, log, storeReady));
         }
       }

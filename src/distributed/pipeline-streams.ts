@@ -55,7 +55,7 @@ export async function ensurePipelineStream(jsm: JetStreamManager, settings: Nats
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   });
   for (const stage of stages) {
-    for (let partition = 0; partition < settings.partitions; partition++) {
+    for (let partition = 0; partition < settings.pipelinePartitions; partition++) {
       await upsertConsumer(jsm, n.stream, {
         durable_name: n.consumer(stage, partition),
         filter_subject: n.subject(stage, partition),
@@ -75,7 +75,7 @@ export async function pipelineBacklog(jsm: JetStreamManager, settings: NatsSetti
   const out = new Map<string, number>();
   for (const stage of stages) {
     let total = 0;
-    for (let partition = 0; partition < settings.partitions; partition++) {
+    for (let partition = 0; partition < settings.pipelinePartitions; partition++) {
       const info = await jsm.consumers.info(n.stream, n.consumer(stage, partition)).catch(() => undefined);
       total += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
     }

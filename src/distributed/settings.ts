@@ -25,11 +25,18 @@ export interface NatsSettings {
    * worker (src/distributed/pipeline-stages.ts), or each stage reading the outbox itself.
    */
   pipeline: PipelineTransport;
+  /**
+   * Partitions of each pipeline stage's work queue: how many of a stage's transactions may run
+   * at once across all workers. More spread a stage over more machines; fewer make larger
+   * batches (one message per stage and partition per relayed outbox batch). Change it only
+   * while no pipeline message waits: partitions no longer pulled would keep theirs.
+   */
+  pipelinePartitions: number;
 }
 
 export type PipelineTransport = 'jetstream' | 'outbox';
 
-export const DEFAULT_NATS: Omit<NatsSettings, 'url'> = { namespace: 'bulwark', partitions: 8, ackWaitMs: 30_000, maxDeliver: 5, pipeline: 'jetstream' };
+export const DEFAULT_NATS: Omit<NatsSettings, 'url'> = { namespace: 'bulwark', partitions: 8, ackWaitMs: 30_000, maxDeliver: 5, pipeline: 'jetstream', pipelinePartitions: 4 };
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -50,6 +57,7 @@ export function natsSettingsFromEnv(url: string | undefined, env: NodeJS.Process
   return {
     url: server,
     pipeline,
+    pipelinePartitions: positive(env, 'BULWARK_PIPELINE_PARTITIONS', DEFAULT_NATS.pipelinePartitions),
     namespace,
     partitions: positive(env, 'BULWARK_EVENT_PARTITIONS', DEFAULT_NATS.partitions),
     ackWaitMs: positive(env, 'BULWARK_NATS_ACK_WAIT_MS', DEFAULT_NATS.ackWaitMs),
