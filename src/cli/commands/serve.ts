@@ -121,7 +121,7 @@ function wholeNumber(value: string): number {
 export function serveCommand(program: Command): void {
   serveOptions(program.command('serve').description('start the Bulwark HTTP API, its background work, or both (--role)'))
     .addOption(new Option('--role <role>', 'api: HTTP only; worker: outbox consumers, action delivery and JetStream events, no HTTP API; all: both in one process').choices(ROLES).env('BULWARK_ROLE').default('all'))
-    .addOption(new Option('--nats-url <url>', 'NATS server with JetStream (comma-separated for a cluster): platform events from JetStream, wake-ups between processes').env('BULWARK_NATS_URL'))
+    .addOption(new Option('--nats-url <url>', 'NATS server with JetStream (comma-separated for a cluster): platform events and the pipeline stages (BULWARK_PIPELINE_TRANSPORT) from JetStream, wake-ups between processes').env('BULWARK_NATS_URL'))
     .option('--health-port <n>', 'worker only: answer GET /healthz on this port', wholeNumber)
     .action(async (options: ServeOptions, command: Command) => {
       const role = options.role ?? 'all';
