@@ -7,9 +7,15 @@
  * fast as this process can (in messages of --batch events, and of 1 event); the time is from
  * the first publish to the last event committed. Uploads: autocannon POSTs /v1/content with
  * a PDQ hash (no media, so hashing is not what is measured), none or all matching the bank;
- * a match goes content.matched → rule (in the worker) → case.
+ * a match goes content.matched → rule (in a worker) → case. All-matching uploads run with 1
+ * and 2 workers, with the pipeline's stages reading the outbox (before, one process per stage
+ * at a time) and pulling JetStream work queues (after): besides the uploads/s it prints the
+ * backlog when the load stopped (matched uploads without their case yet, the same measure for
+ * both; and GET /v1/outbox/status's "behind", which counts outbox events, plus on JetStream
+ * queued messages of one or more events each) and the stages' rate, matches turned into cases
+ * per second from the first upload until the last case exists.
  *
- *   npm run bench:scale -- [--events 100000] [--single-events 10000] [--batch 250] [--seconds 10] [--connections 32]
+ *   npm run bench:scale -- [--events 100000] [--single-events 10000] [--batch 250] [--seconds 10] [--connections 32] [--skip-events] [--pipeline-partitions 4]
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -34,6 +40,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '250' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
+    'skip-events': { type: 'boolean', default: false },
+    'pipeline-partitions': { type: 'string', default: String(DEFAULT_NATS.pipelinePartitions) },
   },
 });
 const AT = '2026-11-25T10:00:00Z';
@@ -49,7 +57,7 @@ interface Cluster {
   close(): Promise<void>;
 }
 
-async function cluster(roles: ('api' | 'worker')[], bankHashes: string[] = []): Promise<Cluster> {
+async function cluster(roles: ('api' | 'worker')[], bankHashes: string[] = [], extraEnv: Record<string, string> = {}): Promise<Cluster> {
   const nats = (await startNatsServer())!;
   const db = await scratchDatabase();
   const setup = await openBulwark({ databaseUrl: db.url, hashing: { workers: 0 }, role: 'api' });
@@ -59,7 +67,7 @@ async function cluster(roles: ('api' | 'worker')[], bankHashes: string[] = []): 
     await setup.rules.activate(RULES, 'bench-rules.yaml');
   }
   await setup.close();
-  const env = { BULWARK_API_KEY: API_KEY };
+  const env = { BULWARK_API_KEY: API_KEY, ...extraEnv };
   const processes = await Promise.all(roles.map((role) => startBulwarkProcess(role, { databaseUrl: db.url, natsUrl: nats.url, env })));
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
@@ -77,12 +85,12 @@ async function cluster(roles: ('api' | 'worker')[], bankHashes: string[] = []): 
   };
 }
 
-/** Waits until every worker pulls all its lanes, so start-up is not timed. */
+/** Waits until every worker pulls all its lanes (and pipeline stages), so start-up is not timed. */
 async function workersReady(processes: BulwarkProcess[]): Promise<void> {
   for (const worker of processes.filter((p) => p.role === 'worker')) {
     for (;;) {
-      const health = (await (await fetch(`${worker.url}/healthz`)).json()) as { nats?: { consumers: string[] } };
-      if ((health.nats?.consumers.length ?? 0) === DEFAULT_NATS.partitions + 1) break;
+      const health = (await (await fetch(`${worker.url}/healthz`)).json()) as { status: string };
+      if (health.status === 'ok') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -114,13 +122,29 @@ async function eventRun(workers: number, total: number, perMessage: number): Pro
   }
 }
 
-async function uploadRun(matching: boolean): Promise<{ rps: number; p50: number; p99: number; errors: number; behind: number }> {
+interface UploadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  behind: number;
+  /** Matches turned into cases per second, from the first upload until the last case existed (all-matching runs). */
+  casesPerSecond?: number;
+  /** Matched uploads without their case yet when the load stopped: the same measure of backlog for both transports. */
+  caseless?: number;
+}
+
+/** How long the stages may take to catch up after the load before the bench gives up on the rate. */
+const DRAIN_LIMIT_MS = 180_000;
+
+async function uploadRun(matching: boolean, workers = 1, pipeline: 'outbox' | 'jetstream' = 'jetstream'): Promise<UploadResult> {
   const bankHashes = Array.from({ length: 1000 }, () => hex(32));
-  const run = await cluster(['api', 'worker'], bankHashes);
+  const run = await cluster(['api', ...Array.from({ length: workers }, () => 'worker' as const)], bankHashes, { BULWARK_PIPELINE_TRANSPORT: pipeline, BULWARK_PIPELINE_PARTITIONS: values['pipeline-partitions']! });
   try {
     await workersReady(run.processes);
     const api = run.processes[0];
     let n = 0;
+    const started = performance.now();
     const result = await autocannon({
       url: api.url,
       connections: Number(values.connections),
@@ -139,7 +163,15 @@ async function uploadRun(matching: boolean): Promise<{ rps: number; p50: number;
       ],
     });
     const status = (await (await fetch(`${api.url}/v1/outbox/status`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { consumers: { behind: number }[] };
-    return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, behind: status.consumers.reduce((sum, c) => sum + c.behind, 0) };
+    const out: UploadResult = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, behind: status.consumers.reduce((sum, c) => sum + c.behind, 0) };
+    if (matching) {
+      const matched = await run.count("SELECT count(*) AS n FROM events WHERE type = 'content.matched'");
+      const casesSql = "SELECT count(*) AS n FROM cases WHERE subject_kind = 'content'";
+      out.caseless = matched - (await run.count(casesSql));
+      while ((await run.count(casesSql)) < matched && performance.now() - started < Number(values.seconds) * 1000 + DRAIN_LIMIT_MS) await new Promise((resolve) => setTimeout(resolve, 50));
+      out.casesPerSecond = (await run.count(casesSql)) / ((performance.now() - started) / 1000);
+    }
+    return out;
   } finally {
     await run.close();
   }
@@ -149,19 +181,34 @@ const events = Number(values.events);
 const single = Number(values['single-events']);
 const batch = Number(values.batch);
 const rows: string[][] = [];
-for (const [perMessage, total] of [[batch, events], [1, single]] as const) {
+for (const [perMessage, total] of values['skip-events'] ? [] : ([[batch, events], [1, single]] as const)) {
   for (const workers of [1, 2]) {
     console.log(`events: ${total.toLocaleString()} in messages of ${perMessage}, ${workers} worker process${workers > 1 ? 'es' : ''}…`);
     const { seconds, rate } = await eventRun(workers, total, perMessage);
-    rows.push([`JetStream events, ${perMessage}/message`, `${workers} worker${workers > 1 ? 's' : ''}`, total.toLocaleString(), seconds.toFixed(1), Math.round(rate).toLocaleString(), '', '']);
+    rows.push([`JetStream events, ${perMessage}/message`, `${workers} worker${workers > 1 ? 's' : ''}`, total.toLocaleString(), seconds.toFixed(1), Math.round(rate).toLocaleString(), '', '', '']);
   }
 }
-for (const matching of [false, true]) {
-  console.log(`uploads (${matching ? 'all match' : 'no match'}): 1 api + 1 worker, ${values.connections} connections, ${values.seconds} s…`);
-  const result = await uploadRun(matching);
-  rows.push([`POST /v1/content, ${matching ? 'all match → case' : 'no match'}`, '1 api + 1 worker', '', values.seconds!, Math.round(result.rps).toLocaleString(), `${result.p50} / ${result.p99}`, `${result.behind} behind, ${result.errors} errors`]);
+console.log(`uploads (no match): 1 api + 1 worker, ${values.connections} connections, ${values.seconds} s…`);
+const plain = await uploadRun(false);
+rows.push(['POST /v1/content, no match', '1 api + 1 worker', '', values.seconds!, Math.round(plain.rps).toLocaleString(), `${plain.p50} / ${plain.p99}`, `${plain.behind} behind, ${plain.errors} errors`, '']);
+for (const workers of [1, 2]) {
+  for (const pipeline of ['outbox', 'jetstream'] as const) {
+    const processes = `1 api + ${workers} worker${workers > 1 ? 's' : ''}`;
+    console.log(`uploads (all match), stages on the ${pipeline}: ${processes}, ${values.connections} connections, ${values.seconds} s…`);
+    const result = await uploadRun(true, workers, pipeline);
+    rows.push([
+      `POST /v1/content, all match → case, stages on ${pipeline === 'outbox' ? 'the outbox' : `JetStream (${values['pipeline-partitions']} partitions)`}`,
+      processes,
+      '',
+      values.seconds!,
+      Math.round(result.rps).toLocaleString(),
+      `${result.p50} / ${result.p99}`,
+      `${result.caseless} matches without a case, ${result.behind} behind, ${result.errors} errors`,
+      result.casesPerSecond === undefined ? '' : Math.round(result.casesPerSecond).toLocaleString(),
+    ]);
+  }
 }
-const header = ['what', 'processes', 'items', 'seconds', 'per second', 'p50 / p99 ms', 'after the load'];
+const header = ['what', 'processes', 'items', 'seconds', 'per second', 'p50 / p99 ms', 'after the load', 'cases/s'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
 // Everything shares this machine's cores (PostgreSQL, nats-server, the processes, this load generator), so say how busy it was.

@@ -115,6 +115,12 @@ export interface BulwarkConfig extends StoreLocation {
    * and action delivery to 'worker' processes sharing its PostgreSQL.
    */
   role?: Role;
+  /**
+   * True when NATS carries the pipeline's own events (BULWARK_PIPELINE_TRANSPORT=jetstream, the
+   * default with NATS): the stages are handed over before they would read the outbox, and
+   * src/distributed/pipeline-runtime.ts runs them from JetStream work queues. PostgreSQL only.
+   */
+  pipelineOnJetStream?: boolean;
   /** On a shared PostgreSQL, how often the background stages look for events written by other processes. */
   outboxPollMs?: number;
   /** Signal exchanges (src/exchange/): their types, clock, fetch and schedule; absent, the shipped types and the real world. */
@@ -183,6 +189,11 @@ export interface Bulwark {
   readonly exchanges: ExchangeService;
   /** Matches entries new to a bank against stored content, in the background. */
   readonly retroactive: RetroactiveMatcher;
+  /**
+   * The stages that read the pipeline's own events (content matched, case decided, …). With
+   * NATS they may be handed over to JetStream work queues (src/distributed/pipeline-stages.ts).
+   */
+  readonly pipelineStages: OutboxConsumer[];
   /** Makes the background stages this process runs catch up now, e.g. when another process says it wrote events. */
   wake(): Promise<void>;
   close(): Promise<void>;
@@ -296,6 +307,9 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     for (const published of await queueFeedback(tx, event, { disableOnFalsePositive })) tx.afterCommit(() => void published());
   });
   const consumers = [preserveReported, exchangeFeedbackQueue, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
+  const pipelineStages = [hashMatchLabeller, rules.runner, notices.tracker, dsa.consumer, ...consumers];
+  // Before any stage starts or drains: an event is handled either from the outbox or from JetStream, never both.
+  if (config.pipelineOnJetStream && sql.driver === 'postgres') for (const stage of pipelineStages) stage.handOver();
   // An api process leaves every outbox stage and delivery to the workers; the rest is the same.
   const background = config.role !== 'api';
   const dispatching = background && config.dispatchActions !== false;
@@ -357,7 +371,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   return {
     config, sql, signals, hashing, banks, matcher, floodQuarantine, retroactive, content, events, apiKeys, accounts, terms, platformEvents, detection, discovery, guardrail, searchGuardrail, hashMatchLabeller,
     audit, auditCheckpoints, auditWarnings: auditWarningList, reviewers, reports, actions, cases, rules, trustedFlaggers, notices, appeals, authorityOrders, preservation, dsa, ncmec, exchanges, wake, close,
-    feeds,
+    feeds, pipelineStages,
   };
 }
 

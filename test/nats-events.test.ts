@@ -46,7 +46,7 @@ describe('platform events on NATS JetStream', { skip: !enabled, timeout: 180_000
     await client.end();
   });
 
-  const settingsFor = (overrides: Partial<NatsSettings> = {}): NatsSettings => ({ url: nats!.url, namespace: testNamespace(), partitions: 4, ackWaitMs: 5000, maxDeliver: 5, ...overrides });
+  const settingsFor = (overrides: Partial<NatsSettings> = {}): NatsSettings => ({ url: nats!.url, namespace: testNamespace(), partitions: 4, ackWaitMs: 5000, maxDeliver: 5, pipeline: 'outbox', pipelinePartitions: 4, ...overrides });
   const newSchema = () => {
     const schema = `t_${randomBytes(6).toString('hex')}`;
     schemas.push(schema);

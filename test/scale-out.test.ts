@@ -124,6 +124,9 @@ describe('one api and two worker processes on one PostgreSQL and NATS JetStream'
     assert.ok((await status()).consumers.some((consumer) => consumer.name === 'rules.runner'));
     assert.equal(await count("SELECT count(*) AS n FROM cases WHERE subject_kind = 'content'"), matched, 'one case per matching upload');
     assert.equal(await count("SELECT count(DISTINCT subject_id) AS n FROM cases WHERE subject_kind = 'content'"), matched);
+    // The rule stage took its events from the JetStream work queue (BULWARK_PIPELINE_TRANSPORT defaults to it with NATS), each once.
+    assert.equal(await count("SELECT count(*) AS n FROM pipeline_deliveries WHERE stage = 'rules.runner'"), matched, 'each match through the rules stage once');
+    assert.equal(await count("SELECT count(*) AS n FROM decisions WHERE automated"), matched, 'one automated decision per match');
 
     // Every matching upload is removed on the platform: one action each, delivered under one
     // idempotency key. A worker killed between the platform's answer and recording it may send

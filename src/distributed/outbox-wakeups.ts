@@ -7,7 +7,7 @@ import type { Names } from './subjects.ts';
  * now instead of at their next poll. A notification is a hint with no content: the outbox is
  * the truth, so a lost one (NATS away) only delays, and after a reconnect everyone catches up.
  */
-export function outboxWakeups(bulwark: Bulwark, link: NatsLink, n: Names, listen: boolean): () => void {
+export function outboxWakeups(bulwark: Bulwark, link: NatsLink, n: Names, listen: boolean, catchUp: () => Promise<void> = () => bulwark.wake()): () => void {
   const pending = new Set<string>();
   let scheduled = false;
   const flush = () => {
@@ -36,7 +36,7 @@ export function outboxWakeups(bulwark: Bulwark, link: NatsLink, n: Names, listen
     void (async () => {
       do {
         again = false;
-        await bulwark.wake().catch((error) => link.failed(error));
+        await catchUp().catch((error) => link.failed(error));
       } while (again);
       waking = false;
     })();

@@ -1,10 +1,11 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Bulwark } from '../app.ts';
 import { NatsLink, type LinkStatus } from './connection.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { applyEvents, splitIntoLanes } from './event-handlers.ts';
 import { LaneWorker, type WorkerLog } from './lane-worker.ts';
 import { outboxWakeups } from './outbox-wakeups.ts';
+import { jetstreamPipeline } from './pipeline-runtime.ts';
 import type { NatsSettings, Role } from './settings.ts';
 import { ensureStreams } from './streams.ts';
 import { names } from './subjects.ts';
@@ -14,6 +15,11 @@ export interface Distributed {
   /** Resolves once connected and the streams exist; dead letters need JetStream. */
   readonly deadLetters: Promise<DeadLetters>;
   status(): LinkStatus & { degraded: boolean };
+  /**
+   * With the pipeline on JetStream: the messages each stage has not acked yet, by stage name
+   * (undefined otherwise, and while NATS is away).
+   */
+  pipelineBacklog(): Promise<Map<string, number> | undefined>;
   close(): Promise<void>;
 }
 
@@ -26,7 +32,10 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
   const n = names(settings);
   const link = new NatsLink(settings.url, `bulwark-${role}-${process.pid}`);
   const worker = role !== 'api';
-  const stopWakeups = outboxWakeups(bulwark, link, n, worker);
+  const pipeline = jetstreamPipeline(bulwark, link, settings, role, log);
+  const stopWakeups = outboxWakeups(bulwark, link, n, worker, async () => {
+    await Promise.all([bulwark.wake(), pipeline?.catchUp()]);
+  });
   const lanes: LaneWorker[] = [];
   let closed = false;
   const storeReady = async () => {
@@ -35,12 +44,15 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   };
+  let manager: JetStreamManager | undefined;
   const deadLetters = link.ready.then(async (nc) => {
     const jsm = await jetstreamManager(nc);
+    manager = jsm;
     // Every process retries set-up until it succeeds: a server restarted with JetStream still starting answers errors for a while.
     for (;;) {
       try {
         await ensureStreams(jsm, settings);
+        await pipeline?.ensure(jsm);
         break;
       } catch (error) {
         link.failed(error);
@@ -56,6 +68,7 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
       }
       lanes.push(new LaneWorker(link, js, n.eventStream, n.repartitioner, splitIntoLanes(js, settings), dead, settings, log, storeReady));
       for (const lane of lanes) lane.start();
+      pipeline?.start(js, dead, storeReady);
     }
     return dead;
   });
@@ -65,12 +78,14 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
     deadLetters,
     status: () => {
       const status = link.status();
-      const expected = worker ? settings.partitions + 1 : 0;
+      const expected = (worker ? settings.partitions + 1 : 0) + (pipeline?.consumers ?? 0);
       return { ...status, degraded: status.state !== 'connected' || status.consumers.length < expected };
     },
+    pipelineBacklog: async () => (pipeline && manager && link.connected ? pipeline.backlog(manager) : undefined),
     close: async () => {
       closed = true;
       stopWakeups();
+      await pipeline?.stop();
       await Promise.all(lanes.map((lane) => lane.stop()));
       await link.close();
     },

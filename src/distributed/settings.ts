@@ -20,9 +20,23 @@ export interface NatsSettings {
   ackWaitMs: number;
   /** Deliveries of one message before it is moved to the dead letters. */
   maxDeliver: number;
+  /**
+   * How the pipeline's own events reach their stages: JetStream work queues shared by every
+   * worker (src/distributed/pipeline-stages.ts), or each stage reading the outbox itself.
+   */
+  pipeline: PipelineTransport;
+  /**
+   * Partitions of each pipeline stage's work queue: how many of a stage's transactions may run
+   * at once across all workers. More spread a stage over more machines; fewer make larger
+   * batches (one message per stage and partition per relayed outbox batch). Change it only
+   * while no pipeline message waits: partitions no longer pulled would keep theirs.
+   */
+  pipelinePartitions: number;
 }
 
-export const DEFAULT_NATS: Omit<NatsSettings, 'url'> = { namespace: 'bulwark', partitions: 8, ackWaitMs: 30_000, maxDeliver: 5 };
+export type PipelineTransport = 'jetstream' | 'outbox';
+
+export const DEFAULT_NATS: Omit<NatsSettings, 'url'> = { namespace: 'bulwark', partitions: 8, ackWaitMs: 30_000, maxDeliver: 5, pipeline: 'jetstream', pipelinePartitions: 4 };
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -38,8 +52,12 @@ export function natsSettingsFromEnv(url: string | undefined, env: NodeJS.Process
   if (!server) return undefined;
   const namespace = env.BULWARK_NATS_NAMESPACE ?? DEFAULT_NATS.namespace;
   if (!/^[a-z0-9_-]{1,32}$/.test(namespace)) throw new Error(`BULWARK_NATS_NAMESPACE must be 1-32 of a-z 0-9 _ -, got ${JSON.stringify(namespace)}`);
+  const pipeline = env.BULWARK_PIPELINE_TRANSPORT || DEFAULT_NATS.pipeline;
+  if (pipeline !== 'jetstream' && pipeline !== 'outbox') throw new Error(`BULWARK_PIPELINE_TRANSPORT must be jetstream or outbox, got ${JSON.stringify(pipeline)}`);
   return {
     url: server,
+    pipeline,
+    pipelinePartitions: positive(env, 'BULWARK_PIPELINE_PARTITIONS', DEFAULT_NATS.pipelinePartitions),
     namespace,
     partitions: positive(env, 'BULWARK_EVENT_PARTITIONS', DEFAULT_NATS.partitions),
     ackWaitMs: positive(env, 'BULWARK_NATS_ACK_WAIT_MS', DEFAULT_NATS.ackWaitMs),

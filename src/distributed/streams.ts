@@ -60,7 +60,8 @@ function laneConsumerConfig(durable: string, filter: string, settings: NatsSetti
   };
 }
 
-async function upsertStream(jsm: JetStreamManager, config: Parameters<JetStreamManager['streams']['add']>[0]): Promise<void> {
+/** Creates a stream or brings it to this configuration (its retention and storage cannot change). */
+export async function upsertStream(jsm: JetStreamManager, config: Parameters<JetStreamManager['streams']['add']>[0]): Promise<void> {
   try {
     await jsm.streams.info(config.name);
   } catch (error) {
@@ -77,7 +78,8 @@ async function upsertStream(jsm: JetStreamManager, config: Parameters<JetStreamM
   await jsm.streams.update(name, changeable);
 }
 
-async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>): Promise<void> {
+/** Creates a durable consumer or brings it to this configuration. */
+export async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>): Promise<void> {
   const durable = config.durable_name!;
   try {
     const info = await jsm.consumers.info(stream, durable);

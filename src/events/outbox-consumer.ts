@@ -3,6 +3,23 @@ import { comparePositions, type DomainEvent, type EventLog, OUTBOX_START, type O
 
 export type EventHandler = (tx: SqlClient, event: DomainEvent) => Promise<DomainEvent[] | void>;
 
+/** A pipeline stage as another transport (src/distributed/pipeline-stages.ts) runs it: its name, the events it reads, its work on one. */
+export interface PipelineStage {
+  readonly name: string;
+  readonly types: readonly string[];
+  handle(tx: SqlClient, event: DomainEvent): Promise<DomainEvent[] | void>;
+}
+
+/**
+ * Work a consumer does around each batch, in the batch's transaction: `begin` after its own
+ * position is locked and before the first event; `end` after the last, before the position
+ * moves to `next`. A relay uses them to publish a batch and wait for every publish to be acked.
+ */
+export interface BatchHooks {
+  begin?(tx: SqlClient): Promise<void>;
+  end?(tx: SqlClient, next: OutboxPosition): Promise<void>;
+}
+
 /** Events per transaction. */
 const BATCH = 100;
 /**
@@ -20,18 +37,35 @@ const HELD_BACK_BACKOFF_MS = { first: 1, max: 50 };
  * several processes. Only its own position row is locked while a batch is handled: writers
  * of events and other consumers never wait for it.
  */
-export class OutboxConsumer {
+export class OutboxConsumer implements PipelineStage {
   private draining: Promise<number> | undefined;
   private again = false;
+  /** Set when another transport delivers this stage's events: this consumer then reads nothing itself. */
+  private handedOver = false;
 
   constructor(
     private readonly sql: SqlClient,
     private readonly events: EventLog,
     readonly name: string,
-    private readonly types: string[],
+    readonly types: string[],
     private readonly handler: EventHandler,
+    private readonly hooks: BatchHooks = {},
   ) {
     events.registerConsumer(name, types);
+  }
+
+  /** This stage's work on one event, in the caller's transaction. */
+  handle(tx: SqlClient, event: DomainEvent): Promise<DomainEvent[] | void> {
+    return this.handler(tx, event);
+  }
+
+  /**
+   * From now on another transport (JetStream work queues) delivers this stage's events, and
+   * a relay moves its outbox position as it hands them over: drain() and start() do nothing,
+   * so no event is handled both here and there.
+   */
+  handOver(): void {
+    this.handedOver = true;
   }
 
   /**
@@ -42,6 +76,7 @@ export class OutboxConsumer {
    * short transactions, other consumers' batches at the longest.
    */
   drain(): Promise<number> {
+    if (this.handedOver) return Promise.resolve(0);
     if (this.draining) {
       this.again = true;
       return this.draining;
@@ -78,6 +113,7 @@ export class OutboxConsumer {
    * events, so one pass per event cost POST /v1/content about a third of its throughput.
    */
   start(coalesceMs = 10): () => void {
+    if (this.handedOver) return () => undefined;
     let timer: NodeJS.Timeout | undefined;
     let lastPass = -Infinity;
     const pass = () => {
@@ -114,10 +150,12 @@ export class OutboxConsumer {
       const locked = serial && seen ? seen : await this.position(tx, true);
       // Another process moved the position while this one read: its read is stale, read again.
       if (!locked || comparePositions(locked, after) !== 0) return { handled: 0, heldBack: false, moved: true };
+      await this.hooks.begin?.(tx);
       for (const event of page.events) {
         const emitted = await this.handler(tx, event);
         if (emitted) published.push(...emitted);
       }
+      await this.hooks.end?.(tx, page.next);
       await tx.query('UPDATE consumer_offsets SET tx_id = $2::xid8, seq = $3 WHERE consumer = $1', [this.name, page.next.txId, page.next.seq]);
       return { handled: page.events.length, heldBack: page.heldBack };
     });

@@ -179,7 +179,7 @@ export async function buildServer(bulwark: Bulwark, options: ServerOptions = {})
   await app.register(indexStatusRoutes(bulwark), { prefix: '/v1' });
   await app.register(retroactiveRoutes(bulwark), { prefix: '/v1' });
   await app.register(contentRoutes(bulwark), { prefix: '/v1' });
-  await app.register(eventRoutes(bulwark), { prefix: '/v1' });
+  await app.register(eventRoutes(bulwark, options.distributed), { prefix: '/v1' });
   await app.register(deadLetterRoutes(options.distributed), { prefix: '/v1' });
   await app.register(accountRoutes(bulwark), { prefix: '/v1' });
   await app.register(termRoutes(bulwark), { prefix: '/v1' });

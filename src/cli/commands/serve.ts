@@ -121,7 +121,7 @@ function wholeNumber(value: string): number {
 export function serveCommand(program: Command): void {
   serveOptions(program.command('serve').description('start the Bulwark HTTP API, its background work, or both (--role)'))
     .addOption(new Option('--role <role>', 'api: HTTP only; worker: outbox consumers, action delivery and JetStream events, no HTTP API; all: both in one process').choices(ROLES).env('BULWARK_ROLE').default('all'))
-    .addOption(new Option('--nats-url <url>', 'NATS server with JetStream (comma-separated for a cluster): platform events from JetStream, wake-ups between processes').env('BULWARK_NATS_URL'))
+    .addOption(new Option('--nats-url <url>', 'NATS server with JetStream (comma-separated for a cluster): platform events and the pipeline stages (BULWARK_PIPELINE_TRANSPORT) from JetStream, wake-ups between processes').env('BULWARK_NATS_URL'))
     .option('--health-port <n>', 'worker only: answer GET /healthz on this port', wholeNumber)
     .action(async (options: ServeOptions, command: Command) => {
       const role = options.role ?? 'all';
@@ -137,6 +137,7 @@ export function serveCommand(program: Command): void {
         ...(role === 'worker' ? { hashing: { workers: 0 } } : {}),
         // Events of other processes reach the consumers through a NATS wake-up, or else this poll.
         ...(config.databaseUrl && (role !== 'all' || nats) ? { outboxPollMs: nats ? 5000 : 1000 } : {}),
+        pipelineOnJetStream: nats?.pipeline === 'jetstream',
       });
       const log = (level: 'warn' | 'error', message: string) => process.stderr.write(`${level}: ${message}\n`);
       const distributed = nats ? startDistributed(bulwark, nats, role, log) : undefined;

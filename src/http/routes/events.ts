@@ -2,13 +2,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Bulwark } from '../../app.ts';
+import type { Distributed } from '../../distributed/runtime.ts';
 import { platformEventSchema } from '../../ingest/platform-events.ts';
 import { invalid } from '../../errors.ts';
 import { formatPosition, OUTBOX_START, type OutboxPosition, parsePosition } from '../../events/event-log.ts';
 
 export const MAX_EVENTS_PER_BATCH = 10_000;
 
-export const eventRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plugin) => {
+export const eventRoutes = (bulwark: Bulwark, distributed?: Distributed): FastifyPluginAsync => async (plugin) => {
   const app = plugin.withTypeProvider<ZodTypeProvider>();
 
   app.post(
@@ -71,10 +72,32 @@ export const eventRoutes = (bulwark: Bulwark): FastifyPluginAsync => async (plug
 
   app.get(
     '/outbox/status',
-    { schema: { tags: ['events'], summary: 'Each pipeline stage reading the outbox in this process: its position and how many events it has not handled yet' } },
-    async () => ({
-      consumers: (await bulwark.events.status()).map((consumer) => ({ name: consumer.name, position: formatPosition(consumer.position), behind: consumer.behind })),
-    }),
+    {
+      schema: {
+        tags: ['events'],
+        summary:
+          'Each pipeline stage reading the outbox in this process: its position and how many events it has not handled yet. With the pipeline on JetStream, `queued` is the messages (each of one or more events) waiting for the stage in its work queue, added to `behind`.',
+      },
+    },
+    async () => {
+      const consumers: { name: string; position: string; behind: number; queued?: number }[] = (await bulwark.events.status()).map((consumer) => ({
+        name: consumer.name,
+        position: formatPosition(consumer.position),
+        behind: consumer.behind,
+      }));
+      const queued = await distributed?.pipelineBacklog().catch(() => undefined);
+      if (queued) {
+        for (const consumer of consumers) {
+          const waiting = queued.get(consumer.name);
+          if (waiting === undefined) continue;
+          // The relay moves a stage's position as it hands events over: what the stage has not handled is both.
+          consumer.queued = waiting;
+          consumer.behind += waiting;
+        }
+        for (const [name, waiting] of queued) if (!consumers.some((consumer) => consumer.name === name)) consumers.push({ name, position: '', behind: waiting, queued: waiting });
+      }
+      return { consumers };
+    },
   );
 };
 
