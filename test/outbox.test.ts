@@ -186,3 +186,33 @@ async function waitingForALock(sql: SqlClient, pid: number): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+describe('a stage handed over to another transport', () => {
+  it('settles only once the other transport says nothing is left, and refuses when it cannot finish or cannot say', async () => {
+    // A handed-over stage never touches the store: one that throws on use proves it.
+    const sql = new Proxy({}, { get: () => { throw new Error('the store was used'); } }) as SqlClient;
+    const events = new EventLog(sql);
+    const handled: number[] = [];
+    const consumer = new OutboxConsumer(sql, events, 'settle-test', ['test.settle'], async (_tx, event) => void handled.push(event.seq));
+    const answers = [3, 1, 0];
+    let asked = 0;
+    consumer.handOver(async () => answers[asked++]);
+    await consumer.settled();
+    assert.equal(asked, 3, 'settled asks until the other transport reports nothing left');
+    assert.equal(await consumer.drain(), 0, 'a handed-over stage never reads the outbox itself');
+
+    let clock = 0;
+    consumer.handOver(async () => {
+      clock += 1000;
+      return 7;
+    });
+    await assert.rejects(consumer.settled(2500, () => clock), (error: Error & { kind?: string; details?: Record<string, unknown> }) => {
+      assert.equal(error.kind, 'unavailable');
+      assert.equal(error.details?.remaining, 7);
+      return true;
+    });
+    consumer.handOver(async () => undefined);
+    await assert.rejects(consumer.settled(0), /cannot be read now/);
+    assert.deepEqual(handled, []);
+  });
+});

@@ -40,7 +40,15 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
   if (settings.pipeline !== 'jetstream' || bulwark.sql.driver !== 'postgres') return undefined;
   const worker = role !== 'api';
   const dispatching = worker && bulwark.config.dispatchActions !== false;
-  for (const stage of bulwark.pipelineStages) stage.handOver();
+  let manager: JetStreamManager | undefined;
+  // What a stage has not handled yet: events the relay has not passed on, and messages queued for it.
+  const remaining = (name: string) => async () => {
+    if (!manager || !link.connected) return undefined;
+    const relayed = await bulwark.events.consumerStatus(name);
+    const queued = await pipelineBacklog(manager, settings, [name]);
+    return relayed.behind + (queued.get(name) ?? 0);
+  };
+  for (const stage of bulwark.pipelineStages) stage.handOver(remaining(stage.name));
   const stages: PipelineStage[] = [...bulwark.pipelineStages];
   if (dispatching) stages.push(actionsDueStage([ACTION_REQUESTED_EVENT, ACTION_REQUEUED_EVENT], () => bulwark.actions.dispatchDue(), (error) => log('warn', `actions not dispatched: ${error.message}`)));
   const names = [...bulwark.pipelineStages.map((stage) => stage.name), ACTIONS_DUE_STAGE];
@@ -56,7 +64,10 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
     catchUp: async () => {
       await relay?.drain();
     },
-    ensure: (jsm) => ensurePipelineStream(jsm, settings, stages.map((stage) => stage.name)),
+    ensure: async (jsm) => {
+      await ensurePipelineStream(jsm, settings, stages.map((stage) => stage.name));
+      manager = jsm;
+    },
     start: (js, deadLetters, storeReady) => {
       if (!worker || stopped || starting) return;
       starting = true;

@@ -236,18 +236,22 @@ export class EventLog {
   /** Each consumer known to this process: its position and how many committed events of its types lie past it. */
   async status(client: SqlClient = this.sql): Promise<{ name: string; position: OutboxPosition; behind: number }[]> {
     const out: { name: string; position: OutboxPosition; behind: number }[] = [];
-    for (const [name, types] of this.consumers) {
-      const result = await client.query<{ tx_id: string | null; seq: number | null; behind: number }>(
-        `SELECT o.tx_id::text AS tx_id, o.seq, (
-           SELECT count(*) FROM events e
-           WHERE (e.tx_id, e.seq) > (COALESCE(o.tx_id, '0'::xid8), COALESCE(o.seq, 0)) AND e.type = ANY($2::text[])
-         ) AS behind
-         FROM (SELECT 1) one LEFT JOIN consumer_offsets o ON o.consumer = $1`,
-        [name, types],
-      );
-      const row = result.rows[0];
-      out.push({ name, position: { txId: row.tx_id ?? '0', seq: Number(row.seq ?? 0) }, behind: Number(row.behind) });
-    }
+    for (const name of this.consumers.keys()) out.push({ name, ...(await this.consumerStatus(name, client)) });
     return out;
   }
+
+  /** One registered consumer's position and how many events of its types lie after it. */
+  async consumerStatus(name: string, client: SqlClient = this.sql): Promise<{ position: OutboxPosition; behind: number }> {
+    const result = await client.query<{ tx_id: string | null; seq: number | null; behind: number }>(
+      `SELECT o.tx_id::text AS tx_id, o.seq, (
+         SELECT count(*) FROM events e
+         WHERE (e.tx_id, e.seq) > (COALESCE(o.tx_id, '0'::xid8), COALESCE(o.seq, 0)) AND e.type = ANY($2::text[])
+       ) AS behind
+       FROM (SELECT 1) one LEFT JOIN consumer_offsets o ON o.consumer = $1`,
+      [name, this.consumers.get(name) ?? []],
+    );
+    const row = result.rows[0];
+    return { position: { txId: row.tx_id ?? '0', seq: Number(row.seq ?? 0) }, behind: Number(row.behind) };
+  }
+
 }

@@ -1,3 +1,4 @@
+import { RetryLaterError } from '../errors.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { comparePositions, type DomainEvent, type EventLog, OUTBOX_START, type OutboxPosition } from './event-log.ts';
 
@@ -28,6 +29,11 @@ const BATCH = 100;
  */
 const SERIAL_BATCH = 10;
 
+/** How long settled() waits, at most, for another transport to handle what was committed before it was called. */
+export const SETTLE_LIMIT_MS = 60_000;
+/** How often settled() looks again, at first and at most. */
+const SETTLE_BACKOFF_MS = { first: 20, max: 1000 };
+
 /** How long a pass waits before looking again for events held back behind a running writer, at first and at most. */
 const HELD_BACK_BACKOFF_MS = { first: 1, max: 50 };
 
@@ -42,6 +48,8 @@ export class OutboxConsumer implements PipelineStage {
   private again = false;
   /** Set when another transport delivers this stage's events: this consumer then reads nothing itself. */
   private handedOver = false;
+  /** With another transport: how many of this stage's events it has not handled yet (undefined: it cannot tell now). */
+  private remaining: (() => Promise<number | undefined>) | undefined;
 
   constructor(
     private readonly sql: SqlClient,
@@ -64,8 +72,33 @@ export class OutboxConsumer implements PipelineStage {
    * a relay moves its outbox position as it hands them over: drain() and start() do nothing,
    * so no event is handled both here and there.
    */
-  handOver(): void {
+  handOver(remaining?: () => Promise<number | undefined>): void {
     this.handedOver = true;
+    this.remaining = remaining ?? this.remaining;
+  }
+
+  /**
+   * Resolves once every event committed before the call has been handled by this stage, by
+   * this process (drain) or by the transport it was handed over to, for work that must see
+   * them all (a transparency report counts the statements this stage records). With another
+   * transport that does not finish within `limitMs`, or cannot say, it refuses with a
+   * retryable error rather than let a caller read figures missing events still queued.
+   */
+  async settled(limitMs = SETTLE_LIMIT_MS, now: () => number = performance.now.bind(performance)): Promise<void> {
+    if (!this.handedOver) {
+      await this.drain();
+      return;
+    }
+    const started = now();
+    for (let waitMs = SETTLE_BACKOFF_MS.first; ; waitMs = Math.min(waitMs * 2, SETTLE_BACKOFF_MS.max)) {
+      const left = this.remaining ? await this.remaining() : undefined;
+      if (left === 0) return;
+      if (now() - started >= limitMs) {
+        const what = left === undefined ? 'cannot be read now (is NATS reachable?)' : `still holds ${left} event(s) or message(s)`;
+        throw new RetryLaterError(`the ${this.name} stage's queue ${what}; its figures would miss them`, 30, { stage: this.name, ...(left === undefined ? {} : { remaining: left }) });
+      }
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
   }
 
   /**

@@ -246,7 +246,7 @@ export class StatementService {
 
   /** The Art. 15 / 24 report for [from, to), after statements for every published decision are recorded. */
   async transparencyReport(period: { from: Date; to: Date }): Promise<TransparencyReport> {
-    await this.consumer.drain();
+    await this.consumer.settled();
     return buildReport(this.sql, period);
   }
 
