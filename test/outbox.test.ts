@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EventLog, OUTBOX_START, comparePositions, formatPosition, parsePosition } from '../src/events/event-log.ts';
 import { OutboxConsumer } from '../src/events/outbox-consumer.ts';
+import { forgetOldDeliveries } from '../src/distributed/pipeline-runtime.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { type SqlClient, openSql } from '../src/store/sql.ts';
 import { type StoreTarget, storeTargets } from './helpers/stores.ts';
@@ -53,6 +54,13 @@ for (const target of targets) {
       assert.deepEqual(seen, Array.from({ length: 251 }, (_, i) => i));
       const status = (await events.status()).find((entry) => entry.name === 'test.resume-reader');
       assert.equal(status?.behind, 0);
+    });
+
+    it('forgets pipeline delivery rows only once no redelivery can need them', async () => {
+      await sql.query(`INSERT INTO pipeline_deliveries (stage, event_seq, handled_at) VALUES ('test.stage', 1, now() - interval '8 days'), ('test.stage', 2, now() - interval '6 days'), ('test.stage', 3, now())`);
+      assert.equal(await forgetOldDeliveries(sql), 1);
+      const left = await sql.query<{ event_seq: string }>(`SELECT event_seq FROM pipeline_deliveries WHERE stage = 'test.stage' ORDER BY event_seq`);
+      assert.deepEqual(left.rows.map((row) => Number(row.event_seq)), [2, 3]);
     });
 
     it('a page reports how far it read, and the position of each event', async () => {

@@ -13,6 +13,13 @@ import type { NatsSettings, Role } from './settings.ts';
 
 /** How often a worker's relay looks for events other processes committed, besides their wake-ups. */
 const RELAY_POLL_MS = 5000;
+/**
+ * A delivery row guards against a message delivered again after its stage committed (the ack
+ * lost, the worker killed): that happens within a few ack waits, so a week is ample. A message
+ * that failed never committed, so a dead letter retried later has no row to miss.
+ */
+export const DELIVERY_MEMORY = '7 days';
+const PRUNE_EVERY_MS = 3_600_000;
 
 export interface JetStreamPipeline {
   /** The stages whose events go through JetStream, by name (what GET /v1/outbox/status reports). */
@@ -91,7 +98,11 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
         stops.push(created.start());
         const poll = setInterval(() => void created.drain().catch((error) => link.failed(error)), RELAY_POLL_MS);
         poll.unref();
-        stops.push(() => clearInterval(poll));
+        const prune = () => void forgetOldDeliveries(bulwark.sql).catch((error) => log('warn', `pipeline deliveries not pruned: ${(error as Error).message}`));
+        const pruning = setInterval(prune, PRUNE_EVERY_MS);
+        pruning.unref();
+        prune();
+        stops.push(() => clearInterval(poll), () => clearInterval(pruning));
         void created.drain().catch((error) => link.failed(error));
       })();
       for (const stage of stages) {
@@ -125,4 +136,10 @@ async function startRelayAtStages(sql: SqlClient, stages: string[]): Promise<voi
      ON CONFLICT (consumer) DO NOTHING`,
     [PIPELINE_RELAY, stages],
   );
+}
+
+/** Forgets delivery rows older than DELIVERY_MEMORY; returns how many went. */
+export async function forgetOldDeliveries(sql: SqlClient): Promise<number> {
+  const result = await sql.query(`DELETE FROM pipeline_deliveries WHERE handled_at < now() - $1::interval`, [DELIVERY_MEMORY]);
+  return result.rowCount ?? 0;
 }

@@ -10,3 +10,6 @@ CREATE TABLE pipeline_deliveries (
   worker text NOT NULL DEFAULT '',
   PRIMARY KEY (stage, event_seq)
 );
+-- Rows are needed only while a message can still be delivered again (its ack lost: within a
+-- few ack waits); workers forget them after a week (src/distributed/pipeline-runtime.ts).
+CREATE INDEX pipeline_deliveries_by_age ON pipeline_deliveries (handled_at);
