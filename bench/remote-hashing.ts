@@ -43,7 +43,7 @@ const rows: { what: string; processes: string; seconds: number }[] = [];
 // Threads start on the first jobs: a warm-up of a few images before each measured run.
 const warmUp = images.slice(0, 2 * threads);
 
-const pool = new WorkerPoolHashing({ workers: threads });
+const pool = new WorkerPoolHashing({ workers: threads, maxQueue: concurrency });
 await run(pool, warmUp);
 rows.push({ what: 'local: api worker threads', processes: `1 api (${threads} threads)`, seconds: await run(pool, images) });
 await pool.close();

@@ -23,6 +23,8 @@ import { hashJobWorkerHere, hashJobWorkerProcess } from './helpers/hash-job-work
 import { type NatsServer, startNatsServer, testNamespace } from './helpers/nats.ts';
 import { expectProblem } from './helpers/problems.ts';
 import { makeVideo, videoTestsSkipReason } from './helpers/video.ts';
+import { startBulwarkProcess } from './helpers/bulwark-process.ts';
+import { postgresAvailable, scratchDatabase } from './helpers/postgres-scratch.ts';
 
 /** Resolves once `check` holds, looking again after each short turn of the timers. */
 async function until(check: () => boolean): Promise<void> {
@@ -31,6 +33,7 @@ async function until(check: () => boolean): Promise<void> {
 
 const server: NatsServer | undefined = await startNatsServer();
 const local = new InlineHashing(defaultSignalRegistry());
+const postgresReachable = await postgresAvailable();
 
 /** Settings of a namespace of the test's own. ack_wait is short so a killed worker's job comes back soon. */
 function natsSettings(overrides: Partial<NatsSettings> = {}): NatsSettings {
@@ -224,6 +227,33 @@ describe('hashing jobs over JetStream', { skip: server ? false : 'nats-server no
     } finally {
       await app.close();
       await bulwark.close();
+    }
+  });
+
+  it('bulwark serve: an api with BULWARK_HASHING=jetstream has its uploads hashed by a --role worker process', { skip: postgresReachable ? false : 'PostgreSQL not reachable' }, async () => {
+    const db = await scratchDatabase();
+    const apiKey = `remote-hashing-${randomBytes(16).toString('hex')}`;
+    const env = { BULWARK_NATS_NAMESPACE: testNamespace(), BULWARK_HASH_WORKERS: '1', BULWARK_API_KEY: apiKey };
+    const worker = await startBulwarkProcess('worker', { databaseUrl: db.url, natsUrl: server!.url, env });
+    // refuse: an upload the api hashed itself would fail the assertions below instead of passing unnoticed.
+    const api = await startBulwarkProcess('api', { databaseUrl: db.url, natsUrl: server!.url, env: { ...env, BULWARK_HASHING: 'jetstream', BULWARK_HASHING_FALLBACK: 'refuse' } });
+    try {
+      const image = await encodeImage(shapesImage(71, 480, 360), 'jpeg');
+      const upload = await fetch(`${api.url}/v1/content/served-1?account_id=acct-1`, { method: 'PUT', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'image/jpeg' }, body: image });
+      const body = await upload.text();
+      assert.equal(upload.status, 201, body);
+      const pdq = (await local.hash('photo', image)).find((signal) => signal.signalType === 'pdq')!.value;
+      assert.ok(body.includes(pdq), 'the stored upload carries the PDQ hash local hashing gives');
+      const hashing = ((await (await fetch(`${api.url}/healthz`)).json()) as { hashing: { mode: string; jetstream: { answered: number; fallbacks: number } } }).hashing;
+      assert.equal(hashing.mode, 'jetstream');
+      assert.equal(hashing.jetstream.answered, 1);
+      assert.equal(hashing.jetstream.fallbacks, 0);
+      const nats = ((await (await fetch(`${worker.url}/healthz`)).json()) as { nats: { consumers: string[] } }).nats;
+      assert.ok(nats.consumers.includes('hash-workers'), `the worker pulls hash jobs: ${nats.consumers.join(', ')}`);
+    } finally {
+      await api.stop();
+      await worker.stop();
+      await db.drop();
     }
   });
 });
