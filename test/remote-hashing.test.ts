@@ -35,9 +35,13 @@ const server: NatsServer | undefined = await startNatsServer();
 const local = new InlineHashing(defaultSignalRegistry());
 const postgresReachable = await postgresAvailable();
 
-/** Settings of a namespace of the test's own. ack_wait is short so a killed worker's job comes back soon. */
+/**
+ * Settings of a namespace of the test's own. ack_wait is short so a killed worker's job comes
+ * back soon, yet long beside the keep-alive a live worker sends every third of it, so a worker
+ * slowed by a busy machine keeps its job.
+ */
 function natsSettings(overrides: Partial<NatsSettings> = {}): NatsSettings {
-  return { ...DEFAULT_NATS, url: server!.url, namespace: testNamespace(), ackWaitMs: 1000, maxDeliver: 2, ...overrides };
+  return { ...DEFAULT_NATS, url: server!.url, namespace: testNamespace(), ackWaitMs: 3000, maxDeliver: 2, ...overrides };
 }
 
 /** An api-side hashing that never gives up on the workers unless told (no answer is awaited by the clock). */
@@ -119,7 +123,8 @@ describe('hashing jobs over JetStream', { skip: server ? false : 'nats-server no
   });
 
   it('hands the job of a worker killed mid-job to another worker, and takes its answer once', async () => {
-    const nats = natsSettings();
+    // Deliveries are not what this test counts: a busy machine may add one before the kill.
+    const nats = natsSettings({ maxDeliver: 10 });
     const api = await remoteHashing(nats);
     const stalled = hashJobWorkerProcess(nats, 'stall');
     let healthy: ReturnType<typeof hashJobWorkerProcess> | undefined;
@@ -132,7 +137,7 @@ describe('hashing jobs over JetStream', { skip: server ? false : 'nats-server no
       assert.deepEqual(await answer, await local.hash('photo', image));
       const stats = api.stats().jetstream!;
       assert.equal(stats.answered, 1);
-      assert.equal(stats.redelivered, 1, 'the answer came from the second delivery');
+      assert.equal(stats.redelivered, 1, 'the one answer came from a later delivery');
       assert.equal(stats.fallbacks, 0);
     } finally {
       await stalled.kill();
@@ -196,15 +201,25 @@ describe('hashing jobs over JetStream', { skip: server ? false : 'nats-server no
     }
   });
 
-  it('falls back at once while the NATS link is down', async () => {
-    // Nothing listens on port 1: the link stays connecting.
-    const api = new JetStreamHashing(local, { ...DEFAULT_REMOTE_HASHING, nats: natsSettings({ url: 'nats://127.0.0.1:1' }), fallback: 'local' });
+  it('falls back at once while NATS is away, and sends jobs to the workers again once it is back', async () => {
+    const nats = natsSettings();
+    await server!.kill();
+    // Made while NATS is away: its link keeps trying (a link never connected cannot be closed, so it must come up before the end).
+    const api = new JetStreamHashing(local, { ...DEFAULT_REMOTE_HASHING, nats, fallback: 'local', answerTimeoutMs: 3_600_000 });
+    let worker: Awaited<ReturnType<typeof hashJobWorkerHere>> | undefined;
     try {
       const image = await encodeImage(shapesImage(51, 320, 240), 'png');
       assert.deepEqual(await api.hash('photo', image), await local.hash('photo', image));
       assert.equal(api.stats().jetstream!.fallbacks, 1);
       assert.equal(api.stats().jetstream!.link, 'connecting');
+      await server!.start();
+      await until(() => api.stats().jetstream!.ready);
+      worker = await hashJobWorkerHere(nats, new WorkerPoolHashing({ workers: 1 }));
+      assert.deepEqual(await api.hash('photo', image), await local.hash('photo', image));
+      assert.equal(api.stats().jetstream!.answered, 1);
+      assert.equal(api.stats().jetstream!.fallbacks, 1);
     } finally {
+      await worker?.close();
       await api.close();
     }
   });
