@@ -54,6 +54,8 @@ import { migrate } from './store/migrate.ts';
 import { type SqlClient, type StoreLocation, openSql } from './store/sql.ts';
 import { TermListService } from './terms/term-lists.ts';
 import { InlineHashing } from './signals/hashing/inline.ts';
+import { JetStreamHashing } from './distributed/hash-jobs/remote-hashing.ts';
+import type { RemoteHashingSettings } from './distributed/hash-jobs/settings.ts';
 import type { MediaHashing } from './signals/hashing/media-hashing.ts';
 import type { VideoHashOptions } from './signals/types.ts';
 import { WorkerPoolHashing } from './signals/hashing/worker-pool.ts';
@@ -65,8 +67,10 @@ export interface BulwarkConfig extends StoreLocation {
   /**
    * Where media are hashed: worker threads (default one per core, BULWARK_HASH_WORKERS) with
    * a bounded queue (BULWARK_HASH_QUEUE), or `workers: 0` to hash inline (one-off commands).
+   * With `remote` (BULWARK_HASHING=jetstream) uploads are hashed by worker processes over NATS,
+   * and these threads only serve as its fallback.
    */
-  hashing?: { workers?: number; maxQueue?: number };
+  hashing?: { workers?: number; maxQueue?: number; remote?: RemoteHashingSettings };
   /** Video limits and sampling (BULWARK_VIDEO_MAX_BYTES, BULWARK_VIDEO_MAX_SECONDS, BULWARK_VIDEO_SECONDS_PER_HASH). */
   video?: VideoHashOptions;
   matchOptions?: MatchOptions;
@@ -222,8 +226,9 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   matcher.describeProvenanceWith((entryIds) => entriesWithProvenance(sql, entryIds));
   const events = new EventLog(sql, new ForegroundLoad({ share: config.pipelineShare ?? pipelineShareFromEnv() }));
   const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
-  const hashing: MediaHashing =
+  const ownHashing: MediaHashing =
     config.hashing?.workers === 0 ? new InlineHashing(signals) : new WorkerPoolHashing({ workers: config.hashing?.workers, maxQueue: config.hashing?.maxQueue });
+  const hashing = config.hashing?.remote ? new JetStreamHashing(ownHashing, config.hashing.remote) : ownHashing;
   const content = new ContentService(sql, signals, hashing, matcher, events, {
     maxPixels: config.maxPixels ?? DEFAULT_MAX_PIXELS,
     video: config.video,

@@ -88,7 +88,7 @@ describe('platform events on NATS JetStream', { skip: !enabled, timeout: 180_000
     await until(async () => (await streamEmpty(settings)) && (await count(workers[0].bulwark, 'SELECT count(*) AS n FROM platform_event_ids')) === 2000);
     assert.equal(await count(workers[0].bulwark, "SELECT sum(count) AS n FROM account_edges WHERE kind = 'message'"), 2000, 'every message counted once');
     assert.equal(await deadCount(settings), 0);
-    for (const worker of workers) assert.equal(worker.distributed.status().consumers.length, settings.partitions + 1);
+    for (const worker of workers) assert.equal(worker.distributed.status().consumers.length, settings.partitions + 2, 'the lanes, the splitter and the hash-job consumer');
     for (const worker of workers) await stopWorker(worker);
   });
 
@@ -221,7 +221,7 @@ describe('platform events on NATS JetStream', { skip: !enabled, timeout: 180_000
     // delivered and seen acked still stored, behind the consumers' ack floors, never delivered again.
     await until(async () => (await consumersSettled(settings)) && (await count(worker.bulwark, 'SELECT count(*) AS n FROM platform_event_ids')) === 4000);
     assert.equal(await count(worker.bulwark, "SELECT sum(count) AS n FROM account_edges WHERE kind = 'message'"), 4000);
-    assert.equal((await health()).nats.consumers.length, settings.partitions + 1);
+    assert.equal((await health()).nats.consumers.length, settings.partitions + 2, 'the lanes, the splitter and the hash-job consumer');
     await app.close();
     await stopWorker(worker);
   });

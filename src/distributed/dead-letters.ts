@@ -50,8 +50,11 @@ export class DeadLetters {
     this.n = names(settings);
   }
 
-  /** Stores the message with its error; resolves once JetStream has it, so the caller may then drop the original. */
-  async add(message: JsMsg, error: string, problems: DeadLetterProblem[] = []): Promise<void> {
+  /**
+   * Stores the message with its error; resolves once JetStream has it, so the caller may then
+   * drop the original. `body` replaces what is kept when the original must not be (media).
+   */
+  async add(message: JsMsg, error: string, problems: DeadLetterProblem[] = [], body: Uint8Array = message.data): Promise<void> {
     const h = headers();
     h.set(H.subject, message.subject);
     h.set(H.error, headerText(error));
@@ -61,7 +64,7 @@ export class DeadLetters {
     const msgId = message.headers?.get('Nats-Msg-Id');
     if (msgId) h.set(H.msgId, headerText(msgId, 200));
     // The same source message dead-lettered twice (its ack lost, say) is stored once.
-    await this.js.publish(this.n.deadSubject, message.data, { headers: h, msgID: `dead.${message.info.stream}.${message.seq}` });
+    await this.js.publish(this.n.deadSubject, body, { headers: h, msgID: `dead.${message.info.stream}.${message.seq}` });
   }
 
   async list(limit = 100): Promise<{ deadLetters: DeadLetter[]; total: number }> {

@@ -2,6 +2,8 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import type { Bulwark } from '../app.ts';
 import { NatsLink, type LinkStatus } from './connection.ts';
 import { DeadLetters } from './dead-letters.ts';
+import { localHashing } from './hash-jobs/remote-hashing.ts';
+import { type HashJobWorker, startHashJobWorker } from './hash-jobs/job-worker.ts';
 import { applyEvents, splitIntoLanes } from './event-handlers.ts';
 import { LaneWorker, type WorkerLog } from './lane-worker.ts';
 import { outboxWakeups } from './outbox-wakeups.ts';
@@ -37,6 +39,7 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
     await Promise.all([bulwark.wake(), pipeline?.catchUp()]);
   });
   const lanes: LaneWorker[] = [];
+  let hashJobs: HashJobWorker | undefined;
   let closed = false;
   const storeReady = async () => {
     for (let waitMs = 250; !closed; waitMs = Math.min(waitMs * 2, 5000)) {
@@ -69,6 +72,14 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
       lanes.push(new LaneWorker(link, js, n.eventStream, n.repartitioner, splitIntoLanes(js, settings), dead, settings, log, storeReady));
       for (const lane of lanes) lane.start();
       pipeline?.start(js, dead, storeReady);
+      // Workers also hash uploads that api processes send them (BULWARK_HASHING=jetstream), in their own threads.
+      startHashJobWorker(link, nc, js, jsm, localHashing(bulwark.hashing), dead, settings, log).then(
+        (started) => {
+          hashJobs = started;
+          if (closed) void started.stop();
+        },
+        (error) => link.failed(error),
+      );
     }
     return dead;
   });
@@ -86,7 +97,7 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
       closed = true;
       stopWakeups();
       await pipeline?.stop();
-      await Promise.all(lanes.map((lane) => lane.stop()));
+      await Promise.all([...lanes.map((lane) => lane.stop()), hashJobs?.stop()]);
       await link.close();
     },
   };

@@ -12,6 +12,7 @@ import { printJson } from '../output.ts';
 import { type Distributed, startDistributed } from '../../distributed/runtime.ts';
 import { natsSettingsFromEnv, ROLES, type Role } from '../../distributed/settings.ts';
 import { serveWorkerHealth } from '../../distributed/worker-health.ts';
+import { remoteHashingFromEnv } from '../../distributed/hash-jobs/settings.ts';
 
 export interface ServeOptions {
   port: number;
@@ -130,11 +131,13 @@ export function serveCommand(program: Command): void {
         throw new BulwarkError('invalid', `--role ${role} needs PostgreSQL (--database-url or BULWARK_DATABASE_URL): the embedded store belongs to one process, so api and worker processes cannot share it; use --role all`);
       }
       const nats = natsSettingsFromEnv(options.natsUrl);
+      const remoteHashing = role === 'worker' ? undefined : remoteHashingFromEnv(nats);
       const bulwark = await openBulwark({
         ...config,
         role,
-        // A worker receives no uploads, so it needs no hashing threads.
-        ...(role === 'worker' ? { hashing: { workers: 0 } } : {}),
+        // A worker receives no uploads, so it needs no hashing threads unless api processes send it hash jobs over NATS.
+        ...(role === 'worker' && !nats ? { hashing: { workers: 0 } } : {}),
+        ...(remoteHashing ? { hashing: { ...config.hashing, remote: remoteHashing } } : {}),
         // Events of other processes reach the consumers through a NATS wake-up, or else this poll.
         ...(config.databaseUrl && (role !== 'all' || nats) ? { outboxPollMs: nats ? 5000 : 1000 } : {}),
         pipelineOnJetStream: nats?.pipeline === 'jetstream',

@@ -13,7 +13,8 @@ export interface MediaHashing {
 }
 
 export interface HashingStats {
-  mode: 'inline' | 'workers';
+  /** 'jetstream': jobs go to hashing workers over NATS; the other figures are then this process's own pool, used as fallback. */
+  mode: 'inline' | 'workers' | 'jetstream';
   /** Threads that hash (0 when inline). */
   workers: number;
   /** Jobs being hashed now. */
@@ -26,4 +27,29 @@ export interface HashingStats {
   refused: number;
   /** Workers that died (crashed or ran out of memory) and were replaced, since start. */
   crashed: number;
+  /** Remote hashing (src/distributed/hash-jobs/), when configured. */
+  jetstream?: RemoteHashingStats;
+}
+
+export interface RemoteHashingStats {
+  /** The NATS link's state. */
+  link: string;
+  /** The job queue and answer inbox are set up. */
+  ready: boolean;
+  /** Jobs sent and waiting for their answer. */
+  inFlight: number;
+  maxInFlight: number;
+  fallback: 'local' | 'refuse';
+  /** Jobs answered by a worker, since start. */
+  answered: number;
+  /** Of those, answered after JetStream handed the job out again (a worker died or stalled). */
+  redelivered: number;
+  /** Answers ignored because the job was already answered or given up. */
+  duplicates: number;
+  /** Jobs hashed locally or refused because no worker could take them. */
+  fallbacks: number;
+  /** Jobs refused because maxInFlight were waiting. */
+  refused: number;
+  /** Jobs whose media went through the object store (larger than a NATS message). */
+  viaObjectStore: number;
 }

@@ -1,0 +1,50 @@
+import type { NatsSettings } from '../settings.ts';
+
+/** What an api process does when no hashing worker can take a job: hash it itself, or refuse with 503. */
+export type HashingFallback = 'local' | 'refuse';
+
+export interface RemoteHashingSettings {
+  nats: NatsSettings;
+  /** Jobs this process may have waiting on workers at once; past it uploads are refused as busy (503). */
+  maxInFlight: number;
+  /**
+   * How long a job may wait for its answer before this process gives up on the workers and
+   * falls back. It covers queueing, hashing and any redelivery after a worker died, so it is
+   * larger than the NATS ack wait.
+   */
+  answerTimeoutMs: number;
+  fallback: HashingFallback;
+  /** Seconds a refused client is told to wait (Retry-After). */
+  retryAfterSeconds: number;
+}
+
+export const DEFAULT_REMOTE_HASHING = { maxInFlight: 64, answerTimeoutMs: 120_000, fallback: 'local', retryAfterSeconds: 2 } as const;
+
+function whole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a whole number of 1 or more, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * BULWARK_HASHING=local (default) hashes uploads in this process's threads; `jetstream` sends
+ * them to worker processes over NATS (BULWARK_HASHING_FALLBACK, _MAX_IN_FLIGHT, _TIMEOUT_MS).
+ * Undefined for local hashing; an error when jetstream is asked for without NATS.
+ */
+export function remoteHashingFromEnv(nats: NatsSettings | undefined, env: NodeJS.ProcessEnv = process.env): RemoteHashingSettings | undefined {
+  const mode = env.BULWARK_HASHING || 'local';
+  if (mode !== 'local' && mode !== 'jetstream') throw new Error(`BULWARK_HASHING must be local or jetstream, got ${JSON.stringify(mode)}`);
+  if (mode === 'local') return undefined;
+  if (!nats) throw new Error('BULWARK_HASHING=jetstream needs NATS: set --nats-url or BULWARK_NATS_URL');
+  const fallback = env.BULWARK_HASHING_FALLBACK || DEFAULT_REMOTE_HASHING.fallback;
+  if (fallback !== 'local' && fallback !== 'refuse') throw new Error(`BULWARK_HASHING_FALLBACK must be local or refuse, got ${JSON.stringify(fallback)}`);
+  return {
+    nats,
+    fallback,
+    maxInFlight: whole(env, 'BULWARK_HASHING_MAX_IN_FLIGHT', DEFAULT_REMOTE_HASHING.maxInFlight),
+    answerTimeoutMs: whole(env, 'BULWARK_HASHING_TIMEOUT_MS', DEFAULT_REMOTE_HASHING.answerTimeoutMs),
+    retryAfterSeconds: DEFAULT_REMOTE_HASHING.retryAfterSeconds,
+  };
+}
