@@ -7,7 +7,7 @@
  * uploads, lets the pipeline catch up, and counts every statement (a PostgreSQL transaction's
  * BEGIN and COMMIT count as one round trip each), attributed to the stage that made it.
  *
- *   node --import tsx bench/pipeline-queries.ts [--store postgres|embedded] [--uploads 200] [--detail]
+ *   npm run bench:queries --  [--store postgres|embedded] [--uploads 200] [--detail]
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { parseArgs } from 'node:util';
@@ -47,6 +47,8 @@ wrap(ActionService.prototype, 'pass', () => 'action delivery');
 wrap(ContentService.prototype, 'submit', () => 'request POST /v1/content');
 
 const counts = new Map<string, Map<string, number>>();
+/** Milliseconds from each statement's start to its answer, per stage and origin (on the embedded store: the store's one thread, and waits for it). */
+const millis = new Map<string, Map<string, number>>();
 let counting = false;
 Error.stackTraceLimit = 40;
 /** The innermost frame outside the store's own code: where a statement comes from. */
@@ -55,13 +57,18 @@ function origin(): string {
   const frame = frames.find((line) => line.includes('/src/') && !line.includes('/src/store/sql.ts') && !line.includes('bench/pipeline-queries'));
   return frame ? frame.trim().replace(/^at (async )?/, '').replace(/\(.*\/src\//, '(').replace(/:\d+\)$/, ')') : '(unknown)';
 }
-function count(n: number) {
-  if (!counting) return;
+function count(n: number): (ms: number) => void {
+  if (!counting) return () => undefined;
   const owner = stage.getStore() ?? 'other';
   const byOrigin = counts.get(owner) ?? new Map<string, number>();
   counts.set(owner, byOrigin);
   const where = origin();
   byOrigin.set(where, (byOrigin.get(where) ?? 0) + n);
+  return (ms) => {
+    const timed = millis.get(owner) ?? new Map<string, number>();
+    millis.set(owner, timed);
+    timed.set(where, (timed.get(where) ?? 0) + ms);
+  };
 }
 
 /** The platform's webhook endpoint: counts deliveries and answers 200 at once. */
@@ -85,8 +92,9 @@ try {
   const proto = Object.getPrototypeOf(bulwark.sql) as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const query = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]) {
-    count(1);
-    return query.apply(this, args);
+    const done = count(1);
+    const started = performance.now();
+    return query.apply(this, args).finally(() => done(performance.now() - started));
   };
   const transaction = proto.transaction;
   // PostgreSQL: BEGIN (with the outbox lock) and COMMIT are a round trip each; PGlite's are calls on its one thread.
@@ -110,16 +118,19 @@ try {
   await settle();
 
   const report = (title: string, per: number) => {
-    console.log(`\n${title} (${values.store}; round trips per upload)`);
+    console.log(`\n${title} (${values.store}; per upload: round trips, and ms from statement to answer)`);
     let total = 0;
     for (const [owner, byOrigin] of [...counts].sort()) {
       const sum = [...byOrigin.values()].reduce((a, b) => a + b, 0);
       total += sum;
-      console.log(`  ${owner.padEnd(44)} ${(sum / per).toFixed(2).padStart(7)}`);
-      if (values.detail) for (const [where, n] of [...byOrigin].sort((a, b) => b[1] - a[1])) console.log(`      ${(n / per).toFixed(2).padStart(7)}  ${where}`);
+      const timed = millis.get(owner) ?? new Map<string, number>();
+      const ms = [...timed.values()].reduce((a, b) => a + b, 0);
+      console.log(`  ${owner.padEnd(44)} ${(sum / per).toFixed(2).padStart(7)} ${(ms / per).toFixed(2).padStart(9)}`);
+      if (values.detail) for (const [where, n] of [...byOrigin].sort((a, b) => b[1] - a[1])) console.log(`      ${(n / per).toFixed(2).padStart(7)} ${((timed.get(where) ?? 0) / per).toFixed(2).padStart(9)}  ${where}`);
     }
     console.log(`  ${'total'.padEnd(44)} ${(total / per).toFixed(2).padStart(7)}`);
     counts.clear();
+    millis.clear();
   };
 
   counting = true;
