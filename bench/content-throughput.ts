@@ -132,7 +132,17 @@ async function run(store: string): Promise<StoreRun> {
     const deliveredBefore = webhook.deliveries;
     const matching = await load('POST /v1/content, all match', '/v1/content', (n) => upload(bankHashes[(n * 7919) % bankHashes.length]));
     rows.push(matching);
-    const status = async () => (await (await fetch(`${base}/v1/outbox/status`, { headers })).json()) as { consumers: { name: string; behind: number }[] };
+    // Retried: right after the load a kept-alive connection may be reset under the client.
+    const status = async (): Promise<{ consumers: { name: string; behind: number }[] }> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return (await (await fetch(`${base}/v1/outbox/status`, { headers })).json()) as { consumers: { name: string; behind: number }[] };
+        } catch (error) {
+          if (attempt >= 5) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    };
     const lag = Object.fromEntries((await status()).consumers.map((c) => [c.name, c.behind]));
     const deliveredAfterLoad = webhook.deliveries - deliveredBefore;
     // Each matched upload is one remove_content webhook once the pipeline has caught up.
