@@ -16,8 +16,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +23,7 @@ import autocannon from 'autocannon';
 import { openBulwark } from '../src/app.ts';
 import type { RawBankRow } from '../src/banks/import-formats.ts';
 import { seededRandom } from '../src/demo/benign-images.ts';
+import { countingWebhook } from './counting-webhook.ts';
 import { matchRuleFile } from '../test/helpers/match-rules.ts';
 import { scratchDatabase } from '../test/helpers/postgres-scratch.ts';
 
@@ -49,16 +48,8 @@ const randomHex = (digits: number) => Array.from({ length: digits }, () => Math.
 const RULES = matchRuleFile({ bank: 'bench', remove: true });
 
 /** The platform's webhook endpoint: counts deliveries and answers 200 at once. */
-const webhook = { deliveries: 0 };
-const receiver = createServer((request, response) => {
-  request.resume();
-  request.on('end', () => {
-    webhook.deliveries++;
-    response.writeHead(200).end();
-  });
-});
-await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/actions`;
+const webhook = await countingWebhook();
+const webhookUrl = webhook.url;
 
 interface Row {
   name: string;
@@ -141,7 +132,17 @@ async function run(store: string): Promise<StoreRun> {
     const deliveredBefore = webhook.deliveries;
     const matching = await load('POST /v1/content, all match', '/v1/content', (n) => upload(bankHashes[(n * 7919) % bankHashes.length]));
     rows.push(matching);
-    const status = async () => (await (await fetch(`${base}/v1/outbox/status`, { headers })).json()) as { consumers: { name: string; behind: number }[] };
+    // Retried: right after the load a kept-alive connection may be reset under the client.
+    const status = async (): Promise<{ consumers: { name: string; behind: number }[] }> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return (await (await fetch(`${base}/v1/outbox/status`, { headers })).json()) as { consumers: { name: string; behind: number }[] };
+        } catch (error) {
+          if (attempt >= 5) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    };
     const lag = Object.fromEntries((await status()).consumers.map((c) => [c.name, c.behind]));
     const deliveredAfterLoad = webhook.deliveries - deliveredBefore;
     // Each matched upload is one remove_content webhook once the pipeline has caught up.
@@ -168,7 +169,7 @@ const runs: StoreRun[] = [];
 try {
   for (const store of stores) runs.push(await run(store));
 } finally {
-  receiver.close();
+  webhook.close();
 }
 
 console.log(`\nbank: ${bankSize.toLocaleString()} PDQ hashes; autocannon, ${connections} connections, ${seconds} s per row, loopback; each server in its own process`);

@@ -223,7 +223,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const matcher = new Matcher(sql, signals, banks, { refreshIntervalMs: config.bankRefreshMs, now: bankClock });
   // Set once the case service it opens cases through exists; uploads before that are not counted.
   let floodQuarantine: FloodQuarantine | undefined;
-  matcher.describeProvenanceWith((entryIds) => entriesWithProvenance(sql, entryIds));
+  matcher.describeProvenanceWith((entryIds, alongside) => entriesWithProvenance(sql, entryIds, alongside));
   const events = new EventLog(sql, new ForegroundLoad({ share: config.pipelineShare ?? pipelineShareFromEnv() }));
   const vault = config.mediaKey ? new MediaVault(config.mediaKey) : undefined;
   const ownHashing: MediaHashing =

@@ -246,11 +246,21 @@ export class ActionService {
     const parentLike = valid.type === PARENT_TYPE;
     const deliveredType = parentLike ? MEMBER_TYPE : valid.type;
     const missingTarget = this.targets.targetFor(deliveredType) ? null : noTargetError(deliveredType);
+    if (!parentLike && !tx.mayWriteEvents) throw new Error(`${ACTION_REQUESTED_EVENT} appended outside a transaction that holds the outbox writer lock`);
+    // The row and its action.requested event in one statement, the event made from the row's
+    // id (one round trip less per rule firing, issue 11). A network takedown's event waits for
+    // its members' rows below. jsonb orders keys itself: the payload is the same as append()'s.
     const inserted = await tx.query<ActionRow>(
-      `INSERT INTO actions (type, target_kind, target_id, idempotency_key, status, next_attempt_at, last_error, decided_by, automated,
-                            case_id, decision_id, rule_id, reason, identifiers, created_at)
-       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14)
-       ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+      `WITH inserted AS (
+         INSERT INTO actions (type, target_kind, target_id, idempotency_key, status, next_attempt_at, last_error, decided_by, automated,
+                              case_id, decision_id, rule_id, reason, identifiers, created_at)
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14)
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${COLUMNS}
+       ), appended AS (
+         INSERT INTO events (type, subject, payload)
+         SELECT $15, 'action:' || i.id, jsonb_build_object('action_id', i.id) || $16::jsonb FROM inserted i WHERE $15::text IS NOT NULL
+       )
+       SELECT * FROM inserted`,
       [
         valid.type,
         valid.target.kind,
@@ -266,6 +276,8 @@ export class ActionService {
         JSON.stringify(valid.reason),
         valid.identifiers ? JSON.stringify(valid.identifiers) : null,
         now,
+        parentLike ? null : ACTION_REQUESTED_EVENT,
+        JSON.stringify({ type: valid.type, target: valid.target, case_id: valid.caseId, decision_id: valid.decisionId }),
       ],
     );
     const row = inserted.rows[0];
@@ -300,17 +312,20 @@ export class ActionService {
         ],
       );
     }
-    await this.events.append(tx, ACTION_REQUESTED_EVENT, `action:${id}`, {
-      action_id: id,
-      type: valid.type,
-      target: valid.target,
-      case_id: valid.caseId,
-      decision_id: valid.decisionId,
-      ...(parentLike ? { members: valid.members!.length } : {}),
-    });
+    if (parentLike) {
+      await this.events.append(tx, ACTION_REQUESTED_EVENT, `action:${id}`, {
+        action_id: id,
+        type: valid.type,
+        target: valid.target,
+        case_id: valid.caseId,
+        decision_id: valid.decisionId,
+        members: valid.members!.length,
+      });
+    }
     // Delivered as soon as the caller's transaction commits, whether or not the caller publishes its events.
     if (this.running > 0) tx.afterCommit(() => this.running > 0 && void this.dispatchDue().catch(this.onError));
-    return this.load(tx, id, { children: true });
+    // A single action is the row just written; a takedown is read back with its members.
+    return parentLike ? this.load(tx, id, { children: true }) : toRecord(row);
   }
 
   /**
@@ -569,11 +584,16 @@ export class ActionService {
     const attempt = claimed.attempts;
     const attemptOutcome = attemptOutcomeOf(outcome);
     const errorCode = outcome.kind === 'succeeded' ? null : outcome.errorCode.slice(0, 200);
-    await tx.query(
-      `UPDATE action_attempts SET outcome = $3, status_code = $4, duration_ms = $5, error_code = $6 WHERE action_id = $1 AND attempt = $2`,
-      [id, attempt, attemptOutcome, outcome.statusCode ?? null, durationMs, errorCode],
-    );
-    const current = (await tx.query<ActionRow>(`SELECT ${COLUMNS} FROM actions WHERE id = $1 FOR UPDATE`, [id])).rows[0];
+    // The attempt's outcome and the lock on the action in one statement (a round trip less per delivery, issue 11).
+    const current = (
+      await tx.query<ActionRow>(
+        `WITH noted AS (
+           UPDATE action_attempts SET outcome = $3, status_code = $4, duration_ms = $5, error_code = $6 WHERE action_id = $1 AND attempt = $2
+         )
+         SELECT ${COLUMNS} FROM actions WHERE id = $1 FOR UPDATE`,
+        [id, attempt, attemptOutcome, outcome.statusCode ?? null, durationMs, errorCode],
+      )
+    ).rows[0];
     // Our lease ran out and another dispatcher took the action over: its attempt decides.
     if (!current || current.lease_owner !== this.owner || current.attempts !== attempt) return { events: [], status: null };
 

@@ -1,3 +1,4 @@
+import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { AuditKeyring } from './audit-keys.ts';
 import { CHAIN_KEYED_ACTION, keyedMac, NOW_TEXT, unkeyedHash } from './chain.ts';
@@ -56,15 +57,48 @@ const COLUMNS = 'seq, at, actor, action, subject, detail, prev_hash, hash, key_i
 
 /** The newest entry's link, as the next entry chains onto it. */
 interface ChainHead {
+  /** The entry's sequence number and time (µs since the epoch, and when this process read or made it), once this transaction wrote it. */
+  written?: { seq: number; atMicros: number; madeAt: number };
   hash: string;
   keyId: string | null;
   /** No entry yet: the first one chains onto the empty string. */
   empty: boolean;
 }
 
+interface EventToAppend {
+  events: EventLog;
+  event: { type: string; subject: string; payload: unknown };
+}
+
 interface NextLink {
   seq: number;
   at: string;
+  /** Chosen by this transaction rather than drawn from the sequence. */
+  chosen?: boolean;
+}
+
+/**
+ * The link after an entry this transaction wrote, without a round trip (a matched upload's
+ * pipeline writes two entries per event in one transaction, issue 11). The transaction holds
+ * the chain's lock (PGlite: runs alone), so no other writer draws a number meanwhile: the next
+ * number is free, and the insert moves the sequence past it. The time is the store's clock as
+ * read for the transaction's first entry, advanced by this process's monotonic clock, and
+ * never earlier than the entry before.
+ */
+function followingLink(previous: { seq: number; atMicros: number; madeAt: number }): NextLink {
+  const elapsed = Math.round((performance.now() - previous.madeAt) * 1000);
+  return { seq: previous.seq + 1, at: textOfMicros(previous.atMicros + Math.max(elapsed, 1)), chosen: true };
+}
+
+/** "YYYY-MM-DDTHH:MM:SS.ffffffZ" (NOW_TEXT's rendering) as microseconds since the epoch. */
+function microsOf(text: string): number {
+  const seconds = Date.parse(`${text.slice(0, 19)}Z`);
+  return seconds * 1000 + Number(text.slice(20, 26));
+}
+
+function textOfMicros(micros: number): string {
+  const seconds = Math.floor(micros / 1_000_000);
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${String(micros - seconds * 1_000_000).padStart(6, '0')}Z`;
 }
 
 export interface AuditVerification {
@@ -96,10 +130,25 @@ export class AuditLog {
 
   /** Appends inside the caller's transaction, so the entry exists exactly when the change does. */
   async append(tx: SqlClient, record: AuditRecord): Promise<AuditEntry> {
+    return (await this.appendWith(tx, record, undefined)).entry;
+  }
+
+  /**
+   * Appends an entry and the outbox event of the same change in one statement: a rule firing
+   * writes two such pairs per matched upload (issue 11).
+   */
+  async appendWithEvent(tx: SqlClient, record: AuditRecord, events: EventLog, event: { type: string; subject: string; payload: unknown }): Promise<{ entry: AuditEntry; event: DomainEvent }> {
+    const written = await this.appendWith(tx, record, { events, event });
+    return { entry: written.entry, event: written.event! };
+  }
+
+  private async appendWith(tx: SqlClient, record: AuditRecord, withEvent: EventToAppend | undefined): Promise<{ entry: AuditEntry; event?: DomainEvent }> {
     const key = this.keys.current;
     let last = this.headOf.get(tx);
     let next: NextLink;
-    if (last) {
+    if (last?.written) {
+      next = followingLink(last.written);
+    } else if (last) {
       next = await this.nextLink(tx);
     } else {
       // Entries are chained; one writer at a time keeps the chain a line, not a tree. The lock
@@ -117,17 +166,17 @@ export class AuditLog {
     if (!key) {
       // Refuse rather than downgrade: an unkeyed entry after keyed ones would fail verification.
       if (last.keyId !== null) throw new Error(`the audit log is chained with audit key ${last.keyId}; set BULWARK_AUDIT_KEY to write to it`);
-      return this.insert(tx, record, next, last.hash, undefined);
+      return this.insert(tx, record, next, last.hash, undefined, withEvent);
     }
     let prevHash = last.hash;
     if (!last.empty && last.keyId === null) {
       // The first keyed entry after unkeyed ones marks the transition and counts what came before.
       const count = await tx.query<{ n: number | string }>('SELECT count(*) AS n FROM audit_log');
-      const marker = await this.insert(tx, { actor: 'system', action: CHAIN_KEYED_ACTION, subject: 'audit-log', detail: { unkeyed_entries: Number(count.rows[0].n), key_id: key.id } }, next, prevHash, key);
-      prevHash = marker.hash;
+      const marker = await this.insert(tx, { actor: 'system', action: CHAIN_KEYED_ACTION, subject: 'audit-log', detail: { unkeyed_entries: Number(count.rows[0].n), key_id: key.id } }, next, prevHash, key, undefined);
+      prevHash = marker.entry.hash;
       next = await this.nextLink(tx);
     }
-    return this.insert(tx, record, next, prevHash, key);
+    return this.insert(tx, record, next, prevHash, key, withEvent);
   }
 
   /** The sequence number and time of the next entry: the keyed link covers both. */
@@ -137,16 +186,30 @@ export class AuditLog {
     return { seq: Number(next.rows[0].seq), at: next.rows[0].at };
   }
 
-  private async insert(tx: SqlClient, record: AuditRecord, next: NextLink, prevHash: string, key: { id: string; secret: Buffer } | undefined): Promise<AuditEntry> {
+  private async insert(
+    tx: SqlClient,
+    record: AuditRecord,
+    next: NextLink,
+    prevHash: string,
+    key: { id: string; secret: Buffer } | undefined,
+    withEvent: EventToAppend | undefined,
+  ): Promise<{ entry: AuditEntry; event?: DomainEvent }> {
     const fields = { seq: next.seq, at: next.at, actor: record.actor, action: record.action, subject: record.subject, detail: record.detail ?? {}, prev: prevHash };
     const hash = key ? keyedMac(key.secret, key.id, fields) : unkeyedHash(fields);
-    const inserted = await tx.query<AuditRow>(
-      `INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, key_id) OVERRIDING SYSTEM VALUE
-       VALUES ($1, $2::timestamptz, $3, $4, $5, $6::jsonb, $7, $8, $9) RETURNING ${COLUMNS}`,
-      [fields.seq, fields.at, fields.actor, fields.action, fields.subject, JSON.stringify(fields.detail), prevHash, hash, key?.id ?? null],
-    );
-    this.headOf.set(tx, { hash, keyId: key?.id ?? null, empty: false });
-    return toEntry(inserted.rows[0]);
+    // A sequence number this transaction chose itself (followingLink) moves the sequence past
+    // it in the same statement, so that a writer that draws from it later never collides.
+    const ctes = `drawn AS (SELECT CASE WHEN $10 THEN setval(pg_get_serial_sequence('audit_log', 'seq'), $1::bigint) END AS seq),
+       entry AS (
+         INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, key_id) OVERRIDING SYSTEM VALUE
+         SELECT $1, $2::timestamptz, $3, $4, $5, $6::jsonb, $7, $8, $9 FROM drawn RETURNING ${COLUMNS}
+       )`;
+    const params = [fields.seq, fields.at, fields.actor, fields.action, fields.subject, JSON.stringify(fields.detail), prevHash, hash, key?.id ?? null, next.chosen === true];
+    let row: AuditRow | undefined;
+    let event: DomainEvent | undefined;
+    if (withEvent) ({ row, event } = await withEvent.events.writeAndAppend<AuditRow>(tx, { ctes, from: 'entry', params }, withEvent.event));
+    else row = (await tx.query<AuditRow>(`WITH ${ctes} SELECT * FROM entry`, params)).rows[0];
+    this.headOf.set(tx, { hash, keyId: key?.id ?? null, empty: false, written: { seq: next.seq, atMicros: microsOf(next.at), madeAt: performance.now() } });
+    return { entry: toEntry(row!), ...(event ? { event } : {}) };
   }
 
   /** Newest first; `before` pages backwards by sequence number. */

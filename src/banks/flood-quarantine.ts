@@ -125,9 +125,15 @@ export class FloodQuarantine {
          ON CONFLICT (entry_id, hour) DO UPDATE SET uploads = bank_entry_hourly_counts.uploads + excluded.uploads
          RETURNING entry_id, hour, uploads
        )
-       SELECT c.entry_id, c.uploads, c.hour, b.name AS bank_name, coalesce(b.flood_limit, $4) AS flood_limit
-       FROM counted c JOIN bank_entries e ON e.id = c.entry_id JOIN banks b ON b.id = e.bank_id
-       WHERE c.uploads > coalesce(b.flood_limit, $4) AND b.kind = 'block' AND NOT e.flood_exempt AND e.disabled_until IS NULL
+       SELECT c.entry_id, c.uploads, c.hour, x.bank_name, x.flood_limit
+       FROM counted c
+       -- Each counted entry by its key: the planner cannot tell how few rows a CTE yields, and
+       -- must never choose a join that reads the whole bank (millions of entries) on a flush.
+       CROSS JOIN LATERAL (
+         SELECT b.name AS bank_name, coalesce(b.flood_limit, $4) AS flood_limit FROM bank_entries e JOIN banks b ON b.id = e.bank_id
+         WHERE e.id = c.entry_id AND b.kind = 'block' AND NOT e.flood_exempt AND e.disabled_until IS NULL
+       ) x
+       WHERE c.uploads > x.flood_limit
        ORDER BY c.entry_id`,
       [batch.map((pair) => pair.entryId), batch.map((pair) => pair.contentId), batch.map((pair) => new Date(pair.hour)), this.limit],
     );

@@ -261,8 +261,12 @@ export class CaseService {
       await tx.query('ANALYZE cases');
     }
     const view = toView(row);
-    await this.audit.append(tx, { actor, action: created ? 'case.opened' : 'case.reason_added', subject: `case:${view.id}`, detail: { queue: view.queue, subject: view.subject, rule: reason.rule, severity: view.severity, priority: view.priority } });
-    const event = await this.events.append(tx, CASE_OPENED_EVENT, `case:${view.id}`, { case_id: view.id, queue: view.queue, subject: view.subject, created, rule: reason.rule });
+    const { event } = await this.audit.appendWithEvent(
+      tx,
+      { actor, action: created ? 'case.opened' : 'case.reason_added', subject: `case:${view.id}`, detail: { queue: view.queue, subject: view.subject, rule: reason.rule, severity: view.severity, priority: view.priority } },
+      this.events,
+      { type: CASE_OPENED_EVENT, subject: `case:${view.id}`, payload: { case_id: view.id, queue: view.queue, subject: view.subject, created, rule: reason.rule } },
+    );
     return { view, created, event };
   }
 
@@ -581,18 +585,26 @@ export class CaseService {
       });
     }
     const actions = await this.enqueueAll(tx, requests);
-    await this.audit.append(tx, { actor: decidedBy, action: 'rule.acted', subject: `${input.subject.kind}:${input.subject.id}`, detail: { decision_id: decisionId, event_seq: input.eventSeq ?? null, case_id: input.caseId ?? null, actions: actions.map((a) => a.id) } });
-    const event = await this.events.append(tx, CASE_DECIDED_EVENT, input.caseId ? `case:${input.caseId}` : `${input.subject.kind}:${input.subject.id}`, {
-      case_id: input.caseId ?? null,
-      decision_id: decisionId,
-      subject: input.subject,
-      verdict: 'automated',
-      policy: null,
-      legal_ground: null,
-      decided_by: decidedBy,
-      automated: true,
-      actions: actions.map((action) => ({ id: action.id, type: action.type, target: action.target })),
-    });
+    const { event } = await this.audit.appendWithEvent(
+      tx,
+      { actor: decidedBy, action: 'rule.acted', subject: `${input.subject.kind}:${input.subject.id}`, detail: { decision_id: decisionId, event_seq: input.eventSeq ?? null, case_id: input.caseId ?? null, actions: actions.map((a) => a.id) } },
+      this.events,
+      {
+        type: CASE_DECIDED_EVENT,
+        subject: input.caseId ? `case:${input.caseId}` : `${input.subject.kind}:${input.subject.id}`,
+        payload: {
+          case_id: input.caseId ?? null,
+          decision_id: decisionId,
+          subject: input.subject,
+          verdict: 'automated',
+          policy: null,
+          legal_ground: null,
+          decided_by: decidedBy,
+          automated: true,
+          actions: actions.map((action) => ({ id: action.id, type: action.type, target: action.target })),
+        },
+      },
+    );
     return { decision: toDecision(inserted.rows[0], actions), event };
   }
 

@@ -46,15 +46,21 @@ export async function queueFeedback(tx: SqlClient, event: DomainEvent, options: 
   const payload = event.payload as DecidedPayload;
   const verdict = feedbackVerdict(payload.verdict);
   if (payload.subject?.kind !== 'content' || !verdict) return [];
-  const content = await tx.query<{ matches: { entryId: number }[] }>('SELECT matches FROM content WHERE content_id = $1', [payload.subject.id]);
-  const entryIds = [...new Set((content.rows[0]?.matches ?? []).map((match) => Number(match.entryId)).filter(Number.isSafeInteger))];
-  if (entryIds.length === 0) return [];
-  const decision = await tx.query<{ note: string | null; policy: string | null }>('SELECT note, policy FROM decisions WHERE id = $1', [payload.decision_id]);
-  const reason = verdict === 'false_positive' ? (decision.rows[0]?.note ?? decision.rows[0]?.policy ?? null)?.slice(0, 500) ?? null : null;
-  const held = await tx.query<{ exchange_id: number; item_key: string; entry_id: string | number }>(
-    'SELECT DISTINCT exchange_id, item_key, entry_id FROM exchange_item_entries WHERE entry_id = ANY($1::bigint[])',
-    [entryIds],
+  // One round trip: the exchange items holding the entries the content matched, with the
+  // decision's reason beside each. Almost no decision of a surge concerns exchanged entries,
+  // and each used to cost three queries here (issue 11).
+  const held = await tx.query<{ exchange_id: number; item_key: string; entry_id: string | number; note: string | null; policy: string | null }>(
+    `WITH matched AS (
+       SELECT DISTINCT (m->>'entryId')::bigint AS entry_id FROM content c, jsonb_array_elements(c.matches) m
+       WHERE c.content_id = $1 AND m->>'entryId' ~ '^[0-9]{1,15}$'
+     )
+     SELECT DISTINCT l.exchange_id, l.item_key, l.entry_id, d.note, d.policy
+     FROM exchange_item_entries l LEFT JOIN decisions d ON d.id = $2
+     WHERE l.entry_id IN (SELECT entry_id FROM matched)`,
+    [payload.subject.id, payload.decision_id],
   );
+  const decision = held.rows[0];
+  const reason = verdict === 'false_positive' ? (decision?.note ?? decision?.policy ?? null)?.slice(0, 500) ?? null : null;
   if (held.rows.length === 0) return [];
   const rows = [...new Map(held.rows.map((row) => [`${row.exchange_id}\u0000${row.item_key}`, row])).values()].map((row) => ({
     exchange_id: row.exchange_id,

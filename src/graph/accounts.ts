@@ -109,12 +109,23 @@ export class AccountDirectory {
     const run = async (client: SqlClient) => {
       const ids = await this.ensure(client, [externalId]);
       const id = ids.get(externalId)!;
-      await client.query(
-        `UPDATE accounts SET label = $2, label_source = $3, label_at = now(), guard_seq = nextval('account_guard_seq') WHERE id = $1`,
-        [id, label, source],
+      // The label, its record and the event in one statement: every matched upload's uploader
+      // is labelled, so a surge of matches passes through here (issue 11).
+      const written = await this.events.writeAndAppend<{ account_id: number }>(
+        client,
+        {
+          ctes: `updated AS (
+             UPDATE accounts SET label = $2, label_source = $3, label_at = now(), guard_seq = nextval('account_guard_seq') WHERE id = $1 RETURNING id
+           ), recorded AS (
+             INSERT INTO account_labels (account_id, label, source, detail) SELECT id, $2, $3, $4::jsonb FROM updated RETURNING account_id
+           )`,
+          from: 'recorded',
+          params: [id, label, source, JSON.stringify(detail)],
+        },
+        { type: ACCOUNT_LABELLED_EVENT, subject: `account:${externalId}`, payload: { account_id: externalId, label, source, detail } },
       );
-      await client.query('INSERT INTO account_labels (account_id, label, source, detail) VALUES ($1, $2, $3, $4::jsonb)', [id, label, source, JSON.stringify(detail)]);
-      return this.events.append(client, ACCOUNT_LABELLED_EVENT, `account:${externalId}`, { account_id: externalId, label, source, detail });
+      if (!written.event) throw new Error(`account ${id} (${externalId}) vanished while it was being labelled`);
+      return written.event;
     };
     if (tx) return run(tx);
     const event = await this.sql.transaction(run).catch((error: unknown) => {

@@ -119,12 +119,25 @@ export class ContentService {
 
   async submit(submission: ContentSubmission): Promise<SubmitResult> {
     validateSubmission(submission);
-    const existing = await this.findExisting(submission);
-    if (existing) return { record: existing, duplicate: true };
-
+    // Media are hashed only for content not stored yet. Hashes given by the platform are
+    // matched first: a match's entries and the stored row (if any) then come in one query,
+    // so a matched upload makes no more round trips than one that matches nothing (issue 11).
+    const hashesMedia = submission.media !== undefined;
+    if (hashesMedia) {
+      const existing = await this.findExisting(submission);
+      if (existing) return { record: existing, duplicate: true };
+    }
     const computed = await this.computeSignals(submission);
     // The content id is the coin of banks enabled for a share of traffic: a resubmission gets the same answer.
-    const result = await this.matcher.match(computed, { ...this.options.matchOptions, seed: submission.contentId });
+    const result = await this.matcher.match(computed, {
+      ...this.options.matchOptions,
+      seed: submission.contentId,
+      ...(hashesMedia ? {} : { alongside: { contentId: submission.contentId, columns: CONTENT_COLUMNS } }),
+    });
+    if (!hashesMedia) {
+      const existing = result.alongside !== undefined ? this.checkExisting(submission, result.alongside as ContentRow | null) : await this.findExisting(submission);
+      if (existing) return { record: existing, duplicate: true };
+    }
     const { row, event } = await this.sql.transaction(async (tx) => {
       // The signals also go to content_signals, in the same statement: retroactive matching
       // (src/match/retroactive/) reads them there. Low-quality ones were not matched and are left out.
@@ -171,8 +184,13 @@ export class ContentService {
 
   private async findExisting(submission: ContentSubmission): Promise<ContentRecord | undefined> {
     const found = await this.sql.query<ContentRow>(`SELECT ${CONTENT_COLUMNS} FROM content WHERE content_id = $1`, [submission.contentId]);
-    if (found.rows.length === 0) return undefined;
-    const record = toRecord(found.rows[0]);
+    return this.checkExisting(submission, found.rows[0] ?? null);
+  }
+
+  /** The stored content of this id, refused if another account submitted it. */
+  private checkExisting(submission: ContentSubmission, row: ContentRow | null): ContentRecord | undefined {
+    if (!row) return undefined;
+    const record = toRecord(row);
     if (record.accountId !== submission.accountId) {
       throw conflict(`content ${JSON.stringify(submission.contentId)} was already submitted for a different account`, { content_id: submission.contentId });
     }

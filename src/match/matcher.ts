@@ -30,6 +30,18 @@ export interface MatchOptions {
    * a hash of the query's signals.
    */
   seed?: string;
+  /**
+   * A stored content row to read in the same round trip as the matched entries, when there are
+   * any (content ingest: whether the upload is a duplicate). The result's `alongside` holds it.
+   */
+  alongside?: ContentAlongside;
+}
+
+/** A content row read beside the matched entries: its id and the columns wanted. */
+export interface ContentAlongside {
+  contentId: string;
+  /** Plain column names of the content table, comma-separated. */
+  columns: string;
 }
 
 /** A partial MatchPercent holding only the sides given, so that it overrides no other setting with undefined. */
@@ -77,8 +89,12 @@ export interface EntryProvenance {
 /** A matched bank entry as the match reports it: the entry, and where exchanges brought it from. */
 export type MatchedEntry = BankEntry & { bankTags?: string[]; provenance?: EntryProvenance[] };
 
-/** Looks matched entries up by id (with their provenance, where the exchange stage is there to say). */
-export type MatchedEntryLookup = (entryIds: number[]) => Promise<MatchedEntry[]>;
+/**
+ * Looks matched entries up by id (with their provenance, where the exchange stage is there to
+ * say); given `alongside`, also the content row it names (null when there is none), in the
+ * same query. A lookup that cannot read it leaves `content` undefined.
+ */
+export type MatchedEntryLookup = (entryIds: number[], alongside?: ContentAlongside) => Promise<{ entries: MatchedEntry[]; content?: Record<string, unknown> | null }>;
 
 export interface MatchResult {
   matched: boolean;
@@ -86,6 +102,8 @@ export interface MatchResult {
   matches: BankMatch[];
   /** Matches an allow bank set aside (allow-banks.ts); they are not in matches. */
   suppressed: SuppressedMatch[];
+  /** The row options.alongside asked for: null when it does not exist, absent when it was not read (no hits). */
+  alongside?: Record<string, unknown> | null;
 }
 
 export interface MatcherOptions extends IndexSyncOptions {
@@ -148,7 +166,7 @@ export class Matcher implements BankChangeListener {
     return this.sync.banks;
   }
 
-  private entryLookup: MatchedEntryLookup = (entryIds) => this.bankService.entriesByIds(entryIds);
+  private entryLookup: MatchedEntryLookup = async (entryIds) => ({ entries: await this.bankService.entriesByIds(entryIds) });
 
   /** Looks matched entries up with where they came from (the exchange stage): added to each match that has any. */
   describeProvenanceWith(lookup: MatchedEntryLookup): void {
@@ -314,7 +332,8 @@ export class Matcher implements BankChangeListener {
         }
       }
     }
-    const entries = new Map((hits.length > 0 ? await this.entryLookup(hits.map((hit) => hit.entryId)) : []).map((entry) => [entry.id, entry]));
+    const looked = hits.length > 0 ? await this.entryLookup(hits.map((hit) => hit.entryId), options.alongside) : undefined;
+    const entries = new Map((looked?.entries ?? []).map((entry) => [entry.id, entry]));
     const found: BankMatch[] = [];
     const allowMatches: BankMatch[] = [];
     const now = this.now().getTime();
@@ -328,7 +347,7 @@ export class Matcher implements BankChangeListener {
     matches.sort(byCloseness);
     suppressed.sort(byCloseness);
     for (const outcome of signals) if (matches.some((match) => match.signalType === outcome.signalType)) outcome.status = 'matched';
-    return { matched: matches.length > 0, signals, matches, suppressed };
+    return { matched: matches.length > 0, signals, matches, suppressed, ...(looked?.content !== undefined ? { alongside: looked.content } : {}) };
   }
 }
 
