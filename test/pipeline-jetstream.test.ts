@@ -2,72 +2,32 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import pg from 'pg';
 import { ACTION_DELIVERY_CONCURRENCY } from '../src/actions/action-service.ts';
-import { openBulwark, HASH_MATCH_LABELLER } from '../src/app.ts';
+import { HASH_MATCH_LABELLER } from '../src/app.ts';
 import { pipelineNames } from '../src/distributed/pipeline-streams.ts';
 import { DEFAULT_NATS } from '../src/distributed/settings.ts';
 import { NOTICE_TRACKER } from '../src/legal/notices.ts';
 import { RULE_RUNNER } from '../src/rules/active-rules.ts';
-import { matchRuleFile } from './helpers/match-rules.ts';
-import { PlatformWebhook } from './helpers/platform-webhook.ts';
-import { type BulwarkProcess, startBulwarkProcess } from './helpers/bulwark-process.ts';
+import type { BulwarkProcess } from './helpers/bulwark-process.ts';
+import { Cluster } from './helpers/cluster.ts';
 import { type NatsServer, startNatsServer } from './helpers/nats.ts';
-import { postgresAvailable, scratchDatabase, until } from './helpers/postgres-scratch.ts';
+import { postgresAvailable, until } from './helpers/postgres-scratch.ts';
 
 const UPLOADS = Number(process.env.BULWARK_PIPELINE_UPLOADS ?? 300);
-const API_KEY = `pipeline-test-${randomBytes(16).toString('hex')}`;
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 const nats: NatsServer | undefined = await startNatsServer();
 const enabled = nats !== undefined && (await postgresAvailable());
 
 describe('the pipeline’s own events through JetStream work queues (one api, two workers)', { skip: !enabled, timeout: 600_000 }, () => {
-  let db: Awaited<ReturnType<typeof scratchDatabase>>;
-  let client: pg.Client;
-  let nc: NatsConnection;
-  const platform = new PlatformWebhook(`pipeline-webhook-${randomBytes(8).toString('hex')}`);
-  const processes: BulwarkProcess[] = [];
-  const bankHashes = Array.from({ length: 40 }, () => hex(32));
-  const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
+  const cluster = new Cluster(nats!, 'pipe', { bankSize: 40, env: { BULWARK_NATS_MAX_DELIVER: '2' } });
+  const { bankHashes, platform } = cluster;
+  const headers = { authorization: `Bearer ${cluster.apiKey}`, 'content-type': 'application/json' };
   const n = pipelineNames(DEFAULT_NATS);
-
-  before(async () => {
-    db = await scratchDatabase();
-    const setup = await openBulwark({ databaseUrl: db.url, hashing: { workers: 0 }, role: 'api' });
-    await setup.banks.create('pipe', 'random PDQ hashes');
-    await setup.banks.importRows('pipe', bankHashes.map((value, i) => ({ line: i + 1, signalType: 'pdq', value, tags: [] })), { sourceName: 'test', format: 'generated' });
-    await setup.rules.activate(matchRuleFile({ bank: 'pipe', remove: true }), 'pipe-rules.yaml');
-    await setup.close();
-    client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    nc = await connect({ servers: nats!.url });
-    await platform.start();
-  });
-  after(async () => {
-    for (const process of processes) await process.stop();
-    await nc?.close();
-    await client?.end();
-    await nats?.close();
-    await platform.stop();
-    await db?.drop();
-  });
-
-  const count = async (query: string, params: unknown[] = []) => Number((await client.query<{ n: string | null }>(query, params)).rows[0].n ?? 0);
-  const env = () => ({
-    BULWARK_API_KEY: API_KEY,
-    BULWARK_NATS_ACK_WAIT_MS: '3000',
-    BULWARK_NATS_MAX_DELIVER: '2',
-    BULWARK_HASH_WORKERS: '1',
-    BULWARK_WEBHOOK_URL: platform.url,
-    BULWARK_WEBHOOK_SECRET: platform.secret,
-  });
-  const start = async (role: 'api' | 'worker') => {
-    const started = await startBulwarkProcess(role, { databaseUrl: db.url, natsUrl: nats!.url, env: env() });
-    processes.push(started);
-    return started;
-  };
+  before(() => cluster.setUp());
+  after(() => cluster.tearDown());
+  const count = (query: string, params: unknown[] = []) => cluster.count(query, params);
+  const start = (role: 'api' | 'worker') => cluster.start(role);
   /** A worker is ready once /healthz says every consumer it pulls is running. */
   const ready = (worker: BulwarkProcess) =>
     until(async () => ((await (await fetch(`${worker.url}/healthz`)).json()) as { status: string }).status === 'ok');
@@ -99,14 +59,14 @@ describe('the pipeline’s own events through JetStream work queues (one api, tw
     // Mid-stream: some matches have been through the rules stage, most not yet uploaded.
     await until(async () => (await count('SELECT count(*) AS n FROM pipeline_deliveries WHERE stage = $1', [RULE_RUNNER])) >= 10);
     await first.crash();
-    processes.push(await startBulwarkProcess('worker', { databaseUrl: db.url, natsUrl: nats!.url, env: env() }));
+    await start('worker');
     await uploads;
 
     // Everything handed over and handled: the work queue is empty and no stage is behind.
     await until(async () => (await outboxStatus(api)).every((consumer) => consumer.behind === 0) && (await count("SELECT count(*) AS n FROM cases WHERE subject_kind = 'content'")) === matched);
     const status = await outboxStatus(api);
     assert.ok(status.some((consumer) => consumer.name === RULE_RUNNER && consumer.queued === 0), JSON.stringify(status));
-    await until(async () => (await jetstreamManager(nc).then((jsm) => jsm.streams.info(n.stream))).state.messages === 0);
+    await until(async () => (await jetstreamManager(cluster.nc).then((jsm) => jsm.streams.info(n.stream))).state.messages === 0);
 
     // Each effect once, though a worker died with messages in hand and they were delivered again.
     const contentMatched = await count("SELECT count(*) AS n FROM events WHERE type = 'content.matched'");
@@ -129,11 +89,11 @@ describe('the pipeline’s own events through JetStream work queues (one api, tw
     assert.ok(removals.length - matched <= ACTION_DELIVERY_CONCURRENCY, `${removals.length - matched} repeated deliveries`);
 
     // A message delivered again for an event its stage handled already is acked with no effect.
-    const handled = (await client.query("SELECT seq, tx_id::text AS tx_id, type, subject, payload, occurred_at FROM events WHERE type = 'content.matched' ORDER BY seq LIMIT 1")).rows[0];
+    const handled = (await cluster.client.query("SELECT seq, tx_id::text AS tx_id, type, subject, payload, occurred_at FROM events WHERE type = 'content.matched' ORDER BY seq LIMIT 1")).rows[0];
     const again = { event_id: `outbox-${handled.seq}`, seq: Number(handled.seq), tx_id: handled.tx_id, type: handled.type, subject: handled.subject, payload: handled.payload, occurred_at: handled.occurred_at.toISOString() };
-    const js = jetstream(nc);
+    const js = jetstream(cluster.nc);
     await js.publish(n.subject(RULE_RUNNER, 3), JSON.stringify(again), { msgID: 'replayed-by-test' });
-    await until(async () => (await jetstreamManager(nc).then((jsm) => jsm.streams.info(n.stream))).state.messages === 0);
+    await until(async () => (await jetstreamManager(cluster.nc).then((jsm) => jsm.streams.info(n.stream))).state.messages === 0);
     assert.equal(await count('SELECT count(*) AS n FROM decisions WHERE automated'), matched, 'the replayed match decided nothing');
 
     // Poison: a message that is not an event, and one whose handling fails every time.

@@ -2,82 +2,39 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import pg from 'pg';
 import { ACTION_DELIVERY_CONCURRENCY } from '../src/actions/action-service.ts';
-import { openBulwark } from '../src/app.ts';
 import { publishPlatformEvents } from '../src/distributed/publish.ts';
 import { DEFAULT_NATS } from '../src/distributed/settings.ts';
 import { names } from '../src/distributed/subjects.ts';
 import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
-import { matchRuleFile } from './helpers/match-rules.ts';
-import { PlatformWebhook } from './helpers/platform-webhook.ts';
-import { type BulwarkProcess, startBulwarkProcess } from './helpers/bulwark-process.ts';
+import { Cluster } from './helpers/cluster.ts';
 import { type NatsServer, startNatsServer } from './helpers/nats.ts';
-import { postgresAvailable, scratchDatabase, until } from './helpers/postgres-scratch.ts';
+import { postgresAvailable, until } from './helpers/postgres-scratch.ts';
 
 // The issue asks for 100k events and 10k uploads; CI runs fewer (BULWARK_SCALE_EVENTS, BULWARK_SCALE_UPLOADS raise them).
 const EVENTS = Number(process.env.BULWARK_SCALE_EVENTS ?? 20_000);
 const UPLOADS = Number(process.env.BULWARK_SCALE_UPLOADS ?? 400);
 const AT = '2026-11-25T10:00:00Z';
-const API_KEY = `scale-out-test-${randomBytes(16).toString('hex')}`;
-const RULES = matchRuleFile({ bank: 'scale', remove: true });
 
 const nats: NatsServer | undefined = await startNatsServer();
 const enabled = nats !== undefined && (await postgresAvailable());
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 describe('one api and two worker processes on one PostgreSQL and NATS JetStream', { skip: !enabled, timeout: 600_000 }, () => {
-  let db: Awaited<ReturnType<typeof scratchDatabase>>;
-  let client: pg.Client;
-  let nc: NatsConnection;
-  const platform = new PlatformWebhook(`scale-out-webhook-${randomBytes(8).toString('hex')}`);
-  const processes: BulwarkProcess[] = [];
-  const bankHashes = Array.from({ length: 50 }, () => hex(32));
-
-  before(async () => {
-    db = await scratchDatabase();
-    // Seeded before the processes start, as an operator would: a bank and a rule that opens a case per match.
-    const setup = await openBulwark({ databaseUrl: db.url, hashing: { workers: 0 }, role: 'api' });
-    await setup.banks.create('scale', 'random PDQ hashes');
-    await setup.banks.importRows('scale', bankHashes.map((value, i) => ({ line: i + 1, signalType: 'pdq', value, tags: [] })), { sourceName: 'test', format: 'generated' });
-    await setup.rules.activate(RULES, 'scale-rules.yaml');
-    await setup.close();
-    client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    nc = await connect({ servers: nats!.url });
-    await platform.start();
-  });
-  after(async () => {
-    for (const process of processes) await process.stop();
-    await nc?.close();
-    await client?.end();
-    await nats?.close();
-    await platform.stop();
-    await db?.drop();
-  });
-
-  const count = async (query: string) => Number((await client.query<{ n: string | null }>(query)).rows[0].n ?? 0);
-  // A function: the platform's URL is known only once before() has started it.
-  const env = () => ({
-    BULWARK_API_KEY: API_KEY,
-    BULWARK_NATS_ACK_WAIT_MS: '3000',
-    BULWARK_HASH_WORKERS: '1',
-    BULWARK_WEBHOOK_URL: platform.url,
-    BULWARK_WEBHOOK_SECRET: platform.secret,
-  });
-  const start = async (role: 'api' | 'worker') => {
-    const started = await startBulwarkProcess(role, { databaseUrl: db.url, natsUrl: nats!.url, env: env() });
-    processes.push(started);
-    return started;
-  };
+  const cluster = new Cluster(nats!, 'scale', { bankSize: 50 });
+  const { bankHashes, platform } = cluster;
+  before(() => cluster.setUp());
+  after(() => cluster.tearDown());
+  const count = (query: string) => cluster.count(query);
+  const start = (role: 'api' | 'worker') => cluster.start(role);
+  const API_KEY = cluster.apiKey;
 
   it('applies every event and upload exactly once in effect while a worker is killed and restarted, and the outbox catches up', async () => {
     const api = await start('api');
     const first = await start('worker');
     await start('worker');
-    const js = jetstream(nc);
-    const jsm = await jetstreamManager(nc);
+    const js = jetstream(cluster.nc);
+    const jsm = await jetstreamManager(cluster.nc);
     const settings = { namespace: DEFAULT_NATS.namespace, partitions: DEFAULT_NATS.partitions };
     const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 
@@ -109,7 +66,7 @@ describe('one api and two worker processes on one PostgreSQL and NATS JetStream'
     await first.crash();
     const appliedAtCrash = await count('SELECT count(*) AS n FROM platform_event_ids');
     await publish(half, EVENTS);
-    processes.push(await startBulwarkProcess('worker', { databaseUrl: db.url, natsUrl: nats!.url, env: env() }));
+    await start('worker');
     await uploads;
 
     const stream = names(settings);

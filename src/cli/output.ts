@@ -1,24 +1,7 @@
-import { SingleBar, Presets } from 'cli-progress';
 import { BulwarkError, type ErrorKind } from '../errors.ts';
 
 export interface OutputOptions {
   json?: boolean;
-}
-
-/** Progress on stderr when a person is watching; nothing when output goes to a pipe or CI log. */
-export function progressBar(label: string, total: number | undefined, unit = 'items'): { update(n: number): void; stop(): void } {
-  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
-  const bar = new SingleBar(
-    {
-      format: total ? `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left` : `${label} {value} ${unit}`,
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    Presets.shades_classic,
-  );
-  bar.start(total ?? 0, 0);
-  return { update: (n) => bar.update(n), stop: () => bar.stop() };
 }
 
 const EXIT_BY_KIND: Record<ErrorKind, number> = {
