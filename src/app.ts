@@ -22,6 +22,7 @@ import { type DisableEntryIn, EXCHANGE_FEEDBACK_QUEUE, queueFeedback } from './e
 import { defaultExchangeTypes } from './exchange/types/registry.ts';
 import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
+import { forgetOldDeliveries } from './events/pipeline-deliveries.ts';
 import { AccountDirectory } from './graph/accounts.ts';
 import { NetworkDetectionService } from './graph/detection-service.ts';
 import { DEFAULT_GUARDRAIL_POLICY, type GuardrailPolicy, RecommendationGuardrail } from './guardrails/recommendation-guardrail.ts';
@@ -315,6 +316,9 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const pipelineStages = [hashMatchLabeller, rules.runner, notices.tracker, dsa.consumer, ...consumers];
   // Before any stage starts or drains: an event is handled either from the outbox or from JetStream, never both.
   if (config.pipelineOnJetStream && sql.driver === 'postgres') for (const stage of pipelineStages) stage.handOver();
+  // On a shared PostgreSQL any process may read a stage from the outbox while workers take it from JetStream
+  // (a CLI command, a relay batch rolled back after JetStream took it): each records what it handled.
+  if (sql.driver === 'postgres') for (const stage of pipelineStages) stage.recordDeliveries();
   // An api process leaves every outbox stage and delivery to the workers; the rest is the same.
   const background = config.role !== 'api';
   const dispatching = background && config.dispatchActions !== false;
@@ -334,6 +338,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     stops.push(exchangeFetcher.start());
     // Bank history (removals kept for feeds, the change log) is forgotten once no reader needs it.
     stops.push(feeds.start(undefined, (error) => process.stderr.write(`bank history not pruned: ${error.message}\n`)));
+    if (sql.driver === 'postgres') stops.push(every(3_600_000, () => forgetOldDeliveries(sql), (error) => process.stderr.write(`pipeline deliveries not pruned: ${error.message}\n`)));
     // A server on a real store says what audit protection is missing (in-memory test stores stay quiet).
     if (config.dataDir || config.databaseUrl) for (const warning of auditWarningList) process.stderr.write(`audit log: ${warning}\n`);
     if (auditCheckpoints.signer && auditCheckpoints.sinks.length > 0) {
@@ -386,4 +391,13 @@ function floodLimitFromEnv(): number | undefined {
   const limit = Number(text);
   if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`BULWARK_FLOOD_LIMIT must be a whole number of at least 1, got ${JSON.stringify(text)}`);
   return limit;
+}
+
+/** Runs `task` now and every `intervalMs` (not keeping the process alive); returns the stop function. */
+function every(intervalMs: number, task: () => Promise<unknown>, onError: (error: Error) => void): () => void {
+  const run = () => void task().catch(onError);
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  run();
+  return () => clearInterval(timer);
 }

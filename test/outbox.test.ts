@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EventLog, OUTBOX_START, comparePositions, formatPosition, parsePosition } from '../src/events/event-log.ts';
 import { OutboxConsumer } from '../src/events/outbox-consumer.ts';
-import { forgetOldDeliveries } from '../src/distributed/pipeline-runtime.ts';
+import { forgetOldDeliveries } from '../src/events/pipeline-deliveries.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { type SqlClient, openSql } from '../src/store/sql.ts';
 import { type StoreTarget, storeTargets } from './helpers/stores.ts';
@@ -54,6 +54,21 @@ for (const target of targets) {
       assert.deepEqual(seen, Array.from({ length: 251 }, (_, i) => i));
       const status = (await events.status()).find((entry) => entry.name === 'test.resume-reader');
       assert.equal(status?.behind, 0);
+    });
+
+    it('a stage that records deliveries skips events another transport already handled, and records what it handles', async () => {
+      const appended = [];
+      for (let i = 0; i < 3; i++) appended.push(await sql.transaction((tx) => events.append(tx, 'test.recorded', `item:${i}`, { i })));
+      // As a JetStream worker would have: the middle event handled and recorded under the stage's name.
+      await sql.query(`INSERT INTO pipeline_deliveries (stage, event_seq, worker) VALUES ('test.recording-stage', $1, 'elsewhere')`, [appended[1].seq]);
+      const seen: number[] = [];
+      const consumer = new OutboxConsumer(sql, events, 'test.recording-stage', ['test.recorded'], async (_tx, event) => void seen.push((event.payload as { i: number }).i));
+      consumer.recordDeliveries();
+      assert.equal(await consumer.drain(), 3, 'the position moves past all three');
+      assert.deepEqual(seen, [0, 2], 'the event handled elsewhere is not handled again');
+      const rows = await sql.query<{ event_seq: string; worker: string }>(`SELECT event_seq, worker FROM pipeline_deliveries WHERE stage = 'test.recording-stage' ORDER BY event_seq`);
+      assert.deepEqual(rows.rows.map((row) => Number(row.event_seq)), appended.map((event) => event.seq));
+      assert.equal(rows.rows[1].worker, 'elsewhere');
     });
 
     it('forgets pipeline delivery rows only once no redelivery can need them', async () => {
@@ -220,7 +235,7 @@ describe('a stage handed over to another transport', () => {
       return true;
     });
     consumer.handOver(async () => undefined);
-    await assert.rejects(consumer.settled(0), /cannot be read now/);
+    await assert.rejects(consumer.settled(0), /cannot be read from this process/);
     assert.deepEqual(handled, []);
   });
 });

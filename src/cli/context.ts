@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { webhookConfigFromEnv } from '../actions/targets.ts';
 import { type Bulwark, type BulwarkConfig, openBulwark } from '../app.ts';
 import { locationPatternsFromEnv } from '../legal/notices.ts';
+import { handOverToJetStream } from '../distributed/pipeline-outside.ts';
+import { natsSettingsFromEnv } from '../distributed/settings.ts';
 
 export interface GlobalOptions {
   dataDir: string;
@@ -59,9 +61,12 @@ export async function withBulwark<T>(command: Command, fn: (bulwark: Bulwark, op
   const options = globals(command);
   // One-off commands record actions; delivering them is the server's (or `actions dispatch`'s) work.
   const bulwark = await openBulwark({ ...bulwarkConfig(options), dispatchActions: false });
+  let jetstreamStages: Awaited<ReturnType<typeof handOverToJetStream>>;
   try {
+    jetstreamStages = await handOverToJetStream(bulwark, natsSettingsFromEnv(undefined));
     return await fn(bulwark, options);
   } finally {
+    await jetstreamStages?.close();
     await bulwark.close();
   }
 }

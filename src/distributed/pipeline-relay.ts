@@ -15,8 +15,41 @@ export interface PipelineMessage {
   tx_id: string;
   type: string;
   subject: string;
-  payload: unknown;
+  payload?: unknown;
+  /** Set instead of `payload` on an event too large for a message: the stage reads it from the outbox. */
+  payload_in_store?: true;
   occurred_at: string;
+}
+
+/**
+ * Room kept in each message below the server's max_payload for headers and framing. Messages
+ * are cut to fit: one too large fails its publish, the relay's batch rolls back and is tried
+ * again forever, and no stage moves (a network.detected event lists every member).
+ */
+const MESSAGE_ROOM = 16 * 1024;
+
+/** Splits a stage's events for one subject into messages of at most `limit` bytes of JSON, in order. */
+export function splitBySize(list: readonly PipelineMessage[], limit: number): PipelineMessage[][] {
+  const out: PipelineMessage[][] = [];
+  let current: PipelineMessage[] = [];
+  let size = 2;
+  for (const message of list) {
+    let item = message;
+    let bytes = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (bytes + 2 > limit) {
+      item = { ...message, payload: undefined, payload_in_store: true };
+      bytes = Buffer.byteLength(JSON.stringify(item)) + 1;
+    }
+    if (current.length > 0 && size + bytes > limit) {
+      out.push(current);
+      current = [];
+      size = 2;
+    }
+    current.push(item);
+    size += bytes;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 export const toPipelineMessage = (event: DomainEvent): PipelineMessage => ({
@@ -42,7 +75,7 @@ export const toPipelineMessage = (event: DomainEvent): PipelineMessage => ({
  * process without NATS) starts after them. An event a stage had already handled through the
  * outbox (its position is past it) is not published to it.
  */
-export function pipelineRelay(sql: SqlClient, events: EventLog, js: JetStreamClient, settings: NatsSettings, stages: readonly PipelineStage[]): OutboxConsumer {
+export function pipelineRelay(sql: SqlClient, events: EventLog, js: JetStreamClient, settings: NatsSettings, stages: readonly PipelineStage[], maxPayload: () => number): OutboxConsumer {
   const n = pipelineNames(settings);
   const names = stages.map((stage) => stage.name);
   const types = [...new Set(stages.flatMap((stage) => stage.types))];
@@ -67,6 +100,8 @@ export function pipelineRelay(sql: SqlClient, events: EventLog, js: JetStreamCli
       }
     },
     {
+      // The relay appends nothing: outbox readers need not wait while it publishes.
+      writesEvents: false,
       begin: async (tx) => {
         messages = new Map();
         // Locks the stages' rows: an outbox pass of a stage elsewhere waits, then sees the moved position and reads on from there.
@@ -82,8 +117,11 @@ export function pipelineRelay(sql: SqlClient, events: EventLog, js: JetStreamCli
         // transaction, as it did a batch from the outbox. A relay that fails here rolls back and relays the
         // batch again: the same events under the same id are dropped by JetStream, and any it regroups are
         // recognised one by one by the stages' idempotency rows.
+        const limit = maxPayload() - MESSAGE_ROOM;
         await Promise.all(
-          [...messages].map(([subject, list]) => js.publish(subject, JSON.stringify(list), { msgID: `${subject}.${list[0].seq}.${list[list.length - 1].seq}.${list.length}` })),
+          [...messages].flatMap(([subject, list]) =>
+            splitBySize(list, limit).map((part) => js.publish(subject, JSON.stringify(part), { msgID: `${subject}.${part[0].seq}.${part[part.length - 1].seq}.${part.length}` })),
+          ),
         );
         messages = new Map();
         await tx.query(

@@ -13,13 +13,8 @@ import type { NatsSettings, Role } from './settings.ts';
 
 /** How often a worker's relay looks for events other processes committed, besides their wake-ups. */
 const RELAY_POLL_MS = 5000;
-/**
- * A delivery row guards against a message delivered again after its stage committed (the ack
- * lost, the worker killed): that happens within a few ack waits, so a week is ample. A message
- * that failed never committed, so a dead letter retried later has no row to miss.
- */
-export const DELIVERY_MEMORY = '7 days';
-const PRUNE_EVERY_MS = 3_600_000;
+/** NATS's default max_payload, for a relay that has not seen the server's yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export interface JetStreamPipeline {
   /** The stages whose events go through JetStream, by name (what GET /v1/outbox/status reports). */
@@ -52,8 +47,8 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
   const remaining = (name: string) => async () => {
     if (!manager || !link.connected) return undefined;
     const relayed = await bulwark.events.consumerStatus(name);
-    const queued = await pipelineBacklog(manager, settings, [name]);
-    return relayed.behind + (queued.get(name) ?? 0);
+    const queued = await pipelineBacklog(manager, settings, [name]).catch(() => undefined);
+    return queued ? relayed.behind + (queued.get(name) ?? 0) : undefined;
   };
   for (const stage of bulwark.pipelineStages) stage.handOver(remaining(stage.name));
   const stages: PipelineStage[] = [...bulwark.pipelineStages];
@@ -78,7 +73,7 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
     start: (js, deadLetters, storeReady) => {
       if (!worker || stopped || starting) return;
       starting = true;
-      const created = pipelineRelay(bulwark.sql, bulwark.events, js, settings, stages);
+      const created = pipelineRelay(bulwark.sql, bulwark.events, js, settings, stages, () => link.current?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
       // A relay new to a deployment whose stages read the outbox until now starts where the furthest-behind of them is,
       // not at the outbox's beginning: every event before that is handled by every stage that existed. Wake-ups reach
       // the relay only once that is settled (it would otherwise take the outbox's beginning for its position).
@@ -98,11 +93,7 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
         stops.push(created.start());
         const poll = setInterval(() => void created.drain().catch((error) => link.failed(error)), RELAY_POLL_MS);
         poll.unref();
-        const prune = () => void forgetOldDeliveries(bulwark.sql).catch((error) => log('warn', `pipeline deliveries not pruned: ${(error as Error).message}`));
-        const pruning = setInterval(prune, PRUNE_EVERY_MS);
-        pruning.unref();
-        prune();
-        stops.push(() => clearInterval(poll), () => clearInterval(pruning));
+        stops.push(() => clearInterval(poll));
         void created.drain().catch((error) => link.failed(error));
       })();
       for (const stage of stages) {
@@ -138,8 +129,3 @@ async function startRelayAtStages(sql: SqlClient, stages: string[]): Promise<voi
   );
 }
 
-/** Forgets delivery rows older than DELIVERY_MEMORY; returns how many went. */
-export async function forgetOldDeliveries(sql: SqlClient): Promise<number> {
-  const result = await sql.query(`DELETE FROM pipeline_deliveries WHERE handled_at < now() - $1::interval`, [DELIVERY_MEMORY]);
-  return result.rowCount ?? 0;
-}

@@ -1,7 +1,7 @@
-import { hostname } from 'node:os';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { PipelineStage } from '../events/outbox-consumer.ts';
+import { recordDeliveries } from '../events/pipeline-deliveries.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { type MessageHandler, UnusableMessage } from './lane-worker.ts';
 import type { PipelineMessage } from './pipeline-relay.ts';
@@ -21,7 +21,9 @@ export function decodePipelineMessage(data: Uint8Array): DomainEvent[] {
     if (typeof item !== 'object' || item === null || !Number.isSafeInteger(seq) || typeof tx_id !== 'string' || typeof type !== 'string' || typeof subject !== 'string' || typeof occurred_at !== 'string') {
       throw new UnusableMessage(`item ${index} is not an outbox event: seq, tx_id, type, subject and occurred_at are required`);
     }
-    return { seq: seq!, type, subject, payload: item.payload, occurredAt: new Date(occurred_at), position: { txId: tx_id, seq: seq! } };
+    // An event too large for a message travels without its payload (payload_in_store), read from the outbox by the stage.
+    const payload = item.payload_in_store === true ? undefined : item.payload;
+    return { seq: seq!, type, subject, payload, occurredAt: new Date(occurred_at), position: { txId: tx_id, seq: seq! } };
   });
 }
 
@@ -33,18 +35,14 @@ export function decodePipelineMessage(data: Uint8Array): DomainEvent[] {
  * are heard in this process after the commit (e.g. a decision's actions are dispatched here).
  */
 export function stageHandler(sql: SqlClient, events: EventLog, stage: PipelineStage): MessageHandler {
-  const worker = `${hostname()}:${process.pid}`;
   return async (message: JsMsg) => {
     const batch = decodePipelineMessage(message.data);
     const foreign = batch.find((event) => !stage.types.includes(event.type));
     if (foreign) throw new UnusableMessage(`${stage.name} does not handle ${foreign.type} events`);
     const emitted = await events.foreground.turn(() =>
       sql.transaction(async (tx) => {
-        const fresh = await tx.query<{ event_seq: number }>(
-          'INSERT INTO pipeline_deliveries (stage, event_seq, worker) SELECT $1, unnest($2::bigint[]), $3 ON CONFLICT DO NOTHING RETURNING event_seq',
-          [stage.name, batch.map((event) => event.seq), worker],
-        );
-        const first = new Set(fresh.rows.map((row) => Number(row.event_seq)));
+        const first = await recordDeliveries(tx, stage.name, batch);
+        await loadLeftOutPayloads(tx, batch.filter((event) => first.has(event.seq) && event.payload === undefined));
         const out: DomainEvent[] = [];
         for (const event of batch) if (first.has(event.seq)) out.push(...((await stage.handle(tx, event)) ?? []));
         return out;
@@ -64,4 +62,15 @@ export function actionsDueStage(types: readonly string[], dispatchDue: () => Pro
     // Dispatch claims due actions under a lease and delivers each under its idempotency key: a second wake-up costs a query, not a delivery.
     handle: async (tx) => tx.afterCommit(() => void dispatchDue().catch(onError)),
   };
+}
+
+/** Reads from the outbox the payloads of events that came without them (too large for a message). */
+async function loadLeftOutPayloads(tx: SqlClient, events: DomainEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const rows = await tx.query<{ seq: number | string; payload: unknown }>('SELECT seq, payload FROM events WHERE seq = ANY($1::bigint[])', [events.map((event) => event.seq)]);
+  const bySeq = new Map(rows.rows.map((row) => [Number(row.seq), row.payload]));
+  for (const event of events) {
+    if (!bySeq.has(event.seq)) throw new Error(`outbox event ${event.seq} is gone: its payload cannot be read`);
+    (event as { payload: unknown }).payload = bySeq.get(event.seq);
+  }
 }

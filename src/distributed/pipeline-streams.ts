@@ -69,15 +69,19 @@ export async function ensurePipelineStream(jsm: JetStreamManager, settings: Nats
   }
 }
 
-/** Messages each stage has not acked yet (waiting and in hand), summed over its partitions. */
+/**
+ * Messages each stage has not acked yet (waiting and in hand), summed over its partitions. A
+ * consumer whose state cannot be read fails the whole answer: a count taken as 0 would let a
+ * caller waiting for the stage to settle (a transparency report) go on with messages queued.
+ */
 export async function pipelineBacklog(jsm: JetStreamManager, settings: NatsSettings, stages: readonly string[]): Promise<Map<string, number>> {
   const n = pipelineNames(settings);
   const out = new Map<string, number>();
   for (const stage of stages) {
     let total = 0;
     for (let partition = 0; partition < settings.pipelinePartitions; partition++) {
-      const info = await jsm.consumers.info(n.stream, n.consumer(stage, partition)).catch(() => undefined);
-      total += (info?.num_pending ?? 0) + (info?.num_ack_pending ?? 0);
+      const info = await jsm.consumers.info(n.stream, n.consumer(stage, partition));
+      total += info.num_pending + info.num_ack_pending;
     }
     out.set(stage, total);
   }

@@ -1,5 +1,6 @@
 import { RetryLaterError } from '../errors.ts';
 import type { SqlClient } from '../store/sql.ts';
+import { recordDeliveries } from './pipeline-deliveries.ts';
 import { comparePositions, type DomainEvent, type EventLog, OUTBOX_START, type OutboxPosition } from './event-log.ts';
 
 export type EventHandler = (tx: SqlClient, event: DomainEvent) => Promise<DomainEvent[] | void>;
@@ -19,6 +20,11 @@ export interface PipelineStage {
 export interface BatchHooks {
   begin?(tx: SqlClient): Promise<void>;
   end?(tx: SqlClient, next: OutboxPosition): Promise<void>;
+  /**
+   * False for a consumer whose handler never appends events (the relay): its transactions then
+   * do not count as outbox writers, so readers of the outbox do not wait for them.
+   */
+  writesEvents?: boolean;
 }
 
 /** Events per transaction. */
@@ -48,6 +54,8 @@ export class OutboxConsumer implements PipelineStage {
   private again = false;
   /** Set when another transport delivers this stage's events: this consumer then reads nothing itself. */
   private handedOver = false;
+  /** Whether each handled event is recorded in pipeline_deliveries (see recordDeliveries). */
+  private recording = false;
   /** With another transport: how many of this stage's events it has not handled yet (undefined: it cannot tell now). */
   private remaining: (() => Promise<number | undefined>) | undefined;
 
@@ -78,6 +86,18 @@ export class OutboxConsumer implements PipelineStage {
   }
 
   /**
+   * Records each event this consumer handles in pipeline_deliveries, as JetStream's stages do
+   * (src/distributed/pipeline-stages.ts), and skips events already recorded there. A stage that
+   * can also be delivered through JetStream needs it: a relay whose transaction rolls back after
+   * JetStream acked its publish leaves the message queued and the stage's outbox position where
+   * it was, so a process reading the stage from the outbox (a CLI command, a process without
+   * NATS) and then a worker taking the message would each handle the event.
+   */
+  recordDeliveries(): void {
+    this.recording = true;
+  }
+
+  /**
    * Resolves once every event committed before the call has been handled by this stage, by
    * this process (drain) or by the transport it was handed over to, for work that must see
    * them all (a transparency report counts the statements this stage records). With another
@@ -94,7 +114,7 @@ export class OutboxConsumer implements PipelineStage {
       const left = this.remaining ? await this.remaining() : undefined;
       if (left === 0) return;
       if (now() - started >= limitMs) {
-        const what = left === undefined ? 'cannot be read now (is NATS reachable?)' : `still holds ${left} event(s) or message(s)`;
+        const what = left === undefined ? 'cannot be read from this process (is NATS reachable, and BULWARK_NATS_URL set?)' : `still holds ${left} event(s) or message(s)`;
         throw new RetryLaterError(`the ${this.name} stage's queue ${what}; its figures would miss them`, 30, { stage: this.name, ...(left === undefined ? {} : { remaining: left }) });
       }
       await new Promise((resolve) => setTimeout(resolve, waitMs));
@@ -184,14 +204,16 @@ export class OutboxConsumer implements PipelineStage {
       // Another process moved the position while this one read: its read is stale, read again.
       if (!locked || comparePositions(locked, after) !== 0) return { handled: 0, heldBack: false, moved: true };
       await this.hooks.begin?.(tx);
+      const fresh = this.recording ? await recordDeliveries(tx, this.name, page.events) : undefined;
       for (const event of page.events) {
+        if (fresh && !fresh.has(event.seq)) continue;
         const emitted = await this.handler(tx, event);
         if (emitted) published.push(...emitted);
       }
       await this.hooks.end?.(tx, page.next);
       await tx.query('UPDATE consumer_offsets SET tx_id = $2::xid8, seq = $3 WHERE consumer = $1', [this.name, page.next.txId, page.next.seq]);
       return { handled: page.events.length, heldBack: page.heldBack };
-    });
+    }, { writesEvents: this.hooks.writesEvents !== false });
     this.events.published(published);
     if ('moved' in outcome) this.again = true;
     return outcome;
@@ -206,3 +228,4 @@ export class OutboxConsumer implements PipelineStage {
     return row ? { txId: row.tx_id, seq: Number(row.seq) } : undefined;
   }
 }
+
