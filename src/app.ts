@@ -23,7 +23,7 @@ import { defaultExchangeTypes } from './exchange/types/registry.ts';
 import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
 import { forgetOldDeliveries } from './events/pipeline-deliveries.ts';
-import { AccountDirectory } from './graph/accounts.ts';
+import { AccountDirectory, HASH_MATCH_LABEL_SOURCE } from './graph/accounts.ts';
 import { NetworkDetectionService } from './graph/detection-service.ts';
 import { DEFAULT_GUARDRAIL_POLICY, type GuardrailPolicy, RecommendationGuardrail } from './guardrails/recommendation-guardrail.ts';
 import { SearchGuardrail } from './guardrails/search-guardrail.ts';
@@ -254,7 +254,7 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const searchGuardrail = new SearchGuardrail(terms);
   const hashMatchLabeller = new OutboxConsumer(sql, events, HASH_MATCH_LABELLER, [CONTENT_MATCHED_EVENT], async (tx, event) => {
     const payload = event.payload as ContentMatchedPayload;
-    const labelled = await accounts.label(payload.account_id, 'confirmed', 'hash_match', { content_id: payload.content_id, banks: [...new Set(payload.matches.map((m) => m.bank))] }, tx);
+    const labelled = await accounts.label(payload.account_id, 'confirmed', HASH_MATCH_LABEL_SOURCE, { content_id: payload.content_id, banks: [...new Set(payload.matches.map((m) => m.bank))] }, tx);
     return [labelled];
   });
   const audit = new AuditLog(sql, auditSetup.parts.keyring);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { seededRandom } from '../src/demo/benign-images.ts';
-import { type AccountGraph, AccountGraphBuilder, LABEL_CONFIRMED, LABEL_NONE } from '../src/graph/account-graph.ts';
+import { type AccountGraph, AccountGraphBuilder, LABEL_CONFIRMED, LABEL_NONE, LABEL_SUSPECTED } from '../src/graph/account-graph.ts';
 import { detectNetworks } from '../src/graph/network-detector.ts';
 import { calibrateRisk, riskOf } from '../src/graph/risk-calibration.ts';
 
@@ -125,34 +125,43 @@ describe('seed groups', () => {
   });
 });
 
+/**
+ * A camouflaged star on 3000 ordinary accounts: 40 buyers, each following one of two sellers
+ * and its own community. Buyer 1 uses none of the network's terms or hashtags.
+ */
+function camouflagedStar() {
+  // Too sparse for community detection on its own: 40 buyers tied only by one follow each
+  // to one of two sellers, and by the coded term and hashtag some of them use.
+  const random = seededRandom(17);
+  let sellers: number[] = [];
+  let buyers: number[] = [];
+  const { graph } = platform((b, nextId, ordinary, celebrity) => {
+    sellers = [nextId(), nextId()];
+    buyers = Array.from({ length: 40 }, nextId);
+    for (const seller of sellers) {
+      b.addFeature(seller, 'link', `https://offsite.example/${seller}`);
+      b.addFeature(seller, 'term', 'codes:a');
+      b.addFeature(seller, 'hashtag', 'net-tag');
+    }
+    buyers.forEach((buyer, i) => {
+      b.addInteraction(buyer, sellers[i % 2], 'follow', 1);
+      const community = Math.floor(random() * 100);
+      for (let k = 0; k < 4; k++) b.addInteraction(buyer, ordinary[community * 30 + Math.floor(random() * 30)], 'follow', 1);
+      b.addInteraction(buyer, celebrity, 'follow', 1);
+      // The network's coded vocabulary: a listed term and two hashtags that go with it
+      // (used by most buyers; buyer 1 uses none, and has nothing but its follow to show).
+      const [term, tag, tag2] = [random() < 0.6, random() < 0.6, random() < 0.5].map((used) => used && i !== 1);
+      if (term) b.addFeature(buyer, 'term', 'codes:a');
+      if (tag) b.addFeature(buyer, 'hashtag', 'net-tag');
+      if (tag2) b.addFeature(buyer, 'hashtag', 'net-tag-2');
+    });
+  }, 3000);
+  return { graph, sellers, buyers, starMembers: new Set([...sellers, ...buyers].map((id) => indexOf(graph, id))) };
+}
+
 describe('seeded detection joined with seedless candidates', () => {
   it("a camouflaged star (each buyer follows one seller and its own community, says little) is reported whole from one seed", () => {
-    // Too sparse for community detection on its own: 40 buyers tied only by one follow each
-    // to one of two sellers, and by the coded term and hashtag some of them use.
-    const random = seededRandom(17);
-    let sellers: number[] = [];
-    let buyers: number[] = [];
-    const { graph } = platform((b, nextId, ordinary, celebrity) => {
-      sellers = [nextId(), nextId()];
-      buyers = Array.from({ length: 40 }, nextId);
-      for (const seller of sellers) {
-        b.addFeature(seller, 'link', `https://offsite.example/${seller}`);
-        b.addFeature(seller, 'term', 'codes:a');
-        b.addFeature(seller, 'hashtag', 'net-tag');
-      }
-      buyers.forEach((buyer, i) => {
-        b.addInteraction(buyer, sellers[i % 2], 'follow', 1);
-        const community = Math.floor(random() * 100);
-        for (let k = 0; k < 4; k++) b.addInteraction(buyer, ordinary[community * 30 + Math.floor(random() * 30)], 'follow', 1);
-        b.addInteraction(buyer, celebrity, 'follow', 1);
-        // The network's coded vocabulary: a listed term and two hashtags that go with it
-        // (used by most buyers; buyer 1 uses none, and has nothing but its follow to show).
-        const [term, tag, tag2] = [random() < 0.6, random() < 0.6, random() < 0.5].map((used) => used && i !== 1);
-        if (term) b.addFeature(buyer, 'term', 'codes:a');
-        if (tag) b.addFeature(buyer, 'hashtag', 'net-tag');
-        if (tag2) b.addFeature(buyer, 'hashtag', 'net-tag-2');
-      });
-    }, 3000);
+    const { graph, sellers, buyers, starMembers } = camouflagedStar();
     label(graph, [buyers[0]]);
     const all = [...sellers, ...buyers].map((id) => indexOf(graph, id)).filter((a) => a !== indexOf(graph, buyers[0]));
     const recall = (result: ReturnType<typeof detectNetworks>) => {
@@ -173,9 +182,25 @@ describe('seeded detection joined with seedless candidates', () => {
     const fromQuiet = detectNetworks(graph, { leadLimit: 500 });
     const network = fromQuiet.networks.find((n) => n.members.some((m) => m.account === quiet));
     assert.ok(network, 'the quiet seed is in a network');
-    const starMembers = new Set([...sellers, ...buyers].map((id) => indexOf(graph, id)));
     const inStar = network.members.filter((m) => starMembers.has(m.account)).length;
     assert.ok(inStar >= 0.8 * starMembers.size, `${inStar} of ${starMembers.size} star members in the quiet seed's network`);
+  });
+
+  it('only a seed a person confirmed takes a candidate in: a suspected or hash-matched buyer following its seller leaves it a candidate', () => {
+    const { graph, buyers, starMembers } = camouflagedStar();
+    const quiet = indexOf(graph, buyers[1]);
+    const largestStarShare = (result: ReturnType<typeof detectNetworks>) =>
+      Math.max(0, ...result.networks.map((n) => n.members.filter((m) => starMembers.has(m.account)).length / starMembers.size));
+    graph.label[quiet] = LABEL_SUSPECTED;
+    const suspected = largestStarShare(detectNetworks(graph, { leadLimit: 500 }));
+    assert.ok(suspected < 0.5, `a suspected seed made ${suspected} of the star a reported network`);
+    graph.label[quiet] = LABEL_CONFIRMED;
+    graph.labelAutomatic[quiet] = 1;
+    const hashMatched = largestStarShare(detectNetworks(graph, { leadLimit: 500 }));
+    assert.ok(hashMatched < 0.5, `a seed confirmed only by a hash match made ${hashMatched} of the star a reported network`);
+    graph.labelAutomatic[quiet] = 0;
+    const confirmed = largestStarShare(detectNetworks(graph, { leadLimit: 500 }));
+    assert.ok(confirmed >= 0.8, `a seed a reviewer confirmed made only ${confirmed} of the star a reported network`);
   });
 });
 

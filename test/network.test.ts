@@ -4,6 +4,7 @@ import { type Bulwark, openBulwark } from '../src/app.ts';
 import { auditRecommendations } from '../src/audit/recommendation-audit.ts';
 import { seededRandom } from '../src/demo/benign-images.ts';
 import { BulwarkError } from '../src/errors.ts';
+import { LABEL_CONFIRMED } from '../src/graph/account-graph.ts';
 import type { PlatformEventInput } from '../src/ingest/platform-events.ts';
 import { storeTargets } from './helpers/stores.ts';
 
@@ -155,6 +156,11 @@ for (const target of targets) {
       const { events, sellers, buyers, minors } = smallPlatform();
       for (let i = 0; i < events.length; i += 1000) await bulwark.platformEvents.ingest(events.slice(i, i + 1000));
       await bulwark.accounts.label('buyer-0', 'confirmed', 'review');
+      // Both are confirmed seeds; only the reviewer's may make a seedless candidate a reported network.
+      const graph = await bulwark.detection.loadGraph();
+      const labelled = ['buyer-0', 'uploader-1'].map((id) => graph.externalIds.indexOf(id));
+      assert.deepEqual(labelled.map((a) => graph.label[a]), [LABEL_CONFIRMED, LABEL_CONFIRMED]);
+      assert.deepEqual(labelled.map((a) => graph.labelAutomatic[a]), [0, 1], "the hash match's label is loaded as automatic, the reviewer's is not");
 
       const summary = await bulwark.detection.run({ randomSeed: 3 });
       assert.equal(summary.seeds, 2, 'buyer-0 and uploader-1 are the labelled seeds');

@@ -2,13 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { combineWithCandidates } from '../src/graph/seeded-candidates.ts';
 
-/** Accounts 0..59; `seeds` and `terms` mark who is labelled or matched an operator term. */
-function inputs(groups: number[][], candidates: number[][], seeds: number[], terms: number[] = []) {
+/**
+ * Accounts 0..59; `seeds` (confirmed by a person), `unconfirmed` (seeds only suspected, or
+ * confirmed by a hash match) and `terms` mark who is labelled or matched an operator term.
+ */
+function inputs(groups: number[][], candidates: number[][], seeds: number[], terms: number[] = [], unconfirmed: number[] = []) {
   const isSeed = new Uint8Array(60);
+  const isConfirmedByPerson = new Uint8Array(60);
   const termMatched = new Uint8Array(60);
-  for (const a of seeds) isSeed[a] = 1;
+  for (const a of seeds) isSeed[a] = isConfirmedByPerson[a] = 1;
+  for (const a of unconfirmed) isSeed[a] = 1;
   for (const a of terms) termMatched[a] = 1;
-  return { groups, candidates, isSeed, termMatched, minNetworkSize: 4 };
+  return { groups, candidates, isSeed, isConfirmedByPerson, termMatched, minNetworkSize: 4 };
 }
 const sorted = (networks: number[][]) => networks.map((n) => [...n].sort((a, b) => a - b));
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -27,6 +32,15 @@ describe('seeded detection joined with seedless candidates', () => {
   it('a candidate without a seed is not reported by seeded detection (it stays a candidate for review)', () => {
     const networks = combineWithCandidates(inputs([], [range(0, 10)], []));
     assert.deepEqual(networks, []);
+  });
+
+  it('a candidate holding only an unconfirmed seed stays a candidate: the seed\'s own group is judged as before the join', () => {
+    // Seed 3 is suspected (or hash-matched): community detection put it with two buyers and two ordinary accounts.
+    const group = [3, 4, 5, 50, 51];
+    const candidate = range(0, 21);
+    assert.deepEqual(sorted(combineWithCandidates(inputs([group], [candidate], [], [], [3]))), [group]);
+    // The same seed confirmed by a reviewer makes the candidate its network, the group absorbed.
+    assert.deepEqual(sorted(combineWithCandidates(inputs([group], [candidate], [3]))), [[...candidate, 50, 51]]);
   });
 
   it("a seed its seller's candidate takes in leaves its own benign circle behind, which is then no network", () => {

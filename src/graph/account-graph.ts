@@ -41,6 +41,8 @@ export interface AccountRecord {
   storeId: number;
   externalId: string;
   label?: number;
+  /** The label was given by a rule (a hash match labels the uploader), not by a reviewer or operator. */
+  labelAutomatic?: boolean;
   minor?: boolean;
   /** ms since the epoch; NaN when unknown */
   createdAt?: number;
@@ -178,6 +180,8 @@ export class AccountGraph {
   readonly externalIds: string[];
   readonly storeIds: Int32Array;
   readonly label: Uint8Array;
+  /** 1 where the label was given by a rule, not a person (see AccountRecord.labelAutomatic). */
+  readonly labelAutomatic: Uint8Array;
   readonly minor: Uint8Array;
   readonly enforced: Uint8Array;
   readonly createdAt: Float64Array;
@@ -207,6 +211,7 @@ export class AccountGraph {
     this.externalIds = accounts.map((a) => a.externalId);
     this.storeIds = Int32Array.from(accounts, (a) => a.storeId);
     this.label = Uint8Array.from(accounts, (a) => a.label ?? LABEL_NONE);
+    this.labelAutomatic = Uint8Array.from(accounts, (a) => (a.labelAutomatic ? 1 : 0));
     this.minor = Uint8Array.from(accounts, (a) => (a.minor ? 1 : 0));
     this.enforced = Uint8Array.from(accounts, (a) => (a.enforced ? 1 : 0));
     this.createdAt = Float64Array.from(accounts, (a) => a.createdAt ?? Number.NaN);

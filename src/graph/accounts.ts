@@ -5,6 +5,10 @@ import type { SqlClient } from '../store/sql.ts';
 export type AccountLabel = 'confirmed' | 'suspected' | 'cleared';
 export const ACCOUNT_LABELS: readonly AccountLabel[] = ['confirmed', 'suspected', 'cleared'];
 export const ACCOUNT_LABELLED_EVENT = 'account.labelled';
+/** The source of the label every matched upload's uploader gets, with no person looking. */
+export const HASH_MATCH_LABEL_SOURCE = 'hash_match';
+/** Label sources that are rules, not a reviewer's or operator's finding (network detection trusts them less). */
+export const AUTOMATIC_LABEL_SOURCES: ReadonlySet<string> = new Set([HASH_MATCH_LABEL_SOURCE]);
 
 const ACCOUNT_ID = /^[\x21-\x7e]{1,200}$/;
 

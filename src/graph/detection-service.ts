@@ -1,6 +1,7 @@
 import { notFound } from '../errors.ts';
 import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { SqlClient } from '../store/sql.ts';
+import { AUTOMATIC_LABEL_SOURCES } from './accounts.ts';
 import { type AccountGraph, AccountGraphBuilder, type GraphBuildOptions, INTERACTION_KINDS, LABEL_CODES } from './account-graph.ts';
 import type { EvasionEvidence } from './ban-evasion.ts';
 import { type DetectionOptions, type LeadReason, type NetworkSummary, detectNetworks } from './network-detector.ts';
@@ -74,8 +75,8 @@ export class NetworkDetectionService {
     let after = 0;
     let rows = 0;
     for (;;) {
-      const page = await this.sql.query<{ page: [number, string, string | null, boolean | null, number | null, number | null, boolean][] | null; last: number | null }>(
-        `SELECT json_agg(json_build_array(id, external_id, label, minor,
+      const page = await this.sql.query<{ page: [number, string, string | null, string | null, boolean | null, number | null, number | null, boolean][] | null; last: number | null }>(
+        `SELECT json_agg(json_build_array(id, external_id, label, label_source, minor,
                   extract(epoch FROM coalesce(created_at, first_seen)) * 1000, extract(epoch FROM deleted_at) * 1000,
                   coalesce(deletion_reason = 'enforcement', false)) ORDER BY id) AS page, max(id) AS last
          FROM (SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT ${PAGE}) a`,
@@ -83,11 +84,12 @@ export class NetworkDetectionService {
       );
       const { page: items, last } = page.rows[0];
       if (!items || last === null) break;
-      for (const [storeId, externalId, label, minor, createdAt, deletedAt, enforced] of items) {
+      for (const [storeId, externalId, label, labelSource, minor, createdAt, deletedAt, enforced] of items) {
         builder.addAccount({
           storeId,
           externalId,
           label: label ? LABEL_CODES[label] : 0,
+          labelAutomatic: labelSource !== null && AUTOMATIC_LABEL_SOURCES.has(labelSource),
           minor: minor === true,
           createdAt: createdAt ?? Number.NaN,
           deletedAt: deletedAt ?? Number.NaN,

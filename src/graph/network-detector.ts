@@ -39,8 +39,9 @@ export interface DetectionOptions {
   randomSeed?: number;
   /**
    * Seedless discovery's candidates joined with the seeded groups (seeded-candidates.ts): a
-   * candidate holding a seed is reported as that seed's network. Default true; the settings
-   * are discovery's own (known networks are kept here, since holding a seed is the point).
+   * candidate holding a seed a person confirmed is reported as that seed's network. Default
+   * true; the settings are discovery's own (known networks are kept here, since holding a seed
+   * is the point).
    */
   seedlessCandidates?: boolean;
   discovery?: DiscoveryOptions;
@@ -142,15 +143,21 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
   const n = graph.accountCount;
   const seedWeights = new Map<number, number>();
   const isSeed = new Uint8Array(n);
+  // Seeds a person stands behind: confirmed by a reviewer or operator (not by a hash match's
+  // automatic label), or given by the operator for this run. Only these can make a seedless
+  // candidate a reported network (seeded-candidates.ts); every seed expands alike.
+  const isConfirmedByPerson = new Uint8Array(n);
   for (let a = 0; a < n; a++) {
     const label = graph.label[a];
     if (label === LABEL_CONFIRMED) seedWeights.set(a, options.confirmedSeedWeight ?? 1);
     else if (label === LABEL_SUSPECTED) seedWeights.set(a, options.suspectedSeedWeight ?? 0.5);
     if (label === LABEL_CONFIRMED || label === LABEL_SUSPECTED) isSeed[a] = 1;
+    if (label === LABEL_CONFIRMED && !graph.labelAutomatic[a]) isConfirmedByPerson[a] = 1;
   }
   for (const a of options.extraSeeds ?? []) {
     seedWeights.set(a, Math.max(seedWeights.get(a) ?? 0, options.confirmedSeedWeight ?? 1));
     isSeed[a] = 1;
+    isConfirmedByPerson[a] = 1;
   }
   const termWeight = options.termSeedWeight ?? 0.2;
   const termMatched = new Uint8Array(n);
@@ -224,9 +231,10 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
   }
   const risk = (account: number) => (isSeed[account] ? 1 : riskOf(calibration, scores[account]));
   const groups = findCommunities(graph, suspects, isSeed, calibration?.informative ? risk : null, options);
-  const candidates = options.seedlessCandidates === false ? [] : seededCandidates(graph, seeds, options.discovery);
+  const confirmedSeeds = seeds.filter((a) => isConfirmedByPerson[a]);
+  const candidates = options.seedlessCandidates === false ? [] : seededCandidates(graph, confirmedSeeds, options.discovery);
   const minNetworkSize = options.minNetworkSize ?? DETECTION_DEFAULTS.minNetworkSize;
-  const networks = combineWithCandidates({ groups, candidates, isSeed, termMatched, minNetworkSize }).map((group) => describeNetwork(graph, group, memberScores, isSeed));
+  const networks = combineWithCandidates({ groups, candidates, isSeed, isConfirmedByPerson, termMatched, minNetworkSize }).map((group) => describeNetwork(graph, group, memberScores, isSeed));
   const communitiesMs = performance.now() - communitiesStart;
 
   return {
@@ -243,7 +251,8 @@ export function detectNetworks(graph: AccountGraph, options: DetectionOptions = 
  * Discovery's candidates on the run's graph (known networks kept: holding a seed is the point
  * here), each with the seeds that turn to (follow or message) one of its sellers or two of its
  * members: a confirmed account that is a candidate's buyer is in that network even when its
- * own evidence kept it out of the candidate.
+ * own evidence kept it out of the candidate. `seeds` are the ones a person confirmed: a
+ * suspected or hash-matched account that follows a seller is no reason to take it in.
  */
 function seededCandidates(graph: AccountGraph, seeds: number[], discovery: DiscoveryOptions | undefined): number[][] {
   return discoverCandidateNetworks(graph, { ...discovery, maxConfirmedShare: Infinity }).candidates.map((candidate) => {

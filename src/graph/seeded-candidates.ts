@@ -10,10 +10,14 @@
  * (a seller's audience, coded terms, shared links), which is what holds such a network
  * together. So:
  *
- * - a candidate network that contains a labelled seed, or that a seed turns to (follows or
- *   messages one of its sellers or two of its members: network-detector.ts adds such seeds to
- *   the candidate), is that seed's network: it
- *   absorbs the seeded groups that lie mostly inside it, and is reported with them;
+ * - a candidate network that contains a seed a person confirmed, or that such a seed turns to
+ *   (follows or messages one of its sellers or two of its members: network-detector.ts adds
+ *   such seeds to the candidate), is that seed's network: it absorbs the seeded groups that
+ *   lie mostly inside it, and is reported with them. A seed only suspected, or confirmed by a
+ *   hash match's automatic label (one match, which may be a false positive), expands like any
+ *   other but does not do this: reporting a network stores it, sets its members' network and
+ *   tells the rules, which a whole candidate should not get from one unreviewed account. Its
+ *   candidate stays a candidate for review, and its seeded group is judged as below;
  * - every other seeded group keeps only the accounts no such network claims, and needs a
  *   seed inside or, without one, term matches on a quarter of its members and at least two
  *   members with evidence of their own (a term match, membership of a candidate): one term
@@ -23,21 +27,23 @@
 export interface CombineInputs {
   /** Seeded groups, from the community detection. */
   groups: number[][];
-  /** Seedless candidate networks' members, with the seeds that turn to one of its sellers. */
+  /** Seedless candidate networks' members, with the confirmed seeds that turn to one of its sellers. */
   candidates: number[][];
   isSeed: Uint8Array;
+  /** Seeds a reviewer or operator confirmed: only these make a candidate a reported network. */
+  isConfirmedByPerson: Uint8Array;
   termMatched: Uint8Array;
   minNetworkSize: number;
 }
 
-export function combineWithCandidates({ groups, candidates, isSeed, termMatched, minNetworkSize }: CombineInputs): number[][] {
+export function combineWithCandidates({ groups, candidates, isSeed, isConfirmedByPerson, termMatched, minNetworkSize }: CombineInputs): number[][] {
   const inCandidate = new Uint8Array(isSeed.length);
   for (const candidate of candidates) for (const account of candidate) inCandidate[account] = 1;
   const absorbed = new Uint8Array(groups.length);
   const networks: number[][] = [];
   const claimed = new Uint8Array(isSeed.length);
   for (const candidate of candidates) {
-    if (!candidate.some((account) => isSeed[account])) continue;
+    if (!candidate.some((account) => isConfirmedByPerson[account])) continue;
     const members = new Set(candidate.filter((account) => !claimed[account]));
     const inside = new Set(members);
     groups.forEach((group, g) => {
