@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect } from '@nats-io/transport-node';
 import sharp from 'sharp';
@@ -18,7 +18,8 @@ import { BulwarkError, RetryLaterError } from '../src/errors.ts';
 import { buildServer } from '../src/http/server.ts';
 import { defaultSignalRegistry } from '../src/signals/default-registry.ts';
 import { InlineHashing } from '../src/signals/hashing/inline.ts';
-import { WorkerPoolHashing } from '../src/signals/hashing/worker-pool.ts';
+import type { MediaHashing } from '../src/signals/hashing/media-hashing.ts';
+import { HashingBusyError, WorkerPoolHashing } from '../src/signals/hashing/worker-pool.ts';
 import { hashJobWorkerHere, hashJobWorkerProcess } from './helpers/hash-job-workers.ts';
 import { type NatsServer, startNatsServer, testNamespace } from './helpers/nats.ts';
 import { expectProblem } from './helpers/problems.ts';
@@ -176,6 +177,120 @@ describe('hashing jobs over JetStream', { skip: server ? false : 'nats-server no
       assert.ok(deadLetters[0].bytes < 300, `the dead letter keeps the job's header only, not the ${image.length} bytes of media`);
     } finally {
       await healthy?.close();
+      await api.close();
+    }
+  });
+
+  it('pulls only the jobs a worker can start: one that arrives while it is full goes to another worker, first time', async () => {
+    const nats = natsSettings();
+    const held: { reject(error: Error): void }[] = [];
+    const holding: MediaHashing = {
+      hash: () => new Promise((_, reject) => held.push({ reject })),
+      // One thread: the worker takes two jobs at once.
+      stats: () => ({ mode: 'inline', workers: 1, running: held.length, queued: 0, maxQueue: 0, refused: 0, crashed: 0 }),
+      close: async () => undefined,
+    };
+    const full = await hashJobWorkerHere(nats, holding);
+    const api = await remoteHashing(nats);
+    let other: Awaited<ReturnType<typeof hashJobWorkerHere>> | undefined;
+    try {
+      const images = await Promise.all([91, 92, 93].map((seed) => encodeImage(shapesImage(seed, 320, 240), 'png')));
+      const first = images.slice(0, 2).map((image) => api.hash('photo', image));
+      for (const answer of first) answer.catch(() => undefined);
+      await until(() => held.length === 2);
+      // A worker that buffered beyond its free slots would hold this job unattended until its ack wait ran out.
+      const third = api.hash('photo', images[2]);
+      other = await hashJobWorkerHere(nats, new WorkerPoolHashing({ workers: 1 }));
+      assert.deepEqual(await third, await local.hash('photo', images[2]));
+      assert.equal(api.stats().jetstream!.redelivered, 0, 'the third job was answered on its first delivery');
+      assert.equal(held.length, 2, 'the full worker never took the third job');
+      const nc = await connect({ servers: server!.url });
+      const consumer = await (await jetstreamManager(nc)).consumers.info(hashJobNames(nats).stream, 'hash-workers');
+      await nc.close();
+      assert.equal(consumer.num_ack_pending, 2, 'only the two jobs being hashed are held');
+    } finally {
+      for (const job of held) job.reject(new HashingBusyError(1));
+      await api.close();
+      await other?.close();
+      await full.close();
+    }
+  });
+
+  it('answers a job its workers could not take (pool busy) as unavailable, so the fallback applies, and does not blame the media', async () => {
+    const nats = natsSettings({ maxDeliver: 2 });
+    let offered = 0;
+    const busy: MediaHashing = {
+      hash: async () => {
+        offered++;
+        throw new HashingBusyError(1);
+      },
+      stats: () => ({ mode: 'inline', workers: 1, running: 0, queued: 0, maxQueue: 0, refused: offered, crashed: 0 }),
+      close: async () => undefined,
+    };
+    const worker = await hashJobWorkerHere(nats, busy);
+    const api = await remoteHashing(nats, { fallback: 'refuse', retryAfterSeconds: 4 });
+    try {
+      const image = await encodeImage(shapesImage(36, 320, 240), 'png');
+      await assert.rejects(api.hash('photo', image), (error: unknown) => {
+        assert.ok(error instanceof RetryLaterError, `a 503 with Retry-After, not a 4xx: ${String(error)}`);
+        assert.equal(error.retryAfterSeconds, 4);
+        assert.match(error.message, /could not take the job in 2 deliveries/);
+        return true;
+      });
+      assert.equal(offered, 2, 'each delivery up to maxDeliver was offered to the pool');
+      assert.equal(worker.worker.counts.givenUp, 1);
+      assert.equal(worker.worker.counts.deadLettered, 0);
+      assert.equal((await worker.dead.list()).deadLetters.length, 0);
+      assert.equal(api.stats().jetstream!.fallbacks, 1);
+    } finally {
+      await api.close();
+      await worker.close();
+    }
+  });
+
+  it('falls back when the media bucket is full (BULWARK_HASHING_MEDIA_MAX_BYTES), and sets the cap on a bucket made before', async () => {
+    const nats = natsSettings();
+    // A worker makes the bucket first, with the default cap; the api's own cap must replace it.
+    const worker = await hashJobWorkerHere(nats, new WorkerPoolHashing({ workers: 1 }));
+    const cap = 64 * 1024;
+    const api = await remoteHashing(nats, { fallback: 'local', mediaMaxBytes: cap, answerTimeoutMs: 600_000 });
+    const nc = await connect({ servers: server!.url });
+    try {
+      const bucket = await (await jetstreamManager(nc)).streams.info(`OBJ_${hashJobNames(nats).bucket}`);
+      assert.equal(bucket.config.max_bytes, cap);
+      const large = await sharp(randomBytes(800 * 700 * 3), { raw: { width: 800, height: 700, channels: 3 } }).png().toBuffer();
+      assert.ok(large.length > nc.info!.max_payload && large.length > cap);
+      assert.deepEqual(await api.hash('photo', large), await local.hash('photo', large));
+      const stats = api.stats().jetstream!;
+      assert.equal(stats.fallbacks, 1, 'the put beyond the cap failed and the job was hashed locally');
+      assert.equal(stats.viaObjectStore, 0);
+      assert.equal(worker.worker.counts.hashed, 0);
+    } finally {
+      await nc.close();
+      await api.close();
+      await worker.close();
+    }
+  });
+
+  it('holds concurrent uploads to maxInFlight, counting a job from before its first await', async () => {
+    const nats = natsSettings();
+    // No worker: the one admitted job waits out its answer timeout and is refused by the fallback.
+    const api = await remoteHashing(nats, { maxInFlight: 1, fallback: 'refuse', answerTimeoutMs: 200 });
+    try {
+      const path = join(dir, 'in-flight.png');
+      await sharp(await encodeImage(shapesImage(81, 320, 240), 'png')).toFile(path);
+      // Media given by path are stat()ed before the job is sent: both calls reach that await together.
+      const outcomes = await Promise.allSettled([api.hash('photo', { path }), api.hash('photo', { path })]);
+      const reasons = outcomes.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as Error) : undefined));
+      assert.equal(reasons.filter((reason) => reason instanceof HashingBusyError).length, 1, 'one upload was refused as busy at once');
+      const waited = reasons.filter((reason) => reason instanceof RetryLaterError && !(reason instanceof HashingBusyError));
+      assert.equal(waited.length, 1);
+      assert.match(waited[0]!.message, /no hashing worker answered within 200 ms/);
+      const stats = api.stats().jetstream!;
+      assert.equal(stats.refused, 1);
+      assert.equal(stats.fallbacks, 1);
+      assert.equal(stats.inFlight, 0, 'the slot is released once the job is done with');
+    } finally {
       await api.close();
     }
   });

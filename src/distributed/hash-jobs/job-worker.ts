@@ -15,6 +15,7 @@ import type { NatsLink } from '../connection.ts';
 import type { DeadLetters } from '../dead-letters.ts';
 import type { WorkerLog } from '../lane-worker.ts';
 import type { NatsSettings } from '../settings.ts';
+import { HashAttempts } from './attempts.ts';
 import { ensureHashJobStreams, hashJobNames } from './streams.ts';
 import { encodeAnswer, type HashAnswer, type HashJobHeader, jobSummary, readJobHeader } from './wire.ts';
 
@@ -23,21 +24,30 @@ export interface HashJobWorkerCounts {
   /** Jobs dropped unhashed: their api had stopped waiting, or their media was gone. */
   dropped: number;
   deadLettered: number;
+  /** Jobs answered `unavailable` after maxDeliver deliveries that were not the media's fault. */
+  givenUp: number;
 }
+
+/** How long one pull for jobs waits on an empty queue before it is renewed. */
+const FETCH_EXPIRES_MS = 5000;
 
 /**
  * Takes hash jobs off the shared work queue and hashes them in this process's pool, up to
- * `concurrency` at once. Each job is answered on its reply subject before it is acked, so a
- * worker that dies in between leaves it to be handed out again (and answered twice, which the
- * api ignores). A job delivered more than maxDeliver times has killed or stalled that many
- * workers: it is dead-lettered (its header, never its media) and answered as unhashable.
+ * `concurrency` at once. It pulls only as many jobs as it can start now, so no job ages toward
+ * its ack wait in a client buffer without keep-alives. Each job is answered on its reply subject
+ * before it is acked, so a worker that dies in between leaves it to be handed out again (and
+ * answered twice, which the api ignores). A job whose hashing killed or stalled maxDeliver
+ * workers (counted by HashAttempts, not by deliveries) is dead-lettered (its header, never its
+ * media) and answered as media that cannot be hashed. A job delivered more than maxDeliver times
+ * for other reasons (workers busy, object store or link failing) is answered `unavailable`, so
+ * the api applies its fallback rather than blaming the upload.
  */
 export class HashJobWorker {
   private stopped = false;
-  private messages: ConsumerMessages | undefined;
+  private batch: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private readonly active = new Set<Promise<void>>();
-  readonly counts: HashJobWorkerCounts = { hashed: 0, dropped: 0, deadLettered: 0 };
+  readonly counts: HashJobWorkerCounts = { hashed: 0, dropped: 0, deadLettered: 0, givenUp: 0 };
 
   constructor(
     private readonly link: NatsLink,
@@ -46,6 +56,7 @@ export class HashJobWorker {
     private readonly media: ObjectStore,
     private readonly hashing: MediaHashing,
     private readonly deadLetters: DeadLetters,
+    private readonly attempts: HashAttempts,
     private readonly settings: NatsSettings,
     private readonly log: WorkerLog,
     /** Jobs hashed at once: enough to keep the pool's threads busy. */
@@ -61,14 +72,20 @@ export class HashJobWorker {
     while (!this.stopped) {
       try {
         const consumer = await this.js.consumers.get(n.stream, n.consumer);
-        this.messages = await consumer.consume({ max_messages: this.concurrency });
-        if (this.stopped) break;
         this.link.consumerRunning(n.consumer, true);
-        for await (const message of this.messages) {
-          const job = this.process(message).finally(() => this.active.delete(job));
-          this.active.add(job);
-          if (this.active.size >= this.concurrency) await Promise.race(this.active);
-          if (this.stopped) break;
+        while (!this.stopped) {
+          if (this.active.size >= this.concurrency) {
+            await Promise.race(this.active);
+            continue;
+          }
+          // One pull for the free slots only: every job that arrives starts (and is kept alive) at once.
+          this.batch = await consumer.fetch({ max_messages: this.concurrency - this.active.size, expires: FETCH_EXPIRES_MS });
+          if (this.stopped) void this.batch.close().catch(() => undefined);
+          for await (const message of this.batch) {
+            // Taken even after stop() began: stop() waits for this loop, then for the job.
+            const job = this.process(message).finally(() => this.active.delete(job));
+            this.active.add(job);
+          }
         }
       } catch (error) {
         if (!this.stopped) this.link.failed(error);
@@ -87,16 +104,19 @@ export class HashJobWorker {
       message.term();
       return;
     }
-    const deliveries = message.info.deliveryCount;
-    if (deliveries > this.settings.maxDeliver) return this.bury(message, job, deliveries);
-    if (Date.now() > job.deadline) {
-      this.counts.dropped++;
-      message.ack();
-      return;
-    }
     const keepAlive = setInterval(() => message.working(), Math.max(250, Math.floor(this.settings.ackWaitMs / 3)));
     let scratch: string | undefined;
+    const deliveries = message.info.deliveryCount;
     try {
+      // Only a redelivered job can have stopped a worker before.
+      const stoppedWorkers = deliveries > 1 ? await this.attempts.unfinished(job.jobId) : 0;
+      if (stoppedWorkers >= this.settings.maxDeliver) return await this.bury(message, job, deliveries, stoppedWorkers);
+      if (deliveries > this.settings.maxDeliver) return this.giveUp(message, job, deliveries);
+      if (Date.now() > job.deadline) {
+        this.counts.dropped++;
+        message.ack();
+        return;
+      }
       let media: MediaInput;
       if (job.object) {
         scratch = await mkdtemp(join(tmpdir(), 'bulwark-hash-job-'));
@@ -114,8 +134,10 @@ export class HashJobWorker {
       this.nc.publish(job.reply, encodeAnswer(answer));
       this.counts.hashed++;
       message.ack();
+      if (deliveries > 1) void this.attempts.forget(job.jobId).catch(() => undefined);
     } catch (error) {
-      // Not the media's fault (the object store or link failed): offered again, to this or another worker.
+      // Not the media's fault (the pool was busy, the object store or link failed): offered again,
+      // to this or another worker, without counting against the media.
       this.log('warn', `hash job ${job.jobId} (delivery ${deliveries}) failed and is retried: ${(error as Error).message}`);
       message.nak(1000);
     } finally {
@@ -133,18 +155,25 @@ export class HashJobWorker {
     return true;
   }
 
-  /** The hashes, or the hashers' own error as data; anything else throws (to be retried). */
+  /**
+   * The hashes, or the hashers' own error as data; anything else throws (to be retried). The
+   * attempt is recorded while the hashers have the media: a record left behind means they died.
+   */
   private async hash(job: HashJobHeader, media: MediaInput, deliveries: number): Promise<HashAnswer> {
+    const attempt = await this.attempts.begin(job.jobId);
     try {
       return { jobId: job.jobId, deliveries, signals: await this.hashing.hash(job.contentType, media, job.options) };
     } catch (error) {
       if (!(error instanceof BulwarkError) || error.kind === 'unavailable') throw error;
       return { jobId: job.jobId, deliveries, error: { kind: error.kind, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+    } finally {
+      await this.attempts.finished(attempt).catch((error: unknown) => this.log('warn', `hash job ${job.jobId}: its finished attempt could not be cleared: ${(error as Error).message}`));
     }
   }
 
-  private async bury(message: JsMsg, job: HashJobHeader, deliveries: number): Promise<void> {
-    const reason = `hash job delivered ${deliveries} times without an answer: the media stopped or stalled every worker that took it`;
+  /** The media stopped `stoppedWorkers` workers: dead-lettered, and the upload told it cannot be hashed. */
+  private async bury(message: JsMsg, job: HashJobHeader, deliveries: number, stoppedWorkers: number): Promise<void> {
+    const reason = `hash job delivered ${deliveries} times without an answer: the media stopped or stalled ${stoppedWorkers} workers that began hashing it`;
     try {
       await this.deadLetters.add(message, reason, [], jobSummary(job));
     } catch (error) {
@@ -154,15 +183,31 @@ export class HashJobWorker {
     }
     this.counts.deadLettered++;
     this.log('error', `hash job ${job.jobId} dead-lettered: ${reason}`);
-    const answer: HashAnswer = { jobId: job.jobId, deliveries, error: { kind: 'invalid', message: `the media could not be hashed: it stopped the hashing workers ${deliveries - 1} times`, details: { hash_job: job.jobId } } };
+    const answer: HashAnswer = { jobId: job.jobId, deliveries, error: { kind: 'invalid', message: `the media could not be hashed: it stopped the hashing workers ${stoppedWorkers} times`, details: { hash_job: job.jobId } } };
     this.nc.publish(job.reply, encodeAnswer(answer));
     message.term();
+    void this.attempts.forget(job.jobId).catch(() => undefined);
+  }
+
+  /** Workers could not take the job maxDeliver times, through no fault of the media: the api's fallback applies. */
+  private giveUp(message: JsMsg, job: HashJobHeader, deliveries: number): void {
+    this.counts.givenUp++;
+    this.log('warn', `hash job ${job.jobId} given up after ${deliveries} deliveries: the workers could not take it`);
+    const answer: HashAnswer = { jobId: job.jobId, deliveries, error: { kind: 'unavailable', message: `the hashing workers could not take the job in ${deliveries - 1} deliveries`, details: { hash_job: job.jobId } } };
+    this.nc.publish(job.reply, encodeAnswer(answer));
+    message.term();
+    void this.attempts.forget(job.jobId).catch(() => undefined);
   }
 
   /** Stops pulling and lets the jobs in hand finish, so their answers and acks are not lost. */
   async stop(): Promise<void> {
     this.stopped = true;
-    void this.messages?.close().catch(() => undefined);
+    void this.batch?.close().catch(() => undefined);
+    // A job the closing pull still hands over is started, so wait for the loop too; bounded, as a
+    // loop waiting on an absent NATS would not end (its pull expires by then anyway).
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise((resolve) => (bound = setTimeout(resolve, FETCH_EXPIRES_MS)))]);
+    clearTimeout(bound);
     await Promise.allSettled(this.active);
   }
 }
@@ -170,7 +215,7 @@ export class HashJobWorker {
 /** Sets up the hash-job queue and starts taking jobs into `hashing` (this process's own pool). */
 export async function startHashJobWorker(link: NatsLink, nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, hashing: MediaHashing, deadLetters: DeadLetters, settings: NatsSettings, log: WorkerLog): Promise<HashJobWorker> {
   const media = await ensureHashJobStreams(jsm, js, settings);
-  const worker = new HashJobWorker(link, nc, js, media, hashing, deadLetters, settings, log);
+  const worker = new HashJobWorker(link, nc, js, media, hashing, deadLetters, new HashAttempts(js, jsm, settings), settings, log);
   worker.start();
   return worker;
 }

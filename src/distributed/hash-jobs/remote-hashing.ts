@@ -49,6 +49,8 @@ export class JetStreamHashing implements MediaHashing {
   private readonly names;
   private channel: Channel | undefined;
   private readonly waiting = new Map<string, Waiting>();
+  /** Jobs holding one of the maxInFlight slots, counted from before their first await. */
+  private inFlight = 0;
   private closed = false;
   private readonly counts = { answered: 0, redelivered: 0, duplicates: 0, fallbacks: 0, refused: 0, viaObjectStore: 0 };
 
@@ -69,7 +71,7 @@ export class JetStreamHashing implements MediaHashing {
     for (let waitMs = 250; !this.closed; waitMs = Math.min(waitMs * 2, 5000)) {
       try {
         const js = jetstream(nc);
-        const media = await ensureHashJobStreams(await jetstreamManager(nc), js, this.settings.nats);
+        const media = await ensureHashJobStreams(await jetstreamManager(nc), js, this.settings.nats, this.settings.mediaMaxBytes);
         const inbox = createInbox();
         const subscription = nc.subscribe(`${inbox}.*`, { callback: (error, message) => (error ? this.link.failed(error) : this.answered(message.data)) });
         this.channel = { nc, js, media, inbox, subscription };
@@ -97,13 +99,17 @@ export class JetStreamHashing implements MediaHashing {
   }
 
   async hash(contentType: string, media: MediaInput, options?: HashOptions): Promise<ComputedSignal[]> {
-    if (this.waiting.size >= this.settings.maxInFlight) {
+    // Checked and taken in one step, before any await, so concurrent uploads cannot pass the cap together.
+    if (this.inFlight >= this.settings.maxInFlight) {
       this.counts.refused++;
       throw new HashingBusyError(this.settings.retryAfterSeconds);
     }
+    this.inFlight++;
     let answer: HashAnswer;
     try {
       answer = await this.remote(contentType, media, options);
+      // The workers could not take it (busy, object store failing) through no fault of the media.
+      if ('error' in answer && answer.error.kind === 'unavailable') throw new WorkersUnavailable(answer.error.message);
     } catch (error) {
       if (!(error instanceof WorkersUnavailable)) throw error;
       this.counts.fallbacks++;
@@ -111,6 +117,9 @@ export class JetStreamHashing implements MediaHashing {
         throw new RetryLaterError(`media cannot be hashed now: ${error.message}; retry later`, this.settings.retryAfterSeconds);
       }
       return this.local.hash(contentType, media, options);
+    } finally {
+      // The slot is for waiting on workers; a local fallback is bounded by the local pool's own queue.
+      this.inFlight--;
     }
     if ('error' in answer) throw new BulwarkError(answer.error.kind, answer.error.message, answer.error.details);
     return answer.signals;
@@ -165,7 +174,7 @@ export class JetStreamHashing implements MediaHashing {
       jetstream: {
         link: this.link.status().state,
         ready: this.channel !== undefined,
-        inFlight: this.waiting.size,
+        inFlight: this.inFlight,
         maxInFlight: this.settings.maxInFlight,
         fallback: this.settings.fallback,
         ...this.counts,

@@ -16,9 +16,15 @@ export interface RemoteHashingSettings {
   fallback: HashingFallback;
   /** Seconds a refused client is told to wait (Retry-After). */
   retryAfterSeconds: number;
+  /**
+   * Most bytes of media the NATS server holds (in memory) for jobs larger than a message, across
+   * all api processes; past it a put fails and the fallback applies, so large uploads cannot
+   * exhaust the server's memory and take the event streams down with it.
+   */
+  mediaMaxBytes: number;
 }
 
-export const DEFAULT_REMOTE_HASHING = { maxInFlight: 64, answerTimeoutMs: 120_000, fallback: 'local', retryAfterSeconds: 2 } as const;
+export const DEFAULT_REMOTE_HASHING = { maxInFlight: 64, answerTimeoutMs: 120_000, fallback: 'local', retryAfterSeconds: 2, mediaMaxBytes: 1024 * 1024 * 1024 } as const;
 
 function whole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -30,7 +36,7 @@ function whole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 
 /**
  * BULWARK_HASHING=local (default) hashes uploads in this process's threads; `jetstream` sends
- * them to worker processes over NATS (BULWARK_HASHING_FALLBACK, _MAX_IN_FLIGHT, _TIMEOUT_MS).
+ * them to worker processes over NATS (BULWARK_HASHING_FALLBACK, _MAX_IN_FLIGHT, _TIMEOUT_MS, _MEDIA_MAX_BYTES).
  * Undefined for local hashing; an error when jetstream is asked for without NATS.
  */
 export function remoteHashingFromEnv(nats: NatsSettings | undefined, env: NodeJS.ProcessEnv = process.env): RemoteHashingSettings | undefined {
@@ -46,5 +52,6 @@ export function remoteHashingFromEnv(nats: NatsSettings | undefined, env: NodeJS
     maxInFlight: whole(env, 'BULWARK_HASHING_MAX_IN_FLIGHT', DEFAULT_REMOTE_HASHING.maxInFlight),
     answerTimeoutMs: whole(env, 'BULWARK_HASHING_TIMEOUT_MS', DEFAULT_REMOTE_HASHING.answerTimeoutMs),
     retryAfterSeconds: DEFAULT_REMOTE_HASHING.retryAfterSeconds,
+    mediaMaxBytes: whole(env, 'BULWARK_HASHING_MEDIA_MAX_BYTES', DEFAULT_REMOTE_HASHING.mediaMaxBytes),
   };
 }
