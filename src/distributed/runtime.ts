@@ -89,7 +89,8 @@ export function startDistributed(bulwark: Bulwark, settings: NatsSettings, role:
     deadLetters,
     status: () => {
       const status = link.status();
-      const expected = (worker ? settings.partitions + 1 : 0) + (pipeline?.consumers ?? 0);
+      // A worker pulls every lane, the splitter and the hash jobs, and each pipeline stage's partitions.
+      const expected = (worker ? settings.partitions + 2 : 0) + (pipeline?.consumers ?? 0);
       return { ...status, degraded: status.state !== 'connected' || status.consumers.length < expected };
     },
     pipelineBacklog: async () => (pipeline && manager && link.connected ? pipeline.backlog(manager) : undefined),
