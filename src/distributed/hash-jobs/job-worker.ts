@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, jetstreamManager } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BulwarkError } from '../../errors.ts';
@@ -88,7 +88,14 @@ export class HashJobWorker {
           }
         }
       } catch (error) {
-        if (!this.stopped) this.link.failed(error);
+        if (!this.stopped) {
+          this.link.failed(error);
+          // The queue lives in NATS's memory: a NATS server that restarted has lost it, and no
+          // job can arrive until someone makes it again. Any process may; this one does.
+          await jetstreamManager(this.nc)
+            .then((jsm) => ensureHashJobStreams(jsm, this.js, this.settings))
+            .catch(() => undefined);
+        }
       } finally {
         this.link.consumerRunning(n.consumer, false);
       }

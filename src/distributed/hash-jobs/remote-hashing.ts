@@ -155,7 +155,9 @@ export class JetStreamHashing implements MediaHashing {
       clearTimeout(timer);
       this.waiting.delete(jobId);
       if (!inline) void channel.media.delete(jobId).catch(() => undefined);
-      // The queue is full, the stream is missing or the link dropped while sending.
+      // The queue is full, the stream is missing (a NATS server restarted loses what it held in
+      // memory) or the link dropped while sending: make the queue again for the next upload.
+      this.remake(channel);
       throw new WorkersUnavailable(`the job could not be queued (${(error as Error).message})`);
     }
     try {
@@ -165,6 +167,20 @@ export class JetStreamHashing implements MediaHashing {
       // Done with, answered or not: a worker that still finds the job later finds no media and drops it.
       if (!inline) void channel.media.delete(jobId).catch(() => undefined);
     }
+  }
+
+  /** Makes the queue, its consumer and the media bucket again (one attempt at a time). */
+  private remaking: Promise<void> | undefined;
+  private remake(channel: Channel): void {
+    this.remaking ??= jetstreamManager(channel.nc)
+      .then((jsm) => ensureHashJobStreams(jsm, channel.js, this.settings.nats, this.settings.mediaMaxBytes))
+      .then((media) => {
+        if (this.channel === channel) this.channel = { ...channel, media };
+      })
+      .catch((error) => this.link.failed(error))
+      .finally(() => {
+        this.remaking = undefined;
+      });
   }
 
   stats(): HashingStats {
