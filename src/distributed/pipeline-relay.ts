@@ -89,10 +89,10 @@ export function pipelineRelay(sql: SqlClient, events: EventLog, js: JetStreamCli
     types,
     async (_tx, event) => {
       const message = toPipelineMessage(event);
-      const partition = pipelinePartition(event.subject, settings.pipelinePartitions);
       for (const stage of stages) {
         if (!stage.types.includes(event.type)) continue;
         if (comparePositions(event.position!, positions.get(stage.name) ?? OUTBOX_START) <= 0) continue;
+        const partition = pipelinePartition(stage.orderKey?.(event) ?? event.subject, settings.pipelinePartitions);
         const subject = n.subject(stage.name, partition);
         const list = messages.get(subject) ?? [];
         list.push(message);

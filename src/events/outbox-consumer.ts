@@ -10,6 +10,12 @@ export interface PipelineStage {
   readonly name: string;
   readonly types: readonly string[];
   handle(tx: SqlClient, event: DomainEvent): Promise<DomainEvent[] | void>;
+  /**
+   * What the stage's events must stay in order by, when spread over partitions: by default the
+   * event's subject; a stage whose events about different subjects depend on each other (a
+   * decision and the appeal against it) gives what they share.
+   */
+  orderKey?(event: DomainEvent): string;
 }
 
 /**
@@ -54,6 +60,8 @@ export class OutboxConsumer implements PipelineStage {
   private again = false;
   /** Set when another transport delivers this stage's events: this consumer then reads nothing itself. */
   private handedOver = false;
+  /** See PipelineStage.orderKey. */
+  orderKey?: (event: DomainEvent) => string;
   /** Whether each handled event is recorded in pipeline_deliveries (see recordDeliveries). */
   private recording = false;
   /** With another transport: how many of this stage's events it has not handled yet (undefined: it cannot tell now). */

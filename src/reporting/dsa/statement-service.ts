@@ -141,6 +141,11 @@ export class StatementService {
     this.consumer = new OutboxConsumer(sql, events, DSA_STATEMENTS_CONSUMER, [CASE_DECIDED, APPEAL_RESOLVED_EVENT], (tx, event) =>
       event.type === APPEAL_RESOLVED_EVENT ? this.markReversed(tx, event.payload as AppealResolvedPayload) : this.record(tx, event),
     );
+    // A reversal marks the statement its decision got: both stay in order on one partition when JetStream carries them.
+    this.consumer.orderKey = (event) => {
+      const decision = (event.payload as { decision_id?: unknown } | null)?.decision_id;
+      return decision === undefined || decision === null ? event.subject : `decision:${decision}`;
+    };
   }
 
   get configured(): boolean {
