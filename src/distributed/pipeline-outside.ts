@@ -1,8 +1,8 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { Bulwark } from '../app.ts';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Bulwark } from '../app.ts';
 import { PIPELINE_RELAY } from './pipeline-relay.ts';
-import { pipelineBacklog } from './pipeline-streams.ts';
+import { unhandledByStage } from './pipeline-streams.ts';
 import type { NatsSettings } from './settings.ts';
 
 /**
@@ -29,11 +29,7 @@ export async function handOverToJetStream(bulwark: Bulwark, settings: NatsSettin
       return undefined;
     }
     manager ??= await jetstreamManager(nc).catch(() => undefined);
-    const jsm = manager;
-    if (!jsm) return undefined;
-    const queued = await pipelineBacklog(jsm, settings, [stage]).catch(() => undefined);
-    if (!queued) return undefined;
-    return (await bulwark.events.consumerStatus(stage)).behind + (queued.get(stage) ?? 0);
+    return manager ? unhandledByStage(bulwark.events, manager, settings, stage) : undefined;
   };
   for (const stage of bulwark.pipelineStages) stage.handOver(remaining(stage.name));
   return { close: async () => void (await connection?.then((nc) => nc.close()).catch(() => undefined)) };

@@ -8,7 +8,7 @@ import { LaneWorker, type WorkerLog } from './lane-worker.ts';
 import { PIPELINE_RELAY, pipelineRelay } from './pipeline-relay.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { ACTIONS_DUE_STAGE, actionsDueStage, stageHandler } from './pipeline-stages.ts';
-import { ensurePipelineStream, pipelineBacklog, pipelineNames } from './pipeline-streams.ts';
+import { ensurePipelineStream, pipelineBacklog, pipelineNames, unhandledByStage } from './pipeline-streams.ts';
 import type { NatsSettings, Role } from './settings.ts';
 
 /** How often a worker's relay looks for events other processes committed, besides their wake-ups. */
@@ -44,12 +44,7 @@ export function jetstreamPipeline(bulwark: Bulwark, link: NatsLink, settings: Na
   const dispatching = worker && bulwark.config.dispatchActions !== false;
   let manager: JetStreamManager | undefined;
   // What a stage has not handled yet: events the relay has not passed on, and messages queued for it.
-  const remaining = (name: string) => async () => {
-    if (!manager || !link.connected) return undefined;
-    const relayed = await bulwark.events.consumerStatus(name);
-    const queued = await pipelineBacklog(manager, settings, [name]).catch(() => undefined);
-    return queued ? relayed.behind + (queued.get(name) ?? 0) : undefined;
-  };
+  const remaining = (name: string) => async () => (manager && link.connected ? unhandledByStage(bulwark.events, manager, settings, name) : undefined);
   for (const stage of bulwark.pipelineStages) stage.handOver(remaining(stage.name));
   const stages: PipelineStage[] = [...bulwark.pipelineStages];
   if (dispatching) stages.push(actionsDueStage([ACTION_REQUESTED_EVENT, ACTION_REQUEUED_EVENT], () => bulwark.actions.dispatchDue(), (error) => log('warn', `actions not dispatched: ${error.message}`)));

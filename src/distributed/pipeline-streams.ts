@@ -1,5 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import type { EventLog } from '../events/event-log.ts';
 import type { NatsSettings } from './settings.ts';
 import { upsertConsumer, upsertStream } from './streams.ts';
 import { partitionOf } from './subjects.ts';
@@ -86,4 +87,15 @@ export async function pipelineBacklog(jsm: JetStreamManager, settings: NatsSetti
     out.set(stage, total);
   }
   return out;
+}
+
+/**
+ * What a stage carried by JetStream has not handled yet: events of its types the relay has not
+ * passed on (its outbox position moves as they are relayed) and messages queued for it;
+ * undefined when its queue cannot be read, which must never be taken for "nothing left".
+ */
+export async function unhandledByStage(events: EventLog, jsm: JetStreamManager, settings: NatsSettings, stage: string): Promise<number | undefined> {
+  const queued = await pipelineBacklog(jsm, settings, [stage]).catch(() => undefined);
+  if (!queued) return undefined;
+  return (await events.consumerStatus(stage)).behind + (queued.get(stage) ?? 0);
 }

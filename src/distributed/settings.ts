@@ -38,7 +38,8 @@ export type PipelineTransport = 'jetstream' | 'outbox';
 
 export const DEFAULT_NATS: Omit<NatsSettings, 'url'> = { namespace: 'bulwark', partitions: 8, ackWaitMs: 30_000, maxDeliver: 5, pipeline: 'jetstream', pipelinePartitions: 4 };
 
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A whole number of 1 or more from the environment, or `fallback` when unset; anything else stops start-up. */
+export function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);

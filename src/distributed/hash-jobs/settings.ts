@@ -1,4 +1,5 @@
-import type { NatsSettings } from '../settings.ts';
+import { type NatsSettings, positive } from '../settings.ts';
+import { DEFAULT_MEDIA_MAX_BYTES } from './streams.ts';
 
 /** What an api process does when no hashing worker can take a job: hash it itself, or refuse with 503. */
 export type HashingFallback = 'local' | 'refuse';
@@ -24,15 +25,7 @@ export interface RemoteHashingSettings {
   mediaMaxBytes: number;
 }
 
-export const DEFAULT_REMOTE_HASHING = { maxInFlight: 64, answerTimeoutMs: 120_000, fallback: 'local', retryAfterSeconds: 2, mediaMaxBytes: 1024 * 1024 * 1024 } as const;
-
-function whole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a whole number of 1 or more, got ${JSON.stringify(raw)}`);
-  return value;
-}
+export const DEFAULT_REMOTE_HASHING = { maxInFlight: 64, answerTimeoutMs: 120_000, fallback: 'local', retryAfterSeconds: 2, mediaMaxBytes: DEFAULT_MEDIA_MAX_BYTES } as const;
 
 /**
  * BULWARK_HASHING=local (default) hashes uploads in this process's threads; `jetstream` sends
@@ -49,9 +42,9 @@ export function remoteHashingFromEnv(nats: NatsSettings | undefined, env: NodeJS
   return {
     nats,
     fallback,
-    maxInFlight: whole(env, 'BULWARK_HASHING_MAX_IN_FLIGHT', DEFAULT_REMOTE_HASHING.maxInFlight),
-    answerTimeoutMs: whole(env, 'BULWARK_HASHING_TIMEOUT_MS', DEFAULT_REMOTE_HASHING.answerTimeoutMs),
+    maxInFlight: positive(env, 'BULWARK_HASHING_MAX_IN_FLIGHT', DEFAULT_REMOTE_HASHING.maxInFlight),
+    answerTimeoutMs: positive(env, 'BULWARK_HASHING_TIMEOUT_MS', DEFAULT_REMOTE_HASHING.answerTimeoutMs),
     retryAfterSeconds: DEFAULT_REMOTE_HASHING.retryAfterSeconds,
-    mediaMaxBytes: whole(env, 'BULWARK_HASHING_MEDIA_MAX_BYTES', DEFAULT_REMOTE_HASHING.mediaMaxBytes),
+    mediaMaxBytes: positive(env, 'BULWARK_HASHING_MEDIA_MAX_BYTES', DEFAULT_REMOTE_HASHING.mediaMaxBytes),
   };
 }
