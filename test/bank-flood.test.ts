@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Bulwark, openBulwark } from '../src/app.ts';
-import { FloodQuarantine } from '../src/banks/flood-quarantine.ts';
+import { COUNT_MATCHES, FloodQuarantine } from '../src/banks/flood-quarantine.ts';
 import type { Reviewer } from '../src/reviewers/reviewer-service.ts';
 import { storeTargets } from './helpers/stores.ts';
 
@@ -135,3 +135,30 @@ for (const target of targets) {
     });
   });
 }
+
+describe('counting a flush on a large bank', () => {
+  it('looks each counted entry up by its key, never reading the whole bank (no planner statistics)', async () => {
+    // The embedded store never gathers statistics; a plan joining the counts to the bank once
+    // read every entry per counted entry, holding the store for seconds under a surge of matches.
+    const bulwark = await openBulwark({ bankRefreshMs: 0, hashing: { workers: 0 } });
+    try {
+      await bulwark.banks.create('large-list');
+      await bulwark.banks.importRows(
+        'large-list',
+        (function* () {
+          for (let i = 0; i < 5000; i++) yield { line: i + 1, signalType: 'pdq', value: pdq(10_000 + i), tags: [] };
+        })(),
+        { sourceName: 'generated', format: 'generated', batchSize: 1000 },
+      );
+      const ids = (await bulwark.sql.query<{ id: number }>('SELECT id FROM bank_entries ORDER BY id LIMIT 200')).rows.map((row) => Number(row.id));
+      const hour = new Date(Date.parse('2026-12-07T10:00:00Z'));
+      const plan = (
+        await bulwark.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${COUNT_MATCHES}`, [ids, ids.map((id) => `upload-${id}`), ids.map(() => hour), 1000])
+      ).rows.map((row) => row['QUERY PLAN']).join('\n');
+      assert.match(plan, /Index Scan using bank_entries_pkey on bank_entries/, plan);
+      assert.doesNotMatch(plan, /(Seq Scan|Bitmap Heap Scan) on bank_entries/, plan);
+    } finally {
+      await bulwark.close();
+    }
+  });
+});
