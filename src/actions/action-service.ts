@@ -458,16 +458,22 @@ export class ActionService {
     if (undeliverable.length > 0) await this.noteMissingTargets(undeliverable);
     if (deliverable.length === 0) return 0;
     // Within one pass an action is tried once, even when its retry falls due at once (zero delays).
-    const tried: number[] = [];
+    // Only those still due are excluded from later claims: an action that finished is no longer
+    // due, and naming every action tried made each claim of a long pass scan a list as long as
+    // the pass (quadratic: 8 ms a claim after a surge of 2,000 matched uploads).
+    const stillDue: number[] = [];
+    let tried = 0;
     for (;;) {
-      // Deliveries give way to requests in flight like the outbox consumers (src/events/foreground-load.ts).
-      const claimed = await this.events.foreground.turn(async () => {
-        const rows = await this.claim(deliverable, tried);
-        tried.push(...rows.map((row) => Number(row.id)));
-        await Promise.all(rows.map((row) => this.attempt(row)));
-        return rows;
+      // The claim and each record give way to requests in flight like the outbox consumers
+      // (src/events/foreground-load.ts); the deliveries themselves, mostly waiting on the
+      // platform's endpoint, do not count as background work holding the line.
+      const claimed = await this.events.foreground.turn(() => this.claim(deliverable, stillDue));
+      const statuses = await Promise.all(claimed.map((row) => this.attempt(row)));
+      claimed.forEach((row, i) => {
+        if (statuses[i] === 'retrying' || statuses[i] === null) stillDue.push(Number(row.id));
       });
-      if (claimed.length === 0) return tried.length;
+      tried += claimed.length;
+      if (claimed.length === 0) return tried;
     }
   }
 
@@ -485,7 +491,7 @@ export class ActionService {
     );
   }
 
-  private async claim(types: ActionType[], tried: number[]): Promise<ActionRow[]> {
+  private async claim(types: ActionType[], excluding: number[]): Promise<ActionRow[]> {
     const now = this.now();
     const leaseUntil = new Date(now.getTime() + this.timeoutMs * 2 + 60_000);
     return this.sql.transaction(async (tx) => {
@@ -499,7 +505,7 @@ export class ActionService {
          UPDATE actions a SET attempts = a.attempts + 1, lease_owner = $5, lease_until = $6
          FROM due WHERE a.id = due.id
          RETURNING ${COLUMNS.split(',').map((c) => `a.${c.trim()}`).join(', ')}`,
-        [now, types, tried, this.concurrency, this.owner, leaseUntil],
+        [now, types, excluding, this.concurrency, this.owner, leaseUntil],
       );
       if (claimed.rows.length === 0) return [];
       const ids = claimed.rows.map((row) => Number(row.id));
@@ -529,7 +535,8 @@ export class ActionService {
     };
   }
 
-  private async attempt(row: ActionRow): Promise<void> {
+  /** Delivers one claimed action; its new status (null when another dispatcher took it over). */
+  private async attempt(row: ActionRow): Promise<ActionStatus | null> {
     const target = this.targets.targetFor(row.type);
     const started = performance.now();
     let outcome: DeliveryOutcome;
@@ -548,7 +555,7 @@ export class ActionService {
       }
     }
     const durationMs = Math.round(performance.now() - started);
-    const { events, status } = await this.sql.transaction((tx) => this.record(tx, row, outcome, durationMs));
+    const { events, status } = await this.events.foreground.turn(() => this.sql.transaction((tx) => this.record(tx, row, outcome, durationMs)));
     this.events.published(events);
     this.onAttempt?.({
       actionId: Number(row.id),
@@ -560,6 +567,7 @@ export class ActionService {
       errorCode: outcome.kind === 'succeeded' ? null : outcome.errorCode,
       durationMs,
     });
+    return status;
   }
 
   private retryDelayMs(attemptInBudget: number, retryAfterMs: number | undefined): number {
