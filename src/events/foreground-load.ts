@@ -14,6 +14,9 @@ export interface ForegroundLoadOptions {
 
 export const DEFAULT_PIPELINE_SHARE = 0.25;
 
+/** The most background work credit may hold: a short run of pieces after a wait that went long. */
+const BURST_MS = 50;
+
 /** How long after the last request the request path still counts as busy. */
 const QUIET_MS = 100;
 
@@ -25,8 +28,8 @@ const QUIET_MS = 100;
  * connection), so without this a surge of matches slowed every upload to the pipeline's pace.
  *
  * While requests are in flight, background work takes turns (turn()): after a piece that took
- * t ms the next waits t·(1-share)/share ms (at most maxPauseMs), or until no request is in
- * flight. The lag this builds is visible in GET /v1/outbox/status and drains once the surge ends.
+ * t ms the next waits t·(1-share)/share ms (at most maxPauseMs), or until no request has been
+ * in flight for a moment (QUIET_MS). The lag this builds is visible in GET /v1/outbox/status and drains once the surge ends.
  */
 export class ForegroundLoad {
   private inFlight = 0;
@@ -53,8 +56,27 @@ export class ForegroundLoad {
       left = true;
       this.inFlight--;
       this.lastLeftAt = this.now();
-      if (this.inFlight === 0) for (const wake of [...this.waiting]) wake();
+      if (this.inFlight === 0) this.wakeWhenQuiet();
     };
+  }
+
+  private quietTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Lets paused work go on once the request path has been quiet for QUIET_MS. Not at the
+   * moment the count reaches zero: on the embedded store it does so many times a second in
+   * the middle of a surge (every request answered, the next ones not read yet), and waking
+   * there let background work run without pause, taking far more than its share.
+   */
+  private wakeWhenQuiet(): void {
+    if (this.quietTimer || this.waiting.size === 0) return;
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = undefined;
+      if (!this.busy) for (const wake of [...this.waiting]) wake();
+      // Requests came and went meanwhile: look again once the last has been quiet as long.
+      else if (this.inFlight === 0) this.wakeWhenQuiet();
+    }, QUIET_MS);
+    // Not unref'd: paused work is promised to go on, and this runs at most QUIET_MS after the last request.
   }
 
   /**
@@ -73,19 +95,31 @@ export class ForegroundLoad {
    * is in flight it runs at once, beside any other. While requests are in flight, background
    * work runs one piece at a time across all stages, each after the pause the last one earned,
    * so that together they keep about `share` of the time, however many stages there are.
+   *
+   * What a piece may run is kept as credit: a piece of t ms costs t, and waiting earns
+   * share/(1-share) per ms, up to BURST_MS. In a surge the event loop fires timers late, and
+   * without credit for the lateness many small pieces (an action's record, a short batch),
+   * each waiting for its own late timer, got far less than their share: the pipeline stopped.
    */
   turn<T>(work: () => Promise<T>): Promise<T> {
     // Idle, work runs at once even beside pieces still in line from the surge: those were
     // released when the last request ended, and one stage never runs two pieces at a time.
     if (this.share >= 1 || !this.busy) return work();
     const run = this.line.then(async () => {
-      await this.pause(this.resumeAt - this.now());
+      this.earn();
+      if (this.credit < 0) {
+        await this.pause(Math.min((-this.credit * (1 - this.share)) / this.share, this.maxPauseMs));
+        this.earn();
+        // A pause cut short (requests ended, or maxPauseMs) forgives what is still owed.
+        this.credit = Math.max(this.credit, 0);
+      }
       const started = this.now();
       try {
         return await work();
       } finally {
-        const took = this.now() - started;
-        this.resumeAt = this.now() + Math.min((took * (1 - this.share)) / this.share, this.maxPauseMs);
+        const ended = this.now();
+        this.credit -= ended - started;
+        this.creditAt = ended;
       }
     });
     this.line = run.then(
@@ -96,9 +130,17 @@ export class ForegroundLoad {
   }
 
   private line: Promise<void> = Promise.resolve();
-  private resumeAt = 0;
+  /** Milliseconds of background work that may run now (negative: owed), as of creditAt. */
+  private credit = 0;
+  private creditAt = 0;
 
-  /** Waits pauseMs, or less once no request is in flight. */
+  private earn(): void {
+    const now = this.now();
+    this.credit = Math.min(this.credit + ((now - this.creditAt) * this.share) / (1 - this.share), BURST_MS);
+    this.creditAt = now;
+  }
+
+  /** Waits pauseMs, or less once the request path is quiet. */
   private pause(pauseMs: number): Promise<void> {
     if (!this.busy || pauseMs <= 0) return Promise.resolve();
     return new Promise((resolve) => {
@@ -110,6 +152,7 @@ export class ForegroundLoad {
       const timer = setTimeout(done, pauseMs);
       timer.unref();
       this.waiting.add(done);
+      if (this.inFlight === 0) this.wakeWhenQuiet();
     });
   }
 }
