@@ -464,11 +464,13 @@ export class ActionService {
     const stillDue: number[] = [];
     let tried = 0;
     for (;;) {
-      // The claim and each record give way to requests in flight like the outbox consumers
+      // The claim and the records give way to requests in flight like the outbox consumers
       // (src/events/foreground-load.ts); the deliveries themselves, mostly waiting on the
-      // platform's endpoint, do not count as background work holding the line.
+      // platform's endpoint, do not count as background work holding the line. The records
+      // take one turn together: one turn each queued every record behind whole consumer batches.
       const claimed = await this.events.foreground.turn(() => this.claim(deliverable, stillDue));
-      const statuses = await Promise.all(claimed.map((row) => this.attempt(row)));
+      const delivered = await Promise.all(claimed.map((row) => this.deliver(row)));
+      const statuses = await this.events.foreground.turn(() => this.recordAll(claimed, delivered));
       claimed.forEach((row, i) => {
         if (statuses[i] === 'retrying' || statuses[i] === null) stillDue.push(Number(row.id));
       });
@@ -535,8 +537,8 @@ export class ActionService {
     };
   }
 
-  /** Delivers one claimed action; its new status (null when another dispatcher took it over). */
-  private async attempt(row: ActionRow): Promise<ActionStatus | null> {
+  /** Delivers one claimed action to its target; the outcome, not yet recorded. */
+  private async deliver(row: ActionRow): Promise<{ outcome: DeliveryOutcome; durationMs: number }> {
     const target = this.targets.targetFor(row.type);
     const started = performance.now();
     let outcome: DeliveryOutcome;
@@ -554,20 +556,40 @@ export class ActionService {
         outcome = { kind: 'retry', errorCode: failureCode(error, signal) };
       }
     }
-    const durationMs = Math.round(performance.now() - started);
-    const { events, status } = await this.events.foreground.turn(() => this.sql.transaction((tx) => this.record(tx, row, outcome, durationMs)));
-    this.events.published(events);
-    this.onAttempt?.({
-      actionId: Number(row.id),
-      type: row.type,
-      attempt: row.attempts,
-      outcome: attemptOutcomeOf(outcome),
-      status,
-      statusCode: outcome.statusCode ?? null,
-      errorCode: outcome.kind === 'succeeded' ? null : outcome.errorCode,
-      durationMs,
-    });
-    return status;
+    return { outcome, durationMs: Math.round(performance.now() - started) };
+  }
+
+  /**
+   * Records each delivered action's outcome, one transaction each; the new statuses (null where
+   * another dispatcher took the action over). A record that fails does not keep the others
+   * from being written; the first failure is thrown after them.
+   */
+  private async recordAll(rows: ActionRow[], delivered: { outcome: DeliveryOutcome; durationMs: number }[]): Promise<(ActionStatus | null)[]> {
+    const statuses: (ActionStatus | null)[] = [];
+    let failure: unknown;
+    for (const [i, row] of rows.entries()) {
+      const { outcome, durationMs } = delivered[i];
+      try {
+        const { events, status } = await this.sql.transaction((tx) => this.record(tx, row, outcome, durationMs));
+        this.events.published(events);
+        this.onAttempt?.({
+          actionId: Number(row.id),
+          type: row.type,
+          attempt: row.attempts,
+          outcome: attemptOutcomeOf(outcome),
+          status,
+          statusCode: outcome.statusCode ?? null,
+          errorCode: outcome.kind === 'succeeded' ? null : outcome.errorCode,
+          durationMs,
+        });
+        statuses.push(status);
+      } catch (error) {
+        failure ??= error;
+        statuses.push(null);
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return statuses;
   }
 
   private retryDelayMs(attemptInBudget: number, retryAfterMs: number | undefined): number {
