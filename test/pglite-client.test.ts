@@ -79,5 +79,14 @@ describe('the embedded store client', () => {
     }
     const inside = await sql.transaction(async (tx) => (await tx.query(`SELECT ${MAX_PREPARED_STATEMENTS + 99}::int AS i`)).rows);
     assert.deepEqual(inside, [{ i: MAX_PREPARED_STATEMENTS + 99 }]);
+    const held = (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_prepared_statements')).rows[0].n;
+    assert.equal(held, MAX_PREPARED_STATEMENTS, 'the store holds no more prepared statements than the limit');
+  });
+
+  it('says a closed store is closed', async () => {
+    const closed = await openSql({});
+    await closed.query('SELECT 1');
+    await closed.close();
+    await assert.rejects(closed.query('SELECT 1'), /closed/i);
   });
 });

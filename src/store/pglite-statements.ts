@@ -35,7 +35,11 @@ export class PgliteStatements {
    */
   run<Row>(text: string, params: unknown[], inTransaction: boolean): Promise<QueryResult<Row>> | undefined {
     if (!this.prepared.has(text) && this.prepared.size >= MAX_PREPARED_STATEMENTS) return undefined;
-    const run = () => this.db._runExclusiveQuery(() => this.execute<Row>(text, params));
+    // As query() does first: a closed store says so, instead of failing inside the module.
+    const run = async () => {
+      await this.db._checkReady();
+      return this.db._runExclusiveQuery(() => this.execute<Row>(text, params));
+    };
     if (inTransaction) return run();
     return this.db._runExclusiveTransaction(async () => {
       let result: QueryResult<Row>;
