@@ -37,9 +37,12 @@ export interface BatchHooks {
 const BATCH = 100;
 /**
  * On PGlite a transaction has the store to itself: every upload waits for the whole batch,
- * so batches there are short (a batch of 100 rule firings held uploads for seconds).
+ * so batches there are short (a batch of 100 rule firings held uploads for seconds). On
+ * PostgreSQL batches are as short while requests are in flight: each statement then waits its
+ * turn among the requests', and a batch of 100 rule firings took some 20 s in a surge, so no
+ * case or webhook came out of it until the surge was nearly over.
  */
-const SERIAL_BATCH = 10;
+const SHORT_BATCH = 10;
 
 /** How long settled() waits, at most, for another transport to handle what was committed before it was called. */
 export const SETTLE_LIMIT_MS = 60_000;
@@ -203,7 +206,7 @@ export class OutboxConsumer implements PipelineStage {
       const serial = tx.driver === 'pglite';
       const seen = await this.position(tx, false);
       const after = seen ?? OUTBOX_START;
-      const page = await this.events.readPage({ after, limit: serial ? SERIAL_BATCH : BATCH, types: this.types }, tx);
+      const page = await this.events.readPage({ after, limit: serial || this.events.foreground.busy ? SHORT_BATCH : BATCH, types: this.types }, tx);
       // With nothing to handle the position stays: reads by type skip other types' events
       // through the index anyway, and an idle pass then writes nothing.
       if (page.events.length === 0) return { handled: 0, heldBack: page.heldBack };
