@@ -14,7 +14,7 @@ import { BankService } from './banks/banks.ts';
 import { FloodQuarantine } from './banks/flood-quarantine.ts';
 import { BankEntrySubject } from './cases/subjects/bank-entry-subject.ts';
 import { type BankFeedOptions, BankFeedService, feedOptionsFromEnv } from './exchange/publish/bank-feed.ts';
-import { EventLog } from './events/event-log.ts';
+import { type DomainEvent, EventLog } from './events/event-log.ts';
 import { ExchangeService } from './exchange/exchange-service.ts';
 import { ExchangeFetcher, type FetcherOptions } from './exchange/fetcher.ts';
 import { entriesWithProvenance } from './exchange/provenance.ts';
@@ -252,10 +252,13 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
   const discovery = new NetworkDiscoveryService(sql, (options) => detection.loadGraph(options));
   const guardrail = new RecommendationGuardrail(sql, events, { ...DEFAULT_GUARDRAIL_POLICY, ...config.guardrailPolicy });
   const searchGuardrail = new SearchGuardrail(terms);
-  const hashMatchLabeller = new OutboxConsumer(sql, events, HASH_MATCH_LABELLER, [CONTENT_MATCHED_EVENT], async (tx, event) => {
+  const hashMatchLabel = (event: DomainEvent) => {
     const payload = event.payload as ContentMatchedPayload;
-    const labelled = await accounts.label(payload.account_id, 'confirmed', HASH_MATCH_LABEL_SOURCE, { content_id: payload.content_id, banks: [...new Set(payload.matches.map((m) => m.bank))] }, tx);
-    return [labelled];
+    return { externalId: payload.account_id, label: 'confirmed' as const, source: HASH_MATCH_LABEL_SOURCE, detail: { content_id: payload.content_id, banks: [...new Set(payload.matches.map((m) => m.bank))] } };
+  };
+  const hashMatchLabeller = new OutboxConsumer(sql, events, HASH_MATCH_LABELLER, [CONTENT_MATCHED_EVENT], {
+    each: (tx, event) => accounts.labelMany(tx, [hashMatchLabel(event)]),
+    batch: (tx, batch) => accounts.labelMany(tx, batch.map(hashMatchLabel)),
   });
   const audit = new AuditLog(sql, auditSetup.parts.keyring);
   const auditCheckpoints = new AuditCheckpointer(audit, auditSetup.parts.signer, auditSetup.parts.trusted, auditSetup.parts.sinks);

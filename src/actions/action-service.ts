@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { conflict, invalid, notFound } from '../errors.ts';
 import type { DomainEvent, EventLog } from '../events/event-log.ts';
 import type { SqlClient } from '../store/sql.ts';
-import { validateActionRequest } from './request.ts';
+import { type ValidActionRequest, validateActionRequest } from './request.ts';
 import {
   type ActionAttempt,
   type ActionDelivery,
@@ -241,33 +241,105 @@ export class ActionService {
    * The action.requested event it appends is the caller's to publish after commit.
    */
   async enqueue(tx: SqlClient, request: ActionRequest): Promise<ActionRecord> {
-    const valid = validateActionRequest(request);
+    return (await this.enqueueMany(tx, [request]))[0];
+  }
+
+  /**
+   * enqueue() for several actions, in order: single actions are written together in one
+   * statement (a rule runner's batch of firings, issue 11), a network takedown with its members.
+   */
+  async enqueueMany(tx: SqlClient, requests: ActionRequest[]): Promise<ActionRecord[]> {
+    const valid = requests.map(validateActionRequest);
     const now = this.now();
-    const parentLike = valid.type === PARENT_TYPE;
-    const deliveredType = parentLike ? MEMBER_TYPE : valid.type;
-    const missingTarget = this.targets.targetFor(deliveredType) ? null : noTargetError(deliveredType);
-    if (!parentLike && !tx.mayWriteEvents) throw new Error(`${ACTION_REQUESTED_EVENT} appended outside a transaction that holds the outbox writer lock`);
-    // The row and its action.requested event in one statement, the event made from the row's
-    // id (one round trip less per rule firing, issue 11). A network takedown's event waits for
-    // its members' rows below. jsonb orders keys itself: the payload is the same as append()'s.
+    const records: ActionRecord[] = new Array(valid.length);
+    const singles = valid.flatMap((request, i) => (request.type === PARENT_TYPE ? [] : [{ request, i }]));
+    if (singles.length > 0) {
+      const written = await this.insertSingles(tx, singles.map(({ request }) => request), now);
+      for (const [k, { i }] of singles.entries()) records[i] = written[k];
+    }
+    for (const [i, request] of valid.entries()) if (request.type === PARENT_TYPE) records[i] = await this.insertTakedown(tx, request, now);
+    // Delivered as soon as the caller's transaction commits, whether or not the caller publishes its events.
+    if (this.running > 0) tx.afterCommit(() => this.running > 0 && void this.dispatchDue().catch(this.onError));
+    return records;
+  }
+
+  /**
+   * Single actions, each with its action.requested event made from the row's id, in one
+   * statement. A key already taken (earlier, or by an earlier request of the same call) gives
+   * back that action. jsonb orders keys itself: the payload is the same as append()'s.
+   */
+  private async insertSingles(tx: SqlClient, requests: ValidActionRequest[], now: Date): Promise<ActionRecord[]> {
+    if (!tx.mayWriteEvents) throw new Error(`${ACTION_REQUESTED_EVENT} appended outside a transaction that holds the outbox writer lock`);
+    const input = requests.map((request, n) => ({
+      n,
+      type: request.type,
+      target_kind: request.target.kind,
+      target_id: request.target.id,
+      idempotency_key: request.idempotencyKey,
+      last_error: this.targets.targetFor(request.type) ? null : noTargetError(request.type),
+      decided_by: request.decidedBy,
+      automated: request.automated,
+      case_id: request.caseId,
+      decision_id: request.decisionId,
+      rule_id: request.ruleId,
+      reason: request.reason,
+      identifiers: request.identifiers ?? null,
+      event_payload: { type: request.type, target: request.target, case_id: request.caseId, decision_id: request.decisionId },
+    }));
     const inserted = await tx.query<ActionRow>(
-      `WITH inserted AS (
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(n int, type text, target_kind text, target_id text, idempotency_key text, last_error text,
+           decided_by text, automated boolean, case_id bigint, decision_id bigint, rule_id text, reason jsonb, identifiers jsonb, event_payload jsonb)
+       ), inserted AS (
          INSERT INTO actions (type, target_kind, target_id, idempotency_key, status, next_attempt_at, last_error, decided_by, automated,
                               case_id, decision_id, rule_id, reason, identifiers, created_at)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14)
+         SELECT type, target_kind, target_id, idempotency_key, 'pending', $2, last_error, decided_by, automated, case_id, decision_id, rule_id, reason, identifiers, $2
+         FROM input ORDER BY n
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${COLUMNS}
        ), appended AS (
          INSERT INTO events (type, subject, payload)
-         SELECT $15, 'action:' || i.id, jsonb_build_object('action_id', i.id) || $16::jsonb FROM inserted i WHERE $15::text IS NOT NULL
+         SELECT $3, 'action:' || i.id, jsonb_build_object('action_id', i.id) || r.event_payload
+         FROM inserted i JOIN (SELECT DISTINCT ON (idempotency_key) * FROM input ORDER BY idempotency_key, n) r ON r.idempotency_key = i.idempotency_key
+         ORDER BY i.id
        )
        SELECT * FROM inserted`,
+      [JSON.stringify(input), now, ACTION_REQUESTED_EVENT],
+    );
+    const byKey = new Map(inserted.rows.map((row) => [row.idempotency_key, row]));
+    const records: ActionRecord[] = [];
+    for (const request of requests) {
+      const row = byKey.get(request.idempotencyKey);
+      // Written now: the first request of its key; a later one of the same key finds it below.
+      if (row) {
+        byKey.delete(request.idempotencyKey);
+        records.push(toRecord(row));
+      } else records.push(await this.existing(tx, request));
+    }
+    return records;
+  }
+
+  /** The action already recorded under the request's key, refused if it is not the same action. */
+  private async existing(tx: SqlClient, request: ValidActionRequest): Promise<ActionRecord> {
+    const existing = await this.load(tx, request.idempotencyKey, { by: 'key', children: true });
+    if (existing.type !== request.type || existing.target.kind !== request.target.kind || existing.target.id !== request.target.id) {
+      throw conflict(`idempotency key ${JSON.stringify(request.idempotencyKey)} already names a different action`, { action_id: existing.id });
+    }
+    return existing;
+  }
+
+  /** A network takedown: its row, a member action per account, then its event (which counts them). */
+  private async insertTakedown(tx: SqlClient, valid: ValidActionRequest, now: Date): Promise<ActionRecord> {
+    const missingTarget = this.targets.targetFor(MEMBER_TYPE) ? null : noTargetError(MEMBER_TYPE);
+    const inserted = await tx.query<ActionRow>(
+      `INSERT INTO actions (type, target_kind, target_id, idempotency_key, status, next_attempt_at, last_error, decided_by, automated,
+                            case_id, decision_id, rule_id, reason, identifiers, created_at)
+       VALUES ($1, $2, $3, $4, 'pending', NULL, NULL, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12)
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
       [
         valid.type,
         valid.target.kind,
         valid.target.id,
         valid.idempotencyKey,
-        parentLike ? null : now,
-        parentLike ? null : missingTarget,
         valid.decidedBy,
         valid.automated,
         valid.caseId,
@@ -276,56 +348,30 @@ export class ActionService {
         JSON.stringify(valid.reason),
         valid.identifiers ? JSON.stringify(valid.identifiers) : null,
         now,
-        parentLike ? null : ACTION_REQUESTED_EVENT,
-        JSON.stringify({ type: valid.type, target: valid.target, case_id: valid.caseId, decision_id: valid.decisionId }),
       ],
     );
     const row = inserted.rows[0];
-    if (!row) {
-      const existing = await this.load(tx, valid.idempotencyKey, { by: 'key', children: true });
-      if (existing.type !== valid.type || existing.target.kind !== valid.target.kind || existing.target.id !== valid.target.id) {
-        throw conflict(`idempotency key ${JSON.stringify(valid.idempotencyKey)} already names a different action`, { action_id: existing.id });
-      }
-      return existing;
-    }
+    if (!row) return this.existing(tx, valid);
     const id = Number(row.id);
-    if (parentLike) {
-      await tx.query(
-        `INSERT INTO actions (parent_id, type, target_kind, target_id, idempotency_key, status, next_attempt_at, last_error, decided_by,
-                              automated, case_id, decision_id, rule_id, reason, created_at)
-         SELECT $1, $2, 'account', m.value, $3 || '/member:' || m.value, 'pending', $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $4
-         FROM jsonb_array_elements_text($12::jsonb) WITH ORDINALITY AS m(value, n) ORDER BY m.n
-         ON CONFLICT (idempotency_key) DO NOTHING`,
-        [
-          id,
-          MEMBER_TYPE,
-          valid.idempotencyKey,
-          now,
-          missingTarget,
-          valid.decidedBy,
-          valid.automated,
-          valid.caseId,
-          valid.decisionId,
-          valid.ruleId,
-          JSON.stringify(valid.reason),
-          JSON.stringify(valid.members),
-        ],
-      );
-    }
-    if (parentLike) {
-      await this.events.append(tx, ACTION_REQUESTED_EVENT, `action:${id}`, {
-        action_id: id,
-        type: valid.type,
-        target: valid.target,
-        case_id: valid.caseId,
-        decision_id: valid.decisionId,
-        members: valid.members!.length,
-      });
-    }
-    // Delivered as soon as the caller's transaction commits, whether or not the caller publishes its events.
-    if (this.running > 0) tx.afterCommit(() => this.running > 0 && void this.dispatchDue().catch(this.onError));
-    // A single action is the row just written; a takedown is read back with its members.
-    return parentLike ? this.load(tx, id, { children: true }) : toRecord(row);
+    // Each member's action carries the takedown's decision, copied from its row.
+    await tx.query(
+      `INSERT INTO actions (parent_id, type, target_kind, target_id, idempotency_key, status, next_attempt_at, last_error, decided_by,
+                            automated, case_id, decision_id, rule_id, reason, created_at)
+       SELECT p.id, $2, 'account', m.value, p.idempotency_key || '/member:' || m.value, 'pending', $3, $4, p.decided_by, p.automated, p.case_id,
+              p.decision_id, p.rule_id, p.reason, $3
+       FROM actions p, jsonb_array_elements_text($5::jsonb) WITH ORDINALITY AS m(value, n) WHERE p.id = $1 ORDER BY m.n
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      [id, MEMBER_TYPE, now, missingTarget, JSON.stringify(valid.members)],
+    );
+    await this.events.append(tx, ACTION_REQUESTED_EVENT, `action:${id}`, {
+      action_id: id,
+      type: valid.type,
+      target: valid.target,
+      case_id: valid.caseId,
+      decision_id: valid.decisionId,
+      members: valid.members!.length,
+    });
+    return this.load(tx, id, { children: true });
   }
 
   /**
@@ -564,24 +610,27 @@ export class ActionService {
    * another dispatcher took the action over). A record that fails does not keep the others
    * from being written; the first failure is thrown after them.
    */
+  /**
+   * Records a turn's outcomes together, in one transaction of a few statements (issue 11: three
+   * per delivery before). Should that fail, each is recorded in a transaction of its own, so
+   * that one action's failure keeps no other's outcome from being recorded.
+   */
   private async recordAll(rows: ActionRow[], delivered: { outcome: DeliveryOutcome; durationMs: number }[]): Promise<(ActionStatus | null)[]> {
+    try {
+      const { events, statuses } = await this.sql.transaction((tx) => this.record(tx, rows, delivered));
+      this.events.published(events);
+      rows.forEach((row, i) => this.noteAttempt(row, delivered[i], statuses[i]));
+      return statuses;
+    } catch {
+      // Recorded one by one below; the first failure there is thrown after all.
+    }
     const statuses: (ActionStatus | null)[] = [];
     let failure: unknown;
     for (const [i, row] of rows.entries()) {
-      const { outcome, durationMs } = delivered[i];
       try {
-        const { events, status } = await this.sql.transaction((tx) => this.record(tx, row, outcome, durationMs));
+        const { events, statuses: [status] } = await this.sql.transaction((tx) => this.record(tx, [row], [delivered[i]]));
         this.events.published(events);
-        this.onAttempt?.({
-          actionId: Number(row.id),
-          type: row.type,
-          attempt: row.attempts,
-          outcome: attemptOutcomeOf(outcome),
-          status,
-          statusCode: outcome.statusCode ?? null,
-          errorCode: outcome.kind === 'succeeded' ? null : outcome.errorCode,
-          durationMs,
-        });
+        this.noteAttempt(row, delivered[i], status);
         statuses.push(status);
       } catch (error) {
         failure ??= error;
@@ -590,6 +639,20 @@ export class ActionService {
     }
     if (failure !== undefined) throw failure;
     return statuses;
+  }
+
+  private noteAttempt(row: ActionRow, { outcome, durationMs }: { outcome: DeliveryOutcome; durationMs: number }, status: ActionStatus | null): void {
+    if (status === null) return;
+    this.onAttempt?.({
+      actionId: Number(row.id),
+      type: row.type,
+      attempt: row.attempts,
+      outcome: attemptOutcomeOf(outcome),
+      status,
+      statusCode: outcome.statusCode ?? null,
+      errorCode: outcome.kind === 'succeeded' ? null : outcome.errorCode,
+      durationMs,
+    });
   }
 
   private retryDelayMs(attemptInBudget: number, retryAfterMs: number | undefined): number {
@@ -601,65 +664,78 @@ export class ActionService {
   }
 
   /**
-   * Writes an attempt's outcome and the action's new state; returns events to publish after
-   * commit and the new status (null when another dispatcher had taken the action over).
+   * Writes attempts' outcomes and their actions' new states; returns events to publish after
+   * commit and each new status (null where another dispatcher had taken the action over).
    */
   private async record(
     tx: SqlClient,
-    claimed: ActionRow,
-    outcome: DeliveryOutcome,
-    durationMs: number,
-  ): Promise<{ events: DomainEvent[]; status: ActionStatus | null }> {
-    const id = Number(claimed.id);
-    const attempt = claimed.attempts;
-    const attemptOutcome = attemptOutcomeOf(outcome);
-    const errorCode = outcome.kind === 'succeeded' ? null : outcome.errorCode.slice(0, 200);
-    // The attempt's outcome and the lock on the action in one statement (a round trip less per delivery, issue 11).
-    const current = (
-      await tx.query<ActionRow>(
-        `WITH noted AS (
-           UPDATE action_attempts SET outcome = $3, status_code = $4, duration_ms = $5, error_code = $6 WHERE action_id = $1 AND attempt = $2
-         )
-         SELECT ${COLUMNS} FROM actions WHERE id = $1 FOR UPDATE`,
-        [id, attempt, attemptOutcome, outcome.statusCode ?? null, durationMs, errorCode],
-      )
-    ).rows[0];
-    // Our lease ran out and another dispatcher took the action over: its attempt decides.
-    if (!current || current.lease_owner !== this.owner || current.attempts !== attempt) return { events: [], status: null };
-
-    const now = this.now();
-    let status: ActionStatus;
-    let nextAttemptAt: Date | null = null;
-    if (outcome.kind === 'succeeded') status = 'succeeded';
-    else if (outcome.kind === 'permanent') status = 'dead';
-    else if (attempt - current.attempts_at_requeue >= this.maxAttempts) status = 'dead';
-    else {
-      status = 'retrying';
-      nextAttemptAt = new Date(now.getTime() + this.retryDelayMs(attempt - current.attempts_at_requeue, outcome.retryAfterMs));
-    }
-    const finished = status !== 'retrying';
-    await tx.query(
-      `UPDATE actions SET status = $2, next_attempt_at = $3, last_error = $4, result = COALESCE($5::jsonb, result), completed_at = $6,
-                          lease_owner = NULL, lease_until = NULL
-       WHERE id = $1`,
-      [id, status, nextAttemptAt, errorCode, outcome.kind === 'succeeded' ? capResult(outcome.result) : null, finished ? now : null],
+    claimed: ActionRow[],
+    delivered: { outcome: DeliveryOutcome; durationMs: number }[],
+  ): Promise<{ events: DomainEvent[]; statuses: (ActionStatus | null)[] }> {
+    const attempts = claimed.map((row, i) => {
+      const { outcome, durationMs } = delivered[i];
+      return { id: Number(row.id), attempt: row.attempts, outcome: attemptOutcomeOf(outcome), status_code: outcome.statusCode ?? null, duration_ms: durationMs, error_code: outcome.kind === 'succeeded' ? null : outcome.errorCode.slice(0, 200) };
+    });
+    // The attempts' outcomes and the locks on their actions in one statement.
+    const locked = await tx.query<ActionRow>(
+      `WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, attempt integer, outcome text, status_code integer, duration_ms integer, error_code text)),
+       noted AS (
+         UPDATE action_attempts a SET outcome = r.outcome, status_code = r.status_code, duration_ms = r.duration_ms, error_code = r.error_code
+         FROM input r WHERE a.action_id = r.id AND a.attempt = r.attempt
+       )
+       SELECT ${COLUMNS} FROM actions WHERE id IN (SELECT id FROM input) ORDER BY id FOR UPDATE`,
+      [JSON.stringify(attempts)],
     );
-    if (!finished) return { events: [], status };
-    const events = [await this.appendFinished(tx, { ...current, status, attempts: attempt })];
-    if (current.parent_id !== null) {
-      const parentEvent = await this.settleParent(tx, Number(current.parent_id), now);
+    const current = new Map(locked.rows.map((row) => [Number(row.id), row]));
+    const now = this.now();
+    const updates: { id: number; status: ActionStatus; next_attempt_at: Date | null; last_error: string | null; result: unknown; completed_at: Date | null }[] = [];
+    const finished: ActionRow[] = [];
+    const statuses = claimed.map((row, i): ActionStatus | null => {
+      const { outcome } = delivered[i];
+      const { id, attempt, error_code: errorCode } = attempts[i];
+      const held = current.get(id);
+      // Our lease ran out and another dispatcher took the action over: its attempt decides.
+      if (!held || held.lease_owner !== this.owner || held.attempts !== attempt) return null;
+      let status: ActionStatus;
+      let nextAttemptAt: Date | null = null;
+      if (outcome.kind === 'succeeded') status = 'succeeded';
+      else if (outcome.kind === 'permanent') status = 'dead';
+      else if (attempt - held.attempts_at_requeue >= this.maxAttempts) status = 'dead';
+      else {
+        status = 'retrying';
+        nextAttemptAt = new Date(now.getTime() + this.retryDelayMs(attempt - held.attempts_at_requeue, outcome.retryAfterMs));
+      }
+      const done = status !== 'retrying';
+      const result = outcome.kind === 'succeeded' ? capResult(outcome.result) : null;
+      updates.push({ id, status, next_attempt_at: nextAttemptAt, last_error: errorCode, result: result === null ? null : JSON.parse(result), completed_at: done ? now : null });
+      if (done) finished.push({ ...held, status, attempts: attempt });
+      return status;
+    });
+    if (updates.length > 0) {
+      await tx.query(
+        `UPDATE actions a SET status = r.status, next_attempt_at = r.next_attempt_at, last_error = r.last_error, result = COALESCE(r.result, a.result),
+                              completed_at = r.completed_at, lease_owner = NULL, lease_until = NULL
+         FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, status text, next_attempt_at timestamptz, last_error text, result jsonb, completed_at timestamptz)
+         WHERE a.id = r.id`,
+        [JSON.stringify(updates)],
+      );
+    }
+    const events = await this.events.appendMany(tx, finished.map((row) => this.finishedEvent(row)));
+    for (const row of finished) {
+      if (row.parent_id === null) continue;
+      const parentEvent = await this.settleParent(tx, Number(row.parent_id), now);
       if (parentEvent) events.push(parentEvent);
     }
-    return { events, status };
+    return { events, statuses };
   }
 
-  private appendFinished(tx: SqlClient, row: ActionRow): Promise<DomainEvent> {
-    const payload: ActionFinishedPayload = {
-      ...eventIdentity(row),
-      status: row.status,
-      attempts: row.attempts,
-    };
-    return this.events.append(tx, finishedEventType(row.status), `action:${row.id}`, payload);
+  private finishedEvent(row: ActionRow): { type: string; subject: string; payload: ActionFinishedPayload } {
+    return { type: finishedEventType(row.status), subject: `action:${row.id}`, payload: { ...eventIdentity(row), status: row.status, attempts: row.attempts } };
+  }
+
+  private async appendFinished(tx: SqlClient, row: ActionRow): Promise<DomainEvent> {
+    const { type, subject, payload } = this.finishedEvent(row);
+    return this.events.append(tx, type, subject, payload);
   }
 
   /** A network takedown finishes with its last member: succeeded, partial (some dead) or dead (all). */

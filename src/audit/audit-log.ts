@@ -1,4 +1,4 @@
-import type { DomainEvent, EventLog } from '../events/event-log.ts';
+import { type DomainEvent, type EventLog, type EventRow, eventFromRow } from '../events/event-log.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { AuditKeyring } from './audit-keys.ts';
 import { CHAIN_KEYED_ACTION, keyedMac, NOW_TEXT, unkeyedHash } from './chain.ts';
@@ -140,6 +140,62 @@ export class AuditLog {
   async appendWithEvent(tx: SqlClient, record: AuditRecord, events: EventLog, event: { type: string; subject: string; payload: unknown }): Promise<{ entry: AuditEntry; event: DomainEvent }> {
     const written = await this.appendWith(tx, record, { events, event });
     return { entry: written.entry, event: written.event! };
+  }
+
+  /**
+   * appendWithEvent for many changes in one statement, chained in the order given: a rule
+   * runner handling a batch of events writes two such pairs per firing (issue 11). The first
+   * entry of a transaction reads the chain's head (and marks a change of key) as append() does;
+   * the rest follow it without a round trip each.
+   */
+  async appendManyWithEvents(tx: SqlClient, events: EventLog, items: { record: AuditRecord; event: { type: string; subject: string; payload: unknown } }[]): Promise<{ entry: AuditEntry; event: DomainEvent }[]> {
+    const written: { entry: AuditEntry; event: DomainEvent }[] = [];
+    let rest = items;
+    const key = this.keys.current;
+    const follows = () => {
+      const head = this.headOf.get(tx);
+      return head?.written !== undefined && head.keyId === (key?.id ?? null);
+    };
+    while (rest.length > 0 && !follows()) {
+      written.push(await this.appendWithEvent(tx, rest[0].record, events, rest[0].event));
+      rest = rest.slice(1);
+    }
+    if (rest.length === 0) return written;
+    if (!tx.mayWriteEvents) throw new Error(`${rest[0].event.type} appended outside a transaction that holds the outbox writer lock`);
+    const head = this.headOf.get(tx)!;
+    let previous = head.written!;
+    let prevHash = head.hash;
+    const links = rest.map(({ record }) => {
+      const next = followingLink(previous);
+      const fields = { seq: next.seq, at: next.at, actor: record.actor, action: record.action, subject: record.subject, detail: record.detail ?? {}, prev: prevHash };
+      const hash = key ? keyedMac(key.secret, key.id, fields) : unkeyedHash(fields);
+      previous = { seq: next.seq, atMicros: microsOf(next.at), madeAt: performance.now() };
+      const entry: AuditEntry = { seq: next.seq, at: new Date(Math.floor(previous.atMicros / 1000)), actor: record.actor, action: record.action, subject: record.subject, detail: fields.detail, prevHash, hash, keyId: key?.id ?? null };
+      prevHash = hash;
+      return { entry, at: next.at };
+    });
+    // The sequence moves past the numbers chosen here, as in insert(); events take theirs in the order given.
+    const appended = await tx.query<EventRow>(
+      `WITH drawn AS (SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), $1::bigint) AS top),
+       entries AS (
+         INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash, key_id) OVERRIDING SYSTEM VALUE
+         SELECT r.seq, r.at, r.actor, r.action, r.subject, r.detail, r.prev_hash, r.hash, r.key_id
+         FROM drawn, jsonb_to_recordset($2::jsonb) AS r(seq bigint, at timestamptz, actor text, action text, subject text, detail jsonb, prev_hash text, hash text, key_id text)
+       ), appended AS (
+         INSERT INTO events (type, subject, payload)
+         SELECT e.type, e.subject, e.payload FROM jsonb_to_recordset($3::jsonb) AS e(n int, type text, subject text, payload jsonb) ORDER BY e.n
+         RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id
+       )
+       SELECT * FROM appended ORDER BY seq`,
+      [
+        previous.seq,
+        JSON.stringify(links.map(({ entry, at }) => ({ seq: entry.seq, at, actor: entry.actor, action: entry.action, subject: entry.subject, detail: entry.detail, prev_hash: entry.prevHash, hash: entry.hash, key_id: entry.keyId }))),
+        JSON.stringify(rest.map(({ event }, n) => ({ n, type: event.type, subject: event.subject, payload: event.payload }))),
+      ],
+    );
+    this.headOf.set(tx, { hash: prevHash, keyId: key?.id ?? null, empty: false, written: previous });
+    if (appended.rows.length !== links.length) throw new Error(`audit: ${links.length} events appended, ${appended.rows.length} returned`);
+    return [...written, ...links.map(({ entry }, i) => ({ entry, event: eventFromRow(appended.rows[i]) }))];
   }
 
   private async appendWith(tx: SqlClient, record: AuditRecord, withEvent: EventToAppend | undefined): Promise<{ entry: AuditEntry; event?: DomainEvent }> {

@@ -39,6 +39,16 @@ export interface OpenCaseInput {
   excludedReviewerId?: number;
 }
 
+/** What a rule decided on its own: the firing, the case it opened (if any) and the actions it takes. */
+export interface AutomatedDecisionInput {
+  ruleId: string;
+  eventSeq?: number;
+  caseId?: number;
+  subject: CaseSubject;
+  actions: { type: EnforcementRequest['type']; target: CaseSubject }[];
+  summary: string;
+}
+
 export interface DecideInput {
   verdict: string;
   policy?: string;
@@ -210,64 +220,100 @@ export class CaseService {
   }
 
   async openIn(tx: SqlClient, input: OpenCaseInput, actor = 'system'): Promise<{ view: CaseView; created: boolean; event: DomainEvent }> {
-    validateOpen(input);
-    const queue = await this.queue(tx, input.queue);
-    if (!queue) throw notFound(`no review queue named ${JSON.stringify(input.queue)}; queues come from the active rule file`);
-    this.subjectType(input.subject.kind);
-    const severity = input.severity ?? 'medium';
-    const priority = input.priority ?? 50;
-    const reason: CaseReason = { rule: input.reason.rule, summary: input.reason.summary, event_seq: input.reason.eventSeq ?? null, at: new Date().toISOString() };
-    // A new case is one insert; the partial unique index turns a second signal about the same
+    return (await this.openManyIn(tx, [{ input, actor }]))[0];
+  }
+
+  /**
+   * openIn() for several cases, in order: new cases are written in one statement and their
+   * audit entries and events in another (a rule runner's batch of firings, issue 11). A subject
+   * that already has an undecided case in the queue (or gets one from an earlier item) gets
+   * the reason added to it instead.
+   */
+  async openManyIn(tx: SqlClient, items: { input: OpenCaseInput; actor: string }[]): Promise<{ view: CaseView; created: boolean; event: DomainEvent }[]> {
+    if (items.length === 0) return [];
+    const rows = [];
+    for (const [n, { input }] of items.entries()) {
+      validateOpen(input);
+      const queue = await this.queue(tx, input.queue);
+      if (!queue) throw notFound(`no review queue named ${JSON.stringify(input.queue)}; queues come from the active rule file`);
+      this.subjectType(input.subject.kind);
+      const severity = input.severity ?? 'medium';
+      const priority = input.priority ?? 50;
+      const size = input.networkSize ?? null;
+      const reason: CaseReason = { rule: input.reason.rule, summary: input.reason.summary, event_seq: input.reason.eventSeq ?? null, at: new Date().toISOString() };
+      rows.push({
+        n, queue: input.queue, subject_kind: input.subject.kind, subject_id: input.subject.id, severity, priority, trusted_flagger: input.trustedFlagger === true,
+        minor_involved: input.minorInvolved === true, network_size: size, rank: caseRank(severity, priority, input.minorInvolved === true, size), reasons: [reason],
+        sla_minutes: queue.sla_minutes, excluded_reviewer_id: input.excludedReviewerId ?? null,
+      });
+    }
+    // A new case is one row; the partial unique index turns a second signal about the same
     // subject (even one arriving concurrently) into a reason added to the open case.
-    const size = input.networkSize ?? null;
     const inserted = await tx.query<CaseRow>(
       `INSERT INTO cases (queue, subject_kind, subject_id, severity, priority, trusted_flagger, minor_involved, network_size, rank, reasons, due_at, excluded_reviewer_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, now() + make_interval(mins => $11), $12)
+       SELECT r.queue, r.subject_kind, r.subject_id, r.severity, r.priority, r.trusted_flagger, r.minor_involved, r.network_size, r.rank, r.reasons,
+              now() + make_interval(mins => r.sla_minutes), r.excluded_reviewer_id
+       FROM jsonb_to_recordset($1::jsonb) AS r(n int, queue text, subject_kind text, subject_id text, severity text, priority integer, trusted_flagger boolean,
+              minor_involved boolean, network_size integer, rank integer, reasons jsonb, sla_minutes integer, excluded_reviewer_id integer)
+       ORDER BY r.n
        ON CONFLICT (queue, subject_kind, subject_id) WHERE status <> 'decided' DO NOTHING
        RETURNING id, queue, subject_kind, subject_id, status, severity, priority, trusted_flagger, minor_involved, network_size, reasons,
                  created_at, due_at, claimed_by, NULL::text AS claimed_by_name, claimed_until, decided_at, escalated_from, excluded_reviewer_id`,
-      [input.queue, input.subject.kind, input.subject.id, severity, priority, input.trustedFlagger === true, input.minorInvolved === true, size,
-        caseRank(severity, priority, input.minorInvolved === true, size), JSON.stringify([reason]), queue.sla_minutes, input.excludedReviewerId ?? null],
+      [JSON.stringify(rows)],
     );
-    let row: CaseRow;
-    const created = inserted.rows.length > 0;
-    if (created) row = inserted.rows[0];
-    else {
-      const existing = await tx.query<CaseRow>(`${CASE_SELECT} WHERE c.queue = $1 AND c.subject_kind = $2 AND c.subject_id = $3 AND c.status <> 'decided' FOR UPDATE OF c`, [
-        input.queue,
-        input.subject.kind,
-        input.subject.id,
-      ]);
-      const current = existing.rows[0];
-      if (!current) throw new BulwarkError('unavailable', 'the open case of this subject was decided while a reason was being added; retry');
-      const merged = {
-        severity: SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity] ? severity : current.severity,
-        priority: Math.max(priority, current.priority),
-        trusted: current.trusted_flagger || input.trustedFlagger === true,
-        minor: current.minor_involved || input.minorInvolved === true,
-        size: Math.max(current.network_size ?? 0, input.networkSize ?? 0) || current.network_size || input.networkSize || null,
-      };
-      await tx.query(
-        `UPDATE cases SET severity = $2, priority = $3, trusted_flagger = $4, minor_involved = $5, network_size = $6, rank = $7,
-           reasons = reasons || $8::jsonb WHERE id = $1`,
-        [current.id, merged.severity, merged.priority, merged.trusted, merged.minor, merged.size, caseRank(merged.severity, merged.priority, merged.minor, merged.size), JSON.stringify([reason])],
-      );
-      row = { ...current, severity: merged.severity, priority: merged.priority, trusted_flagger: merged.trusted, minor_involved: merged.minor, network_size: merged.size, reasons: [...current.reasons, reason] };
+    const key = (queue: string, kind: string, id: string) => JSON.stringify([queue, kind, id]);
+    const fresh = new Map(inserted.rows.map((row) => [key(row.queue, row.subject_kind, row.subject_id), row]));
+    const opened: { view: CaseView; created: boolean; reason: CaseReason; actor: string }[] = [];
+    for (const [n, { input, actor }] of items.entries()) {
+      const reason = rows[n].reasons[0];
+      const k = key(input.queue, input.subject.kind, input.subject.id);
+      const row = fresh.get(k);
+      // The first item of its subject took the new row; a later one adds its reason to it below.
+      fresh.delete(k);
+      opened.push({ view: toView(row ?? (await this.addReason(tx, input, reason))), created: row !== undefined, reason, actor });
     }
-    if (created && ++this.openedSinceAnalyze >= ANALYZE_EVERY) {
+    this.openedSinceAnalyze += inserted.rows.length;
+    if (this.openedSinceAnalyze >= ANALYZE_EVERY) {
       // Fresh planner statistics keep "next case" an index walk after a burst of new cases;
       // the embedded store has no autovacuum to refresh them.
       this.openedSinceAnalyze = 0;
       await tx.query('ANALYZE cases');
     }
-    const view = toView(row);
-    const { event } = await this.audit.appendWithEvent(
+    const written = await this.audit.appendManyWithEvents(
       tx,
-      { actor, action: created ? 'case.opened' : 'case.reason_added', subject: `case:${view.id}`, detail: { queue: view.queue, subject: view.subject, rule: reason.rule, severity: view.severity, priority: view.priority } },
       this.events,
-      { type: CASE_OPENED_EVENT, subject: `case:${view.id}`, payload: { case_id: view.id, queue: view.queue, subject: view.subject, created, rule: reason.rule } },
+      opened.map(({ view, created, reason, actor }) => ({
+        record: { actor, action: created ? 'case.opened' : 'case.reason_added', subject: `case:${view.id}`, detail: { queue: view.queue, subject: view.subject, rule: reason.rule, severity: view.severity, priority: view.priority } },
+        event: { type: CASE_OPENED_EVENT, subject: `case:${view.id}`, payload: { case_id: view.id, queue: view.queue, subject: view.subject, created, rule: reason.rule } },
+      })),
     );
-    return { view, created, event };
+    return opened.map(({ view, created }, i) => ({ view, created, event: written[i].event }));
+  }
+
+  /** Adds a reason to the subject's undecided case in the queue, raising its severity, priority and flags to the new signal's where higher. */
+  private async addReason(tx: SqlClient, input: OpenCaseInput, reason: CaseReason): Promise<CaseRow> {
+    const severity = input.severity ?? 'medium';
+    const priority = input.priority ?? 50;
+    const existing = await tx.query<CaseRow>(`${CASE_SELECT} WHERE c.queue = $1 AND c.subject_kind = $2 AND c.subject_id = $3 AND c.status <> 'decided' FOR UPDATE OF c`, [
+      input.queue,
+      input.subject.kind,
+      input.subject.id,
+    ]);
+    const current = existing.rows[0];
+    if (!current) throw new BulwarkError('unavailable', 'the open case of this subject was decided while a reason was being added; retry');
+    const merged = {
+      severity: SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity] ? severity : current.severity,
+      priority: Math.max(priority, current.priority),
+      trusted: current.trusted_flagger || input.trustedFlagger === true,
+      minor: current.minor_involved || input.minorInvolved === true,
+      size: Math.max(current.network_size ?? 0, input.networkSize ?? 0) || current.network_size || input.networkSize || null,
+    };
+    await tx.query(
+      `UPDATE cases SET severity = $2, priority = $3, trusted_flagger = $4, minor_involved = $5, network_size = $6, rank = $7,
+         reasons = reasons || $8::jsonb WHERE id = $1`,
+      [current.id, merged.severity, merged.priority, merged.trusted, merged.minor, merged.size, caseRank(merged.severity, merged.priority, merged.minor, merged.size), JSON.stringify([reason])],
+    );
+    return { ...current, severity: merged.severity, priority: merged.priority, trusted_flagger: merged.trusted, minor_involved: merged.minor, network_size: merged.size, reasons: [...current.reasons, reason] };
   }
 
   async list(filter: { queue?: string; status?: CaseStatus; subject?: CaseSubject; afterId?: number; limit?: number } = {}): Promise<CaseView[]> {
@@ -509,7 +555,7 @@ export class CaseService {
       const effects = await type.apply({ tx, caseId: id, decisionId, subject: view.subject, option, policy, decidedBy: reviewer.username, note });
       published.push(...effects.published);
       afterCommit.push(...effects.afterCommit);
-      const actions = await this.enqueueAll(tx, effects.actions);
+      const actions = await this.enforcement.enqueueMany(tx, effects.actions);
       let escalatedTo: number | undefined;
       if (option.verdict === 'escalate') {
         const escalated = await this.openIn(tx, {
@@ -557,61 +603,80 @@ export class CaseService {
    * A rule acting on its own: recorded as a decision by `rule:<id>`, with the event that made
    * it fire, in the transaction that handles that event.
    */
-  async decideAutomatically(
-    tx: SqlClient,
-    input: { ruleId: string; eventSeq?: number; caseId?: number; subject: CaseSubject; actions: { type: EnforcementRequest['type']; target: CaseSubject }[]; summary: string },
-  ): Promise<{ decision: DecisionView; event: DomainEvent }> {
-    const decidedBy = `rule:${input.ruleId}`;
-    const inserted = await tx.query<DecisionRow>(
-      `INSERT INTO decisions (case_id, verdict, decided_by, automated, rule_id, event_seq, note)
-       VALUES ($1, 'automated', $2, true, $3, $4, $5) RETURNING ${DECISION_COLUMNS}`,
-      [input.caseId ?? null, decidedBy, input.ruleId, input.eventSeq ?? null, input.summary.slice(0, 4000)],
-    );
-    const decisionId = Number(inserted.rows[0].id);
-    const requests: EnforcementRequest[] = [];
-    for (const action of input.actions) {
-      requests.push({
-        type: action.type,
-        target: action.target,
-        decidedBy,
-        automated: true,
-        caseId: input.caseId,
-        decisionId,
-        ruleId: input.ruleId,
-        reason: { verdict: 'automated', note: input.summary },
-        ...(action.type === 'takedown_network' ? { members: await networkMembers(tx, action.target.id) } : {}),
-        // A replayed event must not act twice.
-        idempotencyKey: `rule:${input.ruleId}:${input.eventSeq ?? decisionId}:${action.type}:${action.target.kind}:${action.target.id}`,
-      });
-    }
-    const actions = await this.enqueueAll(tx, requests);
-    const { event } = await this.audit.appendWithEvent(
-      tx,
-      { actor: decidedBy, action: 'rule.acted', subject: `${input.subject.kind}:${input.subject.id}`, detail: { decision_id: decisionId, event_seq: input.eventSeq ?? null, case_id: input.caseId ?? null, actions: actions.map((a) => a.id) } },
-      this.events,
-      {
-        type: CASE_DECIDED_EVENT,
-        subject: input.caseId ? `case:${input.caseId}` : `${input.subject.kind}:${input.subject.id}`,
-        payload: {
-          case_id: input.caseId ?? null,
-          decision_id: decisionId,
-          subject: input.subject,
-          verdict: 'automated',
-          policy: null,
-          legal_ground: null,
-          decided_by: decidedBy,
-          automated: true,
-          actions: actions.map((action) => ({ id: action.id, type: action.type, target: action.target })),
-        },
-      },
-    );
-    return { decision: toDecision(inserted.rows[0], actions), event };
+  async decideAutomatically(tx: SqlClient, input: AutomatedDecisionInput): Promise<{ decision: DecisionView; event: DomainEvent }> {
+    return (await this.decideManyAutomatically(tx, [input]))[0];
   }
 
-  private async enqueueAll(tx: SqlClient, requests: EnforcementRequest[]) {
-    const actions = [];
-    for (const request of requests) actions.push(await this.enforcement.enqueue(tx, request));
-    return actions;
+  /**
+   * decideAutomatically() for several firings, in order: the decisions in one statement, their
+   * actions in one, their audit entries and events in one (a rule runner's batch, issue 11).
+   */
+  async decideManyAutomatically(tx: SqlClient, inputs: AutomatedDecisionInput[]): Promise<{ decision: DecisionView; event: DomainEvent }[]> {
+    if (inputs.length === 0) return [];
+    const inserted = await tx.query<DecisionRow>(
+      `INSERT INTO decisions (case_id, verdict, decided_by, automated, rule_id, event_seq, note)
+       SELECT r.case_id, 'automated', 'rule:' || r.rule_id, true, r.rule_id, r.event_seq, r.note
+       FROM jsonb_to_recordset($1::jsonb) AS r(n int, case_id bigint, rule_id text, event_seq bigint, note text) ORDER BY r.n
+       RETURNING ${DECISION_COLUMNS}`,
+      [JSON.stringify(inputs.map((input, n) => ({ n, case_id: input.caseId ?? null, rule_id: input.ruleId, event_seq: input.eventSeq ?? null, note: input.summary.slice(0, 4000) })))],
+    );
+    // Identities are drawn in the order rows are inserted: the i-th smallest id is the i-th input's.
+    const decisions = inserted.rows.sort((a, b) => Number(a.id) - Number(b.id));
+    if (decisions.length !== inputs.length) throw new Error(`${inputs.length} decisions written, ${decisions.length} returned`);
+    const requests: EnforcementRequest[] = [];
+    for (const [i, input] of inputs.entries()) {
+      const decisionId = Number(decisions[i].id);
+      for (const action of input.actions) {
+        requests.push({
+          type: action.type,
+          target: action.target,
+          decidedBy: `rule:${input.ruleId}`,
+          automated: true,
+          caseId: input.caseId,
+          decisionId,
+          ruleId: input.ruleId,
+          reason: { verdict: 'automated', note: input.summary },
+          ...(action.type === 'takedown_network' ? { members: await networkMembers(tx, action.target.id) } : {}),
+          // A replayed event must not act twice.
+          idempotencyKey: `rule:${input.ruleId}:${input.eventSeq ?? decisionId}:${action.type}:${action.target.kind}:${action.target.id}`,
+        });
+      }
+    }
+    const enqueued = await this.enforcement.enqueueMany(tx, requests);
+    let next = 0;
+    const acted = inputs.map((input) => enqueued.slice(next, (next += input.actions.length)));
+    const written = await this.audit.appendManyWithEvents(
+      tx,
+      this.events,
+      inputs.map((input, i) => {
+        const decisionId = Number(decisions[i].id);
+        const actions = acted[i];
+        return {
+          record: {
+            actor: `rule:${input.ruleId}`,
+            action: 'rule.acted',
+            subject: `${input.subject.kind}:${input.subject.id}`,
+            detail: { decision_id: decisionId, event_seq: input.eventSeq ?? null, case_id: input.caseId ?? null, actions: actions.map((a) => a.id) },
+          },
+          event: {
+            type: CASE_DECIDED_EVENT,
+            subject: input.caseId ? `case:${input.caseId}` : `${input.subject.kind}:${input.subject.id}`,
+            payload: {
+              case_id: input.caseId ?? null,
+              decision_id: decisionId,
+              subject: input.subject,
+              verdict: 'automated',
+              policy: null,
+              legal_ground: null,
+              decided_by: `rule:${input.ruleId}`,
+              automated: true,
+              actions: actions.map((action) => ({ id: action.id, type: action.type, target: action.target })),
+            },
+          },
+        };
+      }),
+    );
+    return inputs.map((_, i) => ({ decision: toDecision(decisions[i], acted[i]), event: written[i].event }));
   }
 
   private policyFor(restricts: boolean, id: string | undefined): Policy | undefined {

@@ -161,5 +161,7 @@ export interface EnforcementRequest {
 /** The actions stage, as cases need it: record requests in the deciding transaction, read their state. */
 export interface EnforcementSink {
   enqueue(tx: SqlClient, request: EnforcementRequest): Promise<{ id: number; type: string; target: { kind: string; id: string }; status: string }>;
+  /** enqueue() for several, in order, written together where it can (a rule runner's batch). */
+  enqueueMany(tx: SqlClient, requests: EnforcementRequest[]): Promise<{ id: number; type: string; target: { kind: string; id: string }; status: string }[]>;
   list(filter: { decisionId?: number; caseId?: number; limit?: number }): Promise<{ id: number; type: string; target: { kind: string; id: string }; status: string }[]>;
 }

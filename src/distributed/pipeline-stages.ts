@@ -43,8 +43,10 @@ export function stageHandler(sql: SqlClient, events: EventLog, stage: PipelineSt
       sql.transaction(async (tx) => {
         const first = await recordDeliveries(tx, stage.name, batch);
         await loadLeftOutPayloads(tx, batch.filter((event) => first.has(event.seq) && event.payload === undefined));
+        const fresh = batch.filter((event) => first.has(event.seq));
+        if (stage.handleBatch) return stage.handleBatch(tx, fresh);
         const out: DomainEvent[] = [];
-        for (const event of batch) if (first.has(event.seq)) out.push(...((await stage.handle(tx, event)) ?? []));
+        for (const event of fresh) out.push(...((await stage.handle(tx, event)) ?? []));
         return out;
       }),
     );

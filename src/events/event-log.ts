@@ -36,7 +36,8 @@ export interface OutboxPage {
   heldBack: boolean;
 }
 
-interface EventRow {
+/** An events row as read back (tx_id as text). */
+export interface EventRow {
   seq: number;
   type: string;
   subject: string;
@@ -55,7 +56,7 @@ interface AppendedEventColumns {
   appended_tx_id: string | null;
 }
 
-const toEvent = (row: EventRow): DomainEvent => ({
+export const eventFromRow = (row: EventRow): DomainEvent => ({
   seq: Number(row.seq),
   type: row.type,
   subject: row.subject,
@@ -107,7 +108,24 @@ export class EventLog {
        RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id`,
       [type, subject, JSON.stringify(payload)],
     );
-    return toEvent(result.rows[0]);
+    return eventFromRow(result.rows[0]);
+  }
+
+  /** append() for several events in one statement, in the order given. */
+  async appendMany(tx: SqlClient, events: { type: string; subject: string; payload: unknown }[]): Promise<DomainEvent[]> {
+    if (events.length === 0) return [];
+    if (!tx.mayWriteEvents) throw new Error(`${events[0].type} appended outside a transaction that holds the outbox writer lock`);
+    // Sequence numbers are drawn in the order rows are inserted, so the i-th smallest is the i-th event's.
+    const result = await tx.query<EventRow>(
+      `WITH appended AS (
+         INSERT INTO events (type, subject, payload)
+         SELECT e.type, e.subject, e.payload FROM jsonb_to_recordset($1::jsonb) AS e(n int, type text, subject text, payload jsonb) ORDER BY e.n
+         RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id
+       )
+       SELECT * FROM appended ORDER BY seq`,
+      [JSON.stringify(events.map((event, n) => ({ n, type: event.type, subject: event.subject, payload: event.payload })))],
+    );
+    return result.rows.map(eventFromRow);
   }
 
   /**
@@ -141,7 +159,7 @@ export class EventLog {
     const { appended_seq, appended_type, appended_subject, appended_payload, appended_occurred_at, appended_tx_id, ...row } = found;
     const appended = appended_seq === null
       ? undefined
-      : toEvent({ seq: appended_seq, type: appended_type!, subject: appended_subject!, payload: appended_payload, occurred_at: appended_occurred_at!, tx_id: appended_tx_id! });
+      : eventFromRow({ seq: appended_seq, type: appended_type!, subject: appended_subject!, payload: appended_payload, occurred_at: appended_occurred_at!, tx_id: appended_tx_id! });
     return { row: row as unknown as Row, event: appended };
   }
 
@@ -170,7 +188,7 @@ export class EventLog {
        ORDER BY events.tx_id, events.seq LIMIT $5`,
       [after.txId, after.seq, horizon, types, limit],
     );
-    const events = result.rows.map(toEvent);
+    const events = result.rows.map(eventFromRow);
     const last = events.length > 0 ? events[events.length - 1].position! : after;
     if (events.length === limit || horizon === null) return { events, next: last, heldBack: false };
     // Nothing of these types is left below the horizon: the next read may start at it.

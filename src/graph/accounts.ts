@@ -1,5 +1,5 @@
 import { invalid, notFound } from '../errors.ts';
-import type { DomainEvent, EventLog } from '../events/event-log.ts';
+import { type DomainEvent, type EventLog, type EventRow, eventFromRow } from '../events/event-log.ts';
 import type { SqlClient } from '../store/sql.ts';
 
 export type AccountLabel = 'confirmed' | 'suspected' | 'cleared';
@@ -108,29 +108,7 @@ export class AccountDirectory {
     detail: Record<string, unknown> = {},
     tx?: SqlClient,
   ): Promise<DomainEvent> {
-    if (!ACCOUNT_ID.test(externalId)) throw invalid('an account id is 1-200 printable ASCII characters without spaces');
-    if (!ACCOUNT_LABELS.includes(label)) throw invalid(`a label is one of ${ACCOUNT_LABELS.join(', ')}`, { label });
-    const run = async (client: SqlClient) => {
-      const ids = await this.ensure(client, [externalId]);
-      const id = ids.get(externalId)!;
-      // The label, its record and the event in one statement: every matched upload's uploader
-      // is labelled, so a surge of matches passes through here (issue 11).
-      const written = await this.events.writeAndAppend<{ account_id: number }>(
-        client,
-        {
-          ctes: `updated AS (
-             UPDATE accounts SET label = $2, label_source = $3, label_at = now(), guard_seq = nextval('account_guard_seq') WHERE id = $1 RETURNING id
-           ), recorded AS (
-             INSERT INTO account_labels (account_id, label, source, detail) SELECT id, $2, $3, $4::jsonb FROM updated RETURNING account_id
-           )`,
-          from: 'recorded',
-          params: [id, label, source, JSON.stringify(detail)],
-        },
-        { type: ACCOUNT_LABELLED_EVENT, subject: `account:${externalId}`, payload: { account_id: externalId, label, source, detail } },
-      );
-      if (!written.event) throw new Error(`account ${id} (${externalId}) vanished while it was being labelled`);
-      return written.event;
-    };
+    const run = async (client: SqlClient) => (await this.labelMany(client, [{ externalId, label, source, detail }]))[0];
     if (tx) return run(tx);
     const event = await this.sql.transaction(run).catch((error: unknown) => {
       this.clearCache();
@@ -138,6 +116,47 @@ export class AccountDirectory {
     });
     this.events.published([event]);
     return event;
+  }
+
+  /**
+   * label() for several accounts in the caller's transaction, in order: the labels, their
+   * records and events in one statement (every matched upload's uploader is labelled, so a
+   * surge of matches passes through here, issue 11). An account labelled twice keeps the last.
+   */
+  async labelMany(tx: SqlClient, labels: { externalId: string; label: AccountLabel; source: string; detail?: Record<string, unknown> }[]): Promise<DomainEvent[]> {
+    if (labels.length === 0) return [];
+    for (const { externalId, label } of labels) {
+      if (!ACCOUNT_ID.test(externalId)) throw invalid('an account id is 1-200 printable ASCII characters without spaces');
+      if (!ACCOUNT_LABELS.includes(label)) throw invalid(`a label is one of ${ACCOUNT_LABELS.join(', ')}`, { label });
+    }
+    if (!tx.mayWriteEvents) throw new Error(`${ACCOUNT_LABELLED_EVENT} appended outside a transaction that holds the outbox writer lock`);
+    const ids = await this.ensure(tx, labels.map((item) => item.externalId));
+    const input = labels.map(({ externalId, label, source, detail = {} }, n) => ({
+      n, id: ids.get(externalId)!, label, source, detail, subject: `account:${externalId}`, payload: { account_id: externalId, label, source, detail },
+    }));
+    const written = await tx.query<EventRow>(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(n int, id bigint, label text, source text, detail jsonb, subject text, payload jsonb)
+       ), updated AS (
+         UPDATE accounts a SET label = l.label, label_source = l.source, label_at = now(), guard_seq = nextval('account_guard_seq')
+         FROM (SELECT DISTINCT ON (id) * FROM input ORDER BY id, n DESC) l WHERE a.id = l.id RETURNING a.id
+       ), recorded AS (
+         INSERT INTO account_labels (account_id, label, source, detail)
+         SELECT i.id, i.label, i.source, i.detail FROM input i WHERE i.id IN (SELECT id FROM updated) ORDER BY i.n
+       ), appended AS (
+         INSERT INTO events (type, subject, payload)
+         SELECT $2, i.subject, i.payload FROM input i WHERE i.id IN (SELECT id FROM updated) ORDER BY i.n
+         RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id
+       )
+       SELECT * FROM appended ORDER BY seq`,
+      [JSON.stringify(input), ACCOUNT_LABELLED_EVENT],
+    );
+    if (written.rows.length !== labels.length) {
+      // An id cached from a transaction that rolled back names no account: the next attempt reads them again.
+      this.clearCache();
+      throw new Error('an account vanished while it was being labelled');
+    }
+    return written.rows.map(eventFromRow);
   }
 
   async get(externalId: string): Promise<AccountView> {

@@ -1,8 +1,10 @@
 import type { SqlClient } from '../../store/sql.ts';
 import { storedMinorsContactedSql } from '../../graph/minor-contacts.ts';
+import { KeyedBatch } from './keyed-batch.ts';
 import type { AccountFacts, ContentFacts, FactLookup, NetworkFacts } from '../types.ts';
 
 interface AccountRow {
+  external_id: string;
   minor: boolean | null;
   label: AccountFacts['label'];
   risk: number | null;
@@ -22,29 +24,19 @@ interface NetworkRow {
   minors_contacted: number;
 }
 
-/** Account, network and content context from the store (the account graph and content tables). */
+/**
+ * Account, network and content context from the store (the account graph and content tables).
+ * Accounts and content asked for in the same turn of the event loop are read in one query each
+ * (KeyedBatch): a rule runner turns a whole batch of events into facts at once.
+ */
 export class SqlFactLookup implements FactLookup {
+  private readonly accounts = new KeyedBatch<AccountFacts>((ids) => this.readAccounts(ids));
+  private readonly contents = new KeyedBatch<ContentFacts>((ids) => this.readContents(ids));
+
   constructor(private readonly sql: SqlClient) {}
 
-  async account(externalId: string): Promise<AccountFacts | undefined> {
-    const result = await this.sql.query<AccountRow>(
-      `SELECT a.minor, a.label, a.risk, a.network_id, n.member_count AS network_size, a.evasion_of IS NOT NULL AS evasion_suspected,
-              coalesce(a.created_at, a.first_seen) AS since, a.verified
-       FROM accounts a LEFT JOIN networks n ON n.id = a.network_id WHERE a.external_id = $1`,
-      [externalId],
-    );
-    const row = result.rows[0];
-    if (!row) return undefined;
-    return {
-      minor: row.minor,
-      label: row.label,
-      risk: row.risk === null ? null : Number(row.risk),
-      networkId: row.network_id === null ? null : Number(row.network_id),
-      networkSize: row.network_size === null ? null : Number(row.network_size),
-      evasionSuspected: row.evasion_suspected,
-      since: new Date(row.since),
-      verified: row.verified,
-    };
+  account(externalId: string): Promise<AccountFacts | undefined> {
+    return this.accounts.get(externalId);
   }
 
   async network(networkId: number): Promise<NetworkFacts | undefined> {
@@ -72,9 +64,38 @@ export class SqlFactLookup implements FactLookup {
     };
   }
 
-  async content(contentId: string): Promise<ContentFacts | undefined> {
-    const result = await this.sql.query<{ content_type: string; account_id: string }>('SELECT content_type, account_id FROM content WHERE content_id = $1', [contentId]);
-    const row = result.rows[0];
-    return row ? { type: row.content_type, accountId: row.account_id } : undefined;
+  content(contentId: string): Promise<ContentFacts | undefined> {
+    return this.contents.get(contentId);
   }
+
+  private async readAccounts(externalIds: string[]): Promise<Map<string, AccountFacts>> {
+    const result = await this.sql.query<AccountRow>(
+      `SELECT a.external_id, a.minor, a.label, a.risk, a.network_id, n.member_count AS network_size, a.evasion_of IS NOT NULL AS evasion_suspected,
+              coalesce(a.created_at, a.first_seen) AS since, a.verified
+       FROM accounts a LEFT JOIN networks n ON n.id = a.network_id WHERE a.external_id = ANY($1::text[])`,
+      [externalIds],
+    );
+    return new Map(result.rows.map((row) => [row.external_id, toAccountFacts(row)]));
+  }
+
+  private async readContents(contentIds: string[]): Promise<Map<string, ContentFacts>> {
+    const result = await this.sql.query<{ content_id: string; content_type: string; account_id: string }>(
+      'SELECT content_id, content_type, account_id FROM content WHERE content_id = ANY($1::text[])',
+      [contentIds],
+    );
+    return new Map(result.rows.map((row) => [row.content_id, { type: row.content_type, accountId: row.account_id }]));
+  }
+}
+
+function toAccountFacts(row: AccountRow): AccountFacts {
+  return {
+    minor: row.minor,
+    label: row.label,
+    risk: row.risk === null ? null : Number(row.risk),
+    networkId: row.network_id === null ? null : Number(row.network_id),
+    networkSize: row.network_size === null ? null : Number(row.network_size),
+    evasionSuspected: row.evasion_suspected,
+    since: new Date(row.since),
+    verified: row.verified,
+  };
 }
