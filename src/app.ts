@@ -18,7 +18,7 @@ import { type DomainEvent, EventLog } from './events/event-log.ts';
 import { ExchangeService } from './exchange/exchange-service.ts';
 import { ExchangeFetcher, type FetcherOptions } from './exchange/fetcher.ts';
 import { entriesWithProvenance } from './exchange/provenance.ts';
-import { type DisableEntryIn, EXCHANGE_FEEDBACK_QUEUE, queueFeedback } from './exchange/feedback.ts';
+import { type DisableEntryIn, EXCHANGE_FEEDBACK_QUEUE, queueFeedbackOf } from './exchange/feedback.ts';
 import { defaultExchangeTypes } from './exchange/types/registry.ts';
 import { ForegroundLoad, pipelineShareFromEnv } from './events/foreground-load.ts';
 import { OutboxConsumer } from './events/outbox-consumer.ts';
@@ -312,8 +312,9 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     (process.env.BULWARK_EXCHANGE_DISABLE_ON_FALSE_POSITIVE === 'false'
       ? undefined
       : (tx: SqlClient, entryId: number, reason: string) => banks.disableEntryIn(tx, entryId, { reason, onlyIfEnabled: true }).then((toggle) => toggle.published));
-  const exchangeFeedbackQueue = new OutboxConsumer(sql, events, EXCHANGE_FEEDBACK_QUEUE, [CASE_DECIDED_EVENT], async (tx, event) => {
-    for (const published of await queueFeedback(tx, event, { disableOnFalsePositive })) tx.afterCommit(() => void published());
+  const exchangeFeedbackQueue = new OutboxConsumer(sql, events, EXCHANGE_FEEDBACK_QUEUE, [CASE_DECIDED_EVENT], {
+    each: (tx, event) => queueFeedbackOf(tx, [event], { disableOnFalsePositive }),
+    batch: (tx, batch) => queueFeedbackOf(tx, batch, { disableOnFalsePositive }),
   });
   const consumers = [preserveReported, exchangeFeedbackQueue, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];
   const pipelineStages = [hashMatchLabeller, rules.runner, notices.tracker, dsa.consumer, ...consumers];

@@ -120,6 +120,32 @@ for (const target of await storeTargets()) {
       assert.deepEqual((await bulwark.audit.verify()).brokenAt, undefined);
     });
 
+    it('statements of reasons for a batch of decisions: read together, written in one insert, the same as one by one', async () => {
+      const statementsOf = async (handleTogether: boolean) => {
+        const { bulwark, events } = await matchedUploads();
+        const decided = await bulwark.sql.transaction(async (tx) => (await bulwark.rules.runner.handleBatch(tx, events)).filter((event) => event.type === 'case.decided'));
+        const { client, statements } = counted(bulwark.sql);
+        await client.transaction(async (tx) => {
+          if (handleTogether) await bulwark.dsa.consumer.handleBatch(tx, decided);
+          else for (const event of decided) await bulwark.dsa.consumer.handle(tx, event);
+        });
+        const rows = (await bulwark.sql.query<{ subject_id: string; puid: string; status: string; content_type: string[] }>(
+          `SELECT subject_id, regexp_replace(puid, '-decision-[0-9]+$', '-decision-N') AS puid, status, payload->'content_type' AS content_type
+           FROM dsa_statements ORDER BY subject_id, puid`,
+        )).rows;
+        return { rows, statements: statements() };
+      };
+      const together = await statementsOf(true);
+      const oneByOne = await statementsOf(false);
+      assert.deepEqual(together.rows, oneByOne.rows);
+      assert.equal(together.rows.length, BATCH);
+      // The content matched twice has two decisions: the second statement's puid names its decision.
+      assert.deepEqual(together.rows.filter((row) => row.subject_id === 'upload-1').map((row) => row.puid), ['upload-1', 'upload-1-decision-N']);
+      assert.ok(together.rows.every((row) => row.status === 'pending_configuration' && row.content_type[0] === 'CONTENT_TYPE_IMAGE'));
+      assert.ok(together.statements <= 5, `${together.statements} statements for ${BATCH} decisions`);
+      assert.ok(oneByOne.statements >= 4 * BATCH, `${oneByOne.statements} statements one by one`);
+    });
+
     it('deliveries of a turn are recorded together, each action finished once', async () => {
       const { bulwark, events } = await matchedUploads();
       await bulwark.sql.transaction((tx) => bulwark.rules.runner.handleBatch(tx, events));

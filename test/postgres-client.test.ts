@@ -62,4 +62,21 @@ describe('the PostgreSQL client', { skip: postgres ? false : 'PostgreSQL is not 
       await admin.end();
     }
   });
+
+  it('gives background stages connections of their own, so they never wait behind requests for one', async () => {
+    const saved = process.env.BULWARK_PG_POOL_SIZE;
+    process.env.BULWARK_PG_POOL_SIZE = '1';
+    const narrow = await openSql(location);
+    try {
+      const pid = async (client: SqlClient) => (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      // The pool for requests has one connection; a background transaction is not on it.
+      const request = await pid(narrow);
+      assert.equal(await narrow.transaction((tx) => pid(tx)), request);
+      assert.notEqual(await narrow.transaction((tx) => pid(tx), { background: true }), request);
+    } finally {
+      await narrow.close();
+      if (saved === undefined) delete process.env.BULWARK_PG_POOL_SIZE;
+      else process.env.BULWARK_PG_POOL_SIZE = saved;
+    }
+  });
 });

@@ -565,7 +565,7 @@ export class ActionService {
         [ids, claimed.rows.map((row) => row.attempts), now],
       );
       return claimed.rows.sort((a, b) => Number(a.id) - Number(b.id));
-    });
+    }, { background: true });
   }
 
   private delivery(row: ActionRow): ActionDelivery {
@@ -617,7 +617,7 @@ export class ActionService {
    */
   private async recordAll(rows: ActionRow[], delivered: { outcome: DeliveryOutcome; durationMs: number }[]): Promise<(ActionStatus | null)[]> {
     try {
-      const { events, statuses } = await this.sql.transaction((tx) => this.record(tx, rows, delivered));
+      const { events, statuses } = await this.sql.transaction((tx) => this.record(tx, rows, delivered), { background: true });
       this.events.published(events);
       rows.forEach((row, i) => this.noteAttempt(row, delivered[i], statuses[i]));
       return statuses;
@@ -628,7 +628,7 @@ export class ActionService {
     let failure: unknown;
     for (const [i, row] of rows.entries()) {
       try {
-        const { events, statuses: [status] } = await this.sql.transaction((tx) => this.record(tx, [row], [delivered[i]]));
+        const { events, statuses: [status] } = await this.sql.transaction((tx) => this.record(tx, [row], [delivered[i]]), { background: true });
         this.events.published(events);
         this.noteAttempt(row, delivered[i], status);
         statuses.push(status);

@@ -249,7 +249,7 @@ export class OutboxConsumer implements PipelineStage {
       await this.hooks.end?.(tx, page.next);
       await tx.query('UPDATE consumer_offsets SET tx_id = $2::xid8, seq = $3 WHERE consumer = $1', [this.name, page.next.txId, page.next.seq]);
       return { handled: page.events.length, heldBack: page.heldBack };
-    }, { writesEvents: this.hooks.writesEvents !== false });
+    }, { writesEvents: this.hooks.writesEvents !== false, background: true });
     this.events.published(published);
     if ('moved' in outcome) this.again = true;
     return outcome;

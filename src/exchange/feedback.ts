@@ -42,6 +42,33 @@ export interface FeedbackQueueOptions {
  * entries exchanges brought, one feedback row per item holding a matched entry, keyed by the
  * decision so a replayed event queues nothing twice. Returns what to run after commit.
  */
+/**
+ * The feedback stage on a batch of decisions: which of the decided uploads matched entries an
+ * exchange brought is read once for the batch (almost none of a surge's did, issue 11); only
+ * those go on to queueFeedback(). Whatever their queueing publishes goes out after commit.
+ */
+export async function queueFeedbackOf(tx: SqlClient, events: DomainEvent[], options: FeedbackQueueOptions = {}): Promise<DomainEvent[]> {
+  const contentOf = (event: DomainEvent) => {
+    const payload = event.payload as DecidedPayload;
+    return payload.subject?.kind === 'content' && feedbackVerdict(payload.verdict) ? payload.subject.id : undefined;
+  };
+  const contentIds = [...new Set(events.flatMap((event) => contentOf(event) ?? []))];
+  if (contentIds.length === 0) return [];
+  const exchanged = await tx.query<{ content_id: string }>(
+    `SELECT DISTINCT c.content_id FROM content c, jsonb_array_elements(c.matches) m
+     WHERE c.content_id = ANY($1::text[]) AND m->>'entryId' ~ '^[0-9]{1,15}$'
+       AND EXISTS (SELECT 1 FROM exchange_item_entries l WHERE l.entry_id = (m->>'entryId')::bigint)`,
+    [contentIds],
+  );
+  const held = new Set(exchanged.rows.map((row) => row.content_id));
+  for (const event of events) {
+    const contentId = contentOf(event);
+    if (contentId === undefined || !held.has(contentId)) continue;
+    for (const published of await queueFeedback(tx, event, options)) tx.afterCommit(() => void published());
+  }
+  return [];
+}
+
 export async function queueFeedback(tx: SqlClient, event: DomainEvent, options: FeedbackQueueOptions = {}): Promise<(() => Promise<void> | void)[]> {
   const payload = event.payload as DecidedPayload;
   const verdict = feedbackVerdict(payload.verdict);

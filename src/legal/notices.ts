@@ -131,7 +131,10 @@ export class NoticeService {
     private readonly flaggers: TrustedFlaggerService,
     private readonly options: NoticeOptions = {},
   ) {
-    this.tracker = new OutboxConsumer(sql, events, NOTICE_TRACKER, [CASE_DECIDED_EVENT], (tx, event) => this.recordDecision(tx, event));
+    this.tracker = new OutboxConsumer(sql, events, NOTICE_TRACKER, [CASE_DECIDED_EVENT], {
+      each: (tx, event) => this.recordDecisions(tx, [event]),
+      batch: (tx, batch) => this.recordDecisions(tx, batch),
+    });
   }
 
   async submit(raw: unknown, channel: Exclude<NoticeChannel, 'trusted_flagger'> = 'api'): Promise<{ notice: NoticeView; acknowledgement: string }> {
@@ -238,6 +241,29 @@ export class NoticeService {
   }
 
   /** Follows the notice's case to its decision (through escalations) and announces it. */
+  /**
+   * Decisions for a batch: which of their cases have notices waiting is read once for the
+   * batch (almost no decision of a surge of matches answers a notice, issue 11). An
+   * escalation moves notices to another case, so a batch with one is handled event by event.
+   */
+  private async recordDecisions(tx: SqlClient, events: DomainEvent[]): Promise<DomainEvent[]> {
+    const payloads = events.map((event) => event.payload as { case_id: number | null; verdict: string });
+    let waiting: Set<number> | undefined;
+    if (!payloads.some((payload) => payload.verdict === 'escalate')) {
+      const caseIds = payloads.flatMap((payload) => (payload.case_id === null ? [] : [payload.case_id]));
+      if (caseIds.length === 0) return [];
+      const rows = await tx.query<{ case_id: number }>('SELECT DISTINCT case_id FROM notices WHERE case_id = ANY($1::bigint[]) AND decided_at IS NULL', [caseIds]);
+      waiting = new Set(rows.rows.map((row) => Number(row.case_id)));
+    }
+    const published: DomainEvent[] = [];
+    for (const [i, event] of events.entries()) {
+      const caseId = payloads[i].case_id;
+      if (waiting && (caseId === null || !waiting.has(Number(caseId)))) continue;
+      published.push(...(await this.recordDecision(tx, event)));
+    }
+    return published;
+  }
+
   private async recordDecision(tx: SqlClient, event: DomainEvent): Promise<DomainEvent[]> {
     const payload = event.payload as { case_id: number | null; decision_id: number; verdict: string; policy: string | null; legal_ground: string | null };
     if (payload.case_id === null) return [];

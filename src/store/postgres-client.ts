@@ -17,25 +17,32 @@ export class PostgresClient implements SqlClient {
 
   private constructor(
     private readonly pool: pg.Pool,
+    /** Connections for background stages' transactions (TransactionOptions.background). */
+    private readonly backgroundPool: pg.Pool,
     private readonly connection?: pg.PoolClient,
     readonly mayWriteEvents = true,
   ) {}
 
   static async connect(databaseUrl: string, schema: string | undefined): Promise<PostgresClient> {
     if (schema) assertSchemaName(schema);
-    const pool = new pg.Pool({
-      connectionString: databaseUrl,
-      types: pgTypes,
-      max: Number(process.env.BULWARK_PG_POOL_SIZE ?? 10),
-      options: schema ? `-c search_path=${schema}` : undefined,
-    });
-    // The server ending an idle connection (a restart, a failover, pg_terminate_backend) must not
-    // end this process: the pool drops that connection and opens another for the next query.
-    pool.on('error', (error) => process.stderr.write(`PostgreSQL closed an idle connection: ${error.message}\n`));
-    if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    else await pool.query('SELECT 1');
+    const openPool = (max: number) => {
+      const pool = new pg.Pool({ connectionString: databaseUrl, types: pgTypes, max, options: schema ? `-c search_path=${schema}` : undefined });
+      // The server ending an idle connection (a restart, a failover, pg_terminate_backend) must not
+      // end this process: the pool drops that connection and opens another for the next query.
+      pool.on('error', (error) => process.stderr.write(`PostgreSQL closed an idle connection: ${error.message}\n`));
+      return pool;
+    };
+    const pool = openPool(poolSize('BULWARK_PG_POOL_SIZE', 10));
+    const backgroundPool = openPool(poolSize('BULWARK_PG_BACKGROUND_POOL_SIZE', 4));
+    try {
+      if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      else await pool.query('SELECT 1');
+    } catch (error) {
+      await Promise.all([pool.end(), backgroundPool.end()]);
+      throw error;
+    }
     // Outside a transaction nothing holds the outbox writer lock, so events are appended only inside one.
-    return new PostgresClient(pool, undefined, false);
+    return new PostgresClient(pool, backgroundPool, undefined, false);
   }
 
   private get runner(): pg.Pool | pg.PoolClient {
@@ -65,7 +72,9 @@ export class PostgresClient implements SqlClient {
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.connection) throw new Error('nested transactions are not supported');
     const writesEvents = options.writesEvents !== false;
-    const connection = await this.pool.connect();
+    // A background stage's transaction does not queue behind requests for a connection (in a
+    // surge of uploads that wait was most of its time, charged to its share of the time), nor hold one of theirs.
+    const connection = await (options.background ? this.backgroundPool : this.pool).connect();
     // A connection lost while checked out fails its query; this keeps the error event from ending the process.
     let lost: Error | undefined;
     const onLost = (error: Error) => {
@@ -75,7 +84,7 @@ export class PostgresClient implements SqlClient {
     try {
       // One round trip for both: the lock must be held before the transaction writes anything.
       await connection.query(writesEvents ? `BEGIN; SELECT pg_advisory_xact_lock_shared(${OUTBOX_WRITER_LOCK_CLASS}, ${OUTBOX_WRITER_LOCK_KEY})` : 'BEGIN');
-      const client = new PostgresClient(this.pool, connection, writesEvents);
+      const client = new PostgresClient(this.pool, this.backgroundPool, connection, writesEvents);
       const result = await fn(client);
       await connection.query('COMMIT');
       runCommitted(client.committed);
@@ -98,7 +107,7 @@ export class PostgresClient implements SqlClient {
   }
 
   async close(): Promise<void> {
-    if (!this.connection) await this.pool.end();
+    if (!this.connection) await Promise.all([this.pool.end(), this.backgroundPool.end()]);
   }
 }
 
@@ -123,4 +132,12 @@ function statementName(text: string): string | undefined {
 function renameStatement(text: string): void {
   const name = statementName(text);
   if (name) statementNames.set(text, `${name}_`);
+}
+
+function poolSize(variable: string, fallback: number): number {
+  const text = process.env[variable];
+  if (text === undefined || text === '') return fallback;
+  const size = Number(text);
+  if (!Number.isSafeInteger(size) || size < 1) throw new Error(`${variable} must be a whole number of at least 1, got ${JSON.stringify(text)}`);
+  return size;
 }

@@ -34,6 +34,12 @@ export interface TransactionOptions {
    * PostgreSQL they then do not hold back outbox readers while they run. Default true.
    */
   writesEvents?: boolean;
+  /**
+   * Work of a background stage (an outbox consumer's batch, an action dispatcher's claim and
+   * records): on PostgreSQL it takes a connection from a pool of its own
+   * (BULWARK_PG_BACKGROUND_POOL_SIZE, default 4), never waiting behind requests for one.
+   */
+  background?: boolean;
 }
 
 export { OUTBOX_WRITER_LOCK_CLASS, OUTBOX_WRITER_LOCK_KEY } from './outbox-lock.ts';

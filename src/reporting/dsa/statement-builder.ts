@@ -105,38 +105,54 @@ export interface DecisionFacts {
   source: { type: 'SOURCE_ARTICLE_16' | 'SOURCE_TRUSTED_FLAGGER' | 'SOURCE_VOLUNTARY'; identity?: string };
 }
 
-/** What Bulwark knows about a decision beyond its event: its row, the case's origin, and any notice behind it. */
-export async function decisionFacts(tx: SqlClient, payload: CaseDecidedPayload): Promise<DecisionFacts> {
-  // One round trip for the decision, the notice behind it, its case and the event that opened
-  // the case: every decision of a surge passes through here (issue 11).
-  const found = await tx.query<{
-    decided_at: Date;
-    automated: boolean;
-    rule_id: string | null;
-    note: string | null;
-    noticed: boolean;
-    notice_flagger: string | null;
-    case_found: boolean;
-    trusted_flagger: boolean | null;
-    reasons: OpeningReason[] | null;
-    escalated_from: number | null;
-    opening_event_type: string | null;
-  }>(
-    `SELECT d.decided_at, d.automated, d.rule_id, d.note,
+interface DecisionFactsRow {
+  n: number;
+  decided_at: Date;
+  automated: boolean;
+  rule_id: string | null;
+  note: string | null;
+  noticed: boolean;
+  notice_flagger: string | null;
+  case_found: boolean;
+  trusted_flagger: boolean | null;
+  reasons: OpeningReason[] | null;
+  escalated_from: number | null;
+  opening_event_type: string | null;
+}
+
+/**
+ * What Bulwark knows about each decision beyond its event: its row, the case's origin, and any
+ * notice behind it. One round trip for a whole batch of decisions: every decision of a surge
+ * passes through here (issue 11).
+ */
+export async function decisionFactsOf(tx: SqlClient, payloads: CaseDecidedPayload[]): Promise<DecisionFacts[]> {
+  if (payloads.length === 0) return [];
+  const found = await tx.query<DecisionFactsRow>(
+    `SELECT q.n, d.decided_at, d.automated, d.rule_id, d.note,
        n.id IS NOT NULL AS noticed, n.trusted_flagger AS notice_flagger,
        c.id IS NOT NULL AS case_found, c.trusted_flagger, c.reasons, c.escalated_from,
        (SELECT e.type FROM events e WHERE e.seq = coalesce(c.reasons->0->>'eventSeq', c.reasons->0->>'event_seq')::bigint) AS opening_event_type
-     FROM decisions d
+     FROM jsonb_to_recordset($1::jsonb) AS q(n int, decision_id bigint, case_id bigint)
+     JOIN decisions d ON d.id = q.decision_id
      LEFT JOIN LATERAL (
        SELECT n.id, tf.name AS trusted_flagger FROM notices n LEFT JOIN trusted_flaggers tf ON tf.id = n.trusted_flagger_id
-       WHERE n.decision_id = d.id OR ($2::bigint IS NOT NULL AND n.case_id = $2::bigint)
+       WHERE n.decision_id = d.id OR (q.case_id IS NOT NULL AND n.case_id = q.case_id)
        ORDER BY (n.trusted_flagger_id IS NOT NULL) DESC, n.id LIMIT 1
      ) n ON true
-     LEFT JOIN cases c ON c.id = $2::bigint
-     WHERE d.id = $1`,
-    [payload.decision_id, payload.case_id ?? null],
+     LEFT JOIN cases c ON c.id = q.case_id`,
+    [JSON.stringify(payloads.map((payload, n) => ({ n, decision_id: payload.decision_id, case_id: payload.case_id ?? null })))],
   );
-  const row = found.rows[0];
+  const byN = new Map(found.rows.map((row) => [row.n, row]));
+  const facts: DecisionFacts[] = [];
+  for (const [n, payload] of payloads.entries()) {
+    const row = byN.get(n);
+    if (!row) throw new Error(`decision ${payload.decision_id} is not in the store`);
+    facts.push(await factsOfRow(tx, row));
+  }
+  return facts;
+}
+
+async function factsOfRow(tx: SqlClient, row: DecisionFactsRow): Promise<DecisionFacts> {
   let trustedCase = false;
   let openedBySignal = row.automated;
   if (row.case_found) {
@@ -168,6 +184,36 @@ export async function decisionFacts(tx: SqlClient, payload: CaseDecidedPayload):
   return { decidedAt: row.decided_at, automated: row.automated, ruleId: row.rule_id, note: row.note, automatedDetection: openedBySignal, source };
 }
 
+/** What a statement says of its item: when it was made (content) or first seen (an account), and a content's type. */
+export interface ItemFacts {
+  date: Date | null;
+  contentType?: string;
+}
+
+/** The items of a batch of restrictions, by `kind:id`, in one query per kind; an item the store does not hold is absent. */
+export async function itemFactsOf(tx: SqlClient, restrictions: Restriction[]): Promise<Map<string, ItemFacts>> {
+  const ids = (kind: 'content' | 'account') => [...new Set(restrictions.filter((r) => r.subject.kind === kind).map((r) => r.subject.id))];
+  const items = new Map<string, ItemFacts>();
+  const contentIds = ids('content');
+  if (contentIds.length > 0) {
+    const rows = await tx.query<{ content_id: string; content_type: string; created_at: Date | null; received_at: Date }>(
+      'SELECT content_id, content_type, created_at, received_at FROM content WHERE content_id = ANY($1::text[])',
+      [contentIds],
+    );
+    for (const row of rows.rows) items.set(`content:${row.content_id}`, { date: row.created_at ?? row.received_at, contentType: row.content_type });
+  }
+  const accountIds = ids('account');
+  if (accountIds.length > 0) {
+    // An account decision: the "content" is the account itself, dated by its first upload.
+    const rows = await tx.query<{ account_id: string; first_seen: Date | null }>(
+      'SELECT account_id, MIN(received_at) AS first_seen FROM content WHERE account_id = ANY($1::text[]) GROUP BY account_id',
+      [accountIds],
+    );
+    for (const row of rows.rows) items.set(`account:${row.account_id}`, { date: row.first_seen });
+  }
+  return items;
+}
+
 /** The first reason of a case names the event that opened it (older rows spell it event_seq). */
 interface OpeningReason {
   rule?: string;
@@ -180,31 +226,22 @@ const day = (date: Date) => date.toISOString().slice(0, 10);
 const CONTENT_TYPE_OF: Record<string, string> = { photo: 'CONTENT_TYPE_IMAGE', image: 'CONTENT_TYPE_IMAGE', video: 'CONTENT_TYPE_VIDEO', text: 'CONTENT_TYPE_TEXT', audio: 'CONTENT_TYPE_AUDIO' };
 
 /** The statement for one restriction, in the database's format. The puid is chosen by the caller. */
-export async function buildStatement(
-  tx: SqlClient,
+export function buildStatement(
   payload: CaseDecidedPayload,
   facts: DecisionFacts,
   restriction: Restriction,
+  item: ItemFacts | undefined,
   puid: string,
   options: StatementBuildOptions,
-): Promise<TdbStatement> {
-  let contentDate = facts.decidedAt;
+): TdbStatement {
+  const contentDate = item?.date ?? facts.decidedAt;
   let contentType: string[];
   let contentTypeOther: string | undefined;
   if (restriction.subject.kind === 'content') {
-    const content = await tx.query<{ content_type: string; created_at: Date | null; received_at: Date }>(
-      'SELECT content_type, created_at, received_at FROM content WHERE content_id = $1',
-      [restriction.subject.id],
-    );
-    const row = content.rows[0];
-    if (row) contentDate = row.created_at ?? row.received_at;
-    const mapped = row ? CONTENT_TYPE_OF[row.content_type.split('/')[0]] ?? CONTENT_TYPE_OF[row.content_type] : undefined;
+    const mapped = item?.contentType ? CONTENT_TYPE_OF[item.contentType.split('/')[0]] ?? CONTENT_TYPE_OF[item.contentType] : undefined;
     contentType = [mapped ?? 'CONTENT_TYPE_OTHER'];
-    if (!mapped) contentTypeOther = row ? `Uploaded media (${row.content_type})`.slice(0, 500) : 'Uploaded media';
+    if (!mapped) contentTypeOther = item?.contentType ? `Uploaded media (${item.contentType})`.slice(0, 500) : 'Uploaded media';
   } else {
-    // An account decision: the "content" is the account itself.
-    const account = await tx.query<{ first_seen: Date | null }>('SELECT MIN(received_at) AS first_seen FROM content WHERE account_id = $1', [restriction.subject.id]);
-    contentDate = account.rows[0]?.first_seen ?? facts.decidedAt;
     contentType = ['CONTENT_TYPE_OTHER'];
     contentTypeOther = 'User account';
   }

@@ -5,7 +5,7 @@ import { APPEAL_RESOLVED_EVENT } from '../../legal/appeals.ts';
 import { OutboxConsumer } from '../../events/outbox-consumer.ts';
 import type { SqlClient } from '../../store/sql.ts';
 import {
-  buildStatement, type CaseDecidedPayload, decisionFacts, DEFAULT_BUILD_OPTIONS, restrictionsOf, type StatementBuildOptions,
+  buildStatement, type CaseDecidedPayload, decisionFactsOf, DEFAULT_BUILD_OPTIONS, itemFactsOf, type Restriction, restrictionsOf, type StatementBuildOptions,
 } from './statement-builder.ts';
 import { postStatements, type BatchOutcome, type TdbConfig } from './tdb-client.ts';
 import { transparencyReport as buildReport, type TransparencyReport } from './transparency-report.ts';
@@ -138,9 +138,10 @@ export class StatementService {
   ) {
     this.build = { ...DEFAULT_BUILD_OPTIONS, ...options };
     this.now = options.now ?? (() => new Date());
-    this.consumer = new OutboxConsumer(sql, events, DSA_STATEMENTS_CONSUMER, [CASE_DECIDED, APPEAL_RESOLVED_EVENT], (tx, event) =>
-      event.type === APPEAL_RESOLVED_EVENT ? this.markReversed(tx, event.payload as AppealResolvedPayload) : this.record(tx, event),
-    );
+    this.consumer = new OutboxConsumer(sql, events, DSA_STATEMENTS_CONSUMER, [CASE_DECIDED, APPEAL_RESOLVED_EVENT], {
+      each: (tx, event) => this.handle(tx, [event]),
+      batch: (tx, batch) => this.handle(tx, batch),
+    });
     // A reversal marks the statement its decision got: both stay in order on one partition when JetStream carries them.
     this.consumer.orderKey = (event) => {
       const decision = (event.payload as { decision_id?: unknown } | null)?.decision_id;
@@ -165,29 +166,62 @@ export class StatementService {
     };
   }
 
-  /** Statements for one decided case event, written in the consumer's transaction. */
-  private async record(tx: SqlClient, event: DomainEvent): Promise<void> {
-    const payload = event.payload as CaseDecidedPayload;
-    const restrictions = await restrictionsOf(tx, payload);
-    if (restrictions.length === 0) return;
-    const facts = await decisionFacts(tx, payload);
-    const now = this.now();
-    for (const restriction of restrictions) {
-      const puid = await this.puidFor(tx, restriction.subject.id, payload.decision_id);
-      const statement = await buildStatement(tx, payload, facts, restriction, puid, this.build);
-      const errors = validateStatement(statement, now.toISOString().slice(0, 10));
-      const valid = Object.keys(errors).length === 0;
-      const status: StatementStatus = !valid ? 'invalid' : this.configured ? 'pending' : 'pending_configuration';
-      await tx.query(
-        `INSERT INTO dsa_statements (decision_id, case_id, subject_kind, subject_id, action_ids, puid, payload, status, errors, next_attempt_at, decided_at, created_at)
-         VALUES ($1, $2, $3, $4, $5::bigint[], $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12)
-         ON CONFLICT (decision_id, subject_kind, subject_id) DO NOTHING`,
-        [
-          payload.decision_id, payload.case_id ?? null, restriction.subject.kind, restriction.subject.id, restriction.actionIds, puid,
-          JSON.stringify(statement), status, valid ? null : JSON.stringify(errors), valid ? now : null, facts.decidedAt, now,
-        ],
-      );
+  /**
+   * Statements for decided cases, and reversals by appeals, in the consumer's transaction. A
+   * run of decisions is recorded together; a reversal waits for the decisions before it.
+   */
+  private async handle(tx: SqlClient, events: DomainEvent[]): Promise<DomainEvent[]> {
+    let decided: CaseDecidedPayload[] = [];
+    for (const event of events) {
+      if (event.type !== APPEAL_RESOLVED_EVENT) {
+        decided.push(event.payload as CaseDecidedPayload);
+        continue;
+      }
+      await this.record(tx, decided);
+      decided = [];
+      await this.markReversed(tx, event.payload as AppealResolvedPayload);
     }
+    await this.record(tx, decided);
+    return [];
+  }
+
+  /**
+   * Statements for decided cases: every read for the batch at once and one insert for them all
+   * (issue 11: five statements per decision before).
+   */
+  private async record(tx: SqlClient, payloads: CaseDecidedPayload[]): Promise<void> {
+    const restricting: { payload: CaseDecidedPayload; restrictions: Restriction[] }[] = [];
+    for (const payload of payloads) {
+      const restrictions = await restrictionsOf(tx, payload);
+      if (restrictions.length > 0) restricting.push({ payload, restrictions });
+    }
+    if (restricting.length === 0) return;
+    const facts = await decisionFactsOf(tx, restricting.map(({ payload }) => payload));
+    const items = await itemFactsOf(tx, restricting.flatMap(({ restrictions }) => restrictions));
+    const puids = new PuidChooser(await puidsTaken(tx, restricting.flatMap(({ restrictions }) => restrictions.map((restriction) => restriction.subject.id))));
+    const now = this.now();
+    const rows = restricting.flatMap(({ payload, restrictions }, i) =>
+      restrictions.map((restriction) => {
+        const puid = puids.choose(restriction.subject.id, payload.decision_id);
+        const statement = buildStatement(payload, facts[i], restriction, items.get(`${restriction.subject.kind}:${restriction.subject.id}`), puid, this.build);
+        const errors = validateStatement(statement, now.toISOString().slice(0, 10));
+        const valid = Object.keys(errors).length === 0;
+        const status: StatementStatus = !valid ? 'invalid' : this.configured ? 'pending' : 'pending_configuration';
+        return {
+          decision_id: payload.decision_id, case_id: payload.case_id ?? null, subject_kind: restriction.subject.kind, subject_id: restriction.subject.id,
+          action_ids: restriction.actionIds, puid, payload: statement, status, errors: valid ? null : errors, next_attempt_at: valid ? now : null, decided_at: facts[i].decidedAt,
+        };
+      }),
+    );
+    await tx.query(
+      `INSERT INTO dsa_statements (decision_id, case_id, subject_kind, subject_id, action_ids, puid, payload, status, errors, next_attempt_at, decided_at, created_at)
+       SELECT r.decision_id, r.case_id, r.subject_kind, r.subject_id, r.action_ids, r.puid, r.payload, r.status, r.errors, r.next_attempt_at, r.decided_at, $2
+       FROM jsonb_to_recordset($1::jsonb) AS r(n int, decision_id bigint, case_id bigint, subject_kind text, subject_id text, action_ids bigint[], puid text,
+              payload jsonb, status text, errors jsonb, next_attempt_at timestamptz, decided_at timestamptz)
+       ORDER BY r.n
+       ON CONFLICT (decision_id, subject_kind, subject_id) DO NOTHING`,
+      [JSON.stringify(rows.map((row, n) => ({ n, ...row }))), now],
+    );
   }
 
   /**
@@ -207,15 +241,6 @@ export class StatementService {
        WHERE decision_id = $1 AND reversed_at IS NULL`,
       [payload.decision_id, reversedAt, appeal.rows[0]?.resolved_by ?? payload.resolved_by, payload.appeal_id],
     );
-  }
-
-  /**
-   * The puid is the item's own id (content id or account id); the database wants it unique per
-   * statement, so a later statement about the same item carries its decision id as well.
-   */
-  private async puidFor(tx: SqlClient, itemId: string, decisionId: number): Promise<string> {
-    const taken = await tx.query('SELECT 1 FROM dsa_statements WHERE puid = $1', [itemId]);
-    return taken.rows.length === 0 ? itemId : `${itemId}-decision-${decisionId}`;
   }
 
   async list(filter: { status?: StatementStatus; decisionId?: number; afterId?: number; limit?: number } = {}): Promise<StatementView[]> {
@@ -351,5 +376,25 @@ export class StatementService {
       }
       return 0;
     });
+  }
+}
+
+/** The puids among these item ids that statements already carry. */
+async function puidsTaken(tx: SqlClient, itemIds: string[]): Promise<Set<string>> {
+  const taken = await tx.query<{ puid: string }>('SELECT puid FROM dsa_statements WHERE puid = ANY($1::text[])', [[...new Set(itemIds)]]);
+  return new Set(taken.rows.map((row) => row.puid));
+}
+
+/**
+ * The puid is the item's own id (content id or account id); the database wants it unique per
+ * statement, so a later statement about the same item carries its decision id as well.
+ */
+class PuidChooser {
+  constructor(private readonly taken: Set<string>) {}
+
+  choose(itemId: string, decisionId: number): string {
+    if (this.taken.has(itemId)) return `${itemId}-decision-${decisionId}`;
+    this.taken.add(itemId);
+    return itemId;
   }
 }
