@@ -606,23 +606,22 @@ export class ActionService {
   }
 
   /**
-   * Records each delivered action's outcome, one transaction each; the new statuses (null where
-   * another dispatcher took the action over). A record that fails does not keep the others
-   * from being written; the first failure is thrown after them.
-   */
-  /**
-   * Records a turn's outcomes together, in one transaction of a few statements (issue 11: three
-   * per delivery before). Should that fail, each is recorded in a transaction of its own, so
-   * that one action's failure keeps no other's outcome from being recorded.
+   * Records a turn's outcomes; returns the new statuses (null where another dispatcher took the
+   * action over). Together, in one transaction of a few statements (issue 11: three per delivery
+   * before); should that fail, each in a transaction of its own, so that one action's failure
+   * keeps no other's outcome from being recorded. The first failure there is thrown after all.
    */
   private async recordAll(rows: ActionRow[], delivered: { outcome: DeliveryOutcome; durationMs: number }[]): Promise<(ActionStatus | null)[]> {
+    let together: { events: DomainEvent[]; statuses: (ActionStatus | null)[] } | undefined;
     try {
-      const { events, statuses } = await this.sql.transaction((tx) => this.record(tx, rows, delivered), { background: true });
-      this.events.published(events);
-      rows.forEach((row, i) => this.noteAttempt(row, delivered[i], statuses[i]));
-      return statuses;
-    } catch {
-      // Recorded one by one below; the first failure there is thrown after all.
+      together = await this.sql.transaction((tx) => this.record(tx, rows, delivered), { background: true });
+    } catch (error) {
+      this.onError(new Error(`recording ${rows.length} deliveries together failed, recording each alone: ${(error as Error)?.message ?? String(error)}`));
+    }
+    if (together) {
+      this.events.published(together.events);
+      rows.forEach((row, i) => this.noteAttempt(row, delivered[i], together.statuses[i]));
+      return together.statuses;
     }
     const statuses: (ActionStatus | null)[] = [];
     let failure: unknown;
@@ -642,7 +641,6 @@ export class ActionService {
   }
 
   private noteAttempt(row: ActionRow, { outcome, durationMs }: { outcome: DeliveryOutcome; durationMs: number }, status: ActionStatus | null): void {
-    if (status === null) return;
     this.onAttempt?.({
       actionId: Number(row.id),
       type: row.type,
@@ -721,9 +719,10 @@ export class ActionService {
       );
     }
     const events = await this.events.appendMany(tx, finished.map((row) => this.finishedEvent(row)));
-    for (const row of finished) {
-      if (row.parent_id === null) continue;
-      const parentEvent = await this.settleParent(tx, Number(row.parent_id), now);
+    // Each takedown once, in id order: two dispatchers settling the same two then never wait on each other.
+    const parents = [...new Set(finished.flatMap((row) => (row.parent_id === null ? [] : [Number(row.parent_id)])))].sort((a, b) => a - b);
+    for (const parentId of parents) {
+      const parentEvent = await this.settleParent(tx, parentId, now);
       if (parentEvent) events.push(parentEvent);
     }
     return { events, statuses };

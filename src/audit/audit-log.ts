@@ -183,7 +183,7 @@ export class AuditLog {
          FROM drawn, jsonb_to_recordset($2::jsonb) AS r(seq bigint, at timestamptz, actor text, action text, subject text, detail jsonb, prev_hash text, hash text, key_id text)
        ), appended AS (
          INSERT INTO events (type, subject, payload)
-         SELECT e.type, e.subject, e.payload FROM jsonb_to_recordset($3::jsonb) AS e(n int, type text, subject text, payload jsonb) ORDER BY e.n
+         SELECT e.type, e.subject, coalesce(e.payload, 'null'::jsonb) FROM jsonb_to_recordset($3::jsonb) AS e(n int, type text, subject text, payload jsonb) ORDER BY e.n
          RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id
        )
        SELECT * FROM appended ORDER BY seq`,

@@ -48,7 +48,7 @@ export function stageHandler(sql: SqlClient, events: EventLog, stage: PipelineSt
         const out: DomainEvent[] = [];
         for (const event of fresh) out.push(...((await stage.handle(tx, event)) ?? []));
         return out;
-      }),
+      }, { background: true }),
     );
     events.published(emitted);
   };

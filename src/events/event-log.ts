@@ -119,7 +119,7 @@ export class EventLog {
     const result = await tx.query<EventRow>(
       `WITH appended AS (
          INSERT INTO events (type, subject, payload)
-         SELECT e.type, e.subject, e.payload FROM jsonb_to_recordset($1::jsonb) AS e(n int, type text, subject text, payload jsonb) ORDER BY e.n
+         SELECT e.type, e.subject, coalesce(e.payload, 'null'::jsonb) FROM jsonb_to_recordset($1::jsonb) AS e(n int, type text, subject text, payload jsonb) ORDER BY e.n
          RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id
        )
        SELECT * FROM appended ORDER BY seq`,

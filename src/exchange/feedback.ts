@@ -38,11 +38,6 @@ export interface FeedbackQueueOptions {
 }
 
 /**
- * Handles one case.decided event inside the consumer's transaction: for content that matched
- * entries exchanges brought, one feedback row per item holding a matched entry, keyed by the
- * decision so a replayed event queues nothing twice. Returns what to run after commit.
- */
-/**
  * The feedback stage on a batch of decisions: which of the decided uploads matched entries an
  * exchange brought is read once for the batch (almost none of a surge's did, issue 11); only
  * those go on to queueFeedback(). Whatever their queueing publishes goes out after commit.
@@ -69,6 +64,11 @@ export async function queueFeedbackOf(tx: SqlClient, events: DomainEvent[], opti
   return [];
 }
 
+/**
+ * Handles one case.decided event inside the consumer's transaction: for content that matched
+ * entries exchanges brought, one feedback row per item holding a matched entry, keyed by the
+ * decision so a replayed event queues nothing twice. Returns what to run after commit.
+ */
 export async function queueFeedback(tx: SqlClient, event: DomainEvent, options: FeedbackQueueOptions = {}): Promise<(() => Promise<void> | void)[]> {
   const payload = event.payload as DecidedPayload;
   const verdict = feedbackVerdict(payload.verdict);

@@ -1,5 +1,5 @@
 import { CASE_DECIDED_EVENT } from '../cases/case-service.ts';
-import type { DomainEvent, EventLog } from '../events/event-log.ts';
+import type { EventLog } from '../events/event-log.ts';
 import { OutboxConsumer } from '../events/outbox-consumer.ts';
 import type { SqlClient } from '../store/sql.ts';
 import type { PreservationService } from './preservation-service.ts';
@@ -17,19 +17,10 @@ export function reportableDecisionPreserver(
   preservation: PreservationService,
   reportable: { verdicts: string[]; policies: string[] },
 ): OutboxConsumer {
-  const preserveReportable = async (tx: SqlClient, event: DomainEvent) => {
+  return new OutboxConsumer(sql, events, REPORTABLE_DECISION_PRESERVER, [CASE_DECIDED_EVENT], async (tx, event) => {
     const decided = event.payload as { case_id: number | null; verdict: string; policy: string | null };
     if (!preservation.configured || decided.case_id === null || !decided.policy) return;
     if (!reportable.verdicts.includes(decided.verdict) || !reportable.policies.includes(decided.policy)) return;
     await preservation.preserve(tx, { caseId: decided.case_id, reason: 'ncmec_report', requestedBy: 'system' });
-  };
-  // Almost no decision of a surge is reportable, and the others cost no statement: a batch costs
-  // its bookkeeping only, so this stage takes whole batches (src/events/outbox-consumer.ts).
-  return new OutboxConsumer(sql, events, REPORTABLE_DECISION_PRESERVER, [CASE_DECIDED_EVENT], {
-    each: preserveReportable,
-    batch: async (tx, batch) => {
-      for (const event of batch) await preserveReportable(tx, event);
-      return [];
-    },
   });
 }

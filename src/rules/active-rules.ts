@@ -112,8 +112,9 @@ export class RuleService {
     const listened = events.filter((event) => this.providers.get(event.type) && ruleSet.rules.some((rule) => rule.on.includes(event.type)));
     // Settled, not Promise.all: a failed lookup must not leave others running on the transaction while it rolls back.
     const read = await Promise.allSettled(listened.map((event) => this.providers.get(event.type)!.toRuleEvent(event, lookup)));
-    const failed = read.find((outcome) => outcome.status === 'rejected');
-    if (failed) throw failed.reason;
+    // On PostgreSQL one failed lookup aborts the transaction and fails the rest with 25P02: throw the cause.
+    const failed = read.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed.length > 0) throw (failed.find((outcome) => (outcome.reason as { code?: unknown })?.code !== '25P02') ?? failed[0]).reason;
     const ruleEvents = read.map((outcome) => (outcome as PromiseFulfilledResult<RuleEvent>).value);
     const firings = ruleEvents.flatMap((ruleEvent) => evaluateRules(ruleSet, ruleEvent).map((firing) => ({ firing, facts: ruleEvent.facts })));
     const withCase = firings.filter(({ firing }) => firing.case);

@@ -8,7 +8,7 @@ interface Waiter<Value> {
  * Collects the keys asked for until the event loop's next turn, then reads them all in one
  * call. A rule runner turning a batch of events into facts asks for every event's account at
  * once: one query for the batch instead of one per event (issue 11). A key asked for again
- * while its read is pending shares that read.
+ * before the read starts shares it; one asked for after starts the next.
  */
 export class KeyedBatch<Value> {
   private pending = new Map<string, Waiter<Value>>();
