@@ -257,7 +257,6 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
     return { externalId: payload.account_id, label: 'confirmed' as const, source: HASH_MATCH_LABEL_SOURCE, detail: { content_id: payload.content_id, banks: [...new Set(payload.matches.map((m) => m.bank))] } };
   };
   const hashMatchLabeller = new OutboxConsumer(sql, events, HASH_MATCH_LABELLER, [CONTENT_MATCHED_EVENT], {
-    each: (tx, event) => accounts.labelMany(tx, [hashMatchLabel(event)]),
     batch: (tx, batch) => accounts.labelMany(tx, batch.map(hashMatchLabel)),
   });
   const audit = new AuditLog(sql, auditSetup.parts.keyring);
@@ -313,7 +312,6 @@ export async function openBulwark(config: BulwarkConfig = {}): Promise<Bulwark> 
       ? undefined
       : (tx: SqlClient, entryId: number, reason: string) => banks.disableEntryIn(tx, entryId, { reason, onlyIfEnabled: true }).then((toggle) => toggle.published));
   const exchangeFeedbackQueue = new OutboxConsumer(sql, events, EXCHANGE_FEEDBACK_QUEUE, [CASE_DECIDED_EVENT], {
-    each: (tx, event) => queueFeedbackOf(tx, [event], { disableOnFalsePositive }),
     batch: (tx, batch) => queueFeedbackOf(tx, batch, { disableOnFalsePositive }),
   });
   const consumers = [preserveReported, exchangeFeedbackQueue, ...(ncmecConfig.autoReport ? [ncmec.autoReporter()] : [])];

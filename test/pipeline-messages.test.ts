@@ -50,7 +50,7 @@ describe('the relay’s partitions', () => {
     await sql.transaction((tx) => events.append(tx, 'test.appealed', other, { decision_id: 42 }));
     const published: string[] = [];
     const js = { publish: async (subject: string) => void published.push(subject) } as unknown as JetStreamClient;
-    const stage = (name: string, orderKey?: PipelineStage['orderKey']): PipelineStage => ({ name, types: ['test.decided', 'test.appealed'], handle: async () => undefined, orderKey });
+    const stage = (name: string, orderKey?: PipelineStage['orderKey']): PipelineStage => ({ name, types: ['test.decided', 'test.appealed'], handleBatch: async () => [], orderKey });
     const byDecision = (event: DomainEvent) => `decision:${(event.payload as { decision_id: number }).decision_id}`;
     await pipelineRelay(sql, events, js, settings, [stage('by-subject'), stage('by-decision', byDecision)], () => 1024 * 1024).drain();
     const partitionsOf = (name: string) => new Set(published.filter((subject) => subject.includes(`.${name}.`)));

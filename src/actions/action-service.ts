@@ -686,7 +686,7 @@ export class ActionService {
     );
     const current = new Map(locked.rows.map((row) => [Number(row.id), row]));
     const now = this.now();
-    const updates: { id: number; status: ActionStatus; next_attempt_at: Date | null; last_error: string | null; result: unknown; completed_at: Date | null }[] = [];
+    const updates: { id: number; status: ActionStatus; next_attempt_at: Date | null; last_error: string | null; result: string | null; completed_at: Date | null }[] = [];
     const finished: ActionRow[] = [];
     const statuses = claimed.map((row, i): ActionStatus | null => {
       const { outcome } = delivered[i];
@@ -705,15 +705,15 @@ export class ActionService {
       }
       const done = status !== 'retrying';
       const result = outcome.kind === 'succeeded' ? capResult(outcome.result) : null;
-      updates.push({ id, status, next_attempt_at: nextAttemptAt, last_error: errorCode, result: result === null ? null : JSON.parse(result), completed_at: done ? now : null });
+      updates.push({ id, status, next_attempt_at: nextAttemptAt, last_error: errorCode, result, completed_at: done ? now : null });
       if (done) finished.push({ ...held, status, attempts: attempt });
       return status;
     });
     if (updates.length > 0) {
       await tx.query(
-        `UPDATE actions a SET status = r.status, next_attempt_at = r.next_attempt_at, last_error = r.last_error, result = COALESCE(r.result, a.result),
+        `UPDATE actions a SET status = r.status, next_attempt_at = r.next_attempt_at, last_error = r.last_error, result = COALESCE(r.result::jsonb, a.result),
                               completed_at = r.completed_at, lease_owner = NULL, lease_until = NULL
-         FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, status text, next_attempt_at timestamptz, last_error text, result jsonb, completed_at timestamptz)
+         FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, status text, next_attempt_at timestamptz, last_error text, result text, completed_at timestamptz)
          WHERE a.id = r.id`,
         [JSON.stringify(updates)],
       );

@@ -1,4 +1,4 @@
-import { type DomainEvent, type EventLog, type EventRow, eventFromRow } from '../events/event-log.ts';
+import { type DomainEvent, type EventLog, type EventRow, EVENT_COLUMNS, eventFromRow } from '../events/event-log.ts';
 import type { SqlClient } from '../store/sql.ts';
 import { AuditKeyring } from './audit-keys.ts';
 import { CHAIN_KEYED_ACTION, keyedMac, NOW_TEXT, unkeyedHash } from './chain.ts';
@@ -184,7 +184,7 @@ export class AuditLog {
        ), appended AS (
          INSERT INTO events (type, subject, payload)
          SELECT e.type, e.subject, coalesce(e.payload, 'null'::jsonb) FROM jsonb_to_recordset($3::jsonb) AS e(n int, type text, subject text, payload jsonb) ORDER BY e.n
-         RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id
+         RETURNING ${EVENT_COLUMNS}
        )
        SELECT * FROM appended ORDER BY seq`,
       [

@@ -43,11 +43,7 @@ export function stageHandler(sql: SqlClient, events: EventLog, stage: PipelineSt
       sql.transaction(async (tx) => {
         const first = await recordDeliveries(tx, stage.name, batch);
         await loadLeftOutPayloads(tx, batch.filter((event) => first.has(event.seq) && event.payload === undefined));
-        const fresh = batch.filter((event) => first.has(event.seq));
-        if (stage.handleBatch) return stage.handleBatch(tx, fresh);
-        const out: DomainEvent[] = [];
-        for (const event of fresh) out.push(...((await stage.handle(tx, event)) ?? []));
-        return out;
+        return stage.handleBatch(tx, batch.filter((event) => first.has(event.seq)));
       }, { background: true }),
     );
     events.published(emitted);
@@ -62,7 +58,10 @@ export function actionsDueStage(types: readonly string[], dispatchDue: () => Pro
     name: ACTIONS_DUE_STAGE,
     types,
     // Dispatch claims due actions under a lease and delivers each under its idempotency key: a second wake-up costs a query, not a delivery.
-    handle: async (tx) => tx.afterCommit(() => void dispatchDue().catch(onError)),
+    handleBatch: async (tx) => {
+      tx.afterCommit(() => void dispatchDue().catch(onError));
+      return [];
+    },
   };
 }
 

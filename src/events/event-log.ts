@@ -36,6 +36,9 @@ export interface OutboxPage {
   heldBack: boolean;
 }
 
+/** The columns of an events row as eventFromRow() reads them, for a RETURNING clause. */
+export const EVENT_COLUMNS = 'seq, type, subject, payload, occurred_at, tx_id::text AS tx_id';
+
 /** An events row as read back (tx_id as text). */
 export interface EventRow {
   seq: number;
@@ -105,7 +108,7 @@ export class EventLog {
     if (!tx.mayWriteEvents) throw new Error(`${type} appended outside a transaction that holds the outbox writer lock`);
     const result = await tx.query<EventRow>(
       `INSERT INTO events (type, subject, payload) VALUES ($1, $2, $3::jsonb)
-       RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id`,
+       RETURNING ${EVENT_COLUMNS}`,
       [type, subject, JSON.stringify(payload)],
     );
     return eventFromRow(result.rows[0]);
@@ -120,7 +123,7 @@ export class EventLog {
       `WITH appended AS (
          INSERT INTO events (type, subject, payload)
          SELECT e.type, e.subject, coalesce(e.payload, 'null'::jsonb) FROM jsonb_to_recordset($1::jsonb) AS e(n int, type text, subject text, payload jsonb) ORDER BY e.n
-         RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id
+         RETURNING ${EVENT_COLUMNS}
        )
        SELECT * FROM appended ORDER BY seq`,
       [JSON.stringify(events.map((event, n) => ({ n, type: event.type, subject: event.subject, payload: event.payload })))],
@@ -146,7 +149,7 @@ export class EventLog {
       `WITH ${write.ctes},
        appended AS (
          INSERT INTO events (type, subject, payload) SELECT $${n + 1}, $${n + 2}, $${n + 3}::jsonb FROM ${write.from} WHERE $${n + 1}::text IS NOT NULL
-         RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id
+         RETURNING ${EVENT_COLUMNS}
        )
        SELECT w.*, a.seq AS appended_seq, a.type AS appended_type, a.subject AS appended_subject, a.payload AS appended_payload,
          a.occurred_at AS appended_occurred_at, a.tx_id AS appended_tx_id
@@ -183,7 +186,7 @@ export class EventLog {
     const serial = client.driver === 'pglite';
     const horizon = serial ? null : await this.horizon(client);
     const result = await client.query<EventRow>(
-      `SELECT seq, type, subject, payload, occurred_at, tx_id::text AS tx_id FROM events
+      `SELECT ${EVENT_COLUMNS} FROM events
        WHERE (tx_id, seq) > ($1::xid8, $2::bigint) AND ($3::xid8 IS NULL OR tx_id < $3::xid8) AND ($4::text[] IS NULL OR type = ANY($4::text[]))
        ORDER BY events.tx_id, events.seq LIMIT $5`,
       [after.txId, after.seq, horizon, types, limit],

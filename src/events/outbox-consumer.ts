@@ -7,24 +7,17 @@ export type EventHandler = (tx: SqlClient, event: DomainEvent) => Promise<Domain
 
 /**
  * A stage's work on a batch of events at once, in the batch's transaction, with the same
- * effect as its EventHandler on each in turn: set-based, a statement for the batch where the
- * handler would make one per event (issue 11: a rule firing made eight).
+ * effect as handling each in turn: set-based, a statement for the batch where an EventHandler
+ * would make one per event (issue 11: a rule firing made eight). One event is a batch of one.
  */
 export type BatchEventHandler = (tx: SqlClient, events: DomainEvent[]) => Promise<DomainEvent[]>;
 
-/** A stage's handlers: for one event, and for a batch. */
-export interface StageHandlers {
-  each: EventHandler;
-  batch: BatchEventHandler;
-}
-
-/** A pipeline stage as another transport (src/distributed/pipeline-stages.ts) runs it: its name, the events it reads, its work on one. */
+/** A pipeline stage as another transport (src/distributed/pipeline-stages.ts) runs it: its name, the events it reads, its work on them. */
 export interface PipelineStage {
   readonly name: string;
   readonly types: readonly string[];
-  handle(tx: SqlClient, event: DomainEvent): Promise<DomainEvent[] | void>;
-  /** Its work on several events, as handle() on each in turn would do it, where the stage does it set-based. */
-  handleBatch?(tx: SqlClient, events: DomainEvent[]): Promise<DomainEvent[]>;
+  /** Its work on several events in the caller's transaction, as handling each in turn would do it; returns the events to publish after commit. */
+  handleBatch(tx: SqlClient, events: DomainEvent[]): Promise<DomainEvent[]>;
   /**
    * What the stage's events must stay in order by, when spread over partitions: by default the
    * event's subject; a stage whose events about different subjects depend on each other (a
@@ -91,27 +84,28 @@ export class OutboxConsumer implements PipelineStage {
     private readonly events: EventLog,
     readonly name: string,
     readonly types: string[],
-    handler: EventHandler | StageHandlers,
+    handler: EventHandler | { batch: BatchEventHandler },
     private readonly hooks: BatchHooks = {},
   ) {
     events.registerConsumer(name, types);
-    this.handler = typeof handler === 'function' ? handler : handler.each;
+    this.handler = typeof handler === 'function' ? handler : undefined;
     this.batchHandler = typeof handler === 'function' ? undefined : handler.batch;
   }
 
-  private readonly handler: EventHandler;
+  /** Exactly one of the two is set. */
+  private readonly handler: EventHandler | undefined;
   private readonly batchHandler: BatchEventHandler | undefined;
 
   /** This stage's work on one event, in the caller's transaction. */
-  handle(tx: SqlClient, event: DomainEvent): Promise<DomainEvent[] | void> {
-    return this.handler(tx, event);
+  async handle(tx: SqlClient, event: DomainEvent): Promise<DomainEvent[]> {
+    return this.handleBatch(tx, [event]);
   }
 
   /** This stage's work on several events, in the caller's transaction: set-based where the stage can, else each in turn. */
   async handleBatch(tx: SqlClient, events: DomainEvent[]): Promise<DomainEvent[]> {
     if (this.batchHandler) return events.length === 0 ? [] : this.batchHandler(tx, events);
     const published: DomainEvent[] = [];
-    for (const event of events) published.push(...((await this.handler(tx, event)) ?? []));
+    for (const event of events) published.push(...((await this.handler!(tx, event)) ?? []));
     return published;
   }
 

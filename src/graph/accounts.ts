@@ -1,5 +1,5 @@
 import { invalid, notFound } from '../errors.ts';
-import { type DomainEvent, type EventLog, type EventRow, eventFromRow } from '../events/event-log.ts';
+import { type DomainEvent, type EventLog, type EventRow, EVENT_COLUMNS, eventFromRow } from '../events/event-log.ts';
 import type { SqlClient } from '../store/sql.ts';
 
 export type AccountLabel = 'confirmed' | 'suspected' | 'cleared';
@@ -146,7 +146,7 @@ export class AccountDirectory {
        ), appended AS (
          INSERT INTO events (type, subject, payload)
          SELECT $2, i.subject, i.payload FROM input i WHERE i.id IN (SELECT id FROM updated) ORDER BY i.n
-         RETURNING seq, type, subject, payload, occurred_at, tx_id::text AS tx_id
+         RETURNING ${EVENT_COLUMNS}
        )
        SELECT * FROM appended ORDER BY seq`,
       [JSON.stringify(input), ACCOUNT_LABELLED_EVENT],

@@ -132,7 +132,6 @@ export class NoticeService {
     private readonly options: NoticeOptions = {},
   ) {
     this.tracker = new OutboxConsumer(sql, events, NOTICE_TRACKER, [CASE_DECIDED_EVENT], {
-      each: (tx, event) => this.recordDecisions(tx, [event]),
       batch: (tx, batch) => this.recordDecisions(tx, batch),
     });
   }
@@ -240,7 +239,6 @@ export class NoticeService {
     return [opened.event];
   }
 
-  /** Follows the notice's case to its decision (through escalations) and announces it. */
   /**
    * Decisions for a batch: which of their cases have notices waiting is read once for the
    * batch (almost no decision of a surge of matches answers a notice, issue 11). An
@@ -264,6 +262,7 @@ export class NoticeService {
     return published;
   }
 
+  /** Follows the notice's case to its decision (through escalations) and announces it. */
   private async recordDecision(tx: SqlClient, event: DomainEvent): Promise<DomainEvent[]> {
     const payload = event.payload as { case_id: number | null; decision_id: number; verdict: string; policy: string | null; legal_ground: string | null };
     if (payload.case_id === null) return [];

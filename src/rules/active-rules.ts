@@ -40,7 +40,6 @@ export class RuleService {
     private readonly cases: CaseService,
   ) {
     this.runner = new OutboxConsumer(sql, events, RULE_RUNNER, providers.eventTypes, {
-      each: (tx, event) => this.handleBatch(tx, [event]),
       batch: (tx, batch) => this.handleBatch(tx, batch),
     });
   }

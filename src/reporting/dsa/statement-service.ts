@@ -139,7 +139,6 @@ export class StatementService {
     this.build = { ...DEFAULT_BUILD_OPTIONS, ...options };
     this.now = options.now ?? (() => new Date());
     this.consumer = new OutboxConsumer(sql, events, DSA_STATEMENTS_CONSUMER, [CASE_DECIDED, APPEAL_RESOLVED_EVENT], {
-      each: (tx, event) => this.handle(tx, [event]),
       batch: (tx, batch) => this.handle(tx, batch),
     });
     // A reversal marks the statement its decision got: both stay in order on one partition when JetStream carries them.
@@ -200,11 +199,12 @@ export class StatementService {
     const items = await itemFactsOf(tx, restricting.flatMap(({ restrictions }) => restrictions));
     const puids = new PuidChooser(await puidsTaken(tx, restricting.flatMap(({ restrictions }) => restrictions.map((restriction) => restriction.subject.id))));
     const now = this.now();
+    const today = now.toISOString().slice(0, 10);
     const rows = restricting.flatMap(({ payload, restrictions }, i) =>
       restrictions.map((restriction) => {
         const puid = puids.choose(restriction.subject.id, payload.decision_id);
         const statement = buildStatement(payload, facts[i], restriction, items.get(`${restriction.subject.kind}:${restriction.subject.id}`), puid, this.build);
-        const errors = validateStatement(statement, now.toISOString().slice(0, 10));
+        const errors = validateStatement(statement, today);
         const valid = Object.keys(errors).length === 0;
         const status: StatementStatus = !valid ? 'invalid' : this.configured ? 'pending' : 'pending_configuration';
         return {
