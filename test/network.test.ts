@@ -81,6 +81,25 @@ for (const target of targets) {
       await target.cleanup();
     });
 
+    it('hands out an account id only once the transaction that created the account has committed', async () => {
+      // Its own store: a label here would be one more seed for the tests of this graph.
+      const own = await openBulwark({ ...target.location(), guardrailRefreshMs: 60_000 });
+      try {
+        // A transaction creates an account and rolls back: its id names no row, and must not be reused.
+        await assert.rejects(
+          own.sql.transaction(async (tx) => {
+            await own.accounts.ensure(tx, ['rolled-back-account']);
+            throw new Error('rolled back on purpose');
+          }),
+          /rolled back on purpose/,
+        );
+        await own.accounts.label('rolled-back-account', 'suspected', 'review');
+        assert.equal((await own.accounts.get('rolled-back-account')).label, 'suspected');
+      } finally {
+        await own.close();
+      }
+    });
+
     it('applies a batch, skips redelivered events and refuses an invalid batch whole', async () => {
       const first = await bulwark.platformEvents.ingest([
         { event_id: 'a1', type: 'follow', occurred_at: '2026-02-01T10:00:00Z', actor: 'alice', target: 'bob' },

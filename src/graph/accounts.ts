@@ -83,11 +83,14 @@ export class AccountDirectory {
       'SELECT id, external_id FROM accounts WHERE external_id IN (SELECT value FROM jsonb_array_elements_text($1::jsonb))',
       [json],
     );
-    if (this.ids.size + found.rows.length > ID_CACHE_LIMIT) this.ids.clear();
-    for (const row of found.rows) {
-      result.set(row.external_id, row.id);
-      this.ids.set(row.external_id, row.id);
-    }
+    for (const row of found.rows) result.set(row.external_id, row.id);
+    // Cached once the transaction has committed: until then an account it created exists for it
+    // alone, and another transaction given that id (a stage's batch beside a reviewer's decision)
+    // would find no row to update.
+    tx.afterCommit(() => {
+      if (this.ids.size + found.rows.length > ID_CACHE_LIMIT) this.ids.clear();
+      for (const row of found.rows) this.ids.set(row.external_id, row.id);
+    });
     return result;
   }
 
