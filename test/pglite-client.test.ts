@@ -31,6 +31,11 @@ describe('the embedded store client', () => {
     ['SELECT id, name FROM probe WHERE id = ANY($1::bigint[]) ORDER BY id', [[1, 2]]],
     ['SELECT $1::timestamptz AS at, $2::jsonb AS doc, $3::text[] AS tags, $4::int8 AS big, $5::boolean AS flag', [new Date('2026-05-06T07:08:09Z'), { x: 'y' }, ['p', 'q'], 42, null]],
     ['SELECT count(*) AS n FROM probe WHERE name = $1', ['absent']],
+    // Rows are read from the wire by pglite-wire.ts: text of every width, nulls, empty values,
+    // repeated column names, bytes, and an answer long enough to arrive in several pieces.
+    ["SELECT $1::text AS a, '' AS b, NULL::text AS c, 'é 漢字 🙂' AS d, 2 AS a, E'\\uFEFFmarked' AS bom", ['ünïcödé ✓']],
+    ["SELECT '\\x00ff10'::bytea AS raw, '{\"nested\": {\"deep\": [null, \"ü\"]}}'::jsonb AS doc", []],
+    ["SELECT g AS i, repeat('x', g % 300) AS filler, g::text || '€' AS label FROM generate_series(1, $1::int) g", [5000]],
   ];
 
   it('answers every query as PGlite query() does, the first time and when prepared', async () => {
@@ -41,6 +46,19 @@ describe('the embedded store client', () => {
     }
   });
 
+  it('reads the columns of a statement again once a migration changed them', async () => {
+    // A store of its own: the stale statement stays prepared to the session's end.
+    const own = await openSql({});
+    try {
+      await own.exec('CREATE TABLE reshaped (id int); INSERT INTO reshaped VALUES (1)');
+      assert.deepEqual((await own.query('SELECT * FROM reshaped')).rows, [{ id: 1 }]);
+      await own.exec("ALTER TABLE reshaped ADD COLUMN note text DEFAULT 'added'");
+      assert.deepEqual((await own.query('SELECT * FROM reshaped')).rows, [{ id: 1, note: 'added' }]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('counts the rows a write touched, inside a transaction as outside', async () => {
     assert.equal((await sql.query('UPDATE probe SET flag = NOT flag WHERE id <= $1', [2])).rowCount, 2);
     const inside = await sql.transaction(async (tx) => (await tx.query('UPDATE probe SET flag = NOT flag WHERE name = $1', ['alpha'])).rowCount);
@@ -48,7 +66,14 @@ describe('the embedded store client', () => {
   });
 
   it('passes errors on with their code, rolls the transaction back, and keeps working after', async () => {
-    await assert.rejects(sql.query("INSERT INTO probe (name) VALUES ($1)", ['alpha']), (error: { code?: string }) => error.code === '23505');
+    // The same error PGlite's query() throws, with its code and detail.
+    const expected = await reference.query('INSERT INTO probe (name) VALUES ($1)', ['alpha']).then(() => undefined, (error: Error) => error);
+    await assert.rejects(sql.query('INSERT INTO probe (name) VALUES ($1)', ['alpha']), (error: Error & { code?: string; detail?: string }) => {
+      assert.equal(error.constructor, expected?.constructor);
+      assert.equal(error.code, '23505');
+      assert.equal(error.detail, (expected as { detail?: string }).detail);
+      return true;
+    });
     await assert.rejects(
       sql.transaction(async (tx) => {
         await tx.query('INSERT INTO probe (name) VALUES ($1)', ['gamma']);

@@ -1,4 +1,5 @@
 import { type PGlite, parse, protocol } from '@electric-sql/pglite';
+import { type ResultField, type TypeParser, describedFields, readExecuteResult } from './pglite-wire.ts';
 import type { QueryResult } from './sql.ts';
 import { MAX_PREPARED_STATEMENTS, isStalePlan } from './sql-shared.ts';
 
@@ -6,6 +7,8 @@ interface Prepared {
   name: string;
   /** The parameters' type oids, which say how each value is written. */
   parameterTypes: number[];
+  /** The columns of its rows, described once when prepared: a run does not describe them again. */
+  fields: ResultField[];
 }
 
 const { serialize } = protocol;
@@ -18,8 +21,8 @@ const { serialize } = protocol;
  * embedded store every query of every request and stage shares the one thread.
  *
  * A text is prepared once (parse and describe, one call), then each run binds, executes and
- * syncs in one call. Values are written and rows read with PGlite's own serializers and
- * parsers, so results are the same as query()'s. Prepared statements outlive a rolled-back
+ * syncs in one call. Values are written with PGlite's own serializers and read with its type
+ * parsers (pglite-wire.ts reads the rows), so results are the same as query()'s. Prepared statements outlive a rolled-back
  * transaction (they are the session's, not the transaction's), so the cache stays true.
  */
 export class PgliteStatements {
@@ -63,20 +66,20 @@ export class PgliteStatements {
       const write = this.db.serializers[statement.parameterTypes[i]];
       return write ? write(value) : String(value);
     });
-    let messages;
+    // The answer's bytes, copied out of the module's memory, which the next call reuses.
+    const chunks: Buffer[] = [];
+    await this.db.execProtocolRawStream(Buffer.concat([serialize.bind({ statement: statement.name, values }), serialize.execute({}), serialize.sync()]), {
+      syncToFs: false,
+      onRawData: (chunk) => chunks.push(Buffer.from(chunk)),
+    });
     try {
-      messages = await this.db.execProtocolStream(
-        Buffer.concat([serialize.bind({ statement: statement.name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
-        { syncToFs: false },
-      );
+      const result = readExecuteResult(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), statement.fields, this.db.parsers as Record<number, TypeParser>);
+      return { rows: result.rows as Row[], rowCount: result.affectedRows };
     } catch (error) {
       // Prepared again under a new name on the next run (the stale one is left to the session's end).
       if (isStalePlan(error)) this.prepared.delete(text);
       throw error;
     }
-    const [result] = parse.parseResults(messages, this.db.parsers);
-    const rows = result.rows as Row[];
-    return { rows, rowCount: result.affectedRows ?? rows.length };
   }
 
   private async prepare(text: string): Promise<Prepared> {
@@ -85,7 +88,7 @@ export class PgliteStatements {
       Buffer.concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]),
       { syncToFs: false },
     );
-    const statement = { name, parameterTypes: parse.parseDescribeStatementResults(messages) };
+    const statement = { name, parameterTypes: parse.parseDescribeStatementResults(messages), fields: describedFields(messages) };
     this.prepared.set(text, statement);
     return statement;
   }
