@@ -188,8 +188,9 @@ async function run(store: string): Promise<StoreRun> {
         }
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      measured.push({ noMatch, allMatch, lag, deliveredAfterLoad, catchUpSeconds });
-      if (rounds > 1) console.log(`[${store}] round ${round}/${rounds}: ${Math.round(ratioOf(measured[measured.length - 1]) * 100)}%`);
+      const finished: Round = { noMatch, allMatch, lag, deliveredAfterLoad, catchUpSeconds };
+      measured.push(finished);
+      if (rounds > 1) console.log(`[${store}] round ${round}/${rounds}: ${Math.round(ratioOf(finished) * 100)}%`);
       // A backlog left over would slow the next round's no-match row and count in its webhooks.
       if (catchUpSeconds === undefined) {
         console.log(`[${store}] the pipeline did not catch up within 180 s: no further rounds`);

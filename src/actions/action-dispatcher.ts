@@ -61,7 +61,7 @@ export class ActionDispatcher {
   private readonly concurrency: number;
   private readonly now: () => Date;
   private readonly random: () => number;
-  readonly onError: (error: unknown) => void;
+  private readonly onError: (error: unknown) => void;
   private readonly onAttempt: ((attempt: AttemptReport) => void) | undefined;
   /** Names this dispatcher on the rows it has claimed. */
   private readonly owner = `dispatcher-${randomBytes(6).toString('hex')}`;
@@ -90,9 +90,9 @@ export class ActionDispatcher {
     this.recording = { owner: this.owner, now: this.now, maxAttempts: this.maxAttempts, retryDelayMs: (attempt, retryAfterMs) => this.retryDelayMs(attempt, retryAfterMs) };
   }
 
-  /** Whether start() runs here: actions enqueued in this process are then delivered right after they commit. */
-  get running(): boolean {
-    return this.started > 0;
+  /** Where start() runs here, delivers as soon as tx commits (actions it enqueued), whether or not its caller publishes its events. */
+  dispatchAfterCommit(tx: SqlClient): void {
+    if (this.started > 0) tx.afterCommit(() => this.started > 0 && void this.dispatchDue().catch(this.onError));
   }
 
   /**

@@ -69,8 +69,7 @@ export class ActionService {
       for (const [k, { i }] of singles.entries()) records[i] = written[k];
     }
     for (const [i, request] of valid.entries()) if (request.type === PARENT_TYPE) records[i] = await this.insertTakedown(tx, request, now);
-    // Delivered as soon as the caller's transaction commits, whether or not the caller publishes its events.
-    if (this.dispatcher.running) tx.afterCommit(() => this.dispatcher.running && void this.dispatchDue().catch(this.dispatcher.onError));
+    this.dispatcher.dispatchAfterCommit(tx);
     return records;
   }
 

@@ -22,8 +22,9 @@ const { serialize } = protocol;
  *
  * A text is prepared once (parse and describe, one call), then each run binds, executes and
  * syncs in one call. Values are written with PGlite's own serializers and read with its type
- * parsers (pglite-wire.ts reads the rows), so results are the same as query()'s. Prepared statements outlive a rolled-back
- * transaction (they are the session's, not the transaction's), so the cache stays true.
+ * parsers (pglite-wire.ts reads the rows), so results are the same as query()'s. Prepared
+ * statements outlive a rolled-back transaction (they are the session's, not the
+ * transaction's), so the cache stays true.
  */
 export class PgliteStatements {
   private readonly prepared = new Map<string, Prepared>();

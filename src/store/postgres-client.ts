@@ -32,9 +32,8 @@ export class PostgresClient implements SqlClient {
       pool.on('error', (error) => process.stderr.write(`PostgreSQL closed an idle connection: ${error.message}\n`));
       return pool;
     };
-    const sizes = { requests: poolSize('BULWARK_PG_POOL_SIZE', 10), background: poolSize('BULWARK_PG_BACKGROUND_POOL_SIZE', 4) };
-    const pool = openPool(sizes.requests);
-    const backgroundPool = openPool(sizes.background);
+    const pool = openPool(poolSize('BULWARK_PG_POOL_SIZE', 10));
+    const backgroundPool = openPool(poolSize('BULWARK_PG_BACKGROUND_POOL_SIZE', 4));
     try {
       if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       else await pool.query('SELECT 1');
